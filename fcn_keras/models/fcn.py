@@ -1,0 +1,186 @@
+"""FCN-32s, FCN-16s and FCN-8s builders (Long, Shelhamer & Darrell, CVPR 2015)."""
+
+import math
+
+import keras
+
+from fcn_keras.backbones import get_backbone
+from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
+from fcn_keras.models.convolutionalize import load_backbone_weights
+from fcn_keras.models.staged import copy_shared_weights
+from fcn_keras.geometry import keras_padding_before
+
+# Backbone strides each variant fuses, coarsest first.
+VARIANTS = {"fcn32s": (32,), "fcn16s": (32, 16), "fcn8s": (32, 16, 8)}
+PADDINGS = ("paper", "same")
+# FCN-8s "at-once": skip features are scaled before scoring (FCN §4.2, PAMI version).
+AT_ONCE_SCALES = {16: 0.01, 8: 0.0001}
+
+
+def build_fcn(
+    variant,
+    num_classes=21,
+    *,
+    backbone="vgg16",
+    backbone_weights=None,
+    input_shape=(None, None, 3),
+    padding="paper",
+    at_once=False,
+    init_from=None,
+    dropout=0.5,
+    learn_upsampling=False,
+    name=None,
+):
+    """Builds an FCN as a Keras Functional model: RGB images in, per-pixel logits out.
+
+    The model takes float RGB in [0, 255] of shape (N, H, W, 3) and returns
+    float32 logits (N, H, W, num_classes) of exactly the input's H and W. The
+    backbone's normalization is inside the graph.
+
+    Args:
+        variant: "fcn32s", "fcn16s" or "fcn8s".
+        num_classes: number of classes, 21 for PASCAL VOC.
+        backbone: a registered backbone name (see `available_backbones()`).
+        backbone_weights: None (random), "imagenet" or a local weights file of the
+            backbone's classifier, convolutionalized into the FCN.
+        input_shape: (H, W, 3); H and W may be None for any size.
+        padding: "paper" (reference geometry: pad 100, ceil pools, VALID fc6, crops
+            19 / 5, 27 / 5, 9, 31) or "same" (compact, about half the FLOPs).
+        at_once: scale pool4 by 0.01 and pool3 by 0.0001 before scoring, for
+            training FCN-16s/8s in one stage.
+        init_from: a trained coarser FCN (e.g. FCN-32s for an FCN-16s) whose layers
+            are copied by name; the new score layers start at zero.
+        dropout: dropout rate after fc6 and fc7 (0 for none).
+        learn_upsampling: False keeps the bilinear upsamplers fixed, as the
+            reference does; True trains them from their bilinear start.
+        name: model name, default "<variant>_<backbone>".
+
+    Returns:
+        A `keras.Model`.
+
+    Example:
+        >>> model = build_fcn("fcn8s", 21, backbone="vgg16_tiny", padding="same")
+        >>> model(np.zeros((1, 61, 77, 3))).shape
+        TensorShape([1, 61, 77, 21])
+    """
+    _check_arguments(variant, num_classes, input_shape, padding, at_once)
+    spec = get_backbone(backbone)
+    if backbone_weights is not None and init_from is not None:
+        raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
+
+    images = keras.Input(tuple(input_shape), name="images")
+    features = CaffePreprocessing(spec.mean_bgr, name="preprocess")(images)
+    taps = spec.build(features, padding, dropout)
+    upsample = _upsampler(num_classes, padding, learn_upsampling)
+
+    score = _score(num_classes, "score_fr")(taps[32].tensor)
+    grid = taps[32].grid
+    for stride in VARIANTS[variant][1:]:
+        pool = f"pool{int(math.log2(stride))}"
+        # upscore2 doubles score_fr; upscore_pool4 doubles fuse_pool4.
+        up_name = "upscore2" if grid.stride == 32 else f"upscore_pool{int(math.log2(grid.stride))}"
+        score, grid = upsample(score, grid, 2, up_name)
+        skip = taps[stride].tensor
+        if at_once:
+            skip = keras.layers.Rescaling(AT_ONCE_SCALES[stride], name=f"scale_{pool}")(skip)
+        skip = _score(num_classes, f"score_{pool}")(skip)
+        score, skip, grid = _align(score, grid, up_name, skip, taps[stride].grid, f"score_{pool}")
+        score = keras.layers.Add(name=f"fuse_{pool}")([score, skip])
+    final_name = "upscore" if variant == "fcn32s" else f"upscore{grid.stride}"
+    score, grid = upsample(score, grid, grid.stride, final_name)
+    # The final crop also casts to float32, so logits are float32 under mixed precision.
+    logits = CropToReference(_crop_offset(grid.offset), name="score", dtype="float32")([score, images])
+
+    model = keras.Model(images, logits, name=name or f"{variant}_{backbone}")
+    if backbone_weights is not None:
+        load_backbone_weights(model, backbone, backbone_weights)
+    if init_from is not None:
+        copy_shared_weights(init_from, model)
+    return model
+
+
+def build_fcn32s(num_classes=21, **kwargs):
+    """FCN-32s: score fc7, upsample 32x (64/32 bilinear), crop. See `build_fcn`.
+
+    Example:
+        >>> model = build_fcn32s(21, backbone_weights="imagenet")  # doctest: +SKIP
+    """
+    return build_fcn("fcn32s", num_classes, **kwargs)
+
+
+def build_fcn16s(num_classes=21, **kwargs):
+    """FCN-16s: FCN-32s plus a pool4 skip; `init_from=` a trained FCN-32s. See `build_fcn`.
+
+    Example:
+        >>> model = build_fcn16s(21, init_from=trained_fcn32s)  # doctest: +SKIP
+    """
+    return build_fcn("fcn16s", num_classes, **kwargs)
+
+
+def build_fcn8s(num_classes=21, at_once=False, **kwargs):
+    """FCN-8s: FCN-16s plus a pool3 skip; `at_once=True` for one-stage training.
+
+    Example:
+        >>> model = build_fcn8s(21)
+        >>> model.count_params()  # 134,489,759 as in the paper's 134M
+        134489759
+    """
+    return build_fcn("fcn8s", num_classes, at_once=at_once, **kwargs)
+
+
+def _check_arguments(variant, num_classes, input_shape, padding, at_once):
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}. Valid variants: {', '.join(VARIANTS)}.")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}.")
+    if padding not in PADDINGS:
+        raise ValueError(f"Unknown padding {padding!r}. Valid padding modes: {', '.join(PADDINGS)}.")
+    if len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError(
+            f"input_shape must be (height, width, 3) for RGB images, got {tuple(input_shape)}; "
+            "convert grayscale or RGBA images to RGB first."
+        )
+    if at_once and variant == "fcn32s":
+        raise ValueError("at_once applies to the skip layers of fcn16s and fcn8s; fcn32s has none.")
+
+
+def _score(num_classes, name):
+    # Score layers start at zero, as in the reference: new skips add nothing at first.
+    return keras.layers.Conv2D(num_classes, 1, kernel_initializer="zeros", name=name)
+
+
+def _upsampler(num_classes, padding, trainable):
+    """Returns `upsample(x, grid, factor, name) -> (x, grid)` with bilinear Conv2DTranspose."""
+    keras_padding = "valid" if padding == "paper" else "same"
+
+    def upsample(x, grid, factor, name):
+        kernel = 2 * factor
+        layer = keras.layers.Conv2DTranspose(
+            num_classes,
+            kernel,
+            strides=factor,
+            padding=keras_padding,
+            use_bias=False,
+            kernel_initializer=BilinearUpsampling(),
+            trainable=trainable,
+            name=name,
+        )
+        crop = keras_padding_before(kernel, factor, keras_padding, transposed=True)
+        return layer(x), grid.transposed_conv(kernel, factor, crop)
+
+    return upsample
+
+
+def _align(upsampled, up_grid, up_name, skip, skip_grid, skip_name):
+    """Crops whichever map starts earlier so both cover the same pixels; returns both and their grid."""
+    shift = up_grid.shift_to(skip_grid)  # index in `upsampled` of the skip's first pixel
+    if shift < 0:  # reference geometry: crop the skip (Caffe's score_pool4c, score_pool3c)
+        return upsampled, CropToReference(-shift, name=f"{skip_name}c")([skip, upsampled]), up_grid
+    # Same grids: the upsampled map may overhang bottom/right after ceil rounding.
+    return CropToReference(shift, name=f"{up_name}c")([upsampled, skip]), skip, skip_grid
+
+
+def _crop_offset(offset):
+    if offset > 0 or offset != int(offset):
+        raise ValueError(f"The output grid starts at input pixel {offset}; it must be a whole pixel <= 0.")
+    return int(-offset)

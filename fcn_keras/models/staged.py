@@ -1,0 +1,42 @@
+"""Staged training (FCN §4.2): start FCN-16s from FCN-32s and FCN-8s from FCN-16s."""
+
+
+def copy_shared_weights(source, target):
+    """Copies the weights of every layer of `target` that `source` has by name.
+
+    Layers only `target` has (the new skip score layers, new upsamplers) keep
+    their initial values: zero for score layers, bilinear for upsamplers.
+
+    Args:
+        source: the trained coarser model, e.g. an FCN-32s.
+        target: the new model, e.g. an FCN-16s of the same backbone and classes.
+
+    Returns:
+        The names of the layers that received weights.
+
+    Example:
+        >>> fcn16s = build_fcn16s(21)
+        >>> "score_fr" in copy_shared_weights(trained_fcn32s, fcn16s)
+        True
+    """
+    source_layers = {layer.name: layer for layer in source.layers}
+    copied = []
+    for layer in target.layers:
+        if not layer.weights or layer.name not in source_layers:
+            continue
+        weights = source_layers[layer.name].get_weights()
+        expected = [w.shape for w in layer.get_weights()]
+        if [w.shape for w in weights] != expected:
+            raise ValueError(
+                f"init_from: layer {layer.name!r} has weights {[w.shape for w in weights]} in "
+                f"{source.name!r} but {expected} in the new model; build it with the same "
+                "backbone and num_classes."
+            )
+        layer.set_weights(weights)
+        copied.append(layer.name)
+    if not copied:
+        raise ValueError(
+            f"init_from: {source.name!r} shares no layer names with the new model; pass an "
+            "FCN built by fcn_keras on the same backbone."
+        )
+    return copied

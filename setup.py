@@ -1,0 +1,32 @@
+"""Installs fcn_keras: Fully Convolutional Networks (Long et al., CVPR 2015) for Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="fcn-keras",
+    version="0.1.0",
+    description="Fully Convolutional Networks for semantic segmentation in Keras 3 / TensorFlow",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["fcn_keras", "fcn_keras.*"]),
+    include_package_data=True,
+    package_data={"fcn_keras": ["data/splits/*.txt"]},
+    install_requires=[
+        "tensorflow>=2.18,<2.22",
+        "keras>=3.8,<4",
+        "numpy>=1.26",
+        "pillow>=10",
+        "scipy>=1.11",
+        "matplotlib>=3.8",
+        "tensorflow-datasets>=4.9.6",
+    ],
+    extras_require={
+        "dev": ["pytest>=8"],
+    },
+    entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)
