@@ -1,0 +1,173 @@
+"""Every backbone x variant x padding: shapes, dtypes, layer names, reference geometry."""
+
+import keras
+import numpy as np
+import pytest
+
+import fcn_keras
+from fcn_keras.layers import CropToReference
+
+VARIANTS = ("fcn32s", "fcn16s", "fcn8s")
+PADDINGS = ("paper", "same")
+FULL_SIZE = {"vgg16"}  # 134M parameters: built in the slow tests only
+BACKBONES = [
+    pytest.param(name, marks=pytest.mark.slow) if name in FULL_SIZE else name
+    for name in fcn_keras.available_backbones()
+]
+SIZES = [(61, 77), (32, 32), (17, 40)]
+
+REFERENCE_NAMES = {
+    "fcn32s": ["score_fr", "upscore"],
+    "fcn16s": ["score_fr", "upscore2", "score_pool4", "fuse_pool4", "upscore16"],
+    "fcn8s": ["score_fr", "upscore2", "score_pool4", "fuse_pool4", "upscore_pool4",
+              "score_pool3", "fuse_pool3", "upscore8"],
+}
+BACKBONE_NAMES = [f"conv{b}_{i}" for b, n in enumerate((2, 2, 3, 3, 3), 1) for i in range(1, n + 1)] + [
+    f"pool{b}" for b in range(1, 6)] + ["fc6", "fc7"]
+# Caffe crop offsets of the reference nets, by crop layer.
+PAPER_CROPS = {
+    "fcn32s": {"score": 19},
+    "fcn16s": {"score_pool4c": 5, "score": 27},
+    "fcn8s": {"score_pool4c": 5, "score_pool3c": 9, "score": 31},
+}
+
+
+def crops(model):
+    return {layer.name: layer.offset for layer in model.layers if isinstance(layer, CropToReference)}
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_logits_have_input_size_for_every_model(backbone, variant, padding):
+    model = fcn_keras.build_fcn(variant, 5, backbone=backbone, padding=padding)
+    for height, width in SIZES:
+        images = np.random.default_rng(0).uniform(0, 255, (2, height, width, 3)).astype("float32")
+        logits = model(images)
+        assert tuple(logits.shape) == (2, height, width, 5)
+        assert logits.dtype == "float32"
+    names = {layer.name for layer in model.layers}
+    assert set(BACKBONE_NAMES + REFERENCE_NAMES[variant]) <= names
+    if padding == "paper":
+        assert crops(model) == {name: (o, o) for name, o in PAPER_CROPS[variant].items()}
+    else:  # compact geometry: crops only trim ceil-rounding overhang, never shift
+        assert set(crops(model).values()) == {(0, 0)}
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (15, 16), (31, 33), (47, 95), (64, 64)])
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_odd_and_tiny_sizes(size, padding):
+    model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding=padding)
+    assert tuple(model(np.zeros((1, *size, 3), "float32")).shape) == (1, *size, 3)
+
+
+def test_paper_geometry_matches_caffe_shapes_at_500():
+    # Blob sizes of the reference voc-fcn8s for a 500x500 image.
+    model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", input_shape=(500, 500, 3))
+    expected = {"conv1_1": 698, "pool1": 349, "pool2": 175, "pool3": 88, "pool4": 44, "pool5": 22,
+                "fc7": 16, "upscore2": 34, "score_pool4c": 34, "upscore_pool4": 70,
+                "score_pool3c": 70, "upscore8": 568, "score": 500}
+    got = {name: model.get_layer(name).output.shape[1] for name in expected}
+    assert got == expected
+    assert model.get_layer("conv1_1_pad").padding == ((100, 100), (100, 100))
+    assert model.get_layer("fc6").kernel_size == (7, 7) and model.get_layer("fc6").padding == "valid"
+
+
+def test_same_geometry_keeps_ceil_sizes():
+    model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same", input_shape=(333, 417, 3))
+    for block in range(1, 6):
+        shape = model.get_layer(f"pool{block}").output.shape
+        assert shape[1:3] == (-(-333 // 2**block), -(-417 // 2**block))
+    assert model.get_layer("score").output.shape[1:3] == (333, 417)
+
+
+def test_fixed_input_shape():
+    model = fcn_keras.build_fcn16s(4, backbone="vgg16_tiny", input_shape=(40, 48, 3))
+    assert tuple(model.input_shape) == (None, 40, 48, 3)
+    assert tuple(model.output_shape) == (None, 40, 48, 4)
+
+
+def test_upsamplers_are_bilinear_and_frozen_by_default():
+    model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny")
+    for name, kernel in (("upscore2", 4), ("upscore_pool4", 4), ("upscore8", 16)):
+        layer = model.get_layer(name)
+        assert isinstance(layer, keras.layers.Conv2DTranspose) and not layer.use_bias
+        assert not layer.trainable
+        weights = layer.get_weights()[0]
+        np.testing.assert_allclose(weights[:, :, 1, 1], fcn_keras.layers.bilinear_kernel(kernel))
+        assert np.count_nonzero(weights[:, :, 0, 1]) == 0
+    learned = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", learn_upsampling=True)
+    assert all(learned.get_layer(n).trainable for n in ("upscore2", "upscore_pool4", "upscore8"))
+    extra = sum(int(np.prod(w.shape)) for w in learned.trainable_weights) - sum(
+        int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert extra == 3 * 3 * (4 * 4 + 4 * 4 + 16 * 16)
+
+
+def test_score_layers_start_at_zero():
+    model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny")
+    for name in ("score_fr", "score_pool4", "score_pool3"):
+        assert all(np.count_nonzero(w) == 0 for w in model.get_layer(name).get_weights())
+
+
+def test_at_once_scales_skip_features():
+    model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", at_once=True)
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in
+                                      ("pool4", "scale_pool4", "pool3", "scale_pool3")])
+    images = np.random.default_rng(1).uniform(0, 255, (1, 40, 40, 3)).astype("float32")
+    pool4, scaled4, pool3, scaled3 = (keras.ops.convert_to_numpy(t) for t in probe(images))
+    assert np.abs(pool4).max() > 0
+    np.testing.assert_allclose(scaled4, pool4 * 0.01, rtol=1e-6)
+    np.testing.assert_allclose(scaled3, pool3 * 0.0001, rtol=1e-6)
+    assert model.get_layer("score_pool4").input is model.get_layer("scale_pool4").output
+    plain = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny")
+    assert not [layer for layer in plain.layers if layer.name.startswith("scale_")]
+
+
+def test_preprocessing_matches_keras_vgg16():
+    model = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny")
+    preprocess = keras.Model(model.input, model.get_layer("preprocess").output)
+    images = np.random.default_rng(2).uniform(0, 255, (2, 9, 11, 3)).astype("float32")
+    expected = keras.applications.vgg16.preprocess_input(images.copy())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(preprocess(images)), expected, atol=1e-4)
+
+
+def test_dropout_only_in_training():
+    model = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same")
+    fc7 = keras.Model(model.input, model.get_layer("drop7").output)
+    images = np.random.default_rng(3).uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    first, second = fc7(images), fc7(images)
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(fc7(images, training=True), first)
+    assert not [l for l in fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", dropout=0).layers
+                if isinstance(l, keras.layers.Dropout)]
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_logits_are_float32_under_mixed_precision(policy):
+    images = np.random.default_rng(4).uniform(0, 255, (1, 37, 45, 3)).astype("float32")
+    keras.utils.set_random_seed(5)
+    reference = fcn_keras.build_fcn8s(4, backbone="vgg16_tiny", padding="same")
+    keras.mixed_precision.set_global_policy(policy)
+    mixed = fcn_keras.build_fcn8s(4, backbone="vgg16_tiny", padding="same")
+    mixed.set_weights(reference.get_weights())
+    for name in ("score_fr", "score_pool4", "score_pool3"):  # non-zero scores to compare
+        for model in (reference, mixed):
+            kernel, bias = model.get_layer(name).get_weights()
+            model.get_layer(name).set_weights([np.full_like(kernel, 0.01), bias])
+    assert mixed.get_layer("fc7").compute_dtype != "float32"
+    logits = mixed(images)
+    assert logits.dtype == "float32"
+    expected = keras.ops.convert_to_numpy(reference(images))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), expected,
+                               atol=0.05 * np.abs(expected).max())
+
+
+@pytest.mark.slow
+def test_full_size_fcn8s_has_the_papers_134m_parameters():
+    model = fcn_keras.build_fcn8s(21)
+    conv = 14_714_688  # VGG16 conv1_1 .. conv5_3
+    fc = (7 * 7 * 512 * 4096 + 4096) + (4096 * 4096 + 4096)
+    scores = (4096 + 512 + 256) * 21 + 3 * 21
+    upsamplers = (4 * 4 + 4 * 4 + 16 * 16) * 21 * 21
+    print(f"FCN-8s VGG16, 21 classes: {model.count_params():,} parameters (paper: 134M)")
+    assert model.count_params() == conv + fc + scores + upsamplers == 134_489_759

@@ -1,0 +1,37 @@
+"""`.keras` round trips need no custom_objects and give identical outputs."""
+
+import keras
+import numpy as np
+import pytest
+
+import fcn_keras
+
+
+@pytest.mark.parametrize("variant, padding, at_once", [("fcn32s", "paper", False), ("fcn16s", "same", False),
+                                                       ("fcn8s", "paper", True)])
+def test_keras_file_round_trip(tmp_path, variant, padding, at_once):
+    model = fcn_keras.build_fcn(variant, 4, backbone="vgg16_tiny", padding=padding, at_once=at_once)
+    for layer in model.layers:  # non-zero scores so the comparison is not trivially 0 == 0
+        if layer.name.startswith("score_") and layer.weights:
+            layer.set_weights([np.full_like(w, 0.05) for w in layer.get_weights()])
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    images = np.random.default_rng(0).uniform(0, 255, (1, 45, 51, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(images))
+    assert np.abs(expected).max() > 0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(images)), expected)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    assert not loaded.get_layer(layer_name(variant)).trainable
+
+
+def layer_name(variant):
+    return {"fcn32s": "upscore", "fcn16s": "upscore16", "fcn8s": "upscore8"}[variant]
+
+
+def test_layer_configs_round_trip():
+    crop = fcn_keras.CropToReference(offset=(3, 5), name="c")
+    assert fcn_keras.CropToReference.from_config(crop.get_config()).offset == (3, 5)
+    pre = fcn_keras.CaffePreprocessing(mean_bgr=(1, 2, 3))
+    restored = fcn_keras.CaffePreprocessing.from_config(pre.get_config())
+    assert restored.mean_bgr == (1.0, 2.0, 3.0) and restored.dtype_policy.name == "float32"
