@@ -171,3 +171,24 @@ def test_full_size_fcn8s_has_the_papers_134m_parameters():
     upsamplers = (4 * 4 + 4 * 4 + 16 * 16) * 21 * 21
     print(f"FCN-8s VGG16, 21 classes: {model.count_params():,} parameters (paper: 134M)")
     assert model.count_params() == conv + fc + scores + upsamplers == 134_489_759
+
+
+def test_convolution_flops_counts_multiply_adds():
+    inputs = keras.Input((10, 12, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    x = keras.layers.MaxPooling2D(2)(x)
+    outputs = keras.layers.Conv2DTranspose(5, 4, strides=2)(x)
+    model = keras.Model(inputs, outputs)
+    expected = 2 * (10 * 12 * 3 * 3 * 3 * 4) + 2 * (5 * 6 * 4 * 4 * 4 * 5)
+    assert fcn_keras.models.convolution_flops(model) == expected
+    with pytest.raises(ValueError, match="fixed input_shape"):
+        fcn_keras.models.convolution_flops(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny"))
+
+
+@pytest.mark.slow
+def test_same_padding_costs_about_half_the_paper_flops():
+    flops = {padding: fcn_keras.models.convolution_flops(
+        fcn_keras.build_fcn8s(21, padding=padding, input_shape=(500, 500, 3))) for padding in PADDINGS}
+    print({padding: f"{value / 1e9:.1f} GFLOP" for padding, value in flops.items()})
+    assert round(flops["paper"] / 1e9) == 363 and round(flops["same"] / 1e9) == 217
+    assert 0.5 < flops["same"] / flops["paper"] < 0.65

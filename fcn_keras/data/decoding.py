@@ -1,0 +1,108 @@
+"""Reads images and masks (files or encoded bytes) into uint8 arrays with clear errors."""
+
+import io
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from fcn_keras.data.validation import DataError, check_labels
+
+
+def _open(source, where):
+    try:
+        image = Image.open(source)
+        image.load()
+    except FileNotFoundError:
+        raise DataError(f"{where}: file not found; check the path or re-create the split list.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DataError(
+            f"{where}: cannot decode the image ({error}); the file is corrupt or truncated, "
+            "re-download or re-export it."
+        ) from None
+    return image
+
+
+def _as_file(data):
+    return io.BytesIO(data) if isinstance(data, bytes) else data
+
+
+def read_image(source, where=None):
+    """Reads an RGB image (any format Pillow knows) as a uint8 array.
+
+    Args:
+        source: a file path or the encoded bytes.
+        where: name used in error messages (defaults to ``source`` for paths).
+
+    Returns:
+        ``np.ndarray`` uint8, shape (H, W, 3), RGB.
+
+    Raises:
+        DataError: the file is missing, corrupt or truncated.
+
+    Example:
+        >>> read_image("JPEGImages/2007_000032.jpg").shape
+        (281, 500, 3)
+    """
+    where = where or str(source)
+    return np.asarray(_open(_as_file(source), where).convert("RGB"))
+
+
+def read_mask(source, where=None, num_classes=None):
+    """Reads a class-index mask from a palette ("P") or grayscale PNG.
+
+    Palette PNGs (VOC's ``SegmentationClass``) store indices and a colour table: the indices
+    are returned, never the colours. RGB masks are refused because their colours are not
+    class indices.
+
+    Args:
+        source: a file path or the encoded bytes.
+        where: name used in error messages (defaults to ``source`` for paths).
+        num_classes: if given, values >= num_classes other than 255 raise.
+
+    Returns:
+        ``np.ndarray`` uint8, shape (H, W).
+
+    Raises:
+        DataError: missing/corrupt file, a colour mask, or (with num_classes) bad labels.
+
+    Example:
+        >>> read_mask("SegmentationClass/2007_000032.png", num_classes=21).max()
+        255
+    """
+    where = where or str(source)
+    image = _open(_as_file(source), where)
+    if image.mode not in ("P", "L", "I", "I;16"):
+        raise DataError(
+            f"{where}: mask has mode {image.mode!r}; masks must be palette or grayscale PNGs "
+            "holding class indices (convert RGB colours to indices first)."
+        )
+    mask = np.asarray(image)
+    if mask.max(initial=0) > 255:
+        raise DataError(f"{where}: mask values up to {mask.max()} do not fit uint8 class indices.")
+    mask = mask.astype(np.uint8)
+    if num_classes is not None:
+        check_labels(mask, num_classes, where)
+    return mask
+
+
+def check_same_size(image, mask, where):
+    """Raises :class:`DataError` unless ``image`` (H, W, 3) and ``mask`` (H, W) match in size.
+
+    Args:
+        image: uint8 array (H, W, 3).
+        mask: uint8 array (H, W).
+        where: name of the pair used in the message.
+
+    Returns:
+        ``(image, mask)`` unchanged.
+
+    Example:
+        >>> check_same_size(np.zeros((4, 5, 3)), np.zeros((4, 5)), "a.png")[1].shape
+        (4, 5)
+    """
+    if image.shape[:2] != mask.shape[:2]:
+        raise DataError(
+            f"{where}: image is {image.shape[1]}x{image.shape[0]} but its mask is "
+            f"{mask.shape[1]}x{mask.shape[0]} (WxH); masks must have their image's size."
+        )
+    return image, mask

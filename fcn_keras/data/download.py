@@ -1,0 +1,134 @@
+"""Download-and-extract of PASCAL VOC and SBD with checksums (never called by the tests)."""
+
+import hashlib
+import os
+import shutil
+import tarfile
+import urllib.request
+
+from fcn_keras.data.validation import DataError
+
+VOC_RELEASES = {
+    "2012": (
+        "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
+        "md5:6cd6e144f989b92b3379bac3b3de84fd",
+        os.path.join("VOCdevkit", "VOC2012"),
+    ),
+    "2011": (
+        "http://host.robots.ox.ac.uk/pascal/VOC/voc2011/VOCtrainval_25-May-2011.tar",
+        "md5:6c3384ef61512963050cb5d687e5bf1e",
+        os.path.join("TrainVal", "VOCdevkit", "VOC2011"),
+    ),
+}
+"""year -> (url, "algorithm:hex digest", data set root inside the archive)."""
+
+SBD_RELEASE = (
+    "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/semantic_contours/benchmark.tgz",
+    "sha256:6a5a2918d5c73ce032fdeba876574d150d9d04113ab87540a1304cbcc715be53",
+    os.path.join("benchmark_RELEASE", "dataset"),
+)
+"""(url, "algorithm:hex digest", data set root inside the archive) of SBD."""
+
+
+def file_checksum(path, algorithm):
+    """Hex digest of a file.
+
+    Args:
+        path: the file.
+        algorithm: a ``hashlib`` name, e.g. ``"md5"`` or ``"sha256"``.
+
+    Returns:
+        the lowercase hex digest string.
+
+    Example:
+        >>> file_checksum("VOCtrainval_11-May-2012.tar", "md5")
+        '6cd6e144f989b92b3379bac3b3de84fd'
+    """
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_and_extract(url, checksum, dest, root_in_archive):
+    """Downloads an archive into ``dest``, verifies it and extracts it (skipped when done).
+
+    Args:
+        url: where to fetch the archive (any scheme ``urllib`` opens, ``file://`` included).
+        checksum: ``"md5:<hex>"`` or ``"sha256:<hex>"`` of the archive.
+        dest: folder for the archive and its contents (created if needed).
+        root_in_archive: relative path of the data set root inside the archive; its
+            presence under ``dest`` means the work is already done.
+
+    Returns:
+        ``os.path.join(dest, root_in_archive)``.
+
+    Raises:
+        DataError: the download does not match ``checksum`` (the file is deleted).
+
+    Example:
+        >>> download_and_extract("file:///tmp/toy.tar", "md5:...", "data", "toy")
+        'data/toy'
+    """
+    root = os.path.join(dest, root_in_archive)
+    if os.path.isdir(root):
+        return root
+    os.makedirs(dest, exist_ok=True)
+    archive = os.path.join(dest, os.path.basename(url))
+    algorithm, expected = checksum.split(":", 1)
+    if not os.path.isfile(archive) or file_checksum(archive, algorithm) != expected:
+        partial = archive + ".part"
+        with urllib.request.urlopen(url) as response, open(partial, "wb") as handle:
+            shutil.copyfileobj(response, handle)
+        actual = file_checksum(partial, algorithm)
+        if actual != expected:
+            os.remove(partial)
+            raise DataError(
+                f"{url}: {algorithm} checksum {actual} != expected {expected}; the download is "
+                "corrupt or the server changed the file. Retry, or download it by hand into "
+                f"{dest} after checking it."
+            )
+        os.replace(partial, archive)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    if not os.path.isdir(root):
+        raise DataError(f"{archive}: extracted, but {root_in_archive} is not inside it.")
+    return root
+
+
+def download_voc(dest, year="2012"):
+    """Downloads and extracts PASCAL VOC ``trainval`` (2 GB for 2012) with its checksum.
+
+    Args:
+        dest: folder to hold the archive and the extracted devkit.
+        year: ``"2012"`` or ``"2011"`` (2011 holds the ``val`` list of ``seg11valid``).
+
+    Returns:
+        the root to pass to :func:`voc_segmentation`, e.g. ``dest/VOCdevkit/VOC2012``.
+
+    Example:
+        >>> root = download_voc("~/data")
+        >>> ds = voc_segmentation(root, "val")
+    """
+    if year not in VOC_RELEASES:
+        raise ValueError(f"Unknown VOC year {year!r}; choose one of {sorted(VOC_RELEASES)}.")
+    url, checksum, root = VOC_RELEASES[year]
+    return download_and_extract(url, checksum, os.path.expanduser(dest), root)
+
+
+def download_sbd(dest):
+    """Downloads and extracts the SBD release (1.4 GB) with its checksum.
+
+    Args:
+        dest: folder to hold the archive and ``benchmark_RELEASE/``.
+
+    Returns:
+        the root to pass to :func:`sbd_segmentation`, ``dest/benchmark_RELEASE/dataset``.
+
+    Example:
+        >>> root = download_sbd("~/data")
+        >>> ds = sbd_segmentation(root, "train")
+    """
+    url, checksum, root = SBD_RELEASE
+    return download_and_extract(url, checksum, os.path.expanduser(dest), root)

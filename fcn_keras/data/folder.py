@@ -1,0 +1,65 @@
+"""A user's own images and masks in two folders, paired by file stem."""
+
+import os
+
+from fcn_keras.data.files import file_pairs_dataset
+from fcn_keras.data.validation import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+MASK_EXTENSIONS = (".png",)
+
+
+def _by_stem(folder, extensions, what):
+    if not os.path.isdir(folder):
+        raise DataError(f"{folder}: {what} folder not found.")
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        stem, ext = os.path.splitext(name)
+        if ext.lower() not in extensions:
+            continue
+        if stem in files:
+            raise DataError(
+                f"{folder}: two {what} share the stem {stem!r} ({os.path.basename(files[stem])}, {name}); "
+                "keep one per stem."
+            )
+        files[stem] = os.path.join(folder, name)
+    if not files:
+        raise DataError(f"{folder}: no {what} ({'/'.join(extensions)} files) in this folder.")
+    return files
+
+
+def _names(stems):
+    stems = sorted(stems)
+    return ", ".join(stems[:10]) + (f" and {len(stems) - 10} more" if len(stems) > 10 else "")
+
+
+def folder_dataset(image_dir, mask_dir, num_classes=None):
+    """Images and masks from two folders, paired by file stem (``a.jpg`` with ``a.png``).
+
+    Args:
+        image_dir: folder of PNG/JPEG images (RGB, grayscale or palette; read as RGB).
+        mask_dir: folder of PNG masks holding class indices: palette PNGs (their indices are
+            used, not their colours) or 8-bit grayscale; 255 = ignore.
+        num_classes: if given, masks are checked to hold only ``0..num_classes-1`` and 255.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(uint8 (H, W, 3), uint8 (H, W))`` sorted by stem.
+
+    Raises:
+        DataError: a missing or empty folder, or images/masks without a partner (named).
+
+    Example:
+        >>> ds = folder_dataset("my_data/images", "my_data/masks", num_classes=3)
+        >>> image, mask = next(iter(ds))
+    """
+    images = _by_stem(image_dir, IMAGE_EXTENSIONS, "images")
+    masks = _by_stem(mask_dir, MASK_EXTENSIONS, "masks")
+    problems = []
+    if images.keys() - masks.keys():
+        problems.append(f"images without a mask in {mask_dir}: {_names(images.keys() - masks.keys())}")
+    if masks.keys() - images.keys():
+        problems.append(f"masks without an image in {image_dir}: {_names(masks.keys() - images.keys())}")
+    if problems:
+        raise DataError("; ".join(problems) + ". Give every image a mask with the same stem.")
+    stems = sorted(images)
+    return file_pairs_dataset([images[s] for s in stems], [masks[s] for s in stems], num_classes=num_classes)

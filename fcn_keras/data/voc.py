@@ -1,0 +1,156 @@
+"""PASCAL VOC and SBD segmentation sources, and the FCN paper's SBD-train / seg11valid split.
+
+The paper trains on SBD ``train`` (8498 images) and validates on ``seg11valid``: the
+VOC2011 segmentation ``val`` images that are not in SBD ``train`` (736 with the official
+releases). The list is derived from the two releases' own files by
+:func:`seg11valid_ids` rather than shipped with the package.
+"""
+
+import os
+
+import numpy as np
+import scipy.io
+
+from fcn_keras.data.classes import VOC_CLASSES
+from fcn_keras.data.files import check_files_exist, file_pairs_dataset
+from fcn_keras.data.validation import DataError
+
+
+def read_ids(path):
+    """Reads a split list: one image id per line, blank lines ignored.
+
+    Args:
+        path: the ``.txt`` file (e.g. ``ImageSets/Segmentation/val.txt``).
+
+    Returns:
+        list of id strings, in file order.
+
+    Example:
+        >>> read_ids("VOC2012/ImageSets/Segmentation/val.txt")[:1]
+        ['2007_000033']
+    """
+    if not os.path.isfile(path):
+        folder = os.path.dirname(path)
+        found = sorted(f[:-4] for f in os.listdir(folder) if f.endswith(".txt")) if os.path.isdir(folder) else []
+        raise DataError(
+            f"{path}: split file not found (splits present there: {found or 'none'}). "
+            "Check the data set root and the split name."
+        )
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+def _check_layout(root, folders, hint):
+    missing = [f for f in folders if not os.path.isdir(os.path.join(root, f))]
+    if missing:
+        raise DataError(f"{root}: missing folder(s) {missing}; {hint}")
+
+
+def _ids(split, split_file):
+    return list(split) if not isinstance(split, str) else read_ids(split_file(split))
+
+
+def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
+    """PASCAL VOC segmentation as ``(image, mask)`` pairs; masks are the palette indices.
+
+    Args:
+        root: the year folder of an unpacked devkit, e.g. ``VOCdevkit/VOC2012`` (holding
+            ``JPEGImages/``, ``SegmentationClass/`` and ``ImageSets/Segmentation/``).
+        split: a split name (``"train"``, ``"val"``, ``"trainval"``: any
+            ``ImageSets/Segmentation/<split>.txt``) or a list of image ids, e.g.
+            ``seg11valid_ids(voc2011_root, sbd_root)``.
+        num_classes: masks are checked to hold only ``0..num_classes-1`` and 255.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(uint8 (H, W, 3) RGB, uint8 (H, W))``, in split order;
+        object borders are 255 as in the release.
+
+    Example:
+        >>> ds = voc_segmentation("VOCdevkit/VOC2012", "val")
+        >>> image, mask = next(iter(ds))
+    """
+    _check_layout(root, ["JPEGImages", "SegmentationClass"], "pass the VOCdevkit/VOC20xx folder.")
+    ids = _ids(split, lambda name: os.path.join(root, "ImageSets", "Segmentation", f"{name}.txt"))
+    images = [os.path.join(root, "JPEGImages", f"{i}.jpg") for i in ids]
+    masks = [os.path.join(root, "SegmentationClass", f"{i}.png") for i in ids]
+    check_files_exist(images, "VOC images", f"Is {root} a complete VOC release?")
+    check_files_exist(masks, "VOC masks", f"Is {root} a complete VOC release?")
+    return file_pairs_dataset(images, masks, num_classes=num_classes)
+
+
+def read_sbd_mask(path):
+    """Reads the class mask of an SBD ``cls/*.mat`` file (``GTcls.Segmentation``).
+
+    Args:
+        path: the ``.mat`` file.
+
+    Returns:
+        ``np.ndarray`` uint8 (H, W) of class indices.
+
+    Raises:
+        DataError: the file is unreadable or has no ``GTcls.Segmentation``.
+
+    Example:
+        >>> read_sbd_mask("benchmark_RELEASE/dataset/cls/2008_000002.mat").shape
+        (375, 500)
+    """
+    try:
+        mask = scipy.io.loadmat(path)["GTcls"]["Segmentation"][0, 0]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise DataError(
+            f"{path}: not an SBD class file with GTcls.Segmentation ({error!r}); "
+            "re-download or re-extract the SBD release."
+        ) from None
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or (mask.size and (mask.min() < 0 or mask.max() > 255)):
+        raise DataError(f"{path}: GTcls.Segmentation is not a 2-D mask of uint8 class indices.")
+    return mask.astype(np.uint8)
+
+
+def sbd_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
+    """The Semantic Boundaries Dataset (Hariharan et al. 2011) as ``(image, mask)`` pairs.
+
+    Args:
+        root: the ``benchmark_RELEASE/dataset`` folder (``img/``, ``cls/``, ``train.txt``,
+            ``val.txt``).
+        split: ``"train"`` (8498 images, the FCN paper's training set), ``"val"``, any other
+            ``<root>/<split>.txt``, or a list of image ids.
+        num_classes: masks are checked to hold only ``0..num_classes-1`` and 255.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(uint8 (H, W, 3) RGB, uint8 (H, W))`` in split order.
+
+    Example:
+        >>> ds = sbd_segmentation("benchmark_RELEASE/dataset", "train")
+        >>> image, mask = next(iter(ds))
+    """
+    _check_layout(root, ["img", "cls"], "pass the benchmark_RELEASE/dataset folder.")
+    ids = _ids(split, lambda name: os.path.join(root, f"{name}.txt"))
+    images = [os.path.join(root, "img", f"{i}.jpg") for i in ids]
+    masks = [os.path.join(root, "cls", f"{i}.mat") for i in ids]
+    check_files_exist(images, "SBD images", f"Is {root} a complete SBD release?")
+    check_files_exist(masks, "SBD class files", f"Is {root} a complete SBD release?")
+    return file_pairs_dataset(images, masks, mask_reader=read_sbd_mask, num_classes=num_classes)
+
+
+def seg11valid_ids(voc2011_root, sbd_root):
+    """The paper's validation ids: VOC2011 segmentation ``val`` minus SBD ``train``.
+
+    With the official releases this gives the 736 images of ``seg11valid``. Load them with
+    ``voc_segmentation(voc_root, seg11valid_ids(...))`` from VOC2011 or VOC2012 (a superset).
+
+    Args:
+        voc2011_root: ``VOCdevkit/VOC2011`` (only ``ImageSets/Segmentation/val.txt`` is read).
+        sbd_root: ``benchmark_RELEASE/dataset`` (only ``train.txt`` is read).
+
+    Returns:
+        list of id strings in VOC2011 ``val`` order.
+
+    Example:
+        >>> ids = seg11valid_ids("TrainVal/VOCdevkit/VOC2011", "benchmark_RELEASE/dataset")
+        >>> len(ids)
+        736
+    """
+    sbd_train = set(read_ids(os.path.join(sbd_root, "train.txt")))
+    val = read_ids(os.path.join(voc2011_root, "ImageSets", "Segmentation", "val.txt"))
+    return [i for i in val if i not in sbd_train]

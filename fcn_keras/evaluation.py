@@ -1,0 +1,139 @@
+"""Scoring a model on a data set, and class maps for images of any size."""
+
+import numpy as np
+import tensorflow as tf
+
+from fcn_keras.metrics import confusion_matrix, scores_from_confusion
+
+
+def evaluate(model, dataset, num_classes, ignore_index=255, confusion_plot=None, class_names=None):
+    """Runs a model over (image, mask) pairs and returns the paper's four scores.
+
+    Args:
+        model: a model mapping RGB images in [0, 255] `(N, H, W, 3)` to logits
+            `(N, H, W, num_classes)`, e.g. from `fcn_keras.build_fcn8s`.
+        dataset: a `tf.data.Dataset` (or any iterable) of `(image, mask)` pairs,
+            either unbatched, `(H, W, 3)` and `(H, W)`/`(H, W, 1)` (images may then
+            differ in size), or batched, `(N, H, W, 3)` and `(N, H, W)`/`(N, H, W, 1)`.
+            Images are uint8 or float in [0, 255]; masks hold class indices and
+            `ignore_index`.
+        num_classes: number of classes of the data; must equal the model's.
+        ignore_index: label of unlabelled pixels, not scored (VOC: 255).
+        confusion_plot: optional path; a PNG of the confusion matrix is saved there.
+        class_names: optional names for the plot's axes.
+
+    Returns:
+        A dict with floats `pixel_accuracy`, `mean_accuracy`, `mean_iou`,
+        `frequency_weighted_iou` and `per_class_iou`, a list of `num_classes`
+        floats that are NaN for classes absent from both truth and prediction.
+
+    Raises:
+        ValueError: the model predicts another number of classes, the data set is
+            empty or has no labelled pixel, a mask differs in size from its image,
+            or a label is outside `[0, num_classes)` and not `ignore_index`.
+
+    Example:
+        >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
+        >>> data = tf.data.Dataset.from_tensor_slices((images, masks))  # doctest: +SKIP
+        >>> evaluate(model, data, num_classes=3)["mean_iou"]  # doctest: +SKIP
+        0.41
+    """
+    model_classes = _static_class_count(model)
+    if model_classes is not None and model_classes != num_classes:
+        raise ValueError(_class_mismatch(model_classes, num_classes))
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    batches = 0
+    for batches, element in enumerate(dataset, start=1):
+        images, masks = _split_pair(element)
+        if images.ndim == 3:
+            images, masks = images[None], masks[None]
+        predictions = _class_maps(model, images, num_classes)
+        if masks.ndim == 4 and masks.shape[-1] == 1:
+            masks = masks[..., 0]
+        if masks.shape != predictions.shape:
+            raise ValueError(
+                f"Batch {batches}: masks of shape {masks.shape} do not match images of size "
+                f"{images.shape[:-1]}; give each image a mask of its own height and width."
+            )
+        try:
+            confusion += confusion_matrix(masks, predictions, num_classes, ignore_index)
+        except ValueError as error:
+            raise ValueError(f"Batch {batches}: {error}") from None
+    if batches == 0:
+        raise ValueError("The data set is empty: it yielded no (image, mask) pair to score.")
+    if confusion_plot is not None:
+        from fcn_keras.visualize import plot_confusion_matrix
+
+        plot_confusion_matrix(confusion, confusion_plot, class_names=class_names)
+    scores = scores_from_confusion(confusion)
+    scores["per_class_iou"] = [float(v) for v in scores["per_class_iou"]]
+    return scores
+
+
+def predict(model, images):
+    """Class maps (argmax of the logits) for one image, a batch, or a list of any sizes.
+
+    Args:
+        model: a model mapping RGB images in [0, 255] to logits `(N, H, W, C)`.
+        images: one RGB image `(H, W, 3)`, a batch `(N, H, W, 3)`, or a list of
+            images of different sizes; uint8 or float in [0, 255] (NumPy arrays,
+            tensors or PIL images).
+
+    Returns:
+        For one image an array `(H, W)`, for a batch `(N, H, W)`, for a list a list
+        of `(H_i, W_i)` arrays; uint8 when the model has at most 256 classes,
+        int32 otherwise.
+
+    Example:
+        >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
+        >>> predict(model, np.zeros((20, 30, 3), np.uint8)).shape
+        (20, 30)
+    """
+    if isinstance(images, (list, tuple)):
+        return [predict(model, image) for image in images]
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or images.shape[-1] != 3:
+        raise ValueError(
+            f"Expected an RGB image (H, W, 3) or a batch (N, H, W, 3), got shape {images.shape}; "
+            "convert grayscale or RGBA images to RGB first (e.g. PIL's image.convert('RGB'))."
+        )
+    if images.ndim == 3:
+        return predict(model, images[None])[0]
+    return _class_maps(model, images, _static_class_count(model))
+
+
+def _split_pair(element):
+    if isinstance(element, dict) or not isinstance(element, (tuple, list)) or len(element) != 2:
+        raise ValueError(
+            "Each data set element must be an (image, mask) pair; map other layouts first, "
+            "e.g. dataset.map(lambda d: (d['image'], d['mask']))."
+        )
+    images, masks = (np.asarray(part) for part in element)
+    if images.ndim not in (3, 4) or images.shape[-1] != 3:
+        raise ValueError(
+            f"Images must be RGB (H, W, 3) or batches (N, H, W, 3), got shape {images.shape}."
+        )
+    return images, masks
+
+
+def _class_maps(model, images, num_classes):
+    logits = np.asarray(model.predict_on_batch(tf.cast(images, tf.float32)))
+    if num_classes is not None and logits.shape[-1] != num_classes:
+        raise ValueError(_class_mismatch(logits.shape[-1], num_classes))
+    dtype = np.uint8 if logits.shape[-1] <= 256 else np.int32
+    return logits.argmax(axis=-1).astype(dtype)
+
+
+def _static_class_count(model):
+    try:
+        return model.output_shape[-1]
+    except (AttributeError, TypeError, ValueError):  # subclassed or unbuilt models
+        return None
+
+
+def _class_mismatch(model_classes, num_classes):
+    return (
+        f"The model predicts {model_classes} classes but num_classes is {num_classes}; "
+        "evaluate with the class count the model was built for, or build or fine-tune a "
+        f"model with num_classes={num_classes}."
+    )

@@ -1,0 +1,94 @@
+"""ONNX export through Keras `Model.export(format="onnx")` (tf2onnx), checked with onnxruntime.
+
+The graph has input `images` float32 (N, H, W, 3) RGB in [0, 255] and output
+`logits` float32 (N, H, W, C), all of N, H and W dynamic. Needs the optional
+packages onnx, tf2onnx and onnxruntime (`pip install fcn-keras[deploy]`).
+tf2onnx holds the whole graph in memory several times over: the full-size VGG16
+FCN (134M parameters) needed more than 22 GB, so convert big models on a large
+machine.
+"""
+
+import importlib
+import os
+import tempfile
+
+import numpy as np
+
+from fcn_keras.export.common import ensure_new_file, load_fcn_model
+from fcn_keras.export.saved_model import IMAGES
+
+OUTPUT = "logits"
+
+
+def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
+    """Converts an FCN to ONNX and checks the file with onnxruntime against Keras.
+
+    Args:
+        model: an FCN `keras.Model` or the path of its `.keras` file.
+        path: the `.onnx` file to write; must not exist (its folder is created).
+        check_size: (H, W) of the random image used for the onnxruntime check;
+            None skips the check.
+        atol: largest allowed absolute difference of logits in the check.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ImportError: onnx, tf2onnx or onnxruntime is not installed.
+        RuntimeError: onnxruntime's logits differ from Keras's by more than `atol`
+            (nothing is written then).
+        FileExistsError: `path` exists.
+
+    Example:
+        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
+        >>> export_onnx(model, "fcn8s.onnx")  # doctest: +SKIP
+        'fcn8s.onnx'
+    """
+    onnx = _require("onnx")
+    _require("tf2onnx")
+    model = load_fcn_model(model)
+    path = ensure_new_file(path)
+    with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
+        raw_path = os.path.join(workdir, "model.onnx")
+        model.export(raw_path, format="onnx", verbose=False)
+        graph = onnx.load(raw_path)
+        _rename_io(graph)
+        onnx.checker.check_model(graph)
+        if check_size is not None:
+            _compare_with_keras(model, graph.SerializeToString(), check_size, atol)
+        onnx.save(graph, path)
+    return path
+
+
+def _rename_io(graph):
+    """Names the graph's input `images` and its output `logits` (tf2onnx says "Identity:0")."""
+    renames = {graph.graph.input[0].name: IMAGES, graph.graph.output[0].name: OUTPUT}
+    for value in (*graph.graph.input, *graph.graph.output):
+        value.name = renames.get(value.name, value.name)
+    for node in graph.graph.node:
+        node.input[:] = [renames.get(name, name) for name in node.input]
+        node.output[:] = [renames.get(name, name) for name in node.output]
+
+
+def _compare_with_keras(model, serialized, size, atol):
+    onnxruntime = _require("onnxruntime")
+    session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+    images = np.random.default_rng(0).uniform(0, 255, (1, *size, 3)).astype(np.float32)
+    expected = np.asarray(model(images, training=False))
+    (actual,) = session.run([OUTPUT], {IMAGES: images})
+    difference = float(np.max(np.abs(actual - expected)))
+    if difference > atol:
+        raise RuntimeError(
+            f"The ONNX conversion of {model.name} is wrong: onnxruntime's logits differ from Keras's by "
+            f"{difference:.3g} (> atol={atol}). Report this with your tf2onnx/onnx versions."
+        )
+
+
+def _require(package):
+    try:
+        return importlib.import_module(package)
+    except ImportError as error:
+        raise ImportError(
+            f"ONNX export needs the optional package {package!r}: pip install 'fcn-keras[deploy]' "
+            "(onnx, tf2onnx, onnxruntime)."
+        ) from error

@@ -1,0 +1,323 @@
+"""A small local HTTP server that answers TF Serving's REST API for one exported model.
+
+For trying an export without Docker: it loads the newest version of a TF Serving
+model folder (as TF Serving's default version policy does) and answers
+
+* `GET  /v1/models/NAME[/versions/N]`           version status
+* `GET  /v1/models/NAME[/versions/N]/metadata`  signature defs
+* `POST /v1/models/NAME[/versions/N]:predict`   `{"signature_name": ..., "instances": [...]}`
+  (row format) or `{"inputs": ...}` (columnar); string inputs as `{"b64": "..."}`
+
+with TF Serving's JSON bodies. Errors are `{"error": "..."}`: HTTP 400 for
+malformed requests and inputs the model rejects (e.g. an undecodable image),
+404 for an unknown model, version or route, 500 for anything unexpected. Requests
+are served on threads; at most `max_concurrency` predictions run at once. It is a
+development tool: no TLS, no auth, no batching; use TF Serving in production.
+"""
+
+import base64
+import binascii
+import http.server
+import json
+import logging
+import os
+import re
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+from fcn_keras.export.client import ServingError
+from fcn_keras.export.saved_model import saved_model_versions
+
+DEFAULT_MODEL_NAME = "fcn"
+DEFAULT_PORT = 8501
+_ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
+_LOG = logging.getLogger(__name__)
+
+
+class ModelServer:
+    """TF Serving's REST routes for the newest version of one exported model.
+
+    Args:
+        export_dir: a TF Serving model folder (`export_dir/<version>/saved_model.pb`),
+            as written by `export_saved_model`.
+        port: TCP port; 0 picks a free one (read it back from `.port`).
+        host: interface to listen on; the default answers this machine only.
+        model_name: the NAME in `/v1/models/NAME`.
+        max_concurrency: predictions that may run at the same time.
+        max_request_bytes: larger request bodies are refused with HTTP 400.
+
+    Example:
+        >>> with ModelServer("serving/fcn", port=0) as server:  # doctest: +SKIP
+        ...     print(ServingClient(server.url, "fcn").metadata()["model_spec"])
+        {'name': 'fcn', 'signature_name': '', 'version': '1'}
+    """
+
+    def __init__(
+        self,
+        export_dir,
+        port=DEFAULT_PORT,
+        host="127.0.0.1",
+        model_name=DEFAULT_MODEL_NAME,
+        max_concurrency=4,
+        max_request_bytes=64 * 2**20,
+    ):
+        self.model = _ServedModel(export_dir, model_name, max_concurrency)
+        self.max_request_bytes = max_request_bytes
+        self._httpd = http.server.ThreadingHTTPServer((host, port), _handler_class(self))
+        self._httpd.daemon_threads = True
+        self._thread = None
+
+    @property
+    def port(self):
+        """The port the server listens on."""
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self):
+        """The base URL, e.g. `http://127.0.0.1:8501`."""
+        host = self._httpd.server_address[0]
+        return f"http://{host}:{self.port}"
+
+    def start(self):
+        """Serves on a background thread and returns `self` (see `stop`)."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fcn-serving", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        """Serves on the calling thread until `stop()` or KeyboardInterrupt."""
+        try:
+            self._httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._httpd.server_close()
+
+    def stop(self):
+        """Stops serving, waits for the background thread, and frees the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def serve(export_dir, port=DEFAULT_PORT, host="127.0.0.1", model_name=DEFAULT_MODEL_NAME):
+    """Serves an exported model with TF Serving's REST API until Ctrl-C.
+
+    Args:
+        export_dir: a TF Serving model folder written by `export_saved_model`.
+        port: TCP port (TF Serving's REST default is 8501).
+        host: interface; "0.0.0.0" answers other machines too.
+        model_name: the NAME in `/v1/models/NAME`.
+
+    Returns:
+        None, once interrupted.
+
+    Example:
+        >>> serve("serving/fcn", port=8501)  # doctest: +SKIP
+        Serving fcn version 1 from serving/fcn at http://127.0.0.1:8501/v1/models/fcn
+    """
+    server = ModelServer(export_dir, port=port, host=host, model_name=model_name)
+    print(
+        f"Serving {model_name} version {server.model.version} from {export_dir} "
+        f"at {server.url}/v1/models/{model_name} (Ctrl-C stops)",
+        flush=True,
+    )
+    server.serve_forever()
+
+
+class _ServedModel:
+    """Loads the newest version and turns parsed requests into TF Serving responses."""
+
+    def __init__(self, export_dir, name, max_concurrency):
+        versions = saved_model_versions(export_dir)
+        if not versions:
+            raise FileNotFoundError(
+                f"{export_dir} holds no model version: export one with fcn_keras.export.export_saved_model "
+                "(or `fcn-keras export MODEL.keras --format saved_model --output DIR`)."
+            )
+        self.name = name
+        self.version = versions[-1]
+        path = os.path.join(export_dir, str(self.version))
+        self._loaded = tf.saved_model.load(path)  # keep a reference: signatures need its variables
+        self._signatures = dict(self._loaded.signatures)
+        self._signature_defs = _signature_defs(path)
+        self._slots = threading.Semaphore(max_concurrency)
+
+    def respond(self, method, path, body):
+        """Returns the JSON-able answer to one request; raises `ServingError` for an error answer."""
+        match = _ROUTE.match(path.split("?", 1)[0])
+        if not match:
+            raise ServingError(404, f"Malformed request: {method} {path}")
+        self._check_servable(match["name"], match["version"])
+        tail = match["tail"]
+        if tail == ":predict":
+            if method != "POST":
+                raise ServingError(405, f"Malformed request: {method} {path}; :predict takes POST")
+            return self._predict(body)
+        if method != "GET":
+            raise ServingError(405, f"Malformed request: {method} {path}; use GET")
+        if tail == "/metadata":
+            return {
+                "model_spec": {"name": self.name, "signature_name": "", "version": str(self.version)},
+                "metadata": {"signature_def": {"signature_def": self._signature_defs}},
+            }
+        state = {"error_code": "OK", "error_message": ""}
+        return {"model_version_status": [{"version": str(self.version), "state": "AVAILABLE", "status": state}]}
+
+    def _check_servable(self, name, version):
+        if name != self.name or (version is not None and version != str(self.version)):
+            spec = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
+            raise ServingError(404, f"Servable not found for request: {spec}")
+
+    def _predict(self, body):
+        request = _parse_json(body)
+        signature_name = request.get("signature_name") or "serving_default"
+        if signature_name not in self._signatures:
+            raise ServingError(400, f'Serving signature name: "{signature_name}" not found in signature def')
+        function = self._signatures[signature_name]
+        specs = function.structured_input_signature[1]
+        if ("instances" in request) == ("inputs" in request):
+            raise ServingError(400, "JSON Value: must have exactly one of 'instances' (row format) or 'inputs' (columnar format)")
+        row_format = "instances" in request
+        values = _rows_to_columns(request["instances"], specs) if row_format else _named(request["inputs"], specs)
+        tensors = {key: _to_tensor(values[key], spec, key) for key, spec in specs.items()}
+        with self._slots:
+            try:
+                outputs = function(**tensors)
+            except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+                raise ServingError(400, getattr(error, "message", str(error))) from error
+        outputs = {key: value.numpy().tolist() for key, value in outputs.items()}
+        sole_output = next(iter(outputs.values())) if len(outputs) == 1 else None
+        if not row_format:  # TF Serving leaves out the name of a sole output
+            return {"outputs": outputs if sole_output is None else sole_output}
+        if sole_output is not None:
+            return {"predictions": sole_output}
+        count = len(next(iter(outputs.values())))
+        return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
+
+
+def _parse_json(body):
+    try:
+        request = json.loads(body or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ServingError(400, f"JSON Parse error: {error}") from error
+    if not isinstance(request, dict):
+        raise ServingError(400, "JSON Value: the request body must be a JSON object")
+    return request
+
+
+def _named(inputs, specs):
+    """Columnar inputs: a dict keyed by input name, or a bare value for a one-input signature."""
+    if isinstance(inputs, dict) and not _is_b64(inputs):
+        unknown, missing = set(inputs) - set(specs), set(specs) - set(inputs)
+        if unknown or missing:
+            raise ServingError(
+                400, f"inputs must name exactly {sorted(specs)}; unknown: {sorted(unknown)}, missing: {sorted(missing)}"
+            )
+        return inputs
+    if len(specs) != 1:
+        raise ServingError(400, f"inputs must be an object keyed by {sorted(specs)}")
+    return {next(iter(specs)): inputs}
+
+
+def _rows_to_columns(instances, specs):
+    """Row format: a list of instances, each a dict of named inputs or a bare value."""
+    if not isinstance(instances, list) or not instances:
+        raise ServingError(400, "instances must be a non-empty JSON list, one entry per example")
+    rows = [_named(instance, specs) for instance in instances]
+    return {key: [row[key] for row in rows] for key in specs}
+
+
+def _to_tensor(value, spec, key):
+    if spec.dtype == tf.string:
+        array = np.asarray(_decode_b64(value, key), dtype=object)
+    else:
+        try:
+            array = np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
+        except (TypeError, ValueError) as error:
+            raise ServingError(
+                400, f"Input '{key}' is not a rectangular array of numbers ({error}); all rows need the same shape"
+            ) from error
+    if not spec.shape.is_compatible_with(array.shape):
+        raise ServingError(400, f"Input '{key}' has shape {list(array.shape)}, the signature expects {spec.shape}")
+    return tf.constant(array, dtype=spec.dtype)
+
+
+def _decode_b64(value, key):
+    if isinstance(value, list):
+        return [_decode_b64(item, key) for item in value]
+    if not _is_b64(value):
+        raise ServingError(400, f"Input '{key}' is binary: send each item as {{\"b64\": \"<base64 string>\"}}")
+    try:
+        return base64.b64decode(value["b64"], validate=True)
+    except (binascii.Error, TypeError, ValueError) as error:
+        raise ServingError(400, f"Input '{key}' holds invalid base64 ({error})") from error
+
+
+def _is_b64(value):
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
+def _signature_defs(path):
+    """The SignatureDef map as TF Serving's metadata API prints it (proto field names)."""
+    from google.protobuf import json_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as file:
+        saved_model.ParseFromString(file.read())
+    signatures = saved_model.meta_graphs[0].signature_def
+    return {
+        key: json_format.MessageToDict(value, preserving_proto_field_name=True)
+        for key, value in signatures.items()
+        if not key.startswith("__")  # internal entries such as __saved_model_init_op
+    }
+
+
+def _handler_class(server):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "fcn-keras-serving"
+
+        def do_GET(self):
+            self._answer("GET", None)
+
+        def do_POST(self):
+            length = self.headers.get("Content-Length")
+            if length is None or not length.isdigit():
+                self._send(400, {"error": "Malformed request: POST needs a Content-Length header"})
+            elif int(length) > server.max_request_bytes:
+                self._send(400, {"error": f"Request body of {length} bytes exceeds {server.max_request_bytes}"})
+            else:
+                self._answer("POST", self.rfile.read(int(length)))
+
+        def _answer(self, method, body):
+            try:
+                status, payload = 200, server.model.respond(method, self.path, body)
+            except ServingError as error:
+                status, payload = error.status, {"error": error.message}
+            except Exception as error:  # a bug must not kill the server; the client gets a 500
+                _LOG.exception("Unexpected error answering %s %s", method, self.path)
+                status, payload = 500, {"error": f"Internal error: {type(error).__name__}: {error}"}
+            self._send(status, payload)
+
+        def _send(self, status, payload):
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format, *args):
+            _LOG.info("%s %s", self.address_string(), format % args)
+
+    return Handler

@@ -1,0 +1,192 @@
+"""TFLite export (fp32, float16 weights, full int8) with the facts a runtime needs in the file.
+
+The file has one signature, `serving_default`: `images` float32 (N, H, W, 3) RGB
+in [0, 255] -> `logits` float32 (N, H, W, C); take `argmax` over the last axis
+for classes. Input and output stay float32 in every mode (int8 models quantize
+and dequantize inside), so callers never change. By default the batch, height
+and width are dynamic (resize the input tensor, or use `get_signature_runner()`
+which resizes itself); `input_size=(H, W)` fixes them to (1, H, W, 3) for
+delegates that need static shapes. The file carries a JSON metadata entry named
+"fcn_keras" (read it with `read_tflite_metadata`) stating the input shape, the
+quantization and the number of classes.
+"""
+
+import json
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+import fcn_keras
+from fcn_keras.export.common import ensure_new_file, load_fcn_model, num_classes_of
+from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
+
+QUANTIZATIONS = (None, "float16", "int8")
+METADATA_NAME = "fcn_keras"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+def export_tflite(model, path, quantization=None, representative_data=None, input_size=None, max_calibration_images=200):
+    """Converts an FCN to a `.tflite` file with TensorFlow's TFLite converter.
+
+    Args:
+        model: an FCN `keras.Model` or the path of its `.keras` file.
+        path: the `.tflite` file to write; must not exist (its folder is created).
+        quantization: None (float32), "float16" (weights stored as float16, about
+            half the size, computed in float32) or "int8" (weights and activations
+            int8, about a quarter of the size; needs `representative_data`).
+        representative_data: images that calibrate int8 activation ranges, RGB in
+            [0, 255], ideally ~100-200 training images: an array (N, H, W, 3), an
+            iterable of (H, W, 3) or (N, H, W, 3) arrays or of (images, labels)
+            pairs (a `tf.data.Dataset` works), a `.npy` file or a folder of images.
+        input_size: None for dynamic batch/height/width, or (H, W) to fix the
+            input to (1, H, W, 3).
+        max_calibration_images: at most this many images are used for calibration.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ValueError: unknown quantization, int8 without representative data, a
+            representative image that is not RGB, or the model is not an FCN.
+        FileExistsError: `path` exists.
+
+    Example:
+        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
+        >>> export_tflite(model, "fcn8s_int8.tflite", "int8",
+        ...               representative_data=np.zeros((8, 64, 64, 3)))  # doctest: +SKIP
+        'fcn8s_int8.tflite'
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"Unknown quantization {quantization!r}; choose None, 'float16' or 'int8'.")
+    if quantization == "int8" and representative_data is None:
+        raise ValueError(
+            "int8 quantization calibrates activation ranges on real inputs and needs "
+            "representative_data: ~100 training images, RGB 0..255, as an array (N, H, W, 3), "
+            "a .npy file or a folder of images (CLI: --representative-data). "
+            "Without images use quantization='float16'."
+        )
+    model = load_fcn_model(model)
+    path = ensure_new_file(path)
+    image_shape = None if input_size is None else (1, *_check_input_size(input_size), 3)
+    with tempfile.TemporaryDirectory(prefix="fcn_tflite_") as workdir:
+        saved_model = write_logits_saved_model(model, os.path.join(workdir, "model"), image_shape)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+        if quantization == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantization == "int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            images = _calibration_images(representative_data, max_calibration_images, input_size)
+            converter.representative_dataset = lambda: ([image[np.newaxis]] for image in images)
+        flatbuffer = converter.convert()
+    metadata = {
+        "model_name": model.name,
+        "num_classes": num_classes_of(model),
+        "quantization": quantization or "none",
+        "input": {"name": IMAGES, "shape": [-1 if d is None else d for d in (image_shape or (None, None, None, 3))],
+                  "dtype": "float32", "range": "RGB 0..255"},
+        "output": {"name": "logits", "shape": [-1, -1, -1, num_classes_of(model)], "dtype": "float32"},
+        "fcn_keras_version": fcn_keras.__version__,
+    }
+    with open(path, "wb") as file:
+        file.write(_with_metadata(flatbuffer, metadata))
+    return path
+
+
+def read_tflite_metadata(path):
+    """Reads the "fcn_keras" metadata that `export_tflite` stores in a `.tflite` file.
+
+    Args:
+        path: a `.tflite` file.
+
+    Returns:
+        A dict with "input" (name, shape with -1 for dynamic, dtype, range),
+        "output", "num_classes", "quantization", "model_name" and "fcn_keras_version".
+
+    Raises:
+        ValueError: the file has no fcn_keras metadata (not written by `export_tflite`).
+
+    Example:
+        >>> read_tflite_metadata("fcn8s_int8.tflite")["input"]["shape"]  # doctest: +SKIP
+        [-1, -1, -1, 3]
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    with open(path, "rb") as file:
+        root = schema.Model.GetRootAsModel(bytearray(file.read()), 0)
+    for index in range(root.MetadataLength()):
+        entry = root.Metadata(index)
+        if entry.Name().decode() == METADATA_NAME:
+            return json.loads(root.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
+    raise ValueError(f"{path} has no '{METADATA_NAME}' metadata: it was not written by fcn_keras.export.export_tflite.")
+
+
+def _with_metadata(flatbuffer, metadata):
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    tflite_model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(metadata).encode(), np.uint8)
+    tflite_model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = METADATA_NAME
+    entry.buffer = len(tflite_model.buffers) - 1
+    tflite_model.metadata = [*(tflite_model.metadata or []), entry]
+    return flatbuffer_utils.convert_object_to_bytearray(tflite_model)
+
+
+def _check_input_size(input_size):
+    if len(input_size) != 2 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in input_size):
+        raise ValueError(f"input_size must be (height, width) in positive ints, got {input_size!r}.")
+    return tuple(int(d) for d in input_size)
+
+
+def _calibration_images(data, limit, input_size):
+    """Returns up to `limit` float32 (H, W, 3) images from any accepted representative form."""
+    if isinstance(data, (str, os.PathLike)):
+        data = _read_image_source(os.fspath(data), limit)
+    elif isinstance(data, np.ndarray):
+        data = [data]
+    images = []
+    for item in data:
+        if isinstance(item, (tuple, list)):
+            item = item[0]  # (images, labels) pairs
+        batch = np.asarray(item, np.float32)
+        batch = batch[np.newaxis] if batch.ndim == 3 else batch
+        if batch.ndim != 4 or batch.shape[-1] != 3:
+            raise ValueError(f"Representative images must be RGB (H, W, 3) or (N, H, W, 3), got shape {batch.shape}.")
+        if input_size is not None and batch.shape[1:3] != tuple(input_size):
+            raise ValueError(
+                f"Representative images are {batch.shape[1:3]} but the export fixes input_size={tuple(input_size)}; "
+                "resize them to that size."
+            )
+        images.extend(batch[: limit - len(images)])
+        if len(images) >= limit:
+            break
+    if not images:
+        raise ValueError("representative_data holds no images; int8 calibration needs at least one.")
+    return images
+
+
+def _read_image_source(path, limit):
+    if path.endswith(".npy"):
+        return [np.load(path)]
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"Representative data {path} is neither a .npy file nor a folder of images.")
+    from PIL import Image
+
+    files = sorted(name for name in os.listdir(path) if name.lower().endswith(IMAGE_SUFFIXES))[:limit]
+    if not files:
+        raise ValueError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}) for int8 calibration.")
+    arrays = []
+    for name in files:
+        try:
+            with Image.open(os.path.join(path, name)) as image:
+                arrays.append(np.asarray(image.convert("RGB"), np.float32))
+        except OSError as error:
+            raise ValueError(f"Cannot read representative image {os.path.join(path, name)}: {error}") from error
+    return arrays

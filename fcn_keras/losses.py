@@ -1,0 +1,145 @@
+"""Per-pixel softmax cross-entropy with an ignored label, as FCN is trained.
+
+The reference (the authors' Caffe `SoftmaxWithLoss`, `ignore_label: 255`,
+`normalize: false`) sums the loss over every labelled pixel of the batch. That
+sum grows with the image size, which is why the paper's learning rates are as
+small as 1e-10. The default here is the mean over labelled pixels instead, so
+ordinary learning rates work; `reduction="sum"` gives the reference's loss.
+"""
+
+import keras
+import tensorflow as tf
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def prepare_labels(y_true, num_classes, ignore_index=255):
+    """Turns a segmentation mask into class indices and a mask of labelled pixels.
+
+    A trailing channel axis of size 1 is dropped, the labels are cast to int32,
+    and ignored pixels get class 0 (so they can index a table) and `valid=False`.
+    Any other label outside `[0, num_classes)` is a bug in the data or a wrong
+    `num_classes`: it fails a `tf.debugging.Assert` whose message shows the bad
+    value and the fix. (XLA compiles asserts away; callers that must never hide
+    such labels also count them, see `out_of_range`.)
+
+    Args:
+        y_true: labels, shape `(N, H, W)` or `(N, H, W, 1)`, any int or float dtype.
+        num_classes: int or scalar int tensor, the number of classes.
+        ignore_index: the label of unlabelled pixels (255 in VOC).
+
+    Returns:
+        `(labels, valid, out_of_range)`: int32 labels of shape `(N, H, W)` with
+        ignored and out-of-range pixels set to 0, a bool tensor of the same shape
+        that is True on pixels with a label in `[0, num_classes)`, and a bool
+        tensor that is True on pixels whose label is neither a class nor ignored.
+
+    Example:
+        >>> labels, valid, bad = prepare_labels(tf.constant([[[1, 255]]]), num_classes=3)
+        >>> labels.numpy().tolist(), valid.numpy().tolist(), bad.numpy().any()
+        ([[[1, 0]]], [[[True, False]]], False)
+    """
+    y_true = tf.convert_to_tensor(y_true)
+    if y_true.shape.rank == 4:
+        if y_true.shape[-1] != 1:
+            raise ValueError(
+                f"Labels must have shape (N, H, W) or (N, H, W, 1), got {y_true.shape}: "
+                "pass class indices, not one-hot or colour masks."
+            )
+        y_true = tf.squeeze(y_true, axis=-1)
+    elif y_true.shape.rank is not None and y_true.shape.rank != 3:
+        raise ValueError(
+            f"Labels must have shape (N, H, W) or (N, H, W, 1), got {y_true.shape}; "
+            "add a batch axis to a single mask with mask[None]."
+        )
+    if y_true.dtype.is_floating:
+        # Floats hold every label value below 2**24 exactly; round guards 0.9999.
+        y_true = tf.round(y_true)
+    labels = tf.cast(y_true, tf.int32)
+    num_classes = tf.cast(num_classes, tf.int32)
+    ignored = tf.equal(labels, ignore_index)
+    in_range = tf.logical_and(labels >= 0, labels < num_classes)
+    valid = tf.logical_and(in_range, tf.logical_not(ignored))
+    out_of_range = tf.logical_not(tf.logical_or(in_range, ignored))
+    flat_bad = tf.reshape(out_of_range, [-1])
+    first_bad_value = tf.gather(tf.reshape(labels, [-1]), tf.argmax(tf.cast(flat_bad, tf.int32)))
+    tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(flat_bad)),
+        [
+            "Labels must be class indices in [0, num_classes) or the ignore index; "
+            "found the label value",
+            first_bad_value,
+            "with num_classes =",
+            num_classes,
+            "and ignore_index =",
+            ignore_index,
+            ". Fix the masks (e.g. map colour masks to indices, set unlabelled pixels "
+            "to the ignore index) or pass the right num_classes.",
+        ],
+        name="check_labels",
+    )
+    return tf.where(valid, labels, 0), valid, out_of_range
+
+
+@keras.saving.register_keras_serializable(package="fcn_keras")
+class SegmentationCrossEntropy(keras.losses.Loss):
+    """Softmax cross-entropy per pixel from logits, with one label ignored.
+
+    Pixels labelled `ignore_index` contribute nothing: neither to the loss nor to
+    its gradient nor to the pixel count of the mean. It is computed in float32
+    even when the logits are float16/bfloat16 (mixed precision), with the
+    numerically stable fused `log-softmax` of TensorFlow. A batch in which every
+    pixel is ignored has loss 0.
+
+    Args:
+        ignore_index: label value to ignore (VOC: 255).
+        reduction: `"mean"` (default), the mean over labelled pixels of the batch;
+            `"sum"`, the reference's unnormalized sum over labelled pixels (use it
+            with the paper's tiny learning rates); `"none"`, the per-pixel loss map
+            `(N, H, W)` with zeros at ignored pixels.
+        name: name of the loss.
+
+    A label outside `[0, num_classes)` other than `ignore_index` fails an assert
+    naming the value (see `prepare_labels`); under XLA, which drops asserts, it
+    makes the loss NaN instead of being skipped.
+
+    Sample weights (shape `(N,)` or `(N, H, W)`) multiply the per-pixel losses;
+    the `"mean"` still divides by the number of labelled pixels. Under
+    `tf.distribute`, `"mean"` averages the replicas' means, as Keras does for its
+    own losses, and `"sum"` adds the replicas' sums.
+
+    Example:
+        >>> loss = SegmentationCrossEntropy()
+        >>> logits = tf.zeros((1, 2, 2, 3))
+        >>> labels = tf.constant([[[0, 1], [2, 255]]])
+        >>> round(float(loss(labels, logits)), 4)  # log(3) over 3 labelled pixels
+        1.0986
+        >>> model.compile(optimizer="adam", loss=SegmentationCrossEntropy())  # doctest: +SKIP
+    """
+
+    def __init__(self, ignore_index=255, reduction="mean", name="segmentation_cross_entropy"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"reduction must be one of {REDUCTIONS}, got {reduction!r}: 'mean' averages "
+                "over labelled pixels, 'sum' is the reference's unnormalized loss."
+            )
+        # Keras' own reductions divide by all pixels, so the per-pixel rescale
+        # in `call` turns its mean into a mean over labelled pixels.
+        super().__init__(name=name, reduction=reduction, dtype="float32")
+        self.ignore_index = int(ignore_index)
+
+    def call(self, y_true, y_pred):
+        logits = tf.cast(y_pred, tf.float32)
+        num_classes = tf.shape(logits)[-1]
+        labels, valid, out_of_range = prepare_labels(y_true, num_classes, self.ignore_index)
+        per_pixel = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        weights = tf.cast(valid, tf.float32)
+        if self.reduction == "mean":
+            total = tf.cast(tf.size(weights), tf.float32)
+            weights *= tf.math.divide_no_nan(total, tf.reduce_sum(weights))
+        per_pixel = tf.where(valid, per_pixel * weights, 0.0)
+        # Reached only where XLA dropped the assert: a NaN loss, never a silent skip.
+        return tf.where(out_of_range, float("nan"), per_pixel)
+
+    def get_config(self):
+        return {**super().get_config(), "ignore_index": self.ignore_index}
