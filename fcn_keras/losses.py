@@ -103,7 +103,7 @@ class SegmentationCrossEntropy(keras.losses.Loss):
     naming the value (see `prepare_labels`); under XLA, which drops asserts, it
     makes the loss NaN instead of being skipped.
 
-    Sample weights (shape `(N,)` or `(N, H, W)`) multiply the per-pixel losses;
+    Sample weights (shape `(N,)`, `(N, H, W)` or `(N, H, W, 1)`) multiply the per-pixel losses;
     the `"mean"` still divides by the number of labelled pixels. Under
     `tf.distribute`, `"mean"` averages the replicas' means, as Keras does for its
     own losses, and `"sum"` adds the replicas' sums.
@@ -127,6 +127,13 @@ class SegmentationCrossEntropy(keras.losses.Loss):
         # in `call` turns its mean into a mean over labelled pixels.
         super().__init__(name=name, reduction=reduction, dtype="float32")
         self.ignore_index = int(ignore_index)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            sample_weight = tf.convert_to_tensor(sample_weight)
+            if sample_weight.shape.rank == 1:  # one weight per image
+                sample_weight = sample_weight[:, None, None]
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
     def call(self, y_true, y_pred):
         logits = tf.cast(y_pred, tf.float32)

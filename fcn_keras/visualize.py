@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 IGNORE_COLOR = (224, 224, 192)  # VOC's colour for its "void" label 255
@@ -126,7 +127,7 @@ def comparison_grid(images, truths, predictions, path=None, ignore_index=255, pa
     Example:
         >>> image = np.zeros((8, 8, 3), np.uint8); mask = np.ones((8, 8), int)
         >>> comparison_grid([image], [mask], [mask], "grid.png").shape  # doctest: +SKIP
-        (110, 256, 3)
+        (102, 256, 3)
     """
     columns = [("image", [_as_rgb(im) for im in images])]
     if truths is not None:
@@ -211,7 +212,7 @@ def plot_training_curves(csv_path, path, metrics=None):
                 ax.plot(epochs, [_to_float(r[column]) for r in rows], marker="o", ms=3, label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     for ax in axes.flat[len(metrics) :]:

@@ -1,0 +1,84 @@
+"""TensorFlow Datasets with segmentation masks, mapped to the ``(image, mask)`` contract."""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from fcn_keras.data.classes import IGNORE_LABEL, PET_CLASSES
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsSegmentation:
+    """How one TFDS data set maps to ``(image, mask)``.
+
+    Attributes:
+        image_key: feature holding the RGB image.
+        mask_key: feature holding the mask (H, W, 1) or (H, W, 3) with equal channels.
+        labels: raw mask value -> class index (or 255); any other raw value is an error.
+        num_classes: number of classes after mapping.
+        class_names: their names, or None where the package does not ship them.
+    """
+
+    image_key: str
+    mask_key: str
+    labels: dict
+    num_classes: int
+    class_names: tuple = None
+
+
+TFDS_SEGMENTATION = {
+    # Trimap: 1 = pet, 2 = background, 3 = border (ignored, like VOC's object borders).
+    "oxford_iiit_pet": TfdsSegmentation("image", "segmentation_mask", {1: 1, 2: 0, 3: IGNORE_LABEL}, 2, PET_CLASSES),
+    # ADE20K SceneParsing: 0 = "other" (ignored, as in the benchmark), 1..150 -> 0..149.
+    "scene_parse150": TfdsSegmentation("image", "annotation", {0: IGNORE_LABEL, **{k: k - 1 for k in range(1, 151)}},
+                                       150),
+}
+"""Supported TFDS names and their label mapping."""
+
+
+def tfds_segmentation(name, split, data_dir=None, download=True):
+    """A TFDS segmentation data set as ``(image, mask)`` pairs with class-index masks.
+
+    ``oxford_iiit_pet``: classes background (0) and pet (1); the trimap's border is 255.
+    ``scene_parse150``: the 150 ADE20K classes as 0..149; "other" (0 in the files) is 255.
+
+    Args:
+        name: a key of ``TFDS_SEGMENTATION`` (``"oxford_iiit_pet"``, ``"scene_parse150"``).
+        split: a TFDS split string, e.g. ``"train"``, ``"test"``, ``"train[:90%]"``.
+        data_dir: TFDS data folder (default ``~/tensorflow_datasets``).
+        download: let TFDS download and prepare the data set if missing (with its checksums).
+
+    Returns:
+        ``tf.data.Dataset`` of ``(uint8 (H, W, 3), uint8 (H, W))`` in a fixed order. A mask
+        value outside the data set's label set fails with a message naming it.
+
+    Example:
+        >>> pets = tfds_segmentation("oxford_iiit_pet", "train")
+        >>> TFDS_SEGMENTATION["oxford_iiit_pet"].class_names
+        ('background', 'pet')
+    """
+    import tensorflow_datasets as tfds  # heavy import, only needed here
+
+    if name not in TFDS_SEGMENTATION:
+        raise ValueError(f"Unknown TFDS segmentation data set {name!r}; supported: {sorted(TFDS_SEGMENTATION)}.")
+    spec = TFDS_SEGMENTATION[name]
+    table = np.full(256, -1, np.int32)
+    table[list(spec.labels)] = list(spec.labels.values())
+    table = tf.constant(table)
+    valid = sorted(spec.labels)
+    message = (f"{name}[{split}]: mask values outside the expected raw labels {valid[0]}..{valid[-1]}, "
+               "or the mask and image sizes differ; the TFDS files are corrupt or from another version "
+               "(re-prepare the data set). Example:")
+
+    def to_pair(features):
+        image = features[spec.image_key]
+        mask = tf.gather(table, tf.cast(features[spec.mask_key][..., 0], tf.int32))
+        ok = tf.logical_and(tf.reduce_all(mask >= 0),
+                            tf.reduce_all(tf.equal(tf.shape(image)[:2], tf.shape(mask))))
+        assertion = tf.debugging.Assert(ok, [message, features.get("file_name", "(unnamed)")])
+        with tf.control_dependencies([assertion]):
+            return tf.identity(image), tf.cast(mask, tf.uint8)
+
+    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download, shuffle_files=False)
+    return dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,0 +1,149 @@
+"""The input pipeline: joint random scale/crop/flip, mean/255 padding, batching, prefetch."""
+
+import tensorflow as tf
+
+from fcn_keras.data.classes import IGNORE_LABEL
+
+CAFFE_MEAN_RGB = (122.67892, 116.66877, 104.00699)
+"""The FCN authors' VGG16 mean in RGB order; padded image pixels get it, so they are zero
+after the model's own mean subtraction."""
+
+
+def _size_pair(size, name):
+    pair = (size, size) if isinstance(size, int) else tuple(size)
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"{name} must be an int or (height, width) of positive ints, got {size!r}.")
+    return pair
+
+
+def pad_to_size(image, mask, height, width, image_pad_value=CAFFE_MEAN_RGB):
+    """Pads an image (with ``image_pad_value``) and its mask (with 255) at the bottom/right
+    up to at least ``height`` x ``width``; larger inputs are left as they are.
+
+    Args:
+        image: float (H, W, 3).
+        mask: integer (H, W).
+        height: minimum output height.
+        width: minimum output width.
+        image_pad_value: per-channel value of padded image pixels.
+
+    Returns:
+        ``(image, mask)`` of size ``(max(H, height), max(W, width))``.
+
+    Example:
+        >>> image, mask = pad_to_size(tf.zeros((2, 2, 3)), tf.zeros((2, 2), tf.int32), 3, 4)
+        >>> mask.numpy()[2, 3]
+        255
+    """
+    shape = tf.shape(mask)
+    paddings = [[0, tf.maximum(height - shape[0], 0)], [0, tf.maximum(width - shape[1], 0)]]
+    channels = [tf.pad(image[..., c], paddings, constant_values=value) for c, value in enumerate(image_pad_value)]
+    image = tf.stack(channels, axis=-1)
+    mask = tf.pad(mask, paddings, constant_values=IGNORE_LABEL)
+    return image, mask
+
+
+def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, flip=True,
+                           image_pad_value=CAFFE_MEAN_RGB):
+    """Applies the same random scale, crop and horizontal flip to an image and its mask.
+
+    The image is resized bilinearly and the mask by nearest neighbour, so mask values stay
+    exact class indices (255 included); crops that reach past the scaled image are padded
+    with ``image_pad_value`` and 255. Deterministic for a given ``seed`` (stateless ops).
+
+    Args:
+        image: float32 (H, W, 3).
+        mask: int32 (H, W).
+        seed: int (2,) tensor, the stateless seed of this example.
+        scale_range: ``(low, high)`` factors drawn uniformly, or None for no scaling.
+        crop_size: ``(height, width)`` of a random crop, or None for none.
+        flip: mirror left-right with probability 1/2.
+        image_pad_value: per-channel value of padded image pixels.
+
+    Returns:
+        ``(image, mask)``; of size ``crop_size`` when given.
+
+    Example:
+        >>> image, mask = random_scale_crop_flip(tf.zeros((8, 8, 3)), tf.zeros((8, 8), tf.int32),
+        ...                                      tf.constant([1, 2]), (0.5, 2.0), (4, 4))
+    """
+    scale_seed, crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    if scale_range is not None:
+        factor = tf.random.stateless_uniform([], scale_seed, *scale_range)
+        size = tf.maximum(tf.cast(tf.round(tf.cast(tf.shape(mask), tf.float32) * factor), tf.int32), 1)
+        image = tf.image.resize(image, size, method="bilinear")
+        mask = tf.image.resize(mask[..., None], size, method="nearest")[..., 0]
+    if crop_size is not None:
+        image, mask = pad_to_size(image, mask, *crop_size, image_pad_value=image_pad_value)
+    # Crop and flip a concatenation so image and mask move together; float32 holds 0..255 exactly.
+    both = tf.concat([image, tf.cast(mask, tf.float32)[..., None]], axis=-1)
+    if crop_size is not None:
+        both = tf.image.stateless_random_crop(both, [*crop_size, 4], crop_seed)
+    if flip:
+        both = tf.image.stateless_random_flip_left_right(both, flip_seed)
+    return both[..., :3], tf.cast(both[..., 3], tf.int32)
+
+
+def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=None, flip=None,
+            shuffle_buffer=1000, cache=False, seed=None, image_pad_value=CAFFE_MEAN_RGB,
+            drop_remainder=False):
+    """Turns an ``(image, mask)`` source into model-ready batches.
+
+    Whole-image mode (the paper's): ``batch_size=1``, any image size, no crop. Batched mode:
+    with ``crop_size`` every training example is randomly cropped to one size; without it,
+    images of different sizes are padded to the largest in the batch. Padding always gives
+    images ``image_pad_value`` (the mean) and masks 255, so padded pixels count in neither
+    loss nor metrics. With ``training=True`` the order is shuffled and scale/crop/flip are
+    drawn per example, differently every epoch; all of it is reproducible for a ``seed``.
+
+    Args:
+        dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``.
+        batch_size: examples per batch.
+        training: shuffle and augment (False: keep order, no randomness).
+        crop_size: int or ``(height, width)`` of random training crops (training only).
+        scale_range: ``(low, high)`` random scale factors for training, e.g. ``(0.5, 2.0)``.
+        flip: random left-right mirroring; defaults to ``training``.
+        shuffle_buffer: shuffle buffer size in training (0 or None: no shuffle).
+        cache: True caches decoded examples in memory, a path caches them to files.
+        seed: integer seed for shuffling and augmentation; None for nondeterministic.
+        image_pad_value: per-channel RGB value of padded image pixels.
+        drop_remainder: drop the last incomplete batch.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(float32 (N, H, W, 3) RGB in [0, 255], int32 (N, H, W))``,
+        prefetched.
+
+    Example:
+        >>> train = prepare(synthetic_shapes(512, (96, 96)), batch_size=8, training=True,
+        ...                 crop_size=64, scale_range=(0.75, 1.25), seed=0)
+        >>> images, masks = next(iter(train))
+        >>> images.shape, masks.shape
+        (TensorShape([8, 64, 64, 3]), TensorShape([8, 64, 64]))
+    """
+    flip = training if flip is None else flip
+    crop_size = None if crop_size is None else _size_pair(crop_size, "crop_size")
+    if not training and (crop_size or scale_range or flip):
+        raise ValueError(
+            "crop_size, scale_range and flip are training augmentations; with training=False whole "
+            "images are used (batches are padded with 255 masks). Pass training=True or drop them."
+        )
+    if cache:
+        dataset = dataset.cache("" if cache is True else str(cache))
+    if training and shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(lambda image, mask: (tf.cast(image, tf.float32), tf.cast(mask, tf.int32)),
+                          num_parallel_calls=tf.data.AUTOTUNE)
+    if training and (crop_size or scale_range or flip):
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            lambda example, example_seed: random_scale_crop_flip(
+                *example, example_seed, scale_range, crop_size, flip, image_pad_value),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    # padded_batch pads with one scalar per component: a validity map marks the pixels that
+    # then get the per-channel image_pad_value.
+    dataset = dataset.map(lambda image, mask: (image, mask, tf.ones_like(mask, tf.bool)))
+    dataset = dataset.padded_batch(batch_size, padding_values=(0.0, IGNORE_LABEL, False),
+                                   drop_remainder=drop_remainder)
+    pad_value = tf.constant(image_pad_value, tf.float32)
+    dataset = dataset.map(lambda images, masks, valid: (tf.where(valid[..., None], images, pad_value), masks))
+    return dataset.prefetch(tf.data.AUTOTUNE)
