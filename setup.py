@@ -20,6 +20,7 @@ setup(
         "scipy>=1.11",
         "matplotlib>=3.8",
         "tensorflow-datasets>=4.9.6",
+        "tensorboard>=2.18",
     ],
     extras_require={
         "dev": ["pytest>=8"],

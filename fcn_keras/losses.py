@@ -36,7 +36,7 @@ def prepare_labels(y_true, num_classes, ignore_index=255):
 
     Example:
         >>> labels, valid, bad = prepare_labels(tf.constant([[[1, 255]]]), num_classes=3)
-        >>> labels.numpy().tolist(), valid.numpy().tolist(), bad.numpy().any()
+        >>> labels.numpy().tolist(), valid.numpy().tolist(), bool(bad.numpy().any())
         ([[[1, 0]]], [[[True, False]]], False)
     """
     y_true = tf.convert_to_tensor(y_true)
@@ -81,6 +81,27 @@ def prepare_labels(y_true, num_classes, ignore_index=255):
     return tf.where(valid, labels, 0), valid, out_of_range
 
 
+def per_pixel_weights(sample_weight):
+    """Shapes sample weights to broadcast over `(N, H, W)` pixel maps.
+
+    Args:
+        sample_weight: `(N,)` (one weight per image), `(N, H, W)` or `(N, H, W, 1)`.
+
+    Returns:
+        A float32 tensor of shape `(N, 1, 1)` or `(N, H, W)`.
+
+    Example:
+        >>> per_pixel_weights(np.array([1.0, 2.0])).shape
+        TensorShape([2, 1, 1])
+    """
+    sample_weight = tf.cast(sample_weight, tf.float32)
+    if sample_weight.shape.rank == 1:
+        return sample_weight[:, None, None]
+    if sample_weight.shape.rank == 4:
+        return tf.squeeze(sample_weight, axis=-1)
+    return sample_weight
+
+
 @keras.saving.register_keras_serializable(package="fcn_keras")
 class SegmentationCrossEntropy(keras.losses.Loss):
     """Softmax cross-entropy per pixel from logits, with one label ignored.
@@ -103,8 +124,8 @@ class SegmentationCrossEntropy(keras.losses.Loss):
     naming the value (see `prepare_labels`); under XLA, which drops asserts, it
     makes the loss NaN instead of being skipped.
 
-    Sample weights (shape `(N,)`, `(N, H, W)` or `(N, H, W, 1)`) multiply the per-pixel losses;
-    the `"mean"` still divides by the number of labelled pixels. Under
+    Sample weights (shape `(N,)`, `(N, H, W)` or `(N, H, W, 1)`) multiply the
+    per-pixel losses; the `"mean"` still divides by the number of labelled pixels. Under
     `tf.distribute`, `"mean"` averages the replicas' means, as Keras does for its
     own losses, and `"sum"` adds the replicas' sums.
 
@@ -130,9 +151,7 @@ class SegmentationCrossEntropy(keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
-            sample_weight = tf.convert_to_tensor(sample_weight)
-            if sample_weight.shape.rank == 1:  # one weight per image
-                sample_weight = sample_weight[:, None, None]
+            sample_weight = per_pixel_weights(sample_weight)
         return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
     def call(self, y_true, y_pred):

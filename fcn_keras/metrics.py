@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fcn_keras.losses import prepare_labels
+from fcn_keras.losses import per_pixel_weights, prepare_labels
 
 SCORE_NAMES = ("pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou")
 
@@ -152,7 +152,8 @@ class SegmentationScores(keras.metrics.Metric):
     and under `tf.distribute` strategies (the matrix is summed over replicas).
     `result()` is a dict of the four scalar scores, `pixel_accuracy`,
     `mean_accuracy`, `mean_iou` and `frequency_weighted_iou`, so they appear
-    under those names in Keras logs (with `val_` for validation data). Before any
+    under those names in Keras logs (with `val_` for validation data; use it or
+    `MeanIoU`, whose default name is also `mean_iou`, not both). Before any
     labelled pixel is seen they are 0. The accumulated matrix is `self.confusion`;
     `scores_from_confusion(metric.confusion.numpy())` adds the per-class IU.
 
@@ -194,14 +195,9 @@ class SegmentationScores(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds a batch. `y_true`: labels `(N, H, W[, 1])`; `y_pred`: logits `(N, H, W, C)`.
 
-        `sample_weight` is not supported (pixels are counted, as in the paper) and
-        must be None.
+        `sample_weight` (shape `(N,)`, `(N, H, W)` or `(N, H, W, 1)`) scales each
+        pixel's count; by default every labelled pixel counts once, as in the paper.
         """
-        if sample_weight is not None:
-            raise ValueError(
-                f"{type(self).__name__} counts pixels and takes no sample_weight; mark pixels "
-                f"to skip with the ignore index {self.ignore_index} instead."
-            )
         y_pred = tf.convert_to_tensor(y_pred)
         if y_pred.shape[-1] is not None and y_pred.shape[-1] != self.num_classes:
             raise ValueError(
@@ -210,10 +206,11 @@ class SegmentationScores(keras.metrics.Metric):
             )
         labels, valid, out_of_range = prepare_labels(y_true, self.num_classes, self.ignore_index)
         predictions = tf.argmax(y_pred, axis=-1, output_type=tf.int32)
+        weights = tf.cast(valid, tf.float32)
+        if sample_weight is not None:
+            weights *= tf.broadcast_to(per_pixel_weights(sample_weight), tf.shape(weights))
         cells = tf.reshape(labels * self.num_classes + predictions, [-1])
-        counts = tf.math.unsorted_segment_sum(
-            tf.reshape(tf.cast(valid, tf.float32), [-1]), cells, self.num_classes**2
-        )
+        counts = tf.math.unsorted_segment_sum(tf.reshape(weights, [-1]), cells, self.num_classes**2)
         self.confusion.assign_add(
             tf.reshape(tf.cast(counts, tf.float64), (self.num_classes, self.num_classes))
         )
@@ -236,16 +233,15 @@ class SegmentationScores(keras.metrics.Metric):
             "frequency_weighted_iou": tf.reduce_sum(tf.where(freq > 0, freq * iou, 0.0)),
         }
         poisoned = tf.convert_to_tensor(self.out_of_range) > 0
-        return {
-            key: tf.cast(tf.where(poisoned, nan, value), self.dtype) for key, value in scores.items()
-        }
+        return {key: tf.cast(tf.where(poisoned, nan, value), self.dtype) for key, value in scores.items()}
 
     def result(self):
         """The dict of the four scalar scores (NaN if out-of-range labels were seen)."""
         return self._scores()
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "ignore_index": self.ignore_index}
+        config = super().get_config()
+        return {**config, "num_classes": self.num_classes, "ignore_index": self.ignore_index}
 
 
 @keras.saving.register_keras_serializable(package="fcn_keras")

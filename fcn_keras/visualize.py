@@ -1,20 +1,19 @@
 """Pictures of segmentations: VOC colours, overlays, comparison grids, curves, confusion.
 
-Plots use matplotlib's Agg backend (no display needed); masks and grids are
-plain NumPy images saved with Pillow, so every pixel is where you expect it.
+Plots are drawn on matplotlib `Figure` objects with the Agg renderer, never
+through pyplot, so they need no display and leave a notebook's backend alone;
+masks and grids are plain NumPy images saved with Pillow, so every pixel is
+where you expect it.
 """
 
 import csv
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from PIL import Image, ImageDraw
 
 IGNORE_COLOR = (224, 224, 192)  # VOC's colour for its "void" label 255
 TITLE_HEIGHT = 14  # rows of the title band above a comparison grid
@@ -198,14 +197,17 @@ def plot_training_curves(csv_path, path, metrics=None):
     if metrics is None:
         skipped = {"epoch", "lr", "learning_rate"}
         metrics = [c for c in columns if not c.startswith("val_") and c not in skipped]
-        metrics += [c[4:] for c in columns if c.startswith("val_") and c[4:] not in metrics + list(skipped)]
+        metrics += [
+            c[4:] for c in columns if c.startswith("val_") and c[4:] not in [*metrics, *skipped]
+        ]
     unknown = [m for m in metrics if m not in columns and f"val_{m}" not in columns]
     if unknown or not metrics:
         raise ValueError(f"{csv_path} has no column for {unknown or metrics}; it has {columns}.")
     epochs = [int(r["epoch"]) + 1 if "epoch" in r else i + 1 for i, r in enumerate(rows)]
     ncols = min(3, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
-    figure, axes = plt.subplots(nrows, ncols, figsize=(10, 3.5 * nrows), dpi=100, squeeze=False)
+    figure = Figure(figsize=(10, 3.5 * nrows), dpi=100)
+    axes = figure.subplots(nrows, ncols, squeeze=False)
     for ax, name in zip(axes.flat, metrics):
         for column, label in ((name, "train"), (f"val_{name}", "validation")):
             if column in columns:
@@ -246,8 +248,11 @@ def plot_confusion_matrix(confusion, path, class_names=None, normalize=True):
     if len(names) != num_classes:
         raise ValueError(f"Got {len(names)} class names for {num_classes} classes.")
     rows = confusion.sum(axis=1, keepdims=True)
-    shown = np.divide(confusion, rows, out=np.zeros_like(confusion), where=rows > 0) if normalize else confusion
-    figure, ax = plt.subplots(figsize=(8, 7), dpi=100)
+    shown = confusion
+    if normalize:
+        shown = np.divide(confusion, rows, out=np.zeros_like(confusion), where=rows > 0)
+    figure = Figure(figsize=(8, 7), dpi=100)
+    ax = figure.subplots()
     image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     figure.colorbar(image, ax=ax, label="share of true class" if normalize else "pixels")
     ticks = np.arange(num_classes)
@@ -298,8 +303,5 @@ def _writable(path):
 
 def _save_figure(figure, path):
     path = _writable(path)
-    try:
-        figure.savefig(path, format="png")
-    finally:
-        plt.close(figure)
+    figure.savefig(path, format="png")
     return path

@@ -60,7 +60,8 @@ def test_none_reduction_gives_the_pixel_map_with_zeros_where_ignored(batch):
 def test_logits_at_ignored_pixels_change_neither_loss_nor_gradient(batch):
     labels, logits = batch
     ignored = labels == 255
-    other = np.where(ignored[..., None], np.random.default_rng(1).normal(scale=50.0, size=logits.shape), logits)
+    noise = np.random.default_rng(1).normal(scale=50.0, size=logits.shape)
+    other = np.where(ignored[..., None], noise, logits)
     loss = SegmentationCrossEntropy()
     values, gradients = [], []
     for candidate in (logits, other.astype(np.float32)):
