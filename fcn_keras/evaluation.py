@@ -1,5 +1,7 @@
 """Scoring a model on a data set, and class maps for images of any size."""
 
+import json
+
 import numpy as np
 import tensorflow as tf
 
@@ -68,6 +70,26 @@ def evaluate(model, dataset, num_classes, ignore_index=255, confusion_plot=None,
     scores = scores_from_confusion(confusion)
     scores["per_class_iou"] = [float(v) for v in scores["per_class_iou"]]
     return scores
+
+
+def save_metrics(metrics, path):
+    """Writes scores as strict JSON: NaN (a class absent from truth and prediction) becomes null.
+
+    Args:
+        metrics: the dict from `evaluate` (other keys are written as they are).
+        path: the JSON file to write.
+
+    Example:
+        >>> save_metrics({"mean_iou": 0.5, "per_class_iou": [1.0, float("nan")]}, "m.json")  # doctest: +SKIP
+    """
+
+    def strict(value):
+        if isinstance(value, (list, tuple)):
+            return [strict(item) for item in value]
+        return None if isinstance(value, float) and np.isnan(value) else value
+
+    with open(path, "w") as file:
+        json.dump({key: strict(value) for key, value in metrics.items()}, file, indent=2, allow_nan=False)
 
 
 def predict(model, images):

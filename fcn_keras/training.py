@@ -6,6 +6,7 @@ the interrupted epoch is replayed on the same batches), a CSV log, TensorBoard
 and a guard that stops on a NaN loss without overwriting the last good model.
 """
 
+import csv
 import json
 import math
 import os
@@ -213,8 +214,10 @@ def train(
     callback_list = [
         backup,
         guard,
+        # A resumed run only replaces best.keras with something better than what it holds.
         keras.callbacks.ModelCheckpoint(os.path.join(output_dir, BEST_MODEL), monitor=monitor, mode=mode,
-                                        save_best_only=True),
+                                        save_best_only=True,
+                                        initial_value_threshold=_best_logged(output_dir, monitor, mode, done)),
         keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
         keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
         *callbacks,
@@ -224,7 +227,7 @@ def train(
     # One endless, deterministic stream of batches; a resumed run skips what was trained.
     stream = train_data.repeat().skip(done * steps_per_epoch)
     history = model.fit(stream, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callback_list, verbose=verbose)
+                        callbacks=callback_list, shuffle=False, verbose=verbose)
     if guard.failed_at:
         epoch, batch = guard.failed_at
         raise FloatingPointError(
@@ -256,6 +259,17 @@ def check_batches(dataset, num_classes, name="dataset", ignore_index=255):
             f"(0..{num_classes - 1}, {ignore_index} = ignore); build the model with more classes "
             "or fix the masks."
         )
+
+
+def _best_logged(output_dir, monitor, mode, epochs):
+    """Best `monitor` value in the first `epochs` rows of the run's CSV log, or None."""
+    path = os.path.join(output_dir, LOG_FILE)
+    if not epochs or not os.path.exists(path):
+        return None
+    with open(path, newline="") as file:
+        values = [float(row[monitor]) for row in csv.DictReader(file) if int(row["epoch"]) < epochs]
+    values = [value for value in values if math.isfinite(value)]
+    return (max if mode == "max" else min)(values) if values else None
 
 
 def _count_batches(dataset):

@@ -15,37 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw
 
+from fcn_keras.data.classes import voc_palette
+
 IGNORE_COLOR = (224, 224, 192)  # VOC's colour for its "void" label 255
 TITLE_HEIGHT = 14  # rows of the title band above a comparison grid
 MIN_CELL_WIDTH = 80  # comparison grids enlarge smaller images to this width
-
-
-def voc_palette(num_colors=256):
-    """The PASCAL VOC colour map, extended to any number of colours.
-
-    Colour `i` spreads the bits of `i` over the high bits of R, G and B, as in
-    VOC's devkit: 0 is black, 1 (aeroplane) is (128, 0, 0), 15 (person) is
-    (192, 128, 128) and 255 is (224, 224, 192). Every index below 2**24 gets its
-    own colour.
-
-    Args:
-        num_colors: how many colours, at least 1.
-
-    Returns:
-        A uint8 array of shape `(num_colors, 3)`.
-
-    Example:
-        >>> voc_palette(256)[[0, 1, 15, 255]].tolist()
-        [[0, 0, 0], [128, 0, 0], [192, 128, 128], [224, 224, 192]]
-    """
-    if not 1 <= num_colors <= 2**24:
-        raise ValueError(f"num_colors must be in [1, 2**24], got {num_colors}.")
-    index = np.arange(num_colors, dtype=np.int64)
-    palette = np.zeros((num_colors, 3), dtype=np.int64)
-    for bit in range(8):
-        for channel in range(3):
-            palette[:, channel] |= ((index >> (3 * bit + channel)) & 1) << (7 - bit)
-    return palette.astype(np.uint8)
 
 
 def colorize(mask, ignore_index=255):

@@ -144,3 +144,15 @@ def test_docstring_examples_run(module):
     globs = {"np": np, "tf": tf, "keras": keras, "fcn_keras": fcn_keras}
     result = doctest.testmod(module, extraglobs=globs, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_save_metrics_writes_strict_json(tmp_path):
+    import json
+
+    from fcn_keras.evaluation import save_metrics
+
+    path = tmp_path / "metrics.json"
+    save_metrics({"mean_iou": 0.5, "per_class_iou": [1.0, float("nan"), 0.0]}, path)
+    text = path.read_text()
+    assert "NaN" not in text
+    assert json.loads(text) == {"mean_iou": 0.5, "per_class_iou": [1.0, None, 0.0]}

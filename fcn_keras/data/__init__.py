@@ -5,7 +5,14 @@ class indices with 255 = ignore. :func:`prepare` turns a source into training or
 evaluation batches.
 """
 
-from fcn_keras.data.classes import IGNORE_LABEL, PET_CLASSES, SYNTHETIC_CLASSES, VOC_CLASSES, VOC_PALETTE
+from fcn_keras.data.classes import (
+    IGNORE_LABEL,
+    PET_CLASSES,
+    SYNTHETIC_CLASSES,
+    VOC_CLASSES,
+    VOC_PALETTE,
+    voc_palette,
+)
 from fcn_keras.data.decoding import read_image, read_mask
 from fcn_keras.data.download import download_and_extract, download_sbd, download_voc
 from fcn_keras.data.folder import folder_dataset
@@ -45,6 +52,7 @@ __all__ = [
     "tfds_segmentation",
     "tfrecord_dataset",
     "validate_labels",
+    "voc_palette",
     "voc_segmentation",
     "write_tfrecords",
 ]

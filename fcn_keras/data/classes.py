@@ -37,15 +37,33 @@ PET_CLASSES = ("background", "pet")
 """Classes of ``oxford_iiit_pet`` after mapping its trimap (the border becomes 255)."""
 
 
-def _voc_palette():
-    # Bit i of the index goes to bit (7 - i // 3) of channel i % 3 (the VOC devkit colormap).
-    index = np.arange(256)
-    palette = np.zeros((256, 3), np.int64)
+def voc_palette(num_colors=256):
+    """The PASCAL VOC colour map, extended to any number of colours.
+
+    Colour `i` spreads the bits of `i` over the high bits of R, G and B, as in
+    VOC's devkit: 0 is black, 1 (aeroplane) is (128, 0, 0), 15 (person) is
+    (192, 128, 128) and 255 is (224, 224, 192). Every index below 2**24 gets its
+    own colour.
+
+    Args:
+        num_colors: how many colours, at least 1.
+
+    Returns:
+        A uint8 array of shape `(num_colors, 3)`.
+
+    Example:
+        >>> voc_palette(256)[[0, 1, 15, 255]].tolist()
+        [[0, 0, 0], [128, 0, 0], [192, 128, 128], [224, 224, 192]]
+    """
+    if not 1 <= num_colors <= 2**24:
+        raise ValueError(f"num_colors must be in [1, 2**24], got {num_colors}.")
+    index = np.arange(num_colors, dtype=np.int64)
+    palette = np.zeros((num_colors, 3), dtype=np.int64)
     for bit in range(8):
         for channel in range(3):
             palette[:, channel] |= ((index >> (3 * bit + channel)) & 1) << (7 - bit)
     return palette.astype(np.uint8)
 
 
-VOC_PALETTE = _voc_palette()
+VOC_PALETTE = voc_palette(256)
 """(256, 3) uint8 RGB colours of the VOC palette PNGs: 0 black, 1 (128, 0, 0), 255 (224, 224, 192)."""

@@ -90,8 +90,9 @@ def download_and_extract(url, checksum, dest, root_in_archive):
                 f"{dest} after checking it."
             )
         os.replace(partial, archive)
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12 / 3.11.4
     with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
+        tar.extractall(dest, **safe)
     if not os.path.isdir(root):
         raise DataError(f"{archive}: extracted, but {root_in_archive} is not inside it.")
     return root

@@ -20,7 +20,7 @@ def check_files_exist(paths, what, fix):
         None.
 
     Example:
-        >>> check_files_exist(["a.png"], "masks", "re-download the data set")
+        >>> check_files_exist(["a.png"], "masks", "Re-download the data set.")
         Traceback (most recent call last):
         DataError: 1 of 1 masks missing: a.png. Re-download the data set.
     """
@@ -28,6 +28,28 @@ def check_files_exist(paths, what, fix):
     if missing:
         shown = ", ".join(str(p) for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise DataError(f"{len(missing)} of {len(paths)} {what} missing: {shown}. {fix}")
+
+
+def python_pair(load, inputs):
+    """Runs the NumPy function ``load(*inputs) -> (image, mask)`` inside a tf.data graph.
+
+    Its exceptions (e.g. :class:`DataError` naming a file) surface as
+    ``tf.errors.InvalidArgumentError`` with the same message.
+
+    Args:
+        load: Python function of NumPy values returning uint8 (H, W, 3) and uint8 (H, W).
+        inputs: the tensors to pass it.
+
+    Returns:
+        ``(image, mask)`` uint8 tensors with shapes (None, None, 3) and (None, None).
+
+    Example:
+        >>> image, mask = python_pair(lambda p: (read_image(p), read_mask(p)), [tf.constant("a.png")])
+    """
+    image, mask = tf.numpy_function(load, list(inputs), [tf.uint8, tf.uint8], stateful=False)
+    image.set_shape((None, None, 3))
+    mask.set_shape((None, None))
+    return image, mask
 
 
 def file_pairs_dataset(image_paths, mask_paths, mask_reader=read_mask, num_classes=None):
@@ -63,11 +85,6 @@ def file_pairs_dataset(image_paths, mask_paths, mask_reader=read_mask, num_class
             check_labels(mask, num_classes, mask_path)
         return check_same_size(image, mask, f"{image_path} / {mask_path}")
 
-    def load_tensors(image_path, mask_path):
-        image, mask = tf.numpy_function(load, [image_path, mask_path], [tf.uint8, tf.uint8], stateful=False)
-        image.set_shape((None, None, 3))
-        mask.set_shape((None, None))
-        return image, mask
-
     paths = tf.data.Dataset.from_tensor_slices(([str(p) for p in image_paths], [str(p) for p in mask_paths]))
-    return paths.map(load_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return paths.map(lambda *inputs: python_pair(load, inputs), num_parallel_calls=tf.data.AUTOTUNE,
+                     deterministic=True)

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from fcn_keras.data.decoding import check_same_size, read_image, read_mask
+from fcn_keras.data.files import python_pair
 from fcn_keras.data.validation import DataError
 
 IMAGE_KEY = "image/encoded"
@@ -129,16 +130,11 @@ def tfrecord_dataset(pattern, num_classes=None, cycle_length=16):
 
     def parse(file, index, record):
         features = tf.io.parse_single_example(record, spec)
-        image, mask = tf.numpy_function(
-            decode, [file, index, features[IMAGE_KEY], features[MASK_KEY]], [tf.uint8, tf.uint8],
-            stateful=False)
-        image.set_shape((None, None, 3))
-        mask.set_shape((None, None))
-        return image, mask
+        return python_pair(decode, [file, index, features[IMAGE_KEY], features[MASK_KEY]])
 
     def records(file):
         return tf.data.TFRecordDataset(file).enumerate().map(lambda index, record: (file, index, record))
 
     dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
-        records, cycle_length=min(cycle_length, len(files)), block_length=1, deterministic=True)
+        records, cycle_length=min(cycle_length, len(files)), block_length=1)
     return dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

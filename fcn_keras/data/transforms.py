@@ -131,17 +131,22 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         dataset = dataset.cache("" if cache is True else str(cache))
     if training and shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(lambda image, mask: (tf.cast(image, tf.float32), tf.cast(mask, tf.int32)),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+
+    def to_example(image, mask, example_seed=None):
+        image, mask = tf.cast(image, tf.float32), tf.cast(mask, tf.int32)
+        if example_seed is not None:
+            image, mask = random_scale_crop_flip(image, mask, example_seed, scale_range, crop_size, flip,
+                                                 image_pad_value)
+        # padded_batch pads with one scalar per component: this validity map marks the pixels
+        # that then get the per-channel image_pad_value.
+        return image, mask, tf.ones_like(mask, tf.bool)
+
     if training and (crop_size or scale_range or flip):
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda example, example_seed: random_scale_crop_flip(
-                *example, example_seed, scale_range, crop_size, flip, image_pad_value),
-            num_parallel_calls=tf.data.AUTOTUNE)
-    # padded_batch pads with one scalar per component: a validity map marks the pixels that
-    # then get the per-channel image_pad_value.
-    dataset = dataset.map(lambda image, mask: (image, mask, tf.ones_like(mask, tf.bool)))
+            lambda example, example_seed: to_example(*example, example_seed), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.padded_batch(batch_size, padding_values=(0.0, IGNORE_LABEL, False),
                                    drop_remainder=drop_remainder)
     pad_value = tf.constant(image_pad_value, tf.float32)

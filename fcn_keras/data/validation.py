@@ -7,7 +7,17 @@ from fcn_keras.data.classes import IGNORE_LABEL
 
 
 class DataError(ValueError):
-    """A data file or example is unusable; the message names it, the problem and the fix."""
+    """A data file or example is unusable; the message names it, the problem and the fix.
+
+    A ``ValueError``; raised inside a tf.data pipeline it surfaces as
+    ``tf.errors.InvalidArgumentError`` carrying the same message.
+
+    Example:
+        >>> try:
+        ...     voc_segmentation("VOCdevkit/VOC2012", "no_such_split")
+        ... except DataError as error:
+        ...     print(error)  # names the missing split file and the splits present
+    """
 
 
 def check_labels(mask, num_classes, source="mask"):

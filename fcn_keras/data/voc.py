@@ -25,6 +25,9 @@ def read_ids(path):
     Returns:
         list of id strings, in file order.
 
+    Raises:
+        DataError: the file is missing (the message lists the splits present) or empty.
+
     Example:
         >>> read_ids("VOC2012/ImageSets/Segmentation/val.txt")[:1]
         ['2007_000033']
@@ -37,7 +40,10 @@ def read_ids(path):
             "Check the data set root and the split name."
         )
     with open(path, encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip()]
+        ids = [line.strip() for line in handle if line.strip()]
+    if not ids:
+        raise DataError(f"{path}: the split file lists no image ids; restore it from the data set release.")
+    return ids
 
 
 def _check_layout(root, folders, hint):
@@ -96,7 +102,8 @@ def read_sbd_mask(path):
     """
     try:
         mask = scipy.io.loadmat(path)["GTcls"]["Segmentation"][0, 0]
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+    except (OSError, ValueError, KeyError, IndexError, TypeError, NotImplementedError,
+            scipy.io.matlab.MatReadError) as error:
         raise DataError(
             f"{path}: not an SBD class file with GTcls.Segmentation ({error!r}); "
             "re-download or re-extract the SBD release."

@@ -1,0 +1,171 @@
+"""PASCAL VOC and SBD sources, the paper's split and the checked downloads (offline)."""
+
+import hashlib
+import io
+import os
+import tarfile
+
+import numpy as np
+import pytest
+import scipy.io
+import tensorflow as tf
+from PIL import Image
+
+from fcn_keras.data import (
+    DataError,
+    download_and_extract,
+    read_image,
+    sbd_segmentation,
+    seg11valid_ids,
+    voc_segmentation,
+)
+
+IDS = ["2007_000032", "2008_000002", "2011_000003"]
+
+
+def mask_for(index, height=20, width=24):
+    mask = np.zeros((height, width), np.uint8)
+    mask[3:12, 4:15] = 15 + index  # person, pottedplant, sheep
+    mask[2, 3:16] = 255  # an object border
+    mask[-1, -1] = 20
+    return mask
+
+
+def jpeg(path, index, height=20, width=24):
+    pixels = np.random.default_rng(index).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, quality=95)
+
+
+@pytest.fixture
+def voc_root(tmp_path, data_write_palette_png):
+    root = tmp_path / "VOCdevkit" / "VOC2012"
+    for folder in ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"]:
+        (root / folder).mkdir(parents=True)
+    for index, image_id in enumerate(IDS):
+        jpeg(root / "JPEGImages" / f"{image_id}.jpg", index)
+        data_write_palette_png(root / "SegmentationClass" / f"{image_id}.png", mask_for(index))
+    (root / "ImageSets/Segmentation/train.txt").write_text("\n".join(IDS[:2]) + "\n")
+    (root / "ImageSets/Segmentation/val.txt").write_text(IDS[2] + "\n\n")
+    return root
+
+
+@pytest.fixture
+def sbd_root(tmp_path):
+    root = tmp_path / "benchmark_RELEASE" / "dataset"
+    (root / "img").mkdir(parents=True)
+    (root / "cls").mkdir()
+    for index, image_id in enumerate(IDS):
+        jpeg(root / "img" / f"{image_id}.jpg", index)
+        scipy.io.savemat(root / "cls" / f"{image_id}.mat",
+                         {"GTcls": {"Segmentation": mask_for(index), "CategoriesPresent": np.array([15 + index])}})
+    (root / "train.txt").write_text("\n".join(IDS[1:]) + "\n")
+    (root / "val.txt").write_text(IDS[0] + "\n")
+    return root
+
+
+def test_voc_reads_palette_indices_not_colours(voc_root):
+    pairs = list(voc_segmentation(str(voc_root), "train").as_numpy_iterator())
+    assert len(pairs) == 2
+    for index, (image, mask) in enumerate(pairs):
+        assert image.dtype == np.uint8 and image.shape == (20, 24, 3)
+        np.testing.assert_array_equal(image, read_image(voc_root / "JPEGImages" / f"{IDS[index]}.jpg"))
+        assert mask.dtype == np.uint8 and mask.shape == (20, 24)
+        np.testing.assert_array_equal(mask, mask_for(index))  # 15, 16, 20 and 255 exactly
+
+
+def test_voc_split_by_name_or_ids(voc_root):
+    assert len(list(voc_segmentation(str(voc_root), "val"))) == 1
+    _, mask = next(iter(voc_segmentation(str(voc_root), [IDS[2]])))
+    np.testing.assert_array_equal(mask, mask_for(2))
+
+
+def test_voc_missing_split_names_file_and_choices(voc_root):
+    with pytest.raises(DataError, match=r"trainval\.txt: split file not found \(splits present there: \['train', 'val'\]"):
+        voc_segmentation(str(voc_root), "trainval")
+
+
+def test_voc_empty_split(voc_root):
+    (voc_root / "ImageSets/Segmentation/empty.txt").write_text("\n")
+    with pytest.raises(DataError, match=r"empty.txt: the split file lists no image ids"):
+        voc_segmentation(str(voc_root), "empty")
+
+
+def test_voc_wrong_root(tmp_path):
+    with pytest.raises(DataError, match=r"missing folder\(s\) \['JPEGImages', 'SegmentationClass'\]"):
+        voc_segmentation(str(tmp_path), "train")
+
+
+def test_voc_missing_mask_is_named(voc_root):
+    os.remove(voc_root / "SegmentationClass" / f"{IDS[1]}.png")
+    with pytest.raises(DataError, match=f"1 of 2 VOC masks missing: .*{IDS[1]}.png"):
+        voc_segmentation(str(voc_root), "train")
+
+
+def test_voc_truncated_image_is_named(voc_root):
+    path = voc_root / "JPEGImages" / f"{IDS[1]}.jpg"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[1]}.jpg: cannot decode the image.*corrupt or truncated"):
+        list(voc_segmentation(str(voc_root), "train"))
+
+
+def test_voc_size_mismatch_is_named(voc_root, data_write_palette_png):
+    data_write_palette_png(voc_root / "SegmentationClass" / f"{IDS[0]}.png", mask_for(0, 10, 24))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[0]}.png: image is 24x20 but its mask is 24x10"):
+        list(voc_segmentation(str(voc_root), "train"))
+
+
+def test_voc_bad_label_is_named(voc_root, data_write_palette_png):
+    bad = mask_for(2)
+    bad[0, 0] = 30
+    data_write_palette_png(voc_root / "SegmentationClass" / f"{IDS[2]}.png", bad)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[2]}.png: mask values \\[30\\] are not class indices 0..20"):
+        list(voc_segmentation(str(voc_root), "val"))
+
+
+def test_sbd_reads_gtcls_segmentation(sbd_root):
+    pairs = list(sbd_segmentation(str(sbd_root), "train").as_numpy_iterator())
+    assert len(pairs) == 2
+    for index, (image, mask) in zip([1, 2], pairs):
+        np.testing.assert_array_equal(image, read_image(sbd_root / "img" / f"{IDS[index]}.jpg"))
+        np.testing.assert_array_equal(mask, mask_for(index))
+
+
+def test_sbd_unreadable_class_file_is_named(sbd_root):
+    (sbd_root / "cls" / f"{IDS[0]}.mat").write_bytes(b"not a mat file")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[0]}.mat: not an SBD class file"):
+        list(sbd_segmentation(str(sbd_root), "val"))
+
+
+def test_seg11valid_is_voc2011_val_minus_sbd_train(tmp_path, sbd_root):
+    voc2011 = tmp_path / "VOC2011"
+    (voc2011 / "ImageSets" / "Segmentation").mkdir(parents=True)
+    (voc2011 / "ImageSets" / "Segmentation" / "val.txt").write_text("2011_000003\n2007_000032\n2009_000001\n")
+    assert seg11valid_ids(str(voc2011), str(sbd_root)) == ["2007_000032", "2009_000001"]
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """A tar holding toy/data.txt, its md5 and its file:// URL."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("toy/data.txt")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"hello"))
+    path = tmp_path / "served" / "toy.tar"
+    path.parent.mkdir()
+    path.write_bytes(buffer.getvalue())
+    return path.as_uri(), "md5:" + hashlib.md5(buffer.getvalue()).hexdigest()
+
+
+def test_download_checks_and_extracts(tmp_path, archive):
+    url, checksum = archive
+    root = download_and_extract(url, checksum, str(tmp_path / "data"), "toy")
+    assert open(os.path.join(root, "data.txt")).read() == "hello"
+    assert download_and_extract("file:///nowhere.tar", checksum, str(tmp_path / "data"), "toy") == root  # done
+
+
+def test_download_with_wrong_checksum_fails_and_leaves_nothing(tmp_path, archive):
+    url, _ = archive
+    with pytest.raises(DataError, match="toy.tar: md5 checksum [0-9a-f]+ != expected 0000"):
+        download_and_extract(url, "md5:0000", str(tmp_path / "data"), "toy")
+    assert os.listdir(tmp_path / "data") == []

@@ -1,0 +1,178 @@
+"""Training: recipes, a fit that learns, exact resume, NaN guard and output-folder safety."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import fcn_keras
+from fcn_keras.data import prepare, synthetic_shapes
+from fcn_keras.training import (
+    PAPER_LEARNING_RATES,
+    REFERENCE_PIXELS,
+    compile_for_training,
+    recipe_optimizer_and_loss,
+    train,
+    variant_of,
+)
+
+NUM_CLASSES = 3
+
+
+def tiny_model():
+    return fcn_keras.build_fcn8s(NUM_CLASSES, backbone="vgg16_tiny", padding="same", dropout=0)
+
+
+def tiny_data(images=8, seed=0, batch_size=4):
+    return prepare(synthetic_shapes(images, (32, 32), NUM_CLASSES, seed=seed), batch_size=batch_size,
+                   training=True, seed=seed)
+
+
+@pytest.mark.parametrize("variant", ["fcn32s", "fcn16s", "fcn8s"])
+def test_paper_recipes(variant):
+    optimizer, loss = recipe_optimizer_and_loss("paper", variant)
+    assert float(optimizer.learning_rate) == pytest.approx(PAPER_LEARNING_RATES[variant], rel=1e-6)
+    assert optimizer.momentum == 0.99 and optimizer.weight_decay == 5e-4 and loss.reduction == "sum"
+    optimizer, loss = recipe_optimizer_and_loss("paper_normalized", variant)
+    assert float(optimizer.learning_rate) == pytest.approx(PAPER_LEARNING_RATES[variant] * REFERENCE_PIXELS,
+                                                           rel=1e-6)
+    assert loss.reduction == "mean"
+
+
+def test_practical_recipe_decays_polynomially():
+    optimizer, loss = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=100, learning_rate=1e-3)
+    schedule = optimizer._learning_rate  # the schedule itself; .learning_rate is its current value
+    assert float(schedule(0)) == pytest.approx(1e-3)
+    assert float(schedule(50)) == pytest.approx((1e-3 - 1e-5) * 0.5**0.9 + 1e-5, rel=1e-5)
+    assert float(schedule(100)) == pytest.approx(1e-5)
+    with pytest.raises(ValueError, match="Unknown recipe 'fast'. Valid recipes: paper, paper_normalized, practical"):
+        recipe_optimizer_and_loss("fast", "fcn8s")
+
+
+def test_variant_of():
+    assert [variant_of(fcn_keras.build_fcn(v, 2, backbone="vgg16_tiny")) for v in ("fcn32s", "fcn16s", "fcn8s")] \
+        == ["fcn32s", "fcn16s", "fcn8s"]
+    with pytest.raises(ValueError, match="not an FCN"):
+        variant_of(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+
+
+def test_fit_lowers_the_loss(tmp_path):
+    model = tiny_model()
+    history = train(model, tiny_data(16), tiny_data(8, seed=1), output_dir=str(tmp_path / "run"), epochs=6,
+                    learning_rate=3e-3, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.8 * losses[0]
+    for name in ("best.keras", "last.keras", "log.csv", "tensorboard"):
+        assert os.path.exists(tmp_path / "run" / name)
+    assert not os.path.exists(tmp_path / "run" / "backup")  # removed after a finished run
+    assert len(open(tmp_path / "run" / "log.csv").read().strip().splitlines()) == 7  # header + 6 epochs
+    best = keras.models.load_model(tmp_path / "run" / "best.keras")
+    assert max(history.history["val_mean_iou"]) == pytest.approx(
+        best.evaluate(tiny_data(8, seed=1), return_dict=True, verbose=0)["mean_iou"], abs=1e-5)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Kills training at a global step, as a crash or a pre-empted machine would."""
+
+    def __init__(self, at_step):
+        super().__init__()
+        self.at_step, self.step = at_step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step == self.at_step:
+            raise KeyboardInterrupt
+
+
+def test_resume_gives_the_uninterrupted_result(tmp_path):
+    epochs, steps = 3, 4  # 16 images in batches of 4
+    keras.utils.set_random_seed(1)
+    reference = tiny_model()
+    train(reference, tiny_data(16), output_dir=str(tmp_path / "straight"), epochs=epochs, learning_rate=3e-3,
+          verbose=0)
+
+    keras.utils.set_random_seed(1)
+    model = tiny_model()
+    with pytest.raises(KeyboardInterrupt):  # dies in the middle of epoch 2
+        train(model, tiny_data(16), output_dir=str(tmp_path / "resumed"), epochs=epochs, learning_rate=3e-3,
+              callbacks=[Interrupt(steps + 2)], verbose=0)
+    assert os.path.isdir(tmp_path / "resumed" / "backup")
+    keras.utils.set_random_seed(1)  # the same script run again (tf.data seeds depend on the global seed)
+    resumed = tiny_model()
+    resumed.set_weights([np.zeros_like(w) for w in resumed.get_weights()])  # must come from the backup
+    train(resumed, tiny_data(16), output_dir=str(tmp_path / "resumed"), epochs=epochs, learning_rate=3e-3,
+          verbose=0)
+    assert int(resumed.optimizer.iterations) == int(reference.optimizer.iterations) == epochs * steps
+    for expected, got in zip(reference.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert len(open(tmp_path / "resumed" / "log.csv").read().strip().splitlines()) == 1 + epochs
+
+
+def test_resumed_run_keeps_a_better_best_model(tmp_path):
+    run = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model(), tiny_data(8), output_dir=run, epochs=3, callbacks=[Interrupt(3)], verbose=0)
+    with open(os.path.join(run, "log.csv")) as file:  # pretend epoch 1 scored a loss no epoch will beat
+        header, row = file.read().strip().splitlines()
+    with open(os.path.join(run, "log.csv"), "w") as file:
+        file.write(header + "\n" + row.replace(row.split(",")[1], "0.0001", 1) + "\n")
+    before = os.path.getmtime(os.path.join(run, "best.keras"))
+    train(tiny_model(), tiny_data(8), output_dir=run, epochs=3, verbose=0)
+    assert os.path.getmtime(os.path.join(run, "best.keras")) == before
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_model(tmp_path):
+    model = tiny_model()
+    train(model, tiny_data(8), output_dir=str(tmp_path / "run"), epochs=1, verbose=0)
+    good = model.get_weights()
+
+    class PoisonAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                layer = self.model.get_layer("score_fr")
+                layer.set_weights([np.full_like(w, np.nan) for w in layer.get_weights()])
+
+    model = tiny_model()
+    with pytest.raises(FloatingPointError, match=r"NaN/inf at epoch 2, batch 1.*last.keras"):
+        train(model, tiny_data(8), output_dir=str(tmp_path / "nan"), epochs=3, verbose=0,
+              callbacks=[PoisonAfterFirstEpoch()])
+    last = keras.models.load_model(tmp_path / "nan" / "last.keras")
+    assert all(np.isfinite(w).all() for w in last.get_weights())
+    assert len(good) == len(last.get_weights())
+
+
+def test_finished_runs_are_not_overwritten(tmp_path):
+    run = str(tmp_path / "run")
+    train(tiny_model(), tiny_data(4), output_dir=run, epochs=1, verbose=0)
+    before = os.path.getmtime(os.path.join(run, "best.keras"))
+    with pytest.raises(FileExistsError, match="already holds a finished run.*overwrite=True"):
+        train(tiny_model(), tiny_data(4), output_dir=run, epochs=1, verbose=0)
+    assert os.path.getmtime(os.path.join(run, "best.keras")) == before
+    train(tiny_model(), tiny_data(4), output_dir=run, epochs=1, verbose=0, overwrite=True)
+    assert len(open(os.path.join(run, "log.csv")).read().strip().splitlines()) == 2
+
+
+def test_missing_parent_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="parent folder .*nowhere does not exist"):
+        train(tiny_model(), tiny_data(4), output_dir=str(tmp_path / "nowhere" / "run"), epochs=1, verbose=0)
+
+
+def test_class_count_mismatch_and_empty_data(tmp_path):
+    masks = np.zeros((2, 32, 32), "uint8")
+    masks[0, :2, :2], masks[1, :2, :2] = 4, 255
+    five_class_data = tf.data.Dataset.from_tensor_slices((np.zeros((2, 32, 32, 3), "uint8"), masks)).batch(2)
+    with pytest.raises(ValueError, match=r"class labels \[4\] but the model predicts 3 classes"):
+        train(tiny_model(), five_class_data, output_dir=str(tmp_path / "a"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="train_data is empty"):
+        train(tiny_model(), tiny_data(4).take(0), output_dir=str(tmp_path / "b"), epochs=1, verbose=0)
+
+
+def test_compile_under_the_models_strategy():
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = tiny_model()
+    compile_for_training(model, "paper")
+    assert model.distribute_strategy is strategy
+    assert model.loss.reduction == "sum"
