@@ -1,6 +1,7 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
+import os
 import sys
 
 COMMANDS = {}
@@ -75,6 +76,114 @@ def _demo(args):
           "confusion_matrix.png")
 
 
+def _data_arguments(parser, splits):
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="synthetic[:N] | voc:ROOT | sbd:ROOT | folder:IMAGES,MASKS | tfds:NAME | "
+                             "tfrecord:PATTERN")
+    parser.add_argument("--num-classes", type=int, help="classes, for sources that do not define them")
+    for name, default in splits.items():
+        parser.add_argument(f"--{name}", default=default, help=f"split name (default {default})")
+
+
+def _train_arguments(parser):
+    _data_arguments(parser, {"train-split": "train", "val-split": "val"})
+    parser.add_argument("--val-data", metavar="SOURCE", help="validation source (default: --data)")
+    parser.add_argument("--no-validation", action="store_true", help="train without a validation set")
+    parser.add_argument("--variant", default="fcn8s", choices=["fcn32s", "fcn16s", "fcn8s"])
+    parser.add_argument("--staged", action="store_true", help="train 32s, then 16s from it, then 8s (the paper's)")
+    parser.add_argument("--at-once", action="store_true", help="FCN-8s/16s at-once (scaled skips)")
+    parser.add_argument("--backbone", default="vgg16")
+    parser.add_argument("--backbone-weights", help="'imagenet' or a local classifier weights file")
+    parser.add_argument("--init-from", metavar="MODEL.keras", help="start from a trained coarser FCN")
+    parser.add_argument("--padding", default="paper", choices=["paper", "same"])
+    parser.add_argument("--recipe", default="practical", choices=["paper", "paper_normalized", "practical"])
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training data")
+    parser.add_argument("--batch-size", type=int, default=1, help="1 = whole images, the paper's (default)")
+    parser.add_argument("--crop-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="random crops")
+    parser.add_argument("--scale-range", type=float, nargs=2, metavar=("LOW", "HIGH"), help="random scaling")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", required=True, help="run folder; rerun the same command to resume it")
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --output")
+
+
+@command("train", "Train an FCN; rerunning the same command resumes an interrupted run.",
+         "fcn-keras train --data voc:VOC2012 --backbone-weights imagenet --crop-size 320 320 "
+         "--batch-size 8 --output runs/voc", _train_arguments)
+def _train(args):
+    from fcn_keras.data import open_source, prepare
+    from fcn_keras.models import build_fcn, load_fcn
+    from fcn_keras.training import train, train_staged
+
+    source = open_source(args.data, args.train_split, args.num_classes, args.seed)
+    num_classes = source.num_classes
+    augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
+               "scale_range": tuple(args.scale_range) if args.scale_range else None}
+    train_data = prepare(source.dataset, args.batch_size, training=True, seed=args.seed, **augment)
+    validation_data = None
+    if not args.no_validation:
+        validation = open_source(args.val_data or args.data, args.val_split, num_classes, args.seed)
+        validation_data = prepare(validation.dataset, args.batch_size)
+    options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
+               "learning_rate": args.learning_rate, "overwrite": args.overwrite}
+    if args.staged:
+        train_staged(num_classes, train_data, validation_data, output_dir=args.output, backbone=args.backbone,
+                     backbone_weights=args.backbone_weights, padding=args.padding, **options)
+    else:
+        model = build_fcn(args.variant, num_classes, backbone=args.backbone, padding=args.padding,
+                          backbone_weights=args.backbone_weights, at_once=args.at_once,
+                          init_from=load_fcn(args.init_from) if args.init_from else None)
+        train(model, train_data, validation_data, output_dir=args.output, **options)
+    print(f"Done: best model in {args.output}.")
+
+
+def _evaluate_arguments(parser):
+    parser.add_argument("model", help="a .keras model file")
+    _data_arguments(parser, {"split": "val"})
+    parser.add_argument("--output", help="write the scores to this JSON file")
+    parser.add_argument("--confusion-plot", help="save the confusion matrix as this PNG")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+@command("evaluate", "Score a model with the paper's four metrics (and per-class IU).",
+         "fcn-keras evaluate fcn-demo/model.keras --data synthetic --output metrics.json", _evaluate_arguments)
+def _evaluate(args):
+    from fcn_keras.data import open_source
+    from fcn_keras.demo import format_metrics
+    from fcn_keras.evaluation import evaluate, save_metrics
+    from fcn_keras.models import load_fcn, num_classes_of
+
+    model = load_fcn(args.model)
+    for path in (args.output, args.confusion_plot):
+        if path and os.path.exists(path) and not args.overwrite:
+            raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
+    source = open_source(args.data, args.split, args.num_classes or num_classes_of(model))
+    metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
+                       class_names=source.class_names)
+    print(format_metrics(metrics))
+    if args.output:
+        save_metrics(metrics, args.output)
+        print(f"Scores written to {args.output}.")
+
+
+def _predict_arguments(parser):
+    parser.add_argument("model", help="a .keras model file")
+    parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
+@command("predict", "Segment images: palette PNG masks and colour overlays.",
+         "fcn-keras predict fcn-demo/model.keras photos/ --output predictions", _predict_arguments)
+def _predict(args):
+    from fcn_keras.annotate import write_predictions
+    from fcn_keras.models import load_fcn
+
+    written = write_predictions(load_fcn(args.model), args.inputs, args.output, overwrite=args.overwrite)
+    print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
+
+
 def build_parser():
     """The argparse parser of `fcn-keras` with one subparser per registered command."""
     parser = argparse.ArgumentParser(
@@ -95,7 +204,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as error:
         print(f"fcn-keras {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

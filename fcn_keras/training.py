@@ -238,6 +238,46 @@ def train(
     return history
 
 
+def train_staged(num_classes, train_data, validation_data=None, *, output_dir, epochs=10, backbone="vgg16",
+                 backbone_weights=None, padding="paper", dropout=0.5, **train_kwargs):
+    """The paper's staged training: FCN-32s, then FCN-16s from it, then FCN-8s from that.
+
+    Each stage trains in `output_dir/<variant>/` with `train`; a stage that finished
+    before is not trained again, so rerunning an interrupted call resumes it. Call it
+    inside `strategy.scope()` to train distributed.
+
+    Args:
+        num_classes: classes of the data.
+        train_data, validation_data: batched datasets, as for `train`.
+        output_dir: folder of the three stages; its parent must exist.
+        epochs: epochs of each stage.
+        backbone, backbone_weights, padding, dropout: see `build_fcn` (the weights
+            initialize FCN-32s; later stages start from the previous stage's best).
+        **train_kwargs: passed to `train` (recipe, learning_rate, steps_per_epoch, ...).
+
+    Returns:
+        The trained FCN-8s (the best epoch of the last stage).
+
+    Example:
+        >>> fcn8s = train_staged(21, train, val, output_dir="runs/voc", backbone_weights="imagenet",
+        ...                      recipe="paper")  # doctest: +SKIP
+    """
+    from fcn_keras.models import build_fcn
+
+    previous = None
+    os.makedirs(output_dir, exist_ok=True)
+    for variant in ("fcn32s", "fcn16s", "fcn8s"):
+        stage_dir = os.path.join(output_dir, variant)
+        finished = os.path.exists(os.path.join(stage_dir, BEST_MODEL)) and not os.path.isdir(
+            os.path.join(stage_dir, BACKUP_DIR))
+        if not finished:
+            model = build_fcn(variant, num_classes, backbone=backbone, padding=padding, dropout=dropout,
+                              backbone_weights=None if previous else backbone_weights, init_from=previous)
+            train(model, train_data, validation_data, output_dir=stage_dir, epochs=epochs, **train_kwargs)
+        previous = keras.models.load_model(os.path.join(stage_dir, BEST_MODEL))
+    return previous
+
+
 def check_batches(dataset, num_classes, name="dataset", ignore_index=255):
     """Checks the first batch: not empty, RGB images, labels below `num_classes` (or ignored).
 

@@ -34,3 +34,90 @@ def test_every_command_help_has_an_example(name, capsys):
         cli.main([name, "--help"])
     assert exit_info.value.code == 0
     assert "Example:\n  fcn-keras " + name in capsys.readouterr().out
+
+
+TINY_DEMO = ["--epochs", "1", "--train-images", "16", "--validation-images", "8", "--image-size", "32", "32",
+             "--backbone", "vgg16_tiny"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("cli") / "demo"
+    assert cli.main(["demo", "--output", str(output), *TINY_DEMO]) == 0
+    return output
+
+
+def test_demo_writes_its_results(demo_run):
+    import json
+
+    for name in ("metrics.json", "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png"):
+        assert (demo_run / name).stat().st_size > 0, name
+    metrics = json.loads((demo_run / "metrics.json").read_text())
+    assert {"pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou"} <= set(metrics)
+    assert len(metrics["per_class_iou"]) == 5
+
+
+def test_demo_never_overwrites_without_asking(demo_run, capsys):
+    stamp = (demo_run / "model.keras").stat().st_mtime
+    assert cli.main(["demo", "--output", str(demo_run), *TINY_DEMO]) == 2
+    assert "already holds a demo run" in capsys.readouterr().err
+    assert (demo_run / "model.keras").stat().st_mtime == stamp
+
+
+def test_evaluate_prints_and_saves_the_scores(demo_run, tmp_path, capsys):
+    import json
+
+    from fcn_keras.data import open_source
+    from fcn_keras.evaluation import evaluate
+    from fcn_keras.models import load_fcn
+
+    output = tmp_path / "scores.json"
+    assert cli.main(["evaluate", str(demo_run / "model.keras"), "--data", "synthetic:6", "--output", str(output),
+                     "--confusion-plot", str(tmp_path / "cm.png")]) == 0
+    assert "mean IU" in capsys.readouterr().out
+    expected = evaluate(load_fcn(str(demo_run / "model.keras")), open_source("synthetic:6", "val").dataset, 5)
+    assert json.loads(output.read_text())["mean_iou"] == pytest.approx(expected["mean_iou"])
+    assert (tmp_path / "cm.png").exists()
+    assert cli.main(["evaluate", str(demo_run / "model.keras"), "--data", "synthetic:6", "--output",
+                     str(output)]) == 2
+
+
+def test_predict_writes_palette_masks_and_overlays(demo_run, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from fcn_keras.data import make_shapes, read_mask
+    from fcn_keras.evaluation import predict
+    from fcn_keras.models import load_fcn
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images, _ = make_shapes(2, (40, 56), seed=3)
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(photos / f"img{index}.png")
+    assert cli.main(["predict", str(demo_run / "model.keras"), str(photos), "--output", str(tmp_path / "out")]) == 0
+    model = load_fcn(str(demo_run / "model.keras"))
+    for index, image in enumerate(images):
+        mask = Image.open(tmp_path / "out" / f"img{index}.png")
+        assert mask.mode == "P"
+        np.testing.assert_array_equal(read_mask(str(tmp_path / "out" / f"img{index}.png")), predict(model, image))
+        assert Image.open(tmp_path / "out" / f"img{index}_overlay.png").size == (56, 40)
+    assert cli.main(["predict", str(demo_run / "model.keras"), str(photos), "--output", str(tmp_path / "out")]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+
+
+def test_train_command_writes_a_resumable_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--data", "synthetic:8", "--val-data", "synthetic:4", "--backbone", "vgg16_tiny",
+            "--padding", "same", "--epochs", "1", "--batch-size", "4", "--crop-size", "32", "32",
+            "--output", str(run)]
+    assert cli.main(args) == 0
+    assert (run / "best.keras").exists() and (run / "log.csv").exists()
+    assert cli.main(args) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+
+
+def test_unknown_data_source_lists_the_forms(capsys):
+    assert cli.main(["train", "--data", "imagenet:/x", "--output", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown data source 'imagenet:/x'" in err and "voc:ROOT" in err and "tfds:NAME" in err

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from fcn_keras.data import DataError, folder_dataset
+from fcn_keras.data import DataError, folder_dataset, write_mask
 
 
 def rgb(seed, height=16, width=18):
@@ -17,13 +17,13 @@ def index_mask(seed, height=16, width=18):
 
 
 @pytest.fixture
-def folders(tmp_path, data_write_palette_png):
+def folders(tmp_path):
     images, masks = tmp_path / "images", tmp_path / "masks"
     images.mkdir()
     masks.mkdir()
     Image.fromarray(rgb(0)).save(images / "a.png")
     Image.fromarray(rgb(1)).save(images / "b.JPG", quality=95)
-    data_write_palette_png(masks / "a.png", index_mask(0))
+    write_mask(masks / "a.png", index_mask(0))
     Image.fromarray(index_mask(1), mode="L").save(masks / "b.png")  # grayscale
     (images / "notes.txt").write_text("ignored")
     return images, masks

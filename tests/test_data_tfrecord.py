@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from fcn_keras.data import DataError, VOC_PALETTE, make_shapes, synthetic_shapes, tfrecord_dataset, write_tfrecords
+from fcn_keras.data import DataError, make_shapes, synthetic_shapes, tfrecord_dataset, write_mask, write_tfrecords
 
 
 def test_round_trip_is_exact_and_ordered_across_shards(tmp_path):
@@ -28,11 +28,11 @@ def test_jpeg_images_keep_masks_exact(tmp_path):
 
 
 def png_bytes(array, palette=False):
-    image = Image.fromarray(array, mode="P" if palette else None)
-    if palette:
-        image.putpalette(VOC_PALETTE.ravel().tolist())
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    if palette:
+        write_mask(buffer, array)
+    else:
+        Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -18,6 +18,7 @@ from fcn_keras.data import (
     sbd_segmentation,
     seg11valid_ids,
     voc_segmentation,
+    write_mask,
 )
 
 IDS = ["2007_000032", "2008_000002", "2011_000003"]
@@ -37,13 +38,13 @@ def jpeg(path, index, height=20, width=24):
 
 
 @pytest.fixture
-def voc_root(tmp_path, data_write_palette_png):
+def voc_root(tmp_path):
     root = tmp_path / "VOCdevkit" / "VOC2012"
     for folder in ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"]:
         (root / folder).mkdir(parents=True)
     for index, image_id in enumerate(IDS):
         jpeg(root / "JPEGImages" / f"{image_id}.jpg", index)
-        data_write_palette_png(root / "SegmentationClass" / f"{image_id}.png", mask_for(index))
+        write_mask(root / "SegmentationClass" / f"{image_id}.png", mask_for(index))
     (root / "ImageSets/Segmentation/train.txt").write_text("\n".join(IDS[:2]) + "\n")
     (root / "ImageSets/Segmentation/val.txt").write_text(IDS[2] + "\n\n")
     return root
@@ -108,16 +109,16 @@ def test_voc_truncated_image_is_named(voc_root):
         list(voc_segmentation(str(voc_root), "train"))
 
 
-def test_voc_size_mismatch_is_named(voc_root, data_write_palette_png):
-    data_write_palette_png(voc_root / "SegmentationClass" / f"{IDS[0]}.png", mask_for(0, 10, 24))
+def test_voc_size_mismatch_is_named(voc_root):
+    write_mask(voc_root / "SegmentationClass" / f"{IDS[0]}.png", mask_for(0, 10, 24))
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[0]}.png: image is 24x20 but its mask is 24x10"):
         list(voc_segmentation(str(voc_root), "train"))
 
 
-def test_voc_bad_label_is_named(voc_root, data_write_palette_png):
+def test_voc_bad_label_is_named(voc_root):
     bad = mask_for(2)
     bad[0, 0] = 30
-    data_write_palette_png(voc_root / "SegmentationClass" / f"{IDS[2]}.png", bad)
+    write_mask(voc_root / "SegmentationClass" / f"{IDS[2]}.png", bad)
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[2]}.png: mask values \\[30\\] are not class indices 0..20"):
         list(voc_segmentation(str(voc_root), "val"))
 

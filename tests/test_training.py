@@ -176,3 +176,20 @@ def test_compile_under_the_models_strategy():
     compile_for_training(model, "paper")
     assert model.distribute_strategy is strategy
     assert model.loss.reduction == "sum"
+
+
+def test_staged_training_runs_32s_16s_8s_and_resumes(tmp_path):
+    from fcn_keras.training import train_staged
+
+    run = tmp_path / "staged"
+    fcn8s = train_staged(NUM_CLASSES, tiny_data(4), tiny_data(4, seed=1), output_dir=str(run), epochs=1,
+                         backbone="vgg16_tiny", padding="same", dropout=0, verbose=0)
+    assert variant_of(fcn8s) == "fcn8s"
+    fcn16s = keras.models.load_model(run / "fcn16s" / "best.keras")
+    # Shared layers came from the trained 16s; the 8s stage then trained them further.
+    assert fcn8s.get_layer("score_fr").get_weights()[0].shape == fcn16s.get_layer("score_fr").get_weights()[0].shape
+    assert np.count_nonzero(fcn16s.get_layer("score_pool4").get_weights()[0]) > 0  # trained, not zero any more
+    stamps = {v: os.path.getmtime(run / v / "best.keras") for v in ("fcn32s", "fcn16s", "fcn8s")}
+    train_staged(NUM_CLASSES, tiny_data(4), tiny_data(4, seed=1), output_dir=str(run), epochs=1,
+                 backbone="vgg16_tiny", padding="same", dropout=0, verbose=0)
+    assert stamps == {v: os.path.getmtime(run / v / "best.keras") for v in stamps}  # finished stages kept

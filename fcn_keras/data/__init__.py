@@ -13,11 +13,12 @@ from fcn_keras.data.classes import (
     VOC_PALETTE,
     voc_palette,
 )
-from fcn_keras.data.decoding import read_image, read_mask
+from fcn_keras.data.decoding import read_image, read_mask, write_mask
 from fcn_keras.data.download import download_and_extract, download_sbd, download_voc
 from fcn_keras.data.folder import folder_dataset
 from fcn_keras.data.synthetic import make_shapes, synthetic_shapes
 from fcn_keras.data.tfds_sources import TFDS_SEGMENTATION, tfds_segmentation
+from fcn_keras.data.sources import SPECS, Source, open_source
 from fcn_keras.data.tfrecord import encode_example, tfrecord_dataset, write_tfrecords
 from fcn_keras.data.transforms import CAFFE_MEAN_RGB, pad_to_size, prepare, random_scale_crop_flip
 from fcn_keras.data.validation import DataError, check_labels, validate_labels
@@ -26,6 +27,8 @@ from fcn_keras.data.voc import read_ids, read_sbd_mask, sbd_segmentation, seg11v
 __all__ = [
     "CAFFE_MEAN_RGB",
     "DataError",
+    "SPECS",
+    "Source",
     "IGNORE_LABEL",
     "PET_CLASSES",
     "SYNTHETIC_CLASSES",
@@ -39,6 +42,7 @@ __all__ = [
     "encode_example",
     "folder_dataset",
     "make_shapes",
+    "open_source",
     "pad_to_size",
     "prepare",
     "random_scale_crop_flip",
@@ -54,5 +58,6 @@ __all__ = [
     "validate_labels",
     "voc_palette",
     "voc_segmentation",
+    "write_mask",
     "write_tfrecords",
 ]

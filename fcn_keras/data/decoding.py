@@ -5,6 +5,7 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from fcn_keras.data.classes import VOC_PALETTE
 from fcn_keras.data.validation import DataError, check_labels
 
 
@@ -83,6 +84,30 @@ def read_mask(source, where=None, num_classes=None):
     if num_classes is not None:
         check_labels(mask, num_classes, where)
     return mask
+
+
+def write_mask(target, mask):
+    """Saves class indices as a VOC-palette ("P") PNG, the format `read_mask` and VOC use.
+
+    Args:
+        target: a path or a writable binary file.
+        mask: integer array (H, W) of values 0..255.
+
+    Returns:
+        `target`.
+
+    Example:
+        >>> read_mask(write_mask("mask.png", np.array([[0, 1], [255, 2]]))).tolist()  # doctest: +SKIP
+        [[0, 1], [255, 2]]
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.min(initial=0) < 0 or mask.max(initial=0) > 255:
+        raise ValueError(f"A palette PNG holds a 2-D map of values 0..255; got shape {mask.shape}, "
+                         f"values {mask.min(initial=0)}..{mask.max(initial=0)}.")
+    image = Image.fromarray(mask.astype(np.uint8), mode="P")
+    image.putpalette(VOC_PALETTE.ravel().tolist())
+    image.save(target, format="PNG")
+    return target
 
 
 def check_same_size(image, mask, where):

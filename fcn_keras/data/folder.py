@@ -9,7 +9,21 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 MASK_EXTENSIONS = (".png",)
 
 
-def _by_stem(folder, extensions, what):
+def files_by_stem(folder, extensions, what):
+    """{file stem: path} of the files in `folder` with one of `extensions`, sorted by name.
+
+    Args:
+        folder: the folder to list.
+        extensions: lower-case extensions to keep, e.g. (".png", ".jpg").
+        what: what the files are, for error messages ("images", "masks").
+
+    Raises:
+        DataError: the folder is missing or has no such file, or two files share a stem.
+
+    Example:
+        >>> files_by_stem("photos", IMAGE_EXTENSIONS, "images")  # doctest: +SKIP
+        {'cat': 'photos/cat.jpg', 'dog': 'photos/dog.png'}
+    """
     if not os.path.isdir(folder):
         raise DataError(f"{folder}: {what} folder not found.")
     files = {}
@@ -52,8 +66,8 @@ def folder_dataset(image_dir, mask_dir, num_classes=None):
         >>> ds = folder_dataset("my_data/images", "my_data/masks", num_classes=3)
         >>> image, mask = next(iter(ds))
     """
-    images = _by_stem(image_dir, IMAGE_EXTENSIONS, "images")
-    masks = _by_stem(mask_dir, MASK_EXTENSIONS, "masks")
+    images = files_by_stem(image_dir, IMAGE_EXTENSIONS, "images")
+    masks = files_by_stem(mask_dir, MASK_EXTENSIONS, "masks")
     problems = []
     if images.keys() - masks.keys():
         problems.append(f"images without a mask in {mask_dir}: {_names(images.keys() - masks.keys())}")

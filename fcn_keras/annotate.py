@@ -1,0 +1,75 @@
+"""Predicted masks and overlays for image files: what `fcn-keras predict` writes."""
+
+import os
+
+from PIL import Image
+
+from fcn_keras.data.decoding import read_image, write_mask
+from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
+from fcn_keras.evaluation import predict
+from fcn_keras.visualize import overlay
+
+
+def image_files(inputs):
+    """{stem: path} of the images named by `inputs`: image files and folders of images.
+
+    Raises:
+        FileNotFoundError: an input does not exist.
+        ValueError: two inputs share a file stem (their outputs would collide).
+
+    Example:
+        >>> image_files(["photos/", "extra/cat.jpg"])  # doctest: +SKIP
+        {'dog': 'photos/dog.png', 'cat': 'extra/cat.jpg'}
+    """
+    files = {}
+    for item in inputs:
+        if os.path.isdir(item):
+            found = files_by_stem(item, IMAGE_EXTENSIONS, "images")
+        elif os.path.isfile(item):
+            found = {os.path.splitext(os.path.basename(item))[0]: item}
+        else:
+            raise FileNotFoundError(f"{item}: no such image file or folder.")
+        for stem, path in found.items():
+            if stem in files:
+                raise ValueError(f"{files[stem]} and {path} share the name {stem!r}; their outputs would "
+                                 "collide. Rename one or predict them separately.")
+            files[stem] = path
+    return files
+
+
+def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
+    """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image.
+
+    Nothing is written if any output exists already and `overwrite` is False.
+
+    Args:
+        model: an FCN (RGB in [0, 255] -> logits).
+        inputs: image files and/or folders of images (PNG/JPEG).
+        output_dir: where the PNGs go (created if missing).
+        overwrite: replace existing outputs.
+        alpha: opacity of the class colours in the overlays.
+
+    Returns:
+        The written paths, masks and overlays interleaved.
+
+    Example:
+        >>> write_predictions(model, ["photos/"], "predictions")  # doctest: +SKIP
+        ['predictions/cat.png', 'predictions/cat_overlay.png', ...]
+    """
+    files = image_files(inputs)
+    targets = {stem: (os.path.join(output_dir, f"{stem}.png"), os.path.join(output_dir, f"{stem}_overlay.png"))
+               for stem in files}
+    existing = [path for pair in targets.values() for path in pair if os.path.exists(path)]
+    if existing and not overwrite:
+        raise FileExistsError(f"{len(existing)} outputs exist already (e.g. {existing[0]}); pass --overwrite "
+                              "to replace them or choose another --output.")
+    os.makedirs(output_dir, exist_ok=True)
+    written = []
+    for stem, path in files.items():
+        image = read_image(path)
+        classes = predict(model, image)
+        mask_path, overlay_path = targets[stem]
+        write_mask(mask_path, classes)
+        Image.fromarray(overlay(image, classes, alpha)).save(overlay_path)
+        written += [mask_path, overlay_path]
+    return written

@@ -1,0 +1,89 @@
+"""Opens a data source from a short text spec, as the command line takes it: "voc:/data/VOC2012"."""
+
+from typing import NamedTuple, Optional
+
+from fcn_keras.data.classes import SYNTHETIC_CLASSES, VOC_CLASSES
+from fcn_keras.data.folder import folder_dataset
+from fcn_keras.data.synthetic import synthetic_shapes
+from fcn_keras.data.tfds_sources import TFDS_SEGMENTATION, tfds_segmentation
+from fcn_keras.data.tfrecord import tfrecord_dataset
+from fcn_keras.data.voc import sbd_segmentation, voc_segmentation
+
+SPECS = {
+    "synthetic[:N]": "built-in synthetic shapes (N images; 5 classes; split 'train' or a held-out one)",
+    "voc:ROOT": "PASCAL VOC (ROOT holds JPEGImages/, SegmentationClass/, ImageSets/); 21 classes",
+    "sbd:ROOT": "SBD (ROOT holds img/, cls/, train.txt, val.txt); 21 classes",
+    "folder:IMAGES,MASKS": "your images and PNG masks matched by file name (give --num-classes)",
+    "tfds:NAME": f"a TFDS data set with masks: {', '.join(sorted(TFDS_SEGMENTATION))}",
+    "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give --num-classes)",
+}
+SYNTHETIC_DEFAULT_IMAGES = {"train": 2000}
+SYNTHETIC_HELD_OUT_IMAGES = 200
+
+
+class Source(NamedTuple):
+    """An opened data source: `(image, mask)` pairs and what is known of its classes."""
+
+    dataset: object
+    num_classes: Optional[int]
+    class_names: Optional[tuple]
+
+
+def open_source(spec, split="train", num_classes=None, seed=0):
+    """Opens `spec` (see `SPECS`) for `split` as an `(image, mask)` dataset.
+
+    Args:
+        spec: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "folder:IMAGES,MASKS",
+            "tfds:NAME" or "tfrecord:PATTERN".
+        split: split name ("train", "val", ...; ignored by folder and tfrecord sources).
+            For synthetic data "train" uses `seed` and any other split `seed + 1`, so
+            held-out images are never trained on.
+        num_classes: class count for sources that do not define one (folder, tfrecord);
+            for the others it must match theirs.
+        seed: seed of the synthetic source.
+
+    Returns:
+        `Source(dataset, num_classes, class_names)`.
+
+    Example:
+        >>> source = open_source("synthetic:100", "val")
+        >>> source.num_classes, source.class_names[:2]
+        (5, ('background', 'circle'))
+    """
+    kind, _, argument = str(spec).partition(":")
+    if kind == "synthetic":
+        count = int(argument) if argument else SYNTHETIC_DEFAULT_IMAGES.get(split, SYNTHETIC_HELD_OUT_IMAGES)
+        classes = num_classes or 5
+        dataset = synthetic_shapes(count, num_classes=classes, seed=seed if split == "train" else seed + 1)
+        return _checked(Source(dataset, classes, SYNTHETIC_CLASSES[:classes]), num_classes, spec)
+    if not argument:
+        raise ValueError(_usage(f"Data source {spec!r} needs an argument after ':'."))
+    if kind in ("voc", "sbd"):
+        reader = voc_segmentation if kind == "voc" else sbd_segmentation
+        return _checked(Source(reader(argument, split), len(VOC_CLASSES), VOC_CLASSES), num_classes, spec)
+    if kind == "tfds":
+        dataset = tfds_segmentation(argument, split)
+        meta = TFDS_SEGMENTATION[argument]
+        return _checked(Source(dataset, meta.num_classes, meta.class_names), num_classes, spec)
+    if kind in ("folder", "tfrecord"):
+        if num_classes is None:
+            raise ValueError(f"Data source {spec!r} does not say how many classes it has; give num_classes "
+                             "(--num-classes).")
+        if kind == "tfrecord":
+            return Source(tfrecord_dataset(argument, num_classes=num_classes), num_classes, None)
+        image_dir, comma, mask_dir = argument.partition(",")
+        if not comma:
+            raise ValueError(_usage(f"folder source {spec!r} needs two folders: folder:IMAGES,MASKS."))
+        return Source(folder_dataset(image_dir, mask_dir, num_classes=num_classes), num_classes, None)
+    raise ValueError(_usage(f"Unknown data source {spec!r}."))
+
+
+def _checked(source, num_classes, spec):
+    if num_classes is not None and num_classes != source.num_classes:
+        raise ValueError(f"{spec!r} has {source.num_classes} classes but num_classes={num_classes} was given.")
+    return source
+
+
+def _usage(problem):
+    lines = "\n".join(f"  {form:22s} {meaning}" for form, meaning in SPECS.items())
+    return f"{problem} Data sources:\n{lines}"
