@@ -84,29 +84,24 @@ VGG16_CLASSIFIER_LAYERS = {
     "fc2": "fc7",
 }
 
-register_backbone(
-    BackboneSpec(
-        name="vgg16",
-        build=functools.partial(build_vgg16_taps, widths=(64, 128, 256, 512, 512), fc_units=4096),
-        mean_bgr=IMAGENET_MEAN_BGR,
-        classifier=vgg16_classifier,
-        classifier_layers=VGG16_CLASSIFIER_LAYERS,
-        description="VGG16, the paper's backbone (134M parameters as FCN-8s).",
+# name: (conv block widths, fc6/fc7 units, description). Only "vgg16" has ImageNet weights.
+VGG16_FAMILY = {
+    "vgg16": ((64, 128, 256, 512, 512), 4096, "VGG16, the paper's backbone (134M parameters as FCN-8s)."),
+    "vgg16_slim": ((16, 32, 64, 128, 128), 1024,
+                   "VGG16 layout at a quarter of the width (fc6/fc7: 1024); CPU-friendly."),
+    "vgg16_tiny": ((4, 8, 16, 32, 32), 64,
+                   "VGG16 layout at 1/16 of the width (fc6/fc7: 64); for tests and smoke runs."),
+}
+
+for _name, (_widths, _fc_units, _description) in VGG16_FAMILY.items():
+    _pretrained = _name == "vgg16"
+    register_backbone(
+        BackboneSpec(
+            name=_name,
+            build=functools.partial(build_vgg16_taps, widths=_widths, fc_units=_fc_units),
+            mean_bgr=IMAGENET_MEAN_BGR,
+            classifier=vgg16_classifier if _pretrained else None,
+            classifier_layers=VGG16_CLASSIFIER_LAYERS if _pretrained else {},
+            description=_description,
+        )
     )
-)
-register_backbone(
-    BackboneSpec(
-        name="vgg16_slim",
-        build=functools.partial(build_vgg16_taps, widths=(16, 32, 64, 128, 128), fc_units=1024),
-        mean_bgr=IMAGENET_MEAN_BGR,
-        description="VGG16 layout at a quarter of the width (fc6/fc7: 1024); CPU-friendly.",
-    )
-)
-register_backbone(
-    BackboneSpec(
-        name="vgg16_tiny",
-        build=functools.partial(build_vgg16_taps, widths=(4, 8, 16, 32, 32), fc_units=64),
-        mean_bgr=IMAGENET_MEAN_BGR,
-        description="VGG16 layout at 1/16 of the width (fc6/fc7: 64); for tests and smoke runs.",
-    )
-)
