@@ -1,6 +1,8 @@
 """fcn_keras: Fully Convolutional Networks for semantic segmentation in Keras 3."""
 
+from fcn_keras import data, losses, metrics, visualize
 from fcn_keras.backbones import available_backbones, get_backbone, register_backbone
+from fcn_keras.evaluation import evaluate, predict
 from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
 from fcn_keras.models import (
     build_fcn,
@@ -9,7 +11,9 @@ from fcn_keras.models import (
     build_fcn32s,
     convolutionalize,
     copy_shared_weights,
+    load_fcn,
 )
+from fcn_keras.training import train, train_staged
 
 __version__ = "0.1.0"
 
@@ -24,6 +28,15 @@ __all__ = [
     "build_fcn32s",
     "convolutionalize",
     "copy_shared_weights",
+    "data",
+    "evaluate",
     "get_backbone",
+    "load_fcn",
+    "losses",
+    "metrics",
+    "predict",
     "register_backbone",
+    "train",
+    "train_staged",
+    "visualize",
 ]

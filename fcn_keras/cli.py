@@ -54,11 +54,13 @@ def _backbones(args):
 def _demo_arguments(parser):
     parser.add_argument("--output", default="fcn-demo", help="folder of the run (default ./fcn-demo)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --output")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--train-images", type=int, default=2000)
     parser.add_argument("--validation-images", type=int, default=200)
     parser.add_argument("--image-size", type=int, nargs=2, default=(96, 96), metavar=("HEIGHT", "WIDTH"))
     parser.add_argument("--backbone", default="vgg16_slim")
+    parser.add_argument("--precision", default="mixed_bfloat16", choices=["mixed_bfloat16", "float32"],
+                        help="training precision (bfloat16 is ~2x faster on recent CPUs)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -69,7 +71,7 @@ def _demo(args):
 
     metrics = run_demo(args.output, overwrite=args.overwrite, epochs=args.epochs, train_images=args.train_images,
                        validation_images=args.validation_images, image_size=tuple(args.image_size),
-                       backbone=args.backbone, seed=args.seed)
+                       backbone=args.backbone, precision=args.precision, seed=args.seed)
     print(f"Held-out scores ({args.validation_images} synthetic images):")
     print(format_metrics(metrics))
     print(f"Results in {args.output}/: metrics.json, model.keras, overlays.png, training_curves.png, "

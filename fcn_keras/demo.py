@@ -1,5 +1,6 @@
 """`fcn-keras demo`: train an FCN-8s on the built-in synthetic shapes and report the paper's scores."""
 
+import functools
 import os
 import shutil
 import time
@@ -18,15 +19,15 @@ TRAINING_DIR = "training"
 
 
 def run_demo(output_dir="fcn-demo", *, overwrite=False, train_images=2000, validation_images=200,
-             image_size=(96, 96), num_classes=5, epochs=6, batch_size=16, learning_rate=1e-3,
-             backbone="vgg16_slim", seed=0, verbose="auto"):
+             image_size=(96, 96), num_classes=5, epochs=10, batch_size=16, learning_rate=1e-3,
+             backbone="vgg16_slim", dropout=0.1, precision="mixed_bfloat16", seed=0, verbose="auto"):
     """Trains FCN-8s on synthetic shapes, scores it on a held-out set and writes the results.
 
     Writes to `output_dir`: `metrics.json` (pixel_accuracy, mean_accuracy, mean_iou,
     frequency_weighted_iou, per_class_iou), `model.keras` (the best epoch by
     validation mean IU), `overlays.png` (image | truth | prediction),
     `training_curves.png`, `confusion_matrix.png` and `training/` (logs, TensorBoard).
-    The defaults take about 5 minutes on 2 CPU cores.
+    The defaults take about 4 minutes on 2 CPU cores.
 
     Args:
         output_dir: the run's folder; an existing run is kept unless `overwrite`.
@@ -37,6 +38,11 @@ def run_demo(output_dir="fcn-demo", *, overwrite=False, train_images=2000, valid
         num_classes: classes of the synthetic set, background included.
         epochs, batch_size, learning_rate: training schedule ("practical" recipe).
         backbone: a registered backbone; the model is always FCN-8s.
+        dropout: after fc6 and fc7; lower than the paper's 0.5, which slows
+            learning from scratch on a small data set.
+        precision: Keras dtype policy of training; "mixed_bfloat16" is about twice
+            as fast as "float32" on CPUs with bfloat16 instructions. `model.keras`
+            is saved as a float32 model either way.
         seed: seed of data, initialization and augmentation.
         verbose: Keras progress bar setting.
 
@@ -54,12 +60,18 @@ def run_demo(output_dir="fcn-demo", *, overwrite=False, train_images=2000, valid
                          batch_size=batch_size, training=True, flip=True, cache=True, seed=seed)
     held_out = synthetic_shapes(validation_images, image_size, num_classes, seed=seed + 1)
     validation_data = prepare(held_out, batch_size=batch_size, cache=True)
-    model = build_fcn8s(num_classes, backbone=backbone, padding="same")
+    build = functools.partial(build_fcn8s, num_classes, backbone=backbone, padding="same", dropout=dropout)
     training_dir = os.path.join(output_dir, TRAINING_DIR)
-    train(model, train_data, validation_data, output_dir=training_dir, epochs=epochs,
-          learning_rate=learning_rate, overwrite=overwrite, verbose=verbose)
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        train(build(), train_data, validation_data, output_dir=training_dir, epochs=epochs,
+              learning_rate=learning_rate, overwrite=overwrite, verbose=verbose)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
 
-    best = keras.models.load_model(os.path.join(training_dir, BEST_MODEL))
+    best = build()  # float32, whatever the training precision
+    best.set_weights(keras.models.load_model(os.path.join(training_dir, BEST_MODEL)).get_weights())
     best.save(os.path.join(output_dir, "model.keras"))
     metrics = evaluate(best, held_out.batch(batch_size), num_classes,
                        confusion_plot=os.path.join(output_dir, "confusion_matrix.png"))
