@@ -10,8 +10,6 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["fcn_keras", "fcn_keras.*"]),
-    include_package_data=True,
-    package_data={"fcn_keras": ["data/splits/*.txt"]},
     install_requires=[
         "tensorflow>=2.18,<2.22",
         "keras>=3.8,<4",
