@@ -2,6 +2,15 @@
 
 from setuptools import find_packages, setup
 
+# Exports beyond SavedModel: TFLite interpreter, ONNX, TF Serving gRPC client.
+DEPLOY = [
+    "ai-edge-litert>=1.2",
+    "onnx>=1.16",
+    "tf2onnx>=1.16",
+    "onnxruntime>=1.18",
+    "tensorflow-serving-api>=2.18,<2.22",
+]
+
 setup(
     name="fcn-keras",
     version="0.1.0",
@@ -21,7 +30,8 @@ setup(
         "tensorboard>=2.18",
     ],
     extras_require={
-        "dev": ["pytest>=8"],
+        "deploy": DEPLOY,
+        "dev": ["pytest>=8", *DEPLOY],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 import fcn_keras
-from fcn_keras.export import export_tflite, load_fcn_model
+from fcn_keras.export import export_tflite
 
 RECTANGLE_COLOURS = np.array([[220, 40, 40], [40, 200, 60], [50, 70, 230]], np.float32)  # classes 1, 2, 3
 IGNORE_LABEL = 255
@@ -46,8 +46,8 @@ def rectangles(count, size=32, seed=0):
 
     Example:
         >>> images, labels = rectangles(4, size=32)
-        >>> images.shape, sorted(np.unique(labels)) == [0, 1, 2, 3] or True
-        ((4, 32, 32, 3), True)
+        >>> images.shape, labels.shape
+        ((4, 32, 32, 3), (4, 32, 32))
     """
     rng = np.random.default_rng(seed)
     images = rng.uniform(60, 160, (count, 1, 1, 3)) + rng.normal(0, 12, (count, size, size, 3))
@@ -62,13 +62,14 @@ def rectangles(count, size=32, seed=0):
     return np.clip(images, 0, 255).astype(np.float32), labels
 
 
-def train_demo_model(steps=300, size=32, seed=0):
-    """Trains a tiny FCN-8s on `rectangles` for `steps` Adam steps of 8 images.
+def train_demo_model(steps=600, size=32, seed=0, backbone="vgg16_tiny"):
+    """Trains an FCN-8s ("same" padding) on `rectangles` for `steps` Adam steps of 8 images.
 
     Args:
         steps: optimizer steps.
         size: image size in pixels.
         seed: seed of the weights and the data.
+        backbone: a registered backbone; the tiny one trains in seconds.
 
     Returns:
         The trained `keras.Model` (4 classes).
@@ -77,7 +78,7 @@ def train_demo_model(steps=300, size=32, seed=0):
         >>> model = train_demo_model(steps=20)  # doctest: +SKIP
     """
     keras.utils.set_random_seed(seed)
-    model = fcn_keras.build_fcn8s(len(RECTANGLE_COLOURS) + 1, backbone="vgg16_tiny", padding="same", dropout=0.0)
+    model = fcn_keras.build_fcn8s(len(RECTANGLE_COLOURS) + 1, backbone=backbone, padding="same", dropout=0.0)
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL),
@@ -138,7 +139,14 @@ def tflite_logits(path, images, num_threads=2):
 
 
 def keras_logits(model, images):
-    """Keras logits image by image, with the median seconds per image (after a warm-up).
+    """Keras logits image by image (eager calls, batch 1), timed after a warm-up.
+
+    Args:
+        model: an FCN `keras.Model`.
+        images: float32 (N, H, W, 3).
+
+    Returns:
+        (logits float32 (N, H, W, C), median seconds per image).
 
     Example:
         >>> logits, seconds = keras_logits(model, images)  # doctest: +SKIP
@@ -201,6 +209,12 @@ def _row(name, logits, seconds, path, reference_classes, labels, num_classes):
 def format_table(rows):
     """Renders benchmark rows as a Markdown table.
 
+    Args:
+        rows: the list returned by `run`.
+
+    Returns:
+        The table as a str.
+
     Example:
         >>> print(format_table(rows))  # doctest: +SKIP
     """
@@ -218,12 +232,14 @@ def format_table(rows):
 
 
 def main(argv=None):
+    """Command line entry: see the module docstring; `argv` defaults to sys.argv[1:]."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a trained .keras FCN; default: train a tiny demo model")
     parser.add_argument("--images", help=".npy (N, H, W, 3) RGB 0..255 evaluation images (with --model)")
     parser.add_argument("--labels", help=".npy (N, H, W) class ids of --images")
     parser.add_argument("--calibration", help=".npy int8 calibration images; default: the first 64 --images")
-    parser.add_argument("--steps", type=int, default=300, help="training steps of the demo model")
+    parser.add_argument("--steps", type=int, default=600, help="training steps of the demo model")
+    parser.add_argument("--backbone", default="vgg16_tiny", help="backbone of the demo model, e.g. vgg16_slim")
     parser.add_argument("--size", type=int, default=64, help="demo evaluation image size")
     parser.add_argument("--count", type=int, default=50, help="demo evaluation images")
     parser.add_argument("--json", help="also write the rows to this JSON file")
@@ -231,11 +247,11 @@ def main(argv=None):
     if args.model:
         if not (args.images and args.labels):
             parser.error("--model needs --images and --labels")
-        model = load_fcn_model(args.model)
+        model = fcn_keras.load_fcn(args.model)
         images, labels = np.load(args.images).astype(np.float32), np.load(args.labels)
         calibration = np.load(args.calibration) if args.calibration else images[:64]
     else:
-        model = train_demo_model(args.steps)
+        model = train_demo_model(args.steps, backbone=args.backbone)
         images, labels = rectangles(args.count, args.size, seed=1000)
         calibration, _ = rectangles(100, args.size, seed=2000)
     with tempfile.TemporaryDirectory(prefix="fcn_bench_") as workdir:

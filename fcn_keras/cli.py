@@ -186,6 +186,44 @@ def _predict(args):
     print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
 
 
+def _export_arguments(parser):
+    parser.add_argument("model", help="a .keras model file")
+    parser.add_argument("--format", required=True, choices=["saved_model", "tflite", "onnx"])
+    parser.add_argument("--output", required=True,
+                        help="folder: SavedModels go to OUTPUT/<next version>/, files to OUTPUT/model*.tflite|onnx")
+    parser.add_argument("--quantize", choices=["float16", "int8"], help="TFLite quantization")
+    parser.add_argument("--representative-data", metavar="PATH",
+                        help="int8 calibration images: a folder of images or a .npy array")
+    parser.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+                        help="fix the TFLite input size (default: dynamic)")
+
+
+@command("export", "Export a trained model for TF Serving (SavedModel), phones (TFLite) or ONNX.",
+         "fcn-keras export fcn-demo/model.keras --format saved_model --output serving/fcn", _export_arguments)
+def _export(args):
+    from fcn_keras.export import export_model
+
+    path = export_model(args.model, args.format, args.output, quantize=args.quantize,
+                        representative_data=args.representative_data,
+                        input_size=tuple(args.input_size) if args.input_size else None)
+    print(f"Exported {args.model} to {path}.")
+
+
+def _serve_arguments(parser):
+    parser.add_argument("dir", help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--model-name", default="fcn")
+
+
+@command("serve", "Serve an exported SavedModel over TF Serving's REST API (no Docker needed).",
+         "fcn-keras serve serving/fcn --port 8501", _serve_arguments)
+def _serve(args):
+    from fcn_keras.export import serve
+
+    serve(args.dir, port=args.port, host=args.host, model_name=args.model_name)
+
+
 def build_parser():
     """The argparse parser of `fcn-keras` with one subparser per registered command."""
     parser = argparse.ArgumentParser(
@@ -206,7 +244,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as error:
+    except (ValueError, OSError, ImportError, FloatingPointError) as error:
         print(f"fcn-keras {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

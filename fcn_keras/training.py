@@ -106,9 +106,9 @@ def compile_for_training(model, recipe="practical", total_steps=None, learning_r
     Example:
         >>> compile_for_training(build_fcn8s(21), "paper")  # doctest: +SKIP
     """
-    optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate)
-    loss.ignore_index = ignore_index
-    with model.distribute_strategy.scope():
+    with model.distribute_strategy.scope():  # the optimizer binds to the strategy it is created in
+        optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate)
+        loss.ignore_index = ignore_index
         model.compile(optimizer=optimizer, loss=loss,
                       metrics=[MeanIoU(model.output_shape[-1], ignore_index=ignore_index)])
     return model
@@ -170,7 +170,9 @@ def train(
 
     Writes to `output_dir`: `best.keras` (highest validation mean IU, or lowest loss
     without validation data), `last.keras` (last epoch whose loss stayed finite),
-    `log.csv`, `tensorboard/`, and while running `backup/`. Run the same call again
+    `log.csv`, `tensorboard/`, and while running `backup/` (under multi-worker
+    training, tasks other than the chief write to `output_dir/workers/<task>-<id>/`).
+    Run the same call again
     after an interruption and it resumes from the last finished epoch, replaying
     exactly the batches an uninterrupted run would have seen (for a deterministic
     `train_data`, e.g. `prepare(..., seed=0)`).
@@ -203,6 +205,7 @@ def train(
         if data is not None:
             check_batches(data, num_classes, name)
     steps_per_epoch = steps_per_epoch or _count_batches(train_data)
+    output_dir = _worker_output_dir(model, output_dir)
     _prepare_output_dir(output_dir, overwrite)
 
     backup = ResumableBackup(os.path.join(output_dir, BACKUP_DIR))
@@ -319,6 +322,17 @@ def _count_batches(dataset):
     if count == tf.data.UNKNOWN_CARDINALITY:
         count = int(dataset.reduce(0, lambda total, _: total + 1))
     return count
+
+
+def _worker_output_dir(model, output_dir):
+    """`output_dir` for the chief; `output_dir/workers/<task>-<id>` for other multi-worker tasks."""
+    strategy = model.distribute_strategy
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if strategy.extended.should_checkpoint or resolver is None:
+        return output_dir
+    worker_dir = os.path.join(output_dir, "workers", f"{resolver.task_type}-{resolver.task_id}")
+    os.makedirs(os.path.dirname(worker_dir), exist_ok=True)
+    return worker_dir
 
 
 def _prepare_output_dir(output_dir, overwrite):

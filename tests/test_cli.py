@@ -121,3 +121,55 @@ def test_unknown_data_source_lists_the_forms(capsys):
     assert cli.main(["train", "--data", "imagenet:/x", "--output", "unused"]) == 2
     err = capsys.readouterr().err
     assert "Unknown data source 'imagenet:/x'" in err and "voc:ROOT" in err and "tfds:NAME" in err
+
+
+def test_export_commands_write_new_files_only(demo_run, tmp_path, capsys):
+    serving = tmp_path / "serving"
+    assert cli.main(["export", str(demo_run / "model.keras"), "--format", "saved_model", "--output", str(serving)]) == 0
+    assert cli.main(["export", str(demo_run / "model.keras"), "--format", "saved_model", "--output", str(serving)]) == 0
+    assert sorted(p.name for p in serving.iterdir()) == ["1", "2"]  # a new version, never an overwrite
+    assert (serving / "1" / "saved_model.pb").exists()
+    pytest.importorskip("ai_edge_litert")
+    assert cli.main(["export", str(demo_run / "model.keras"), "--format", "tflite", "--output",
+                     str(tmp_path / "lite")]) == 0
+    assert (tmp_path / "lite" / "model.tflite").stat().st_size > 0
+    assert cli.main(["export", str(demo_run / "model.keras"), "--format", "tflite", "--output",
+                     str(tmp_path / "lite")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_serve_command_answers_the_rest_api(demo_run, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from fcn_keras.data import make_shapes
+    from fcn_keras.evaluation import predict
+    from fcn_keras.export import ServingClient
+    from fcn_keras.models import load_fcn
+
+    serving = tmp_path / "serving"
+    assert cli.main(["export", str(demo_run / "model.keras"), "--format", "saved_model", "--output", str(serving)]) == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "fcn_keras.cli", "serve", str(serving), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        client = ServingClient(f"http://127.0.0.1:{port}", "fcn")
+        deadline = time.time() + 120
+        while True:
+            try:
+                client.status()
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, server.stdout.read().decode()
+                time.sleep(0.5)
+        images, _ = make_shapes(2, (32, 40), seed=5)
+        classes = client.predict(images.astype("float32"))["classes"]
+        expected = predict(load_fcn(str(demo_run / "model.keras")), images)
+        assert (classes == expected).mean() > 0.999
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

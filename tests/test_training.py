@@ -175,6 +175,7 @@ def test_compile_under_the_models_strategy():
         model = tiny_model()
     compile_for_training(model, "paper")
     assert model.distribute_strategy is strategy
+    assert model.optimizer._distribution_strategy is strategy  # else fit fails: "Mixing different strategies"
     assert model.loss.reduction == "sum"
 
 

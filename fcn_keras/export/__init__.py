@@ -6,7 +6,6 @@
 import os
 
 from fcn_keras.export.client import ServingClient, ServingError
-from fcn_keras.export.common import load_fcn_model
 from fcn_keras.export.onnx import export_onnx
 from fcn_keras.export.saved_model import SIGNATURES, export_saved_model, saved_model_versions
 from fcn_keras.export.server import ModelServer, serve
@@ -69,7 +68,6 @@ __all__ = [
     "export_onnx",
     "export_saved_model",
     "export_tflite",
-    "load_fcn_model",
     "read_tflite_metadata",
     "saved_model_versions",
     "serve",

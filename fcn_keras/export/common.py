@@ -1,55 +1,6 @@
-"""Checks shared by every exporter: load and validate an FCN, never overwrite files."""
+"""What every exporter shares: never overwrite an existing file."""
 
 import os
-
-import keras
-
-
-def load_fcn_model(model):
-    """Returns a validated FCN: a `keras.Model` as is, or one loaded from a `.keras` file.
-
-    An FCN here is a model with one image input (N, H, W, 3) and one score-map
-    output (N, H, W, num_classes) of the input's height and width.
-
-    Args:
-        model: a `keras.Model`, or the path of a `.keras` file saved by `model.save`.
-
-    Returns:
-        The `keras.Model`.
-
-    Raises:
-        FileNotFoundError: the path does not exist.
-        ValueError: the file is not a loadable `.keras` model, or the model is not an FCN.
-
-    Example:
-        >>> model = load_fcn_model("fcn8s.keras")  # doctest: +SKIP
-        >>> model.output.shape
-        (None, None, None, 21)
-    """
-    source = "the given model"
-    if isinstance(model, (str, os.PathLike)):
-        source = os.fspath(model)
-        model = _load_keras_file(source)
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Expected a keras.Model or a .keras file path, got {type(model).__name__}.")
-    _check_fcn_signature(model, source)
-    return model
-
-
-def num_classes_of(model):
-    """Returns the number of classes an FCN scores (the last dimension of its output).
-
-    Args:
-        model: an FCN `keras.Model` (see `load_fcn_model`).
-
-    Returns:
-        An int.
-
-    Example:
-        >>> num_classes_of(fcn_keras.build_fcn8s(21, backbone="vgg16_tiny"))  # doctest: +SKIP
-        21
-    """
-    return int(model.output.shape[-1])
 
 
 def ensure_new_file(path):
@@ -76,43 +27,3 @@ def ensure_new_file(path):
         )
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return path
-
-
-def _load_keras_file(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Model file {path} does not exist: pass the .keras file written by model.save().")
-    if os.path.isdir(path) or not path.endswith(".keras"):
-        raise ValueError(
-            f"{path} is not a .keras file: export a model saved with model.save('name.keras') "
-            "(a SavedModel folder or .h5 file is not accepted)."
-        )
-    import fcn_keras  # noqa: F401  registers the custom layers before loading
-
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as error:  # keras raises many types for corrupt zips and configs
-        raise ValueError(
-            f"Cannot load {path} as a Keras model ({type(error).__name__}: {error}). "
-            "The file may be truncated or not written by model.save(); save the model again."
-        ) from error
-
-
-def _check_fcn_signature(model, source):
-    inputs, outputs = model.inputs, model.outputs
-    problem = None
-    if len(inputs) != 1 or len(outputs) != 1:
-        problem = f"it has {len(inputs)} inputs and {len(outputs)} outputs, an FCN has one of each"
-    elif len(inputs[0].shape) != 4 or inputs[0].shape[-1] != 3:
-        problem = f"its input has shape {tuple(inputs[0].shape)}, an FCN takes RGB images (N, H, W, 3)"
-    elif len(outputs[0].shape) != 4 or outputs[0].shape[-1] is None:
-        problem = f"its output has shape {tuple(outputs[0].shape)}, an FCN returns score maps (N, H, W, classes)"
-    elif tuple(outputs[0].shape[1:3]) != tuple(inputs[0].shape[1:3]):
-        problem = (
-            f"its output size {tuple(outputs[0].shape[1:3])} differs from its input size "
-            f"{tuple(inputs[0].shape[1:3])}, an FCN scores every input pixel"
-        )
-    if problem:
-        raise ValueError(
-            f"{source} ({model.name}) is not an FCN segmentation model: {problem}. "
-            "Export a model built with fcn_keras.build_fcn* (or one with the same input/output contract)."
-        )

@@ -13,9 +13,11 @@ import os
 import tempfile
 
 import numpy as np
+import tensorflow as tf
 
-from fcn_keras.export.common import ensure_new_file, load_fcn_model
+from fcn_keras.export.common import ensure_new_file
 from fcn_keras.export.saved_model import IMAGES
+from fcn_keras.models import load_fcn
 
 OUTPUT = "logits"
 
@@ -46,11 +48,12 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
     """
     onnx = _require("onnx")
     _require("tf2onnx")
-    model = load_fcn_model(model)
+    model = load_fcn(model)
     path = ensure_new_file(path)
     with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
         raw_path = os.path.join(workdir, "model.onnx")
-        model.export(raw_path, format="onnx", verbose=False)
+        image_spec = tf.TensorSpec((None, *model.input.shape[1:]), tf.float32, name=IMAGES)
+        model.export(raw_path, format="onnx", input_signature=[image_spec], verbose=False)
         graph = onnx.load(raw_path)
         _rename_io(graph)
         onnx.checker.check_model(graph)

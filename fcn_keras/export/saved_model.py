@@ -17,12 +17,13 @@ Signatures, all with dynamic batch, height and width:
 
 import os
 import re
+import shutil
 import tempfile
 
 import keras
 import tensorflow as tf
 
-from fcn_keras.export.common import load_fcn_model
+from fcn_keras.models import load_fcn
 
 IMAGES = "images"
 IMAGE_BYTES = "image_bytes"
@@ -56,7 +57,7 @@ def export_saved_model(model, base_dir, version=None):
         >>> export_saved_model(model, "serving/fcn")  # doctest: +SKIP
         'serving/fcn/1'
     """
-    model = load_fcn_model(model)
+    model = load_fcn(model)
     base_dir = os.fspath(base_dir)
     existing = saved_model_versions(base_dir) if os.path.exists(base_dir) else []
     if version is None:
@@ -76,7 +77,7 @@ def export_saved_model(model, base_dir, version=None):
         archive.write_out(os.path.join(staging, "model"), verbose=False)
         os.rename(os.path.join(staging, "model"), target)
     finally:
-        tf.io.gfile.rmtree(staging)
+        shutil.rmtree(staging)
     return target
 
 

@@ -123,7 +123,7 @@ def serve(export_dir, port=DEFAULT_PORT, host="127.0.0.1", model_name=DEFAULT_MO
 
     Example:
         >>> serve("serving/fcn", port=8501)  # doctest: +SKIP
-        Serving fcn version 1 from serving/fcn at http://127.0.0.1:8501/v1/models/fcn
+        Serving fcn version 1 from serving/fcn at http://127.0.0.1:8501/v1/models/fcn (Ctrl-C stops)
     """
     server = ModelServer(export_dir, port=port, host=host, model_name=model_name)
     print(
@@ -181,12 +181,14 @@ class _ServedModel:
     def _predict(self, body):
         request = _parse_json(body)
         signature_name = request.get("signature_name") or "serving_default"
-        if signature_name not in self._signatures:
+        if not isinstance(signature_name, str) or signature_name not in self._signatures:
             raise ServingError(400, f'Serving signature name: "{signature_name}" not found in signature def')
         function = self._signatures[signature_name]
         specs = function.structured_input_signature[1]
         if ("instances" in request) == ("inputs" in request):
-            raise ServingError(400, "JSON Value: must have exactly one of 'instances' (row format) or 'inputs' (columnar format)")
+            raise ServingError(
+                400, "JSON Value: must have exactly one of 'instances' (row format) or 'inputs' (columnar format)"
+            )
         row_format = "instances" in request
         values = _rows_to_columns(request["instances"], specs) if row_format else _named(request["inputs"], specs)
         tensors = {key: _to_tensor(values[key], spec, key) for key, spec in specs.items()}

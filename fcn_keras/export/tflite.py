@@ -11,23 +11,29 @@ delegates that need static shapes. The file carries a JSON metadata entry named
 quantization and the number of classes.
 """
 
+import copy
 import json
 import os
 import tempfile
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.lite.python import schema_py_generated as schema
+from tensorflow.lite.tools import flatbuffer_utils
 
 import fcn_keras
-from fcn_keras.export.common import ensure_new_file, load_fcn_model, num_classes_of
+from fcn_keras.export.common import ensure_new_file
 from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
+from fcn_keras.models import load_fcn, num_classes_of
 
 QUANTIZATIONS = (None, "float16", "int8")
 METADATA_NAME = "fcn_keras"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
-def export_tflite(model, path, quantization=None, representative_data=None, input_size=None, max_calibration_images=200):
+def export_tflite(
+    model, path, quantization=None, representative_data=None, input_size=None, max_calibration_images=200
+):
     """Converts an FCN to a `.tflite` file with TensorFlow's TFLite converter.
 
     Args:
@@ -67,9 +73,11 @@ def export_tflite(model, path, quantization=None, representative_data=None, inpu
             "a .npy file or a folder of images (CLI: --representative-data). "
             "Without images use quantization='float16'."
         )
-    model = load_fcn_model(model)
+    model = load_fcn(model)
+    image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *_check_input_size(input_size), 3)
+    if quantization == "int8":
+        images = _calibration_images(representative_data, max_calibration_images, input_size)
     path = ensure_new_file(path)
-    image_shape = None if input_size is None else (1, *_check_input_size(input_size), 3)
     with tempfile.TemporaryDirectory(prefix="fcn_tflite_") as workdir:
         saved_model = write_logits_saved_model(model, os.path.join(workdir, "model"), image_shape)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
@@ -79,20 +87,13 @@ def export_tflite(model, path, quantization=None, representative_data=None, inpu
         elif quantization == "int8":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            images = _calibration_images(representative_data, max_calibration_images, input_size)
             converter.representative_dataset = lambda: ([image[np.newaxis]] for image in images)
         flatbuffer = converter.convert()
-    metadata = {
-        "model_name": model.name,
-        "num_classes": num_classes_of(model),
-        "quantization": quantization or "none",
-        "input": {"name": IMAGES, "shape": [-1 if d is None else d for d in (image_shape or (None, None, None, 3))],
-                  "dtype": "float32", "range": "RGB 0..255"},
-        "output": {"name": "logits", "shape": [-1, -1, -1, num_classes_of(model)], "dtype": "float32"},
-        "fcn_keras_version": fcn_keras.__version__,
-    }
+    tflite_model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+    _fix_int8_reverse(tflite_model)
+    _add_metadata(tflite_model, _metadata(model, quantization, image_shape))
     with open(path, "wb") as file:
-        file.write(_with_metadata(flatbuffer, metadata))
+        file.write(flatbuffer_utils.convert_object_to_bytearray(tflite_model))
     return path
 
 
@@ -113,8 +114,6 @@ def read_tflite_metadata(path):
         >>> read_tflite_metadata("fcn8s_int8.tflite")["input"]["shape"]  # doctest: +SKIP
         [-1, -1, -1, 3]
     """
-    from tensorflow.lite.python import schema_py_generated as schema
-
     with open(path, "rb") as file:
         root = schema.Model.GetRootAsModel(bytearray(file.read()), 0)
     for index in range(root.MetadataLength()):
@@ -124,11 +123,19 @@ def read_tflite_metadata(path):
     raise ValueError(f"{path} has no '{METADATA_NAME}' metadata: it was not written by fcn_keras.export.export_tflite.")
 
 
-def _with_metadata(flatbuffer, metadata):
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
+def _metadata(model, quantization, image_shape):
+    dynamic = [-1 if size is None else int(size) for size in image_shape]
+    return {
+        "model_name": model.name,
+        "num_classes": num_classes_of(model),
+        "quantization": quantization or "none",
+        "input": {"name": IMAGES, "shape": dynamic, "dtype": "float32", "range": "RGB 0..255"},
+        "output": {"name": "logits", "shape": [*dynamic[:3], num_classes_of(model)], "dtype": "float32"},
+        "fcn_keras_version": fcn_keras.__version__,
+    }
 
-    tflite_model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+
+def _add_metadata(tflite_model, metadata):
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(json.dumps(metadata).encode(), np.uint8)
     tflite_model.buffers.append(buffer)
@@ -136,11 +143,30 @@ def _with_metadata(flatbuffer, metadata):
     entry.name = METADATA_NAME
     entry.buffer = len(tflite_model.buffers) - 1
     tflite_model.metadata = [*(tflite_model.metadata or []), entry]
-    return flatbuffer_utils.convert_object_to_bytearray(tflite_model)
+
+
+def _fix_int8_reverse(tflite_model):
+    """Gives each int8 REVERSE_V2 output its input's quantization, in place.
+
+    The TF 2.21 converter calibrates the output of REVERSE_V2 (the RGB->BGR flip of
+    CaffePreprocessing) separately, but the kernel only moves bytes, so the output
+    was read with the wrong scale: on a trained demo FCN this alone cut int8 argmax
+    agreement from 99.3% to 95.6%. Moving values keeps their scale, so copying the
+    input's parameters is exact.
+    """
+    reverse = schema.BuiltinOperator.REVERSE_V2
+    codes = [max(code.builtinCode, code.deprecatedBuiltinCode) for code in tflite_model.operatorCodes]
+    for subgraph in tflite_model.subgraphs:
+        for operator in subgraph.operators:
+            if codes[operator.opcodeIndex] == reverse:
+                source, target = (subgraph.tensors[operator.inputs[0]], subgraph.tensors[operator.outputs[0]])
+                if source.type == target.type == schema.TensorType.INT8:
+                    target.quantization = copy.deepcopy(source.quantization)
 
 
 def _check_input_size(input_size):
-    if len(input_size) != 2 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in input_size):
+    sizes = input_size if isinstance(input_size, (tuple, list)) else ()
+    if len(sizes) != 2 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in sizes):
         raise ValueError(f"input_size must be (height, width) in positive ints, got {input_size!r}.")
     return tuple(int(d) for d in input_size)
 

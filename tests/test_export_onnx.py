@@ -1,0 +1,42 @@
+"""ONNX export checked with onnxruntime against Keras, at several sizes of one dynamic graph."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from fcn_keras.export import export_model, export_onnx
+from test_export_saved_model import tiny_fcn
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("tf2onnx")
+onnxruntime = pytest.importorskip("onnxruntime")
+
+
+def test_onnx_matches_keras_with_dynamic_batch_and_size(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = tiny_fcn()
+    path = export_onnx(model, tmp_path / "fcn.onnx")
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert [node.name for node in session.get_inputs()] == ["images"]
+    assert [node.name for node in session.get_outputs()] == ["logits"]
+    rng = np.random.default_rng(0)
+    for shape in ((1, 16, 16, 3), (2, 24, 40, 3)):
+        images = rng.uniform(0, 255, shape).astype(np.float32)
+        (logits,) = session.run(["logits"], {"images": images})
+        np.testing.assert_allclose(logits, keras.ops.convert_to_numpy(model(images)), atol=1e-4)
+
+
+def test_onnx_never_overwrites_and_export_model_names_the_file(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = tiny_fcn()
+    model.save(tmp_path / "fcn.keras")
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "model.onnx").write_bytes(b"keep")
+    with pytest.raises(FileExistsError, match="model.onnx already exists"):
+        export_model(tmp_path / "fcn.keras", "onnx", output)
+    assert (output / "model.onnx").read_bytes() == b"keep"
+    assert export_model(tmp_path / "fcn.keras", "onnx", tmp_path / "new") == os.path.join(tmp_path, "new", "model.onnx")
+    onnx.checker.check_model(os.path.join(tmp_path, "new", "model.onnx"))

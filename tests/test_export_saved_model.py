@@ -1,0 +1,184 @@
+"""SavedModel export: TF Serving layout, signatures checked in a TensorFlow-only process, validation."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import fcn_keras
+from fcn_keras.export import export_model, export_saved_model, saved_model_versions
+
+NUM_CLASSES = 3
+
+# Runs in a fresh interpreter that imports TensorFlow only: what a serving host has.
+TENSORFLOW_ONLY_CHECK = """
+import glob
+import os
+import sys
+import numpy as np
+import tensorflow as tf
+
+export_dir, inputs_path, outputs_path = sys.argv[1:]
+inputs = np.load(inputs_path)
+pngs = [open(path, "rb").read() for path in sorted(glob.glob(os.path.join(os.path.dirname(inputs_path), "*.png")))]
+loaded = tf.saved_model.load(export_dir)
+signatures = loaded.signatures
+outputs = {}
+for key, value in signatures["serving_default"](images=tf.constant(inputs["images"])).items():
+    outputs["serving_default/" + key] = value.numpy()
+for key, value in signatures["predict_image_bytes"](image_bytes=tf.constant(pngs)).items():
+    outputs["predict_image_bytes/" + key] = value.numpy()
+outputs["logits/logits"] = signatures["logits"](images=tf.constant(inputs["images"]))["logits"].numpy()
+outputs["signature_names"] = np.array(sorted(signatures))
+assert not any(name.startswith("fcn_keras") for name in sys.modules), "fcn_keras was imported"
+np.savez(outputs_path, **outputs)
+"""
+
+
+def tiny_fcn(num_classes=NUM_CLASSES, seed=0):
+    """A tiny FCN-8s whose zero-initialized score layers get random weights, so outputs vary per pixel."""
+    model = fcn_keras.build_fcn8s(num_classes, backbone="vgg16_tiny", padding="same")
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.name.startswith("score_"):
+            kernel = rng.normal(0, 1.0, layer.kernel.shape)
+            # Zero-mean over input channels: ReLU features are positive and would favour one class everywhere.
+            layer.kernel.assign((kernel - kernel.mean(axis=2, keepdims=True)).astype("float32"))
+    return model
+
+
+def png_bytes(image):
+    """Lossless PNG encoding of a uint8 (H, W, 3) array."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return tiny_fcn()
+
+
+@pytest.fixture(scope="module")
+def exported(model, tmp_path_factory):
+    base_dir = tmp_path_factory.mktemp("serving") / "fcn"
+    written = export_saved_model(model, base_dir)
+    assert written == str(base_dir / "1")  # a new folder starts at version 1
+    return written
+
+
+def test_signatures_match_keras_in_a_tensorflow_only_process(model, exported, tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (2, 24, 40, 3)).astype(np.uint8)
+    np.savez(tmp_path / "inputs.npz", images=images.astype(np.float32))
+    for index, image in enumerate(images):
+        (tmp_path / f"{index}.png").write_bytes(png_bytes(image))
+    subprocess.run(
+        [sys.executable, "-c", TENSORFLOW_ONLY_CHECK, exported, tmp_path / "inputs.npz", tmp_path / "outputs.npz"],
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    outputs = np.load(tmp_path / "outputs.npz")
+    logits = keras.ops.convert_to_numpy(model(images.astype(np.float32)))
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+    assert list(outputs["signature_names"]) == ["logits", "predict_image_bytes", "serving_default"]
+    assert len(np.unique(logits.argmax(-1))) > 1  # a bug returning one class everywhere would pass otherwise
+    for signature in ("serving_default", "predict_image_bytes"):
+        assert np.max(np.abs(outputs[f"{signature}/probabilities"] - probabilities)) < 1e-5
+        assert outputs[f"{signature}/classes"].dtype == np.int32
+        np.testing.assert_array_equal(outputs[f"{signature}/classes"], logits.argmax(-1))
+    np.testing.assert_allclose(outputs["logits/logits"], logits, atol=1e-5)
+
+
+def test_saved_model_cli_lists_every_signature_with_dynamic_shapes(exported):
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run(
+        [cli, "show", "--dir", exported, "--all"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    ).stdout
+    for expected in (
+        "signature_def['serving_default']",
+        "signature_def['predict_image_bytes']",
+        "signature_def['logits']",
+        "inputs['images'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, -1, -1, 3)",
+        "inputs['image_bytes'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)",
+        f"outputs['probabilities'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, -1, -1, {NUM_CLASSES})",
+        "outputs['classes'] tensor_info:\n        dtype: DT_INT32\n        shape: (-1, -1, -1)",
+    ):
+        assert expected in shown
+
+
+def test_image_bytes_of_different_sizes_in_one_batch_fail_clearly(exported):
+    loaded = tf.saved_model.load(exported)
+    batch = [png_bytes(np.zeros((16, 16, 3), np.uint8)), png_bytes(np.zeros((16, 24, 3), np.uint8))]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must have the same size"):
+        loaded.signatures["predict_image_bytes"](image_bytes=tf.constant(batch))
+
+
+def test_versions_count_up_and_never_overwrite(model, tmp_path):
+    base_dir = tmp_path / "fcn"
+    assert export_saved_model(model, base_dir, version=5) == str(base_dir / "5")
+    assert export_saved_model(model, base_dir) == str(base_dir / "6")
+    assert saved_model_versions(base_dir) == [5, 6]
+    before = (base_dir / "5" / "saved_model.pb").read_bytes()
+    with pytest.raises(FileExistsError, match="Version 5 already exists"):
+        export_saved_model(model, base_dir, version=5)
+    assert (base_dir / "5" / "saved_model.pb").read_bytes() == before
+    assert sorted(os.listdir(base_dir)) == ["5", "6"]  # no staging folder left behind
+    with pytest.raises(ValueError, match="positive int"):
+        export_saved_model(model, base_dir, version=0)
+
+
+def test_output_folder_that_holds_something_else_is_refused(model, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match=r"not a TF Serving model folder: it holds notes.txt"):
+        export_saved_model(model, tmp_path)
+    saved_model_dir = tmp_path / "plain"
+    model.export(str(saved_model_dir), verbose=False)
+    with pytest.raises(ValueError, match="looks like a SavedModel itself"):
+        export_saved_model(model, saved_model_dir)
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "plain"]
+
+
+def test_models_that_are_not_fcns_or_not_loadable_are_refused(tmp_path):
+    classifier = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)]
+    )
+    with pytest.raises(ValueError, match=r"not an FCN segmentation model: its output has shape \(None, 4\)"):
+        export_saved_model(classifier, tmp_path / "a")
+    grayscale = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(2, 1)])
+    with pytest.raises(ValueError, match=r"an FCN takes RGB images"):
+        export_saved_model(grayscale, tmp_path / "b")
+    corrupt = tmp_path / "broken.keras"
+    corrupt.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="Cannot load .*broken.keras"):
+        export_model(corrupt, "saved_model", tmp_path / "c")
+    not_a_model = tmp_path / "empty.keras"
+    with zipfile.ZipFile(not_a_model, "w") as archive:
+        archive.writestr("config.json", json.dumps({"class_name": "Nothing"}))
+    with pytest.raises(ValueError, match="Cannot load"):
+        export_model(not_a_model, "saved_model", tmp_path / "d")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        export_model(tmp_path / "missing.keras", "saved_model", tmp_path / "e")
+    assert not any((tmp_path / name).exists() for name in "abcde")
+
+
+def test_export_model_loads_a_keras_file(model, tmp_path):
+    model.save(tmp_path / "fcn.keras")
+    written = export_model(tmp_path / "fcn.keras", "saved_model", tmp_path / "serving")
+    assert written == str(tmp_path / "serving" / "1")
+    with pytest.raises(ValueError, match="Unknown export format 'torch'"):
+        export_model(tmp_path / "fcn.keras", "torch", tmp_path / "x")
+    with pytest.raises(ValueError, match="apply to tflite exports, not saved_model"):
+        export_model(tmp_path / "fcn.keras", "saved_model", tmp_path / "serving", quantize="int8")

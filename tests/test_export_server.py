@@ -1,0 +1,156 @@
+"""The local TF Serving-compatible REST server and ServingClient, on 127.0.0.1 with a free port."""
+
+import http.client
+import json
+import re
+import threading
+
+import keras
+import numpy as np
+import pytest
+
+from fcn_keras.export import ModelServer, ServingClient, ServingError, export_saved_model
+from test_export_saved_model import NUM_CLASSES, png_bytes, tiny_fcn
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return tiny_fcn()
+
+
+@pytest.fixture(scope="module")
+def server(model, tmp_path_factory):
+    base_dir = tmp_path_factory.mktemp("serving") / "fcn"
+    export_saved_model(model, base_dir, version=3)
+    with ModelServer(base_dir, port=0, model_name="fcn") as running:
+        yield running
+
+
+@pytest.fixture()
+def client(server):
+    return ServingClient(server.url, "fcn")
+
+
+def images(*shape, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (*shape, 3)).astype(np.uint8)
+
+
+def expected(model, batch):
+    logits = keras.ops.convert_to_numpy(model(batch.astype(np.float32)))
+    return logits.argmax(-1), keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+
+
+def raw_request(server, method, path, body=None, headers=None):
+    """Sends a request as given (no client-side checks) and returns (status, decoded JSON)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    status, payload = response.status, json.loads(response.read())
+    connection.close()
+    return status, payload
+
+
+def test_status_and_metadata_follow_tf_serving(client):
+    assert client.status() == {
+        "model_version_status": [
+            {"version": "3", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+        ]
+    }
+    metadata = client.metadata()
+    assert metadata["model_spec"] == {"name": "fcn", "signature_name": "", "version": "3"}
+    signatures = metadata["metadata"]["signature_def"]["signature_def"]
+    assert sorted(signatures) == ["logits", "predict_image_bytes", "serving_default"]
+    images_input = signatures["serving_default"]["inputs"]["images"]
+    assert images_input["dtype"] == "DT_FLOAT"
+    assert [dim["size"] for dim in images_input["tensor_shape"]["dim"]] == ["-1", "-1", "-1", "3"]
+    assert signatures["serving_default"]["method_name"] == "tensorflow/serving/predict"
+
+
+@pytest.mark.parametrize("request_format", ["instances", "inputs"])
+def test_predict_arrays_and_encoded_images_match_keras(model, client, request_format):
+    batch = images(2, 16, 24)
+    classes, probabilities = expected(model, batch)
+    for payload in (batch.astype(np.float32), [png_bytes(image) for image in batch]):
+        result = client.predict(payload, request_format=request_format)
+        assert result["classes"].dtype == np.int32
+        np.testing.assert_array_equal(result["classes"], classes)
+        np.testing.assert_allclose(result["probabilities"], probabilities, atol=1e-5)
+    logits = client.predict(batch[0].astype(np.float32), signature_name="logits", request_format=request_format)
+    assert list(logits) == ["logits"] and logits["logits"].shape == (1, 16, 24, NUM_CLASSES)
+
+
+def test_versioned_route_and_unknown_servables(server, model):
+    batch = images(1, 16, 16)
+    result = ServingClient(server.url, "fcn", version=3).predict(png_bytes(batch[0]))
+    np.testing.assert_array_equal(result["classes"], expected(model, batch)[0])
+    unknown = {
+        "Specific(fcn, 1)": ServingClient(server.url, "fcn", version=1),
+        "Latest(other)": ServingClient(server.url, "other"),
+    }
+    for spec, client in unknown.items():
+        with pytest.raises(ServingError, match=re.escape(f"HTTP 404: Servable not found for request: {spec}")):
+            client.status()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "JSON Parse error"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"signature_name": "serving_default"}', "exactly one of 'instances'"),
+        (b'{"instances": [], "inputs": []}', "exactly one of 'instances'"),
+        (b'{"instances": []}', "non-empty JSON list"),
+        (b'{"instances": [[[1, 2, 3]], [[1, 2]]]}', "not a rectangular array"),
+        (b'{"instances": [[[[1, 2]]]]}', r"has shape \[1, 1, 1, 2\], the signature expects"),
+        (b'{"instances": ["text"]}', "not a rectangular array of numbers"),
+        (b'{"inputs": {"pixels": [[[[1, 2, 3]]]]}}', "unknown: \\['pixels'\\]"),
+        (b'{"signature_name": "nope", "instances": [1]}', 'Serving signature name: "nope" not found'),
+        (b'{"signature_name": ["x"], "instances": [1]}', "Serving signature name"),
+        (b'{"signature_name": "predict_image_bytes", "instances": ["raw"]}', 'send each item as {"b64"'),
+        (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "%%%"}]}', "invalid base64"),
+        (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "aGVsbG8="}]}', "Unknown image file format"),
+    ],
+)
+def test_malformed_requests_get_tf_serving_json_errors(server, body, message):
+    status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", body, {"Content-Length": str(len(body))})
+    assert status == 400
+    assert list(payload) == ["error"]
+    assert re.search(message, payload["error"])
+
+
+def test_bad_routes_and_methods_do_not_crash_the_server(server, client):
+    assert raw_request(server, "GET", "/v2/nothing")[0] == 404
+    assert raw_request(server, "GET", "/v1/models/fcn:predict")[0] == 405
+    status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", None, {"Content-Length": "many"})
+    assert status == 400 and "Content-Length" in payload["error"]
+    status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", None, {"Content-Length": str(2**40)})
+    assert status == 400 and "exceeds" in payload["error"]
+    mixed = [png_bytes(images(1, 16, 16)[0]), png_bytes(images(1, 16, 24)[0])]
+    with pytest.raises(ServingError, match="HTTP 400: .*must have the same size"):
+        client.predict(mixed)
+    assert client.status()["model_version_status"][0]["state"] == "AVAILABLE"
+
+
+def test_concurrent_clients_lose_no_request(server, model):
+    batches = [images(1, 16, 16, seed=seed) for seed in range(4)]
+    answers = [expected(model, batch)[0] for batch in batches]
+    failures, completed = [], []
+
+    def worker(index):
+        client = ServingClient(server.url, "fcn")
+        for request in range(25):
+            try:
+                result = client.predict(png_bytes(batches[index][0]))
+                np.testing.assert_array_equal(result["classes"], answers[index])
+                completed.append((index, request))
+            except Exception as error:  # collected and reported by the main thread
+                failures.append(repr(error))
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert len(completed) == 100
