@@ -112,7 +112,8 @@ def multi_worker_strategy(**kwargs):
     every worker, before any other TensorFlow op; build the model inside its scope
     and train with `fcn_keras.training.train` or `model.fit`. Give every worker the
     same input pipeline of global batches (`fit` splits each global batch across the
-    workers), and to every worker but the chief (worker 0) its own `output_dir`.
+    workers). `train` writes the chief's run to `output_dir` and every other
+    worker's to `output_dir/workers/<task>-<id>/`.
 
     Args:
         **kwargs: passed to `tf.distribute.MultiWorkerMirroredStrategy`

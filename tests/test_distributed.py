@@ -79,7 +79,7 @@ def _run_cluster(mode, tmp_path, num_workers=2):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(num_workers)]
     suffix = ".json" if mode == "probe" else ".npz"
     outputs = [tmp_path / f"{mode}_{index}{suffix}" for index in range(num_workers)]
-    commands = [([mode, str(output), str(tmp_path / f"run_{index}")], _env(TF_CONFIG=tf_config(workers, index)))
+    commands = [([mode, str(output), str(tmp_path / "run")], _env(TF_CONFIG=tf_config(workers, index)))
                 for index, output in enumerate(outputs)]
     _run_together(commands, tmp_path)
     return outputs
@@ -135,7 +135,9 @@ def test_multi_worker_on_localhost_matches_one_device(one_device_run, tmp_path):
     worker_outputs = _run_cluster("multiworker", tmp_path)
     for output in worker_outputs:  # worker 0 (the chief) and worker 1 hold the same weights
         _assert_same_training(_load(output), one_device_run, replicas=2)
-    assert (tmp_path / "run_0" / "best.keras").exists()
+    # One run folder: the chief's files at the top, the other worker's in its own sub-folder.
+    assert (tmp_path / "run" / "best.keras").exists()
+    assert (tmp_path / "run" / "workers" / "worker-1" / "log.csv").exists()
 
 
 def test_unpatched_keras_still_fails_multi_worker_fit(tmp_path):
