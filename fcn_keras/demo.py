@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 
-from fcn_keras.data import prepare, synthetic_shapes
+from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
 from fcn_keras.evaluation import evaluate, predict, save_metrics
 from fcn_keras.models import build_fcn8s
 from fcn_keras.training import BEST_MODEL, LOG_FILE, train
@@ -74,7 +74,8 @@ def run_demo(output_dir="fcn-demo", *, overwrite=False, train_images=2000, valid
     best.set_weights(keras.models.load_model(os.path.join(training_dir, BEST_MODEL)).get_weights())
     best.save(os.path.join(output_dir, "model.keras"))
     metrics = evaluate(best, held_out.batch(batch_size), num_classes,
-                       confusion_plot=os.path.join(output_dir, "confusion_matrix.png"))
+                       confusion_plot=os.path.join(output_dir, "confusion_matrix.png"),
+                       class_names=SYNTHETIC_CLASSES[:num_classes])
     metrics["training_seconds"] = round(time.time() - start, 1)
     save_metrics(metrics, os.path.join(output_dir, "metrics.json"))
 

@@ -172,10 +172,10 @@ def train(
     without validation data), `last.keras` (last epoch whose loss stayed finite),
     `log.csv`, `tensorboard/`, and while running `backup/` (under multi-worker
     training, tasks other than the chief write to `output_dir/workers/<task>-<id>/`).
-    Run the same call again
-    after an interruption and it resumes from the last finished epoch, replaying
-    exactly the batches an uninterrupted run would have seen (for a deterministic
-    `train_data`, e.g. `prepare(..., seed=0)`).
+    Run the same call again after an interruption and it resumes from the last
+    finished epoch, replaying exactly the batches an uninterrupted run would have
+    seen (for a deterministic `train_data`, e.g. `prepare(..., seed=0)` under the
+    same global seed).
 
     Args:
         model: an FCN (built inside `strategy.scope()` to train distributed).
