@@ -59,7 +59,12 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
     files = image_files(inputs)
     targets = {stem: (os.path.join(output_dir, f"{stem}.png"), os.path.join(output_dir, f"{stem}_overlay.png"))
                for stem in files}
-    existing = [path for pair in targets.values() for path in pair if os.path.exists(path)]
+    outputs = [path for pair in targets.values() for path in pair]
+    clashes = sorted({path for path in outputs if outputs.count(path) > 1})
+    if clashes:
+        raise ValueError(f"Two inputs would both write {clashes[0]} (an image named like another's "
+                         "'<name>_overlay'); rename one or predict them separately.")
+    existing = [path for path in outputs if os.path.exists(path)]
     if existing and not overwrite:
         raise FileExistsError(f"{len(existing)} outputs exist already (e.g. {existing[0]}); pass --overwrite "
                               "to replace them or choose another --output.")

@@ -114,10 +114,16 @@ def _train_arguments(parser):
          "fcn-keras train --data voc:VOC2012 --backbone-weights imagenet --crop-size 320 320 "
          "--batch-size 8 --output runs/voc", _train_arguments)
 def _train(args):
-    from fcn_keras.data import open_source, prepare
+    from fcn_keras.data import SPLITLESS_SOURCES, open_source, prepare
     from fcn_keras.models import build_fcn, load_fcn
     from fcn_keras.training import train, train_staged
 
+    if args.staged and (args.variant != "fcn8s" or args.at_once or args.init_from):
+        raise ValueError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
+                         "--init-from, or drop --staged.")
+    if not (args.val_data or args.no_validation) and args.data.partition(":")[0] in SPLITLESS_SOURCES:
+        raise ValueError(f"{args.data!r} has no splits, so validation would reuse the training images; give "
+                         "--val-data SOURCE or --no-validation.")
     source = open_source(args.data, args.train_split, args.num_classes, args.seed)
     num_classes = source.num_classes
     augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
@@ -246,6 +252,14 @@ def main(argv=None):
         args.run(args)
     except (ValueError, OSError, ImportError, FloatingPointError) as error:
         print(f"fcn-keras {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        import tensorflow as tf
+
+        if not isinstance(error, tf.errors.OpError):
+            raise
+        # A bad file found inside a tf.data pipeline: the message names it; the graph trace does not help.
+        print(f"fcn-keras {args.command}: error: {error.message.splitlines()[0]}", file=sys.stderr)
         return 2
     return 0
 

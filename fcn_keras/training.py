@@ -125,6 +125,18 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             return int(json.load(file)["epoch"])
 
 
+class GuardedCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` that saves nothing once `guard` (a `NaNGuard`) has seen a bad loss."""
+
+    def __init__(self, guard, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.guard = guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.guard.failed_at is None:
+            super().on_epoch_end(epoch, logs)
+
+
 class NaNGuard(keras.callbacks.Callback):
     """Stops on a NaN/inf loss; saves `path` at each epoch end only while the loss is finite.
 
@@ -218,9 +230,8 @@ def train(
         backup,
         guard,
         # A resumed run only replaces best.keras with something better than what it holds.
-        keras.callbacks.ModelCheckpoint(os.path.join(output_dir, BEST_MODEL), monitor=monitor, mode=mode,
-                                        save_best_only=True,
-                                        initial_value_threshold=_best_logged(output_dir, monitor, mode, done)),
+        GuardedCheckpoint(guard, os.path.join(output_dir, BEST_MODEL), monitor=monitor, mode=mode,
+                          save_best_only=True, initial_value_threshold=_best_logged(output_dir, monitor, mode, done)),
         keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
         keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
         *callbacks,
@@ -246,8 +257,8 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
     """The paper's staged training: FCN-32s, then FCN-16s from it, then FCN-8s from that.
 
     Each stage trains in `output_dir/<variant>/` with `train`; a stage that finished
-    before is not trained again, so rerunning an interrupted call resumes it. Call it
-    inside `strategy.scope()` to train distributed.
+    before is not trained again (unless `overwrite=True`), so rerunning an
+    interrupted call resumes it. Call it inside `strategy.scope()` to train distributed.
 
     Args:
         num_classes: classes of the data.
@@ -271,13 +282,13 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
     os.makedirs(output_dir, exist_ok=True)
     for variant in ("fcn32s", "fcn16s", "fcn8s"):
         stage_dir = os.path.join(output_dir, variant)
-        finished = os.path.exists(os.path.join(stage_dir, BEST_MODEL)) and not os.path.isdir(
-            os.path.join(stage_dir, BACKUP_DIR))
-        if not finished:
-            model = build_fcn(variant, num_classes, backbone=backbone, padding=padding, dropout=dropout,
-                              backbone_weights=None if previous else backbone_weights, init_from=previous)
+        model = build_fcn(variant, num_classes, backbone=backbone, padding=padding, dropout=dropout,
+                          backbone_weights=None if previous else backbone_weights, init_from=previous)
+        best = os.path.join(_worker_output_dir(model, stage_dir), BEST_MODEL)
+        finished = os.path.exists(best) and not os.path.isdir(os.path.join(os.path.dirname(best), BACKUP_DIR))
+        if train_kwargs.get("overwrite") or not finished:
             train(model, train_data, validation_data, output_dir=stage_dir, epochs=epochs, **train_kwargs)
-        previous = keras.models.load_model(os.path.join(stage_dir, BEST_MODEL))
+        previous = keras.models.load_model(best)
     return previous
 
 
@@ -339,15 +350,21 @@ def _prepare_output_dir(output_dir, overwrite):
     parent = os.path.dirname(os.path.abspath(output_dir))
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"Cannot write the run to {output_dir}: its parent folder {parent} does not exist.")
-    finished = [name for name in (BEST_MODEL, LAST_MODEL, LOG_FILE) if os.path.exists(os.path.join(output_dir, name))]
-    resumable = os.path.isdir(os.path.join(output_dir, BACKUP_DIR))
-    if finished and not resumable:
-        if not overwrite:
-            raise FileExistsError(
-                f"{output_dir} already holds a finished run ({', '.join(finished)}); pass overwrite=True "
-                "(--overwrite) to replace it, or choose another folder."
-            )
-        for name in finished:
+    if os.path.isdir(os.path.join(output_dir, BACKUP_DIR)):
+        return  # an interrupted run: resume it
+    log = os.path.join(output_dir, LOG_FILE)
+    results = [name for name in (BEST_MODEL, LAST_MODEL) if os.path.exists(os.path.join(output_dir, name))]
+    if os.path.exists(log):
+        with open(log) as file:
+            if len(file.read().strip().splitlines()) > 1:  # a header alone: stopped in its first epoch
+                results.append(LOG_FILE)
+    if results and not overwrite:
+        raise FileExistsError(
+            f"{output_dir} already holds a finished run ({', '.join(results)}); pass overwrite=True "
+            "(--overwrite) to replace it, or choose another folder."
+        )
+    for name in (BEST_MODEL, LAST_MODEL, LOG_FILE):
+        if os.path.exists(os.path.join(output_dir, name)):
             os.remove(os.path.join(output_dir, name))
-        shutil.rmtree(os.path.join(output_dir, TENSORBOARD_DIR), ignore_errors=True)
+    shutil.rmtree(os.path.join(output_dir, TENSORBOARD_DIR), ignore_errors=True)
     os.makedirs(output_dir, exist_ok=True)

@@ -164,7 +164,9 @@ def test_serve_command_answers_the_rest_api(demo_run, tmp_path):
                 client.status()
                 break
             except OSError:
-                assert server.poll() is None and time.time() < deadline, server.stdout.read().decode()
+                if server.poll() is not None or time.time() > deadline:
+                    server.kill()  # so reading its output cannot block
+                    pytest.fail(f"the server did not come up:\n{server.communicate(timeout=30)[0].decode()}")
                 time.sleep(0.5)
         images, _ = make_shapes(2, (32, 40), seed=5)
         classes = client.predict(images.astype("float32"))["classes"]
@@ -173,3 +175,33 @@ def test_serve_command_answers_the_rest_api(demo_run, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_bad_file_inside_the_pipeline_is_named_without_a_traceback(demo_run, tmp_path, capsys):
+    from PIL import Image
+
+    from fcn_keras.data import make_shapes, write_mask
+
+    images, masks = make_shapes(2, (32, 32), seed=0)
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for index in range(2):
+        Image.fromarray(images[index]).save(tmp_path / "images" / f"p{index}.png")
+        write_mask(tmp_path / "masks" / f"p{index}.png", masks[index][: 24 if index else 32])  # p1: wrong size
+    code = cli.main(["evaluate", str(demo_run / "model.keras"), "--num-classes", "5",
+                     "--data", f"folder:{tmp_path / 'images'},{tmp_path / 'masks'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "p1.png" in err and "mask" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--data", "folder:a,b", "--num-classes", "3"], "has no splits.*--val-data SOURCE or --no-validation"),
+    (["--data", "synthetic:8", "--staged", "--at-once"], "--staged trains fcn32s, fcn16s and fcn8s in turn"),
+])
+def test_train_refuses_option_mixes_that_would_mislead(extra, message, tmp_path, capsys):
+    import re
+
+    assert cli.main(["train", *extra, "--output", str(tmp_path / "run")]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()

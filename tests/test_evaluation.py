@@ -156,3 +156,15 @@ def test_save_metrics_writes_strict_json(tmp_path):
     text = path.read_text()
     assert "NaN" not in text
     assert json.loads(text) == {"mean_iou": 0.5, "per_class_iou": [1.0, None, 0.0]}
+
+
+def test_write_predictions_refuses_colliding_outputs(tmp_path):
+    from PIL import Image
+
+    from fcn_keras.annotate import write_predictions
+
+    for name in ("a.png", "a_overlay.png"):  # a's overlay and a_overlay's mask share a file name
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
+    with pytest.raises(ValueError, match="a_overlay.png"):
+        write_predictions(channel_argmax_model(), [str(tmp_path)], str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

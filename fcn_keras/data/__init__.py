@@ -18,7 +18,7 @@ from fcn_keras.data.download import download_and_extract, download_sbd, download
 from fcn_keras.data.folder import folder_dataset
 from fcn_keras.data.synthetic import make_shapes, synthetic_shapes
 from fcn_keras.data.tfds_sources import TFDS_SEGMENTATION, tfds_segmentation
-from fcn_keras.data.sources import SPECS, Source, open_source
+from fcn_keras.data.sources import SPECS, SPLITLESS_SOURCES, Source, open_source
 from fcn_keras.data.tfrecord import encode_example, tfrecord_dataset, write_tfrecords
 from fcn_keras.data.transforms import CAFFE_MEAN_RGB, pad_to_size, prepare, random_scale_crop_flip
 from fcn_keras.data.validation import DataError, check_labels, validate_labels
@@ -28,6 +28,7 @@ __all__ = [
     "CAFFE_MEAN_RGB",
     "DataError",
     "SPECS",
+    "SPLITLESS_SOURCES",
     "Source",
     "IGNORE_LABEL",
     "PET_CLASSES",

@@ -17,6 +17,8 @@ SPECS = {
     "tfds:NAME": f"a TFDS data set with masks: {', '.join(sorted(TFDS_SEGMENTATION))}",
     "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give --num-classes)",
 }
+SPLITLESS_SOURCES = ("folder", "tfrecord")
+"""Source kinds that ignore `split`: every split is the same files."""
 SYNTHETIC_DEFAULT_IMAGES = {"train": 2000}
 SYNTHETIC_HELD_OUT_IMAGES = 200
 
@@ -35,7 +37,8 @@ def open_source(spec, split="train", num_classes=None, seed=0):
     Args:
         spec: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "folder:IMAGES,MASKS",
             "tfds:NAME" or "tfrecord:PATTERN".
-        split: split name ("train", "val", ...; ignored by folder and tfrecord sources).
+        split: split name ("train", "val", ...; ignored by the `SPLITLESS_SOURCES`,
+            folder and tfrecord).
             For synthetic data "train" uses `seed` and any other split `seed + 1`, so
             held-out images are never trained on.
         num_classes: class count for sources that do not define one (folder, tfrecord);

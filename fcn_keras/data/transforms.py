@@ -5,8 +5,9 @@ import tensorflow as tf
 from fcn_keras.data.classes import IGNORE_LABEL
 
 CAFFE_MEAN_RGB = (122.67892, 116.66877, 104.00699)
-"""The FCN authors' VGG16 mean in RGB order; padded image pixels get it, so they are zero
-after the model's own mean subtraction."""
+"""The FCN authors' VGG16 mean in RGB order; padded image pixels get it, so after a VGG
+backbone's mean subtraction they are within one grey level of zero (the `vgg16` backbones
+subtract Keras' ImageNet mean, which differs from this by less than 1)."""
 
 
 def _size_pair(size, name):
