@@ -13,6 +13,12 @@ from fcn_keras.visualize import overlay
 def image_files(inputs):
     """{stem: path} of the images named by `inputs`: image files and folders of images.
 
+    Args:
+        inputs: paths of image files and/or folders (their PNG/JPEG files are taken).
+
+    Returns:
+        dict {file stem: path}, in the order given.
+
     Raises:
         FileNotFoundError: an input does not exist.
         ValueError: two inputs share a file stem (their outputs would collide).

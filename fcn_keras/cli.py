@@ -8,7 +8,17 @@ COMMANDS = {}
 
 
 def command(name, help_text, example, arguments=None):
-    """Registers `function(args)` as subcommand `name`; `arguments(parser)` adds its options."""
+    """Registers `function(args)` as subcommand `name`; `arguments(parser)` adds its options.
+
+    Args:
+        name: the subcommand, e.g. "train".
+        help_text: one line for `fcn-keras --help`.
+        example: a command line shown in the subcommand's `--help`.
+        arguments: optional `arguments(parser)` adding the subcommand's options.
+
+    Returns:
+        A decorator that registers the function and returns it unchanged.
+    """
 
     def register(function):
         COMMANDS[name] = (function, help_text, example, arguments)
@@ -231,7 +241,15 @@ def _serve(args):
 
 
 def build_parser():
-    """The argparse parser of `fcn-keras` with one subparser per registered command."""
+    """The argparse parser of `fcn-keras` with one subparser per registered command.
+
+    Returns:
+        `argparse.ArgumentParser`.
+
+    Example:
+        >>> build_parser().parse_args(["backbones"]).command
+        'backbones'
+    """
     parser = argparse.ArgumentParser(
         prog="fcn-keras", description="Fully Convolutional Networks (Long et al., 2015) in Keras 3."
     )
@@ -246,7 +264,18 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the `fcn-keras` console script; returns the exit status."""
+    """Entry point of the `fcn-keras` console script.
+
+    Args:
+        argv: the arguments (default: `sys.argv[1:]`).
+
+    Returns:
+        The exit status: 0 on success, 2 on a reported error.
+
+    Example:
+        >>> main(["summary", "--backbone", "vgg16_tiny", "--size", "64", "64"])  # doctest: +SKIP
+        0
+    """
     args = build_parser().parse_args(argv)
     try:
         args.run(args)

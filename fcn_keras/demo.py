@@ -106,6 +106,12 @@ def _claim_output_dir(output_dir, overwrite):
 def format_metrics(metrics):
     """The four scores as a short table for the terminal.
 
+    Args:
+        metrics: a dict with the keys of `fcn_keras.evaluate`'s result.
+
+    Returns:
+        str, one line per score.
+
     Example:
         >>> print(format_metrics({"pixel_accuracy": 0.9, "mean_accuracy": 0.8,
         ...                       "mean_iou": 0.7, "frequency_weighted_iou": 0.85}))

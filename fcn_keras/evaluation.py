@@ -79,6 +79,9 @@ def save_metrics(metrics, path):
         metrics: the dict from `evaluate` (other keys are written as they are).
         path: the JSON file to write.
 
+    Returns:
+        None.
+
     Example:
         >>> save_metrics({"mean_iou": 0.5, "per_class_iou": [1.0, float("nan")]}, "m.json")  # doctest: +SKIP
     """

@@ -53,18 +53,44 @@ class Grid:
     offset: float = 0.0
 
     def conv(self, kernel, stride=1, pad=0):
-        """The grid after a convolution or pooling with leading padding `pad`."""
+        """The grid after a convolution or pooling with leading padding `pad`.
+
+        Args:
+            kernel, stride: the layer's kernel size and stride.
+            pad: zeros added before the first row/column.
+
+        Returns:
+            The new `Grid`.
+        """
         return Grid(self.stride * stride, self.offset + self.stride * ((kernel - 1) / 2 - pad))
 
     def transposed_conv(self, kernel, stride, crop=0):
-        """The grid after a transposed convolution that drops `crop` leading outputs."""
+        """The grid after a transposed convolution that drops `crop` leading outputs.
+
+        Args:
+            kernel, stride: the layer's kernel size and stride (the upsampling factor).
+            crop: leading outputs removed ("same" padding does this).
+
+        Returns:
+            The new `Grid`.
+        """
         new_stride = self.stride / stride
         if new_stride != int(new_stride):
             raise ValueError(f"Cannot upsample a stride-{self.stride} map by {stride}.")
         return Grid(int(new_stride), self.offset - new_stride * ((kernel - 1) / 2 - crop))
 
     def shift_to(self, other):
-        """Index in this map of `other`'s first pixel (both maps share one stride)."""
+        """Index in this map of `other`'s first pixel (both maps share one stride).
+
+        Args:
+            other: a `Grid` of the same stride.
+
+        Returns:
+            int; negative when `other` starts first.
+
+        Raises:
+            ValueError: the strides differ or the maps do not line up on whole pixels.
+        """
         if self.stride != other.stride:
             raise ValueError(f"Cannot align stride {self.stride} with stride {other.stride}.")
         shift = (other.offset - self.offset) / self.stride

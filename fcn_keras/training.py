@@ -38,6 +38,15 @@ TENSORBOARD_DIR = "tensorboard"
 def variant_of(model):
     """"fcn8s", "fcn16s" or "fcn32s", read off a model's skip layers.
 
+    Args:
+        model: a model built by `fcn_keras.build_fcn`.
+
+    Returns:
+        The variant name.
+
+    Raises:
+        ValueError: the model has no `score_fr` layer, so it is not such an FCN.
+
     Example:
         >>> variant_of(build_fcn16s(21))
         'fcn16s'
@@ -294,6 +303,18 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
 
 def check_batches(dataset, num_classes, name="dataset", ignore_index=255):
     """Checks the first batch: not empty, RGB images, labels below `num_classes` (or ignored).
+
+    Later batches are checked in the graph by the loss and metric, which fail with a
+    message naming the bad label.
+
+    Args:
+        dataset: batched dataset of (images (N, H, W, 3), masks (N, H, W)).
+        num_classes: classes the model predicts.
+        name: what to call the dataset in errors.
+        ignore_index: the label that is never scored.
+
+    Raises:
+        ValueError: the dataset is empty, not batched RGB, or has labels the model lacks.
 
     Example:
         >>> check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)

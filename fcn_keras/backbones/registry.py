@@ -42,6 +42,15 @@ _BACKBONES = {}
 def register_backbone(spec):
     """Adds a `BackboneSpec` to the registry (a name can be registered once).
 
+    Args:
+        spec: the `BackboneSpec`.
+
+    Returns:
+        `spec`.
+
+    Raises:
+        ValueError: the name is taken.
+
     Example:
         >>> register_backbone(BackboneSpec("my_net", build=my_build, mean_bgr=(0, 0, 0)))
     """
@@ -54,6 +63,9 @@ def register_backbone(spec):
 def available_backbones():
     """Names of the registered backbones, sorted.
 
+    Returns:
+        list of str.
+
     Example:
         >>> "vgg16" in available_backbones()
         True
@@ -63,6 +75,12 @@ def available_backbones():
 
 def get_backbone(name):
     """The `BackboneSpec` registered as `name`.
+
+    Args:
+        name: a registered name, e.g. "vgg16".
+
+    Returns:
+        The `BackboneSpec`.
 
     Raises:
         ValueError: naming the valid backbones when `name` is unknown.

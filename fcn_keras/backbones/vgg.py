@@ -70,6 +70,13 @@ def vgg16_classifier(weights):
 
     Args:
         weights: "imagenet" (downloaded by Keras) or a local weights file path.
+
+    Returns:
+        The `keras.Model` with fc1, fc2 and predictions.
+
+    Example:
+        >>> vgg16_classifier("vgg16.weights.h5").get_layer("fc1").units  # doctest: +SKIP
+        4096
     """
     return keras.applications.VGG16(include_top=True, weights=weights)
 

@@ -17,6 +17,9 @@ def files_by_stem(folder, extensions, what):
         extensions: lower-case extensions to keep, e.g. (".png", ".jpg").
         what: what the files are, for error messages ("images", "masks").
 
+    Returns:
+        dict {stem: path}.
+
     Raises:
         DataError: the folder is missing or has no such file, or two files share a stem.
 

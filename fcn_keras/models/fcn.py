@@ -100,7 +100,14 @@ def build_fcn(
 
 
 def build_fcn32s(num_classes=21, **kwargs):
-    """FCN-32s: score fc7, upsample 32x (64/32 bilinear), crop. See `build_fcn`.
+    """FCN-32s: score fc7, upsample 32x (64/32 bilinear), crop.
+
+    Args:
+        num_classes: number of classes.
+        **kwargs: the keyword arguments of `build_fcn`.
+
+    Returns:
+        A `keras.Model`.
 
     Example:
         >>> model = build_fcn32s(21, backbone_weights="imagenet")  # doctest: +SKIP
@@ -109,7 +116,14 @@ def build_fcn32s(num_classes=21, **kwargs):
 
 
 def build_fcn16s(num_classes=21, **kwargs):
-    """FCN-16s: FCN-32s plus a pool4 skip; `init_from=` a trained FCN-32s. See `build_fcn`.
+    """FCN-16s: FCN-32s plus a pool4 skip; `init_from=` a trained FCN-32s.
+
+    Args:
+        num_classes: number of classes.
+        **kwargs: the keyword arguments of `build_fcn`.
+
+    Returns:
+        A `keras.Model`.
 
     Example:
         >>> model = build_fcn16s(21, init_from=trained_fcn32s)  # doctest: +SKIP
@@ -119,6 +133,14 @@ def build_fcn16s(num_classes=21, **kwargs):
 
 def build_fcn8s(num_classes=21, at_once=False, **kwargs):
     """FCN-8s: FCN-16s plus a pool3 skip; `at_once=True` for one-stage training.
+
+    Args:
+        num_classes: number of classes.
+        at_once: scale pool4 by 0.01 and pool3 by 0.0001 before scoring.
+        **kwargs: the other keyword arguments of `build_fcn`.
+
+    Returns:
+        A `keras.Model`.
 
     Example:
         >>> model = build_fcn8s(21)

@@ -39,6 +39,12 @@ def load_fcn(model):
 def num_classes_of(model):
     """The number of classes an FCN scores (the last dimension of its output).
 
+    Args:
+        model: an FCN `keras.Model`.
+
+    Returns:
+        int.
+
     Example:
         >>> num_classes_of(build_fcn8s(21, backbone="vgg16_tiny"))
         21
