@@ -199,7 +199,9 @@ def train(
     same global seed).
 
     Args:
-        model: an FCN (built inside `strategy.scope()` to train distributed).
+        model: an FCN (built inside `strategy.scope()` to train distributed). An
+            uncompiled model is compiled with `recipe`; if you compile it yourself,
+            include `fcn_keras.metrics.MeanIoU`, which `best.keras` is chosen by.
         train_data: tf.data.Dataset of (images (N, H, W, 3), masks (N, H, W)) batches.
         validation_data: the same for validation, or None.
         output_dir: folder for the run; its parent must exist.
