@@ -9,8 +9,9 @@ model on your data (labels: (N, H, W) class ids, 255 ignored).
     python benchmarks/export_quantization.py                 # synthetic demo, ~1-2 min on 2 cores
     python benchmarks/export_quantization.py --json out.json # also write the rows as JSON
 
-mIU is computed from a confusion matrix over valid pixels, as the FCN authors'
-score.py does: mean over classes of diag / (row + col - diag).
+mIU is computed from a confusion matrix over valid pixels with
+`fcn_keras.metrics.confusion_matrix` and `scores_from_confusion`, as the FCN
+authors' score.py does: mean over classes of diag / (row + col - diag).
 """
 
 import argparse
@@ -24,6 +25,7 @@ import numpy as np
 
 import fcn_keras
 from fcn_keras.export import export_tflite
+from fcn_keras.metrics import confusion_matrix, scores_from_confusion
 
 RECTANGLE_COLOURS = np.array([[220, 40, 40], [40, 200, 60], [50, 70, 230]], np.float32)  # classes 1, 2, 3
 IGNORE_LABEL = 255
@@ -97,19 +99,15 @@ def mean_iu(labels, predictions, num_classes):
         num_classes: number of classes.
 
     Returns:
-        float mIU, the nanmean over classes of diag / (row + col - diag).
+        float mIU, the nanmean over classes of diag / (row + col - diag)
+        (`fcn_keras.metrics.scores_from_confusion`'s "mean_iou").
 
     Example:
         >>> mean_iu(np.array([0, 1, 1, 255]), np.array([0, 1, 0, 1]), 2)
         0.5
     """
-    valid = labels != IGNORE_LABEL
-    confusion = np.bincount(
-        num_classes * labels[valid].astype(np.int64) + predictions[valid], minlength=num_classes**2
-    ).reshape(num_classes, num_classes)
-    diagonal = np.diag(confusion)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.nanmean(diagonal / (confusion.sum(0) + confusion.sum(1) - diagonal)))
+    confusion = confusion_matrix(labels, predictions, num_classes, ignore_index=IGNORE_LABEL)
+    return float(scores_from_confusion(confusion)["mean_iou"])
 
 
 def tflite_logits(path, images, num_threads=2):

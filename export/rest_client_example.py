@@ -6,6 +6,10 @@ The image file is sent as it is, base64-encoded, to the `predict_image_bytes`
 signature, so the request stays small. `--array` sends decoded float pixels to
 `serving_default` instead. The class map is written as an 8-bit PNG whose pixel
 values are the class ids.
+
+Needs NumPy and Pillow, and `ServingClient`: from the installed fcn_keras package
+(which imports TensorFlow), or, on a machine without fcn_keras or TensorFlow,
+from a copy of `fcn_keras/export/client.py` saved as `client.py` next to this script.
 """
 
 import argparse
@@ -14,7 +18,10 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
-from fcn_keras.export import ServingClient
+try:
+    from fcn_keras.export import ServingClient  # imports TensorFlow with the fcn_keras package
+except ImportError:  # no fcn_keras or no TensorFlow here: a copy of fcn_keras/export/client.py
+    from client import ServingClient
 
 
 def main():

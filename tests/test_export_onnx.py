@@ -1,6 +1,7 @@
 """ONNX export checked with onnxruntime against Keras, at several sizes of one dynamic graph."""
 
 import os
+import sys
 
 import keras
 import numpy as np
@@ -40,3 +41,16 @@ def test_onnx_never_overwrites_and_export_model_names_the_file(tmp_path):
     assert (output / "model.onnx").read_bytes() == b"keep"
     assert export_model(tmp_path / "fcn.keras", "onnx", tmp_path / "new") == os.path.join(tmp_path, "new", "model.onnx")
     onnx.checker.check_model(os.path.join(tmp_path, "new", "model.onnx"))
+
+
+def test_missing_onnxruntime_is_reported_before_the_conversion(tmp_path, monkeypatch):
+    import fcn_keras.export.onnx as onnx_export
+
+    def no_conversion(model):
+        raise AssertionError("the model was loaded for conversion before the package check")
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
+    monkeypatch.setattr(onnx_export, "load_fcn", no_conversion)
+    with pytest.raises(ImportError, match="optional package 'onnxruntime'"):
+        export_onnx(tmp_path / "fcn.keras", tmp_path / "fcn.onnx")
+    assert not (tmp_path / "fcn.onnx").exists()

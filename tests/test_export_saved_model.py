@@ -126,6 +126,12 @@ def test_image_bytes_of_different_sizes_in_one_batch_fail_clearly(exported):
         loaded.signatures["predict_image_bytes"](image_bytes=tf.constant(batch))
 
 
+def test_an_empty_image_bytes_batch_fails_clearly(exported):
+    loaded = tf.saved_model.load(exported)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="needs at least one image"):
+        loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([], tf.string))
+
+
 def test_versions_count_up_and_never_overwrite(model, tmp_path):
     base_dir = tmp_path / "fcn"
     assert export_saved_model(model, base_dir, version=5) == str(base_dir / "5")

@@ -3,7 +3,9 @@
 import http.client
 import json
 import re
+import socket
 import threading
+import time
 
 import keras
 import numpy as np
@@ -20,9 +22,14 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def server(model, tmp_path_factory):
+def base_dir(model, tmp_path_factory):
     base_dir = tmp_path_factory.mktemp("serving") / "fcn"
     export_saved_model(model, base_dir, version=3)
+    return base_dir
+
+
+@pytest.fixture(scope="module")
+def server(base_dir):
     with ModelServer(base_dir, port=0, model_name="fcn") as running:
         yield running
 
@@ -110,6 +117,8 @@ def test_versioned_route_and_unknown_servables(server, model):
         (b'{"signature_name": "predict_image_bytes", "instances": ["raw"]}', 'send each item as {"b64"'),
         (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "%%%"}]}', "invalid base64"),
         (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "aGVsbG8="}]}', "Unknown image file format"),
+        (b'{"signature_name": "predict_image_bytes", "inputs": {"image_bytes": []}}', "'image_bytes' is an empty list"),
+        (b'{"inputs": []}', "'images' is an empty list"),
     ],
 )
 def test_malformed_requests_get_tf_serving_json_errors(server, body, message):
@@ -147,10 +156,32 @@ def test_concurrent_clients_lose_no_request(server, model):
             except Exception as error:  # collected and reported by the main thread
                 failures.append(repr(error))
 
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(4)]
+    # daemon threads: a hung worker fails the test instead of keeping pytest from exiting
+    threads = [threading.Thread(target=worker, args=(index,), daemon=True) for index in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert failures == []
     assert len(completed) == 100
+
+
+def test_stop_without_start_returns_promptly_and_frees_the_port(base_dir):
+    unstarted = ModelServer(base_dir, port=0, model_name="fcn")
+    port = unstarted.port
+    stopper = threading.Thread(target=unstarted.stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout=10)
+    assert not stopper.is_alive()
+    with socket.socket() as probe:  # the port is free again
+        probe.bind(("127.0.0.1", port))
+
+
+def test_a_client_that_never_sends_its_body_is_disconnected(base_dir):
+    with ModelServer(base_dir, port=0, model_name="fcn", request_timeout=0.5) as quick:
+        with socket.create_connection(("127.0.0.1", quick.port), timeout=10) as connection:
+            connection.sendall(b"POST /v1/models/fcn:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            start = time.monotonic()
+            assert connection.recv(1024) == b""  # closed by the server, without an answer
+            assert time.monotonic() - start < 5
+        assert ServingClient(quick.url, "fcn").status()["model_version_status"][0]["state"] == "AVAILABLE"

@@ -100,3 +100,17 @@ def test_int8_agrees_with_keras_on_a_trained_demo_model(tmp_path):
     keras_classes = keras.ops.convert_to_numpy(model(images)).argmax(-1)
     assert np.mean(int8_classes == keras_classes) >= INT8_AGREEMENT
     assert os.path.getsize(path) < 0.35 * 4 * model.count_params()  # int8 weights: about a quarter of fp32
+
+
+def test_representative_folders_take_the_images_that_predict_takes(model, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(random_images(1, 8, 8)[0].astype(np.uint8)).save(folder / "a.bmp")  # predict skips .bmp too
+    with pytest.raises(ValueError, match=r"no representative images \(\.png/\.jpg/\.jpeg files\)"):
+        export_tflite(model, tmp_path / "a.tflite", "int8", representative_data=folder)
+    (folder / "b.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="b.png: cannot decode the image"):
+        export_tflite(model, tmp_path / "b.tflite", "int8", representative_data=folder)
+    assert not (tmp_path / "a.tflite").exists() and not (tmp_path / "b.tflite").exists()

@@ -36,6 +36,7 @@ def export_model(model, format, output, quantize=None, representative_data=None,
         ValueError: unknown format, options that the format does not take, a model
             that is not an FCN or a corrupt file, or an output folder that holds
             something else.
+        NotADirectoryError: `output` exists and is a file, not a folder.
         FileExistsError: the target file or version exists.
 
     Example:

@@ -1,8 +1,13 @@
 """REST client for an FCN served by TF Serving (or by `fcn_keras.export.server`).
 
-Needs only NumPy and the standard library, so it runs where TensorFlow is not
-installed. Float images go to the `serving_default` signature; encoded JPEG/PNG
-bytes go to `predict_image_bytes` as `{"b64": ...}`, which keeps requests small.
+This module itself uses only NumPy and the standard library, but importing it as
+`fcn_keras.export.client` (or `from fcn_keras.export import ServingClient`) imports
+the fcn_keras package and with it TensorFlow. On a machine without TensorFlow,
+copy this file next to your code and `from client import ServingClient`
+(`export/rest_client_example.py` falls back to exactly that), or send the JSON
+yourself with urllib (export/README.md shows how). Float images go to the
+`serving_default` signature; encoded JPEG/PNG bytes go to `predict_image_bytes`
+as `{"b64": ...}`, which keeps requests small.
 """
 
 import base64

@@ -36,7 +36,8 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
         `path`.
 
     Raises:
-        ImportError: onnx, tf2onnx or onnxruntime is not installed.
+        ImportError: onnx, tf2onnx or onnxruntime is not installed (checked before
+            converting, also when `check_size` is None).
         RuntimeError: onnxruntime's logits differ from Keras's by more than `atol`
             (nothing is written then).
         FileExistsError: `path` exists.
@@ -46,8 +47,10 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
         >>> export_onnx(model, "fcn8s.onnx")  # doctest: +SKIP
         'fcn8s.onnx'
     """
+    # all three before the conversion, which takes long and much memory for a big model
     onnx = _require("onnx")
     _require("tf2onnx")
+    onnxruntime = _require("onnxruntime")
     model = load_fcn(model)
     path = ensure_new_file(path)
     with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
@@ -58,7 +61,7 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
         _rename_io(graph)
         onnx.checker.check_model(graph)
         if check_size is not None:
-            _compare_with_keras(model, graph.SerializeToString(), check_size, atol)
+            _compare_with_keras(onnxruntime, model, graph.SerializeToString(), check_size, atol)
         onnx.save(graph, path)
     return path
 
@@ -73,8 +76,7 @@ def _rename_io(graph):
         node.output[:] = [renames.get(name, name) for name in node.output]
 
 
-def _compare_with_keras(model, serialized, size, atol):
-    onnxruntime = _require("onnxruntime")
+def _compare_with_keras(onnxruntime, model, serialized, size, atol):
     session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
     images = np.random.default_rng(0).uniform(0, 255, (1, *size, 3)).astype(np.float32)
     expected = np.asarray(model(images, training=False))

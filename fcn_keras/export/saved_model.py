@@ -10,8 +10,9 @@ Signatures, all with dynamic batch, height and width:
   call must have the same height and width; a batch that mixes sizes fails with
   INVALID_ARGUMENT ("all images of one predict_image_bytes call must have the same
   size") and TF Serving answers HTTP 400. Send images of different sizes in
-  separate requests. Grayscale and RGBA images are converted to RGB; animated GIFs
-  use their first frame.
+  separate requests. An empty batch fails with INVALID_ARGUMENT ("predict_image_bytes
+  needs at least one image"). Grayscale and RGBA images are converted to RGB;
+  animated GIFs use their first frame.
 * `logits`: `images` -> `logits` float32 (N, H, W, C), the raw class scores.
 """
 
@@ -164,7 +165,11 @@ def _segment(model, images):
 
 
 def _decode_same_size_images(image_bytes):
-    first_size = tf.shape(_decode(image_bytes[0]))[:2]
+    not_empty = tf.debugging.assert_positive(
+        tf.size(image_bytes), message="predict_image_bytes needs at least one image; the batch is empty"
+    )
+    with tf.control_dependencies([not_empty]):
+        first_size = tf.shape(_decode(image_bytes[0]))[:2]
 
     def decode_checked(encoded):
         image = _decode(encoded)

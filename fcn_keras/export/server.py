@@ -11,8 +11,10 @@ model folder (as TF Serving's default version policy does) and answers
 with TF Serving's JSON bodies. Errors are `{"error": "..."}`: HTTP 400 for
 malformed requests and inputs the model rejects (e.g. an undecodable image),
 404 for an unknown model, version or route, 500 for anything unexpected. Requests
-are served on threads; at most `max_concurrency` predictions run at once. It is a
-development tool: no TLS, no auth, no batching; use TF Serving in production.
+are served on threads; at most `max_concurrency` predictions run at once. A
+connection that stays silent for `request_timeout` seconds (for instance one that
+announces a body it never sends) is closed. It is a development tool: no TLS, no
+auth, no batching; use TF Serving in production.
 """
 
 import base64
@@ -32,6 +34,7 @@ from fcn_keras.export.saved_model import saved_model_versions
 
 DEFAULT_MODEL_NAME = "fcn"
 DEFAULT_PORT = 8501
+DEFAULT_REQUEST_TIMEOUT = 30.0
 _ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
 _LOG = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ class ModelServer:
         model_name: the NAME in `/v1/models/NAME`.
         max_concurrency: predictions that may run at the same time.
         max_request_bytes: larger request bodies are refused with HTTP 400.
+        request_timeout: seconds a connection may wait on its client for one read
+            or write before it is closed; None waits forever.
 
     Example:
         >>> with ModelServer("serving/fcn", port=0) as server:  # doctest: +SKIP
@@ -62,12 +67,16 @@ class ModelServer:
         model_name=DEFAULT_MODEL_NAME,
         max_concurrency=4,
         max_request_bytes=64 * 2**20,
+        request_timeout=DEFAULT_REQUEST_TIMEOUT,
     ):
         self.model = _ServedModel(export_dir, model_name, max_concurrency)
         self.max_request_bytes = max_request_bytes
+        self.request_timeout = request_timeout
         self._httpd = http.server.ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread = None
+        self._serving = False  # serve_forever was (or is about to be) entered: shutdown() can wait for it
+        self._lock = threading.Lock()
 
     @property
     def port(self):
@@ -81,13 +90,44 @@ class ModelServer:
         return f"http://{host}:{self.port}"
 
     def start(self):
-        """Serves on a background thread and returns `self` (see `stop`)."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fcn-serving", daemon=True)
-        self._thread.start()
+        """Starts serving on a background (daemon) thread and returns at once.
+
+        Returns:
+            `self`, so that `server = ModelServer(...).start()` works; `stop()` ends it.
+
+        Raises:
+            RuntimeError: the server is already serving.
+
+        Example:
+            >>> server = ModelServer("serving/fcn", port=0).start()  # doctest: +SKIP
+            >>> server.stop()
+        """
+        with self._lock:
+            if self._serving:
+                raise RuntimeError("This ModelServer is already serving; call stop() first.")
+            self._serving = True
+            self._thread = threading.Thread(target=self._httpd.serve_forever, name="fcn-serving", daemon=True)
+            self._thread.start()
         return self
 
     def serve_forever(self):
-        """Serves on the calling thread until `stop()` or KeyboardInterrupt."""
+        """Serves on the calling thread until `stop()` (from another thread) or KeyboardInterrupt.
+
+        The port is freed when it returns.
+
+        Returns:
+            None.
+
+        Raises:
+            RuntimeError: the server is already serving.
+
+        Example:
+            >>> ModelServer("serving/fcn").serve_forever()  # doctest: +SKIP
+        """
+        with self._lock:
+            if self._serving:
+                raise RuntimeError("This ModelServer is already serving; call stop() first.")
+            self._serving = True
         try:
             self._httpd.serve_forever()
         except KeyboardInterrupt:
@@ -96,8 +136,24 @@ class ModelServer:
             self._httpd.server_close()
 
     def stop(self):
-        """Stops serving, waits for the background thread, and frees the port."""
-        self._httpd.shutdown()
+        """Stops serving, waits for the background thread, and frees the port.
+
+        Safe to call on a server that was never started (it only frees the port)
+        and more than once.
+
+        Returns:
+            None.
+
+        Example:
+            >>> server = ModelServer("serving/fcn", port=0).start()  # doctest: +SKIP
+            >>> server.stop()
+        """
+        with self._lock:
+            serving, self._serving = self._serving, False
+        if serving:
+            # shutdown() waits for serve_forever to return: only call it when serve_forever
+            # was entered or is about to be (it returns at once if it has already ended).
+            self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join()
@@ -240,6 +296,8 @@ def _rows_to_columns(instances, specs):
 
 
 def _to_tensor(value, spec, key):
+    if spec.shape.rank and isinstance(value, list) and not value:
+        raise ServingError(400, f"Input '{key}' is an empty list; send at least one example")
     if spec.dtype == tf.string:
         array = np.asarray(_decode_b64(value, key), dtype=object)
     else:
@@ -288,6 +346,7 @@ def _signature_defs(path):
 def _handler_class(server):
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "fcn-keras-serving"
+        timeout = server.request_timeout  # socket timeout: a silent client cannot hold a thread forever
 
         def do_GET(self):
             self._answer("GET", None)

@@ -22,13 +22,14 @@ from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 import fcn_keras
+from fcn_keras.data.decoding import read_image
+from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.export.common import ensure_new_file
 from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
 from fcn_keras.models import load_fcn, num_classes_of
 
 QUANTIZATIONS = (None, "float16", "int8")
 METADATA_NAME = "fcn_keras"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 def export_tflite(
@@ -45,7 +46,8 @@ def export_tflite(
         representative_data: images that calibrate int8 activation ranges, RGB in
             [0, 255], ideally ~100-200 training images: an array (N, H, W, 3), an
             iterable of (H, W, 3) or (N, H, W, 3) arrays or of (images, labels)
-            pairs (a `tf.data.Dataset` works), a `.npy` file or a folder of images.
+            pairs (a `tf.data.Dataset` works), a `.npy` file or a folder of
+            PNG/JPEG images (the files `fcn-keras predict FOLDER` reads).
         input_size: None for dynamic batch/height/width, or (H, W) to fix the
             input to (1, H, W, 3).
         max_calibration_images: at most this many images are used for calibration.
@@ -56,6 +58,10 @@ def export_tflite(
     Raises:
         ValueError: unknown quantization, int8 without representative data, a
             representative image that is not RGB, or the model is not an FCN.
+            A representative folder without images, or with an unreadable image,
+            raises `fcn_keras.data.DataError` (a ValueError) naming the file.
+        FileNotFoundError: `representative_data` is a path to neither a `.npy`
+            file nor a folder.
         FileExistsError: `path` exists.
 
     Example:
@@ -199,20 +205,10 @@ def _calibration_images(data, limit, input_size):
 
 
 def _read_image_source(path, limit):
+    """A `.npy` file or a folder of images, read like `fcn-keras predict FOLDER` reads one."""
     if path.endswith(".npy"):
         return [np.load(path)]
     if not os.path.isdir(path):
         raise FileNotFoundError(f"Representative data {path} is neither a .npy file nor a folder of images.")
-    from PIL import Image
-
-    files = sorted(name for name in os.listdir(path) if name.lower().endswith(IMAGE_SUFFIXES))[:limit]
-    if not files:
-        raise ValueError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}) for int8 calibration.")
-    arrays = []
-    for name in files:
-        try:
-            with Image.open(os.path.join(path, name)) as image:
-                arrays.append(np.asarray(image.convert("RGB"), np.float32))
-        except OSError as error:
-            raise ValueError(f"Cannot read representative image {os.path.join(path, name)}: {error}") from error
-    return arrays
+    files = list(files_by_stem(path, IMAGE_EXTENSIONS, "representative images").values())[:limit]
+    return [read_image(file).astype(np.float32) for file in files]
