@@ -16,7 +16,6 @@ onnxruntime = pytest.importorskip("onnxruntime")
 
 
 def test_onnx_matches_keras_with_dynamic_batch_and_size(tmp_path):
-    keras.utils.set_random_seed(0)
     model = tiny_fcn()
     path = export_onnx(model, tmp_path / "fcn.onnx")
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
@@ -30,7 +29,6 @@ def test_onnx_matches_keras_with_dynamic_batch_and_size(tmp_path):
 
 
 def test_onnx_never_overwrites_and_export_model_names_the_file(tmp_path):
-    keras.utils.set_random_seed(0)
     model = tiny_fcn()
     model.save(tmp_path / "fcn.keras")
     output = tmp_path / "out"

@@ -44,7 +44,9 @@ np.savez(outputs_path, **outputs)
 
 
 def tiny_fcn(num_classes=NUM_CLASSES, seed=0):
-    """A tiny FCN-8s whose zero-initialized score layers get random weights, so outputs vary per pixel."""
+    """A tiny FCN-8s (same weights for a seed) whose zero-initialized score layers get random weights,
+    so outputs vary per pixel."""
+    keras.utils.set_random_seed(seed)
     model = fcn_keras.build_fcn8s(num_classes, backbone="vgg16_tiny", padding="same")
     rng = np.random.default_rng(seed)
     for layer in model.layers:
@@ -64,7 +66,6 @@ def png_bytes(image):
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(0)
     return tiny_fcn()
 
 

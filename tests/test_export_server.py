@@ -17,7 +17,6 @@ from test_export_saved_model import NUM_CLASSES, png_bytes, tiny_fcn
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(0)
     return tiny_fcn()
 
 

@@ -17,7 +17,6 @@ BENCHMARK = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "ex
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(0)
     return tiny_fcn()
 
 
