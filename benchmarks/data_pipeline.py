@@ -18,6 +18,7 @@ from PIL import Image
 
 import fcn_keras
 from fcn_keras import data
+from fcn_keras.machine import machine_line
 
 NUM_CLASSES = 5
 
@@ -89,6 +90,7 @@ def main():
         step = train_step_images_per_second(batched(records), args.steps)
     rows.append((f"FCN-8s vgg16_slim train step (batch {args.batch})", step))
 
+    print(machine_line())
     print(f"{args.images} synthetic images {args.size}x{args.size}, {NUM_CLASSES} classes; training batches "
           f"{args.batch} x {args.crop}x{args.crop} (random scale 0.75-1.25, crop, flip); {os.cpu_count()} CPUs")
     print(f"| {'stage':44s} | {'images/s':>9s} | {'x train step':>12s} |")

@@ -25,6 +25,7 @@ import numpy as np
 
 import fcn_keras
 from fcn_keras.export import export_tflite
+from fcn_keras.machine import describe, machine_line
 from fcn_keras.metrics import confusion_matrix, scores_from_confusion
 
 RECTANGLE_COLOURS = np.array([[220, 40, 40], [40, 200, 60], [50, 70, 230]], np.float32)  # classes 1, 2, 3
@@ -254,10 +255,11 @@ def main(argv=None):
         calibration, _ = rectangles(100, args.size, seed=2000)
     with tempfile.TemporaryDirectory(prefix="fcn_bench_") as workdir:
         rows = run(model, images, labels, calibration, workdir)
+    print(machine_line())
     print(format_table(rows))
     if args.json:
         with open(args.json, "w") as file:
-            json.dump(rows, file, indent=2)
+            json.dump({"machine": describe(), "rows": rows}, file, indent=2)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 import fcn_keras
+from fcn_keras.machine import machine_line
 
 
 def median_seconds(function, repeats):
@@ -35,6 +36,7 @@ def main():
     parser.add_argument("--size", type=int, nargs=2, default=(500, 500))
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    print(machine_line())
     roofline = matmul_gflops(args.repeats)
     print(f"fp32 matmul 4096^2: {roofline:.0f} GFLOP/s")
     print(f"{'model':28s} {'params':>13s} {'GFLOP':>7s} {'latency s':>10s} {'GFLOP/s':>8s} {'of matmul':>10s}")

@@ -1,42 +1,24 @@
-"""fcn_keras: Fully Convolutional Networks for semantic segmentation in Keras 3."""
+"""fcn_keras: Fully Convolutional Networks for semantic segmentation in Keras 3.
 
-from fcn_keras import data, losses, metrics, visualize
-from fcn_keras.backbones import available_backbones, get_backbone, register_backbone
-from fcn_keras.evaluation import evaluate, predict
-from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
-from fcn_keras.models import (
-    build_fcn,
-    build_fcn8s,
-    build_fcn16s,
-    build_fcn32s,
-    convolutionalize,
-    copy_shared_weights,
-    load_fcn,
-)
-from fcn_keras.training import train, train_staged
+`import fcn_keras` is instant: each public name imports its module (and TensorFlow)
+on first use, and the package's Keras layers register themselves as soon as Keras
+is imported, so `keras.models.load_model("fcn.keras")` needs no `custom_objects`.
+"""
+
+from fcn_keras.lazy_imports import lazy_namespace, register_layers_with_keras
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BilinearUpsampling",
-    "CaffePreprocessing",
-    "CropToReference",
-    "available_backbones",
-    "build_fcn",
-    "build_fcn8s",
-    "build_fcn16s",
-    "build_fcn32s",
-    "convolutionalize",
-    "copy_shared_weights",
-    "data",
-    "evaluate",
-    "get_backbone",
-    "load_fcn",
-    "losses",
-    "metrics",
-    "predict",
-    "register_backbone",
-    "train",
-    "train_staged",
-    "visualize",
-]
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+    "fcn_keras.backbones": ["available_backbones", "get_backbone", "register_backbone"],
+    "fcn_keras.data": ["data"],
+    "fcn_keras.evaluation": ["evaluate", "predict"],
+    "fcn_keras.layers": ["BilinearUpsampling", "CaffePreprocessing", "CropToReference"],
+    "fcn_keras.losses": ["losses"],
+    "fcn_keras.metrics": ["metrics"],
+    "fcn_keras.models": ["build_fcn", "build_fcn8s", "build_fcn16s", "build_fcn32s", "convolutionalize",
+                         "copy_shared_weights", "load_fcn"],
+    "fcn_keras.training": ["train", "train_staged"],
+    "fcn_keras.visualize": ["visualize"],
+})
+register_layers_with_keras()

@@ -1,8 +1,17 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
+import logging
 import os
+import re
 import sys
+import tempfile
+import traceback
+
+from fcn_keras.demo_settings import DEMO_FILES, DemoSettings
+from fcn_keras.precision import PRECISIONS, dtype_policy, resolve_precision
+
+DEMO = DemoSettings()
 
 COMMANDS = {}
 
@@ -61,21 +70,29 @@ def _backbones(args):
         print(f"{name:14s} {pretrained:22s} {spec.description}")
 
 
+@command("info", "Print what a bug report needs: versions, CPU and its flags, GPUs, the precision 'auto' picks.",
+         "fcn-keras info")
+def _info(args):
+    from fcn_keras.machine import describe
+
+    for key, value in {**describe(), "precision (auto)": resolve_precision("auto")}.items():
+        print(f"{key:17s} {value}")
+
+
 def _demo_arguments(parser):
     parser.add_argument("--output", default="fcn-demo", help="folder of the run (default ./fcn-demo)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --output")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--train-images", type=int, default=2000)
-    parser.add_argument("--validation-images", type=int, default=200)
-    parser.add_argument("--image-size", type=int, nargs=2, default=(96, 96), metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--backbone", default="vgg16_slim")
-    parser.add_argument("--precision", default="mixed_bfloat16", choices=["mixed_bfloat16", "float32"],
-                        help="training precision (bfloat16 is ~2x faster on recent CPUs)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=DEMO.epochs)
+    parser.add_argument("--train-images", type=int, default=DEMO.train_images)
+    parser.add_argument("--validation-images", type=int, default=DEMO.validation_images)
+    parser.add_argument("--image-size", type=int, nargs=2, default=DEMO.image_size, metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--backbone", default=DEMO.backbone)
+    _precision_argument(parser)
+    parser.add_argument("--seed", type=int, default=DEMO.seed)
 
 
-@command("demo", "Train FCN-8s on built-in synthetic shapes (CPU, ~5 min) and report the paper's scores.",
-         "fcn-keras demo --output fcn-demo", _demo_arguments)
+@command("demo", "Train FCN-8s on built-in synthetic shapes (2 CPU cores: under 5 min) and report the paper's "
+         "scores.", "fcn-keras demo --output fcn-demo", _demo_arguments)
 def _demo(args):
     from fcn_keras.demo import format_metrics, run_demo
 
@@ -84,8 +101,13 @@ def _demo(args):
                        backbone=args.backbone, precision=args.precision, seed=args.seed)
     print(f"Held-out scores ({args.validation_images} synthetic images):")
     print(format_metrics(metrics))
-    print(f"Results in {args.output}/: metrics.json, model.keras, overlays.png, training_curves.png, "
-          "confusion_matrix.png")
+    print(f"Results in {args.output}/: {', '.join(DEMO_FILES)}")
+
+
+def _precision_argument(parser):
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="training dtype policy; auto: mixed precision only where the hardware runs it "
+                             "natively (see `fcn-keras info`)")
 
 
 def _data_arguments(parser, splits):
@@ -115,6 +137,7 @@ def _train_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=1, help="1 = whole images, the paper's (default)")
     parser.add_argument("--crop-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="random crops")
     parser.add_argument("--scale-range", type=float, nargs=2, metavar=("LOW", "HIGH"), help="random scaling")
+    _precision_argument(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", required=True, help="run folder; rerun the same command to resume it")
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --output")
@@ -145,14 +168,17 @@ def _train(args):
         validation_data = prepare(validation.dataset, args.batch_size)
     options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
                "learning_rate": args.learning_rate, "overwrite": args.overwrite}
-    if args.staged:
-        train_staged(num_classes, train_data, validation_data, output_dir=args.output, backbone=args.backbone,
-                     backbone_weights=args.backbone_weights, padding=args.padding, **options)
-    else:
-        model = build_fcn(args.variant, num_classes, backbone=args.backbone, padding=args.padding,
-                          backbone_weights=args.backbone_weights, at_once=args.at_once,
-                          init_from=load_fcn(args.init_from) if args.init_from else None)
-        train(model, train_data, validation_data, output_dir=args.output, **options)
+    precision = resolve_precision(args.precision)
+    print(f"Training in {precision.policy}: {precision.reason}.")
+    with dtype_policy(precision.policy):
+        if args.staged:
+            train_staged(num_classes, train_data, validation_data, output_dir=args.output, backbone=args.backbone,
+                         backbone_weights=args.backbone_weights, padding=args.padding, **options)
+        else:
+            model = build_fcn(args.variant, num_classes, backbone=args.backbone, padding=args.padding,
+                              backbone_weights=args.backbone_weights, at_once=args.at_once,
+                              init_from=load_fcn(args.init_from) if args.init_from else None)
+            train(model, train_data, validation_data, output_dir=args.output, **options)
     print(f"Done: best model in {args.output}.")
 
 
@@ -253,14 +279,57 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="fcn-keras", description="Fully Convolutional Networks (Long et al., 2015) in Keras 3."
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and full tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (function, help_text, example, arguments) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=f"{help_text}\n\nExample:\n  {example}",
-                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+                                    formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
         if arguments:
             arguments(sub)
         sub.set_defaults(run=function)
     return parser
+
+
+# TensorFlow's C++ log line: severity, date, time, thread, file:line] message.
+CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
+ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+def load_tensorflow_quietly():
+    """Imports TensorFlow and probes its devices without its C++ start-up log lines.
+
+    TensorFlow prints oneDNN and CUDA probing notes (and, without a GPU, a
+    `failed call to cuInit` error) through absl before any log level applies.
+    They are caught on file descriptor 2 while TensorFlow starts; what is not a
+    C++ log line is passed on. Afterwards `TF_CPP_MIN_LOG_LEVEL=2` keeps INFO and
+    WARNING lines away and Python-side TensorFlow logging shows errors only. A
+    `TF_CPP_MIN_LOG_LEVEL` the user set is left alone, and so is everything else.
+
+    Example:
+        >>> load_tensorflow_quietly()  # doctest: +SKIP
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile("w+b") as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode("utf-8", "replace").splitlines(keepends=True)
+    sys.stderr.write("".join(line for line in lines
+                             if not (CPP_LOG_LINE.match(line) or line.startswith(ABSL_BANNER))))
 
 
 def main(argv=None):
@@ -277,20 +346,28 @@ def main(argv=None):
         0
     """
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        load_tensorflow_quietly()
     try:
         args.run(args)
     except (ValueError, OSError, ImportError, FloatingPointError) as error:
-        print(f"fcn-keras {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _report(args, str(error))
     except Exception as error:
         import tensorflow as tf
 
         if not isinstance(error, tf.errors.OpError):
             raise
         # A bad file found inside a tf.data pipeline: the message names it; the graph trace does not help.
-        print(f"fcn-keras {args.command}: error: {error.message.splitlines()[0]}", file=sys.stderr)
-        return 2
+        return _report(args, error.message.splitlines()[0])
     return 0
+
+
+def _report(args, message):
+    """Prints a failed command's one-line error (after its traceback with --verbose); returns 2."""
+    if args.verbose:
+        traceback.print_exc()
+    print(f"fcn-keras {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

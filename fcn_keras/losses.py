@@ -63,21 +63,12 @@ def prepare_labels(y_true, num_classes, ignore_index=255):
     out_of_range = tf.logical_not(tf.logical_or(in_range, ignored))
     flat_bad = tf.reshape(out_of_range, [-1])
     first_bad_value = tf.gather(tf.reshape(labels, [-1]), tf.argmax(tf.cast(flat_bad, tf.int32)))
-    tf.debugging.Assert(
-        tf.logical_not(tf.reduce_any(flat_bad)),
-        [
-            "Labels must be class indices in [0, num_classes) or the ignore index; "
-            "found the label value",
-            first_bad_value,
-            "with num_classes =",
-            num_classes,
-            "and ignore_index =",
-            ignore_index,
-            ". Fix the masks (e.g. map colour masks to indices, set unlabelled pixels "
-            "to the ignore index) or pass the right num_classes.",
-        ],
-        name="check_labels",
-    )
+    # Printed as "[part] [value] ..."; `label_error` in fcn_keras.training joins it into one sentence.
+    message = ["The masks hold the label", first_bad_value, "but the model predicts", num_classes,
+               "classes (labels 0 to", num_classes - 1, "and", ignore_index, "= ignore); fix the masks (map colour "
+               "masks to class indices, mark unlabelled pixels with the ignore label) or use the right number "
+               "of classes."]
+    tf.debugging.Assert(tf.logical_not(tf.reduce_any(flat_bad)), message, name="check_labels")
     return tf.where(valid, labels, 0), valid, out_of_range
 
 

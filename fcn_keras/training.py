@@ -7,13 +7,14 @@ and a guard that stops on a NaN loss without overwriting the last good model.
 """
 
 import csv
+import functools
 import json
 import math
 import os
+import re
 import shutil
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from fcn_keras.losses import SegmentationCrossEntropy
@@ -57,7 +58,45 @@ def variant_of(model):
     return "fcn8s" if "score_pool3" in names else "fcn16s" if "score_pool4" in names else "fcn32s"
 
 
-def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=None):
+@keras.saving.register_keras_serializable(package="fcn_keras")
+class LinearWarmUp(keras.optimizers.schedules.LearningRateSchedule):
+    """Raises the learning rate linearly from 0 over `warmup_steps`, then follows `schedule`
+    (counted from the end of the warm-up).
+
+    Args:
+        schedule: a `LearningRateSchedule` or a float, the rate after the warm-up.
+        warmup_steps: steps of the linear ramp.
+
+    Example:
+        >>> rate = LinearWarmUp(0.01, warmup_steps=100)
+        >>> float(rate(49)), float(rate(500))
+        (0.005, 0.01)
+    """
+
+    def __init__(self, schedule, warmup_steps):
+        super().__init__()
+        self.schedule, self.warmup_steps = schedule, int(warmup_steps)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        after = tf.maximum(step - self.warmup_steps, 0.0)
+        target = self.schedule(after) if callable(self.schedule) else tf.constant(self.schedule, tf.float32)
+        return target * tf.minimum(1.0, (step + 1.0) / max(self.warmup_steps, 1))
+
+    def get_config(self):
+        schedule = (keras.optimizers.schedules.serialize(self.schedule) if callable(self.schedule)
+                    else self.schedule)
+        return {"schedule": schedule, "warmup_steps": self.warmup_steps}
+
+    @classmethod
+    def from_config(cls, config):
+        schedule = config["schedule"]
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        return cls(schedule, config["warmup_steps"])
+
+
+def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=None, warmup_steps=0):
     """The optimizer and loss of a training recipe.
 
     - "paper": SGD, momentum 0.99, weight decay 5e-4, fixed lr 1e-10 / 1e-12 / 1e-14
@@ -76,6 +115,8 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
         variant: "fcn32s", "fcn16s" or "fcn8s" (picks the paper's learning rate).
         total_steps: steps of the whole run, for the practical recipe's decay.
         learning_rate: overrides the recipe's learning rate.
+        warmup_steps: raise the rate linearly from 0 over this many first steps
+            (`LinearWarmUp`); the decay then runs over the remaining steps.
 
     Returns:
         (keras.optimizers.Optimizer, SegmentationCrossEntropy)
@@ -90,15 +131,20 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
     if recipe == "practical":
         rate = learning_rate or PRACTICAL_LEARNING_RATE
         if total_steps:
-            rate = keras.optimizers.schedules.PolynomialDecay(rate, total_steps, rate * 0.01, power=0.9)
-        return keras.optimizers.Adam(rate), SegmentationCrossEntropy()
-    normalized = recipe == "paper_normalized"
-    rate = learning_rate or PAPER_LEARNING_RATES[variant] * (REFERENCE_PIXELS if normalized else 1)
-    optimizer = keras.optimizers.SGD(rate, momentum=PAPER_MOMENTUM, weight_decay=PAPER_WEIGHT_DECAY)
-    return optimizer, SegmentationCrossEntropy(reduction="mean" if normalized else "sum")
+            decay_steps = max(total_steps - warmup_steps, 1)
+            rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps, rate * 0.01, power=0.9)
+        optimizer, loss = keras.optimizers.Adam, SegmentationCrossEntropy()
+    else:
+        normalized = recipe == "paper_normalized"
+        rate = learning_rate or PAPER_LEARNING_RATES[variant] * (REFERENCE_PIXELS if normalized else 1)
+        optimizer = functools.partial(keras.optimizers.SGD, momentum=PAPER_MOMENTUM,
+                                      weight_decay=PAPER_WEIGHT_DECAY)
+        loss = SegmentationCrossEntropy(reduction="mean" if normalized else "sum")
+    return optimizer(LinearWarmUp(rate, warmup_steps) if warmup_steps else rate), loss
 
 
-def compile_for_training(model, recipe="practical", total_steps=None, learning_rate=None, ignore_index=255):
+def compile_for_training(model, recipe="practical", total_steps=None, learning_rate=None, ignore_index=255,
+                         warmup_steps=0):
     """Compiles an FCN with a recipe's optimizer and loss and the mean IU metric.
 
     Compiles under the strategy the model was built in, so models built inside
@@ -106,7 +152,7 @@ def compile_for_training(model, recipe="practical", total_steps=None, learning_r
 
     Args:
         model: an FCN from the builders.
-        recipe, total_steps, learning_rate: see `recipe_optimizer_and_loss`.
+        recipe, total_steps, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
         ignore_index: label that counts in neither loss nor metric.
 
     Returns:
@@ -116,7 +162,8 @@ def compile_for_training(model, recipe="practical", total_steps=None, learning_r
         >>> compile_for_training(build_fcn8s(21), "paper")  # doctest: +SKIP
     """
     with model.distribute_strategy.scope():  # the optimizer binds to the strategy it is created in
-        optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate)
+        optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate,
+                                                    warmup_steps)
         loss.ignore_index = ignore_index
         model.compile(optimizer=optimizer, loss=loss,
                       metrics=[MeanIoU(model.output_shape[-1], ignore_index=ignore_index)])
@@ -183,6 +230,7 @@ def train(
     steps_per_epoch=None,
     recipe="practical",
     learning_rate=None,
+    warmup_steps=0,
     overwrite=False,
     callbacks=(),
     verbose="auto",
@@ -207,7 +255,7 @@ def train(
         output_dir: folder for the run; its parent must exist.
         epochs: epochs to train (in total, counting resumed ones).
         steps_per_epoch: batches per epoch; default: one pass over `train_data`.
-        recipe, learning_rate: see `recipe_optimizer_and_loss`.
+        recipe, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
         overwrite: replace a finished run in `output_dir` (otherwise an error).
         callbacks: extra Keras callbacks.
         verbose: Keras progress bar setting.
@@ -248,11 +296,17 @@ def train(
         *callbacks,
     ]
     if not model.compiled:
-        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate)
+        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
     # One endless, deterministic stream of batches; a resumed run skips what was trained.
     stream = train_data.repeat().skip(done * steps_per_epoch)
-    history = model.fit(stream, validation_data=validation_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callback_list, shuffle=False, verbose=verbose)
+    try:
+        history = model.fit(stream, validation_data=validation_data, epochs=epochs,
+                            steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False, verbose=verbose)
+    except tf.errors.InvalidArgumentError as error:
+        message = _label_error(error)
+        if message is None:
+            raise
+        raise ValueError(message) from None
     if guard.failed_at:
         epoch, batch = guard.failed_at
         raise FloatingPointError(
@@ -303,39 +357,39 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
     return previous
 
 
-def check_batches(dataset, num_classes, name="dataset", ignore_index=255):
-    """Checks the first batch: not empty, RGB images, labels below `num_classes` (or ignored).
+def check_batches(dataset, num_classes, name="dataset"):
+    """Checks, without reading it, that a dataset yields batches (images (N, H, W, 3), masks (N, H, W)).
 
-    Later batches are checked in the graph by the loss and metric, which fail with a
-    message naming the bad label.
+    Labels are checked batch by batch in the graph, by the loss and the metric;
+    `train` reports a bad one as a `ValueError`.
 
     Args:
-        dataset: batched dataset of (images (N, H, W, 3), masks (N, H, W)).
-        num_classes: classes the model predicts.
+        dataset: a `tf.data.Dataset`.
+        num_classes: classes the model predicts (named in the error).
         name: what to call the dataset in errors.
-        ignore_index: the label that is never scored.
 
     Raises:
-        ValueError: the dataset is empty, not batched RGB, or has labels the model lacks.
+        ValueError: the elements are not (images, masks) pairs of those shapes.
 
     Example:
         >>> check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
     """
-    try:
-        images, masks = next(iter(dataset.take(1)))
-    except StopIteration:
-        raise ValueError(f"{name} is empty: it yielded no batch.") from None
-    if images.shape.rank != 4 or images.shape[-1] != 3:
-        raise ValueError(f"{name}: expected batches of RGB images (N, H, W, 3), got {tuple(images.shape)}; "
-                         "batch the data set (e.g. with fcn_keras.data.prepare).")
-    labels = np.unique(masks.numpy())
-    bad = labels[(labels != ignore_index) & ((labels < 0) | (labels >= num_classes))]
-    if bad.size:
+    spec = dataset.element_spec
+    shapes = [part.shape for part in spec] if isinstance(spec, tuple) and len(spec) == 2 else None
+    if shapes is None or shapes[0].rank != 4 or shapes[0][-1] != 3 or shapes[1].rank not in (3, 4):
         raise ValueError(
-            f"{name} has class labels {bad.tolist()} but the model predicts {num_classes} classes "
-            f"(0..{num_classes - 1}, {ignore_index} = ignore); build the model with more classes "
-            "or fix the masks."
+            f"{name}: expected batches of (RGB images (N, H, W, 3), masks (N, H, W)) for a model with "
+            f"{num_classes} classes, got elements {spec}; batch (image, mask) pairs, e.g. with "
+            "fcn_keras.data.prepare."
         )
+
+
+def _label_error(error):
+    """The sentence of a failed in-graph label check (see `losses.prepare_labels`), or None."""
+    for line in error.message.splitlines():
+        if line.startswith("assertion failed: [The masks hold the label]"):
+            return " ".join(re.findall(r"\[([^\[\]]*)\]", line))
+    return None
 
 
 def _best_logged(output_dir, monitor, mode, epochs):
@@ -355,6 +409,8 @@ def _count_batches(dataset):
         raise ValueError("train_data is endless; pass steps_per_epoch.")
     if count == tf.data.UNKNOWN_CARDINALITY:
         count = int(dataset.reduce(0, lambda total, _: total + 1))
+    if count == 0:
+        raise ValueError("train_data is empty: it yielded no batch.")
     return count
 
 

@@ -205,3 +205,77 @@ def test_train_refuses_option_mixes_that_would_mislead(extra, message, tmp_path,
     assert cli.main(["train", *extra, "--output", str(tmp_path / "run")]) == 2
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "run").exists()
+
+
+def test_info_prints_what_a_bug_report_needs(capsys):
+    import tensorflow as tf
+
+    from fcn_keras.machine import speed_flags
+
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert f"tensorflow        {tf.__version__}" in out
+    assert speed_flags() in out
+    assert any(line.startswith("precision (auto)  ") and ("float32" in line or "mixed_" in line)
+               for line in out.splitlines())
+
+
+def run_cli_process(*argv, env_extra=None):
+    """Runs `fcn-keras` in a fresh Python (TensorFlow not yet loaded); returns the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "fcn_keras.cli", *argv], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def test_help_and_usage_errors_answer_without_loading_tensorflow():
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from fcn_keras import cli
+for argv in (["--help"], *([name, "--help"] for name in cli.COMMANDS), ["train"], ["demo", "--epochs", "x"]):
+    try:
+        cli.main(argv)
+    except SystemExit as exit:
+        assert exit.code == (0 if "--help" in argv else 2), (argv, exit.code)
+    else:
+        raise AssertionError(f"{argv} did not exit")
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "numpy")))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_short_train_prints_no_tensorflow_log_lines(tmp_path):
+    from fcn_keras.cli import ABSL_BANNER, CPP_LOG_LINE
+
+    result = run_cli_process("train", "--data", "synthetic:8", "--no-validation", "--backbone", "vgg16_tiny",
+                             "--padding", "same", "--batch-size", "8", "--epochs", "1", "--precision", "float32",
+                             "--output", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert not [line for line in lines if CPP_LOG_LINE.match(line) or ABSL_BANNER in line], result.stderr
+    assert "Training in float32: as asked." in result.stdout
+
+
+@pytest.mark.parametrize("argv, user_level, level", [(["backbones"], None, "2"), (["backbones", "--verbose"], None, None),
+                                                      (["backbones"], "0", "0")])
+def test_verbose_or_the_users_own_level_keeps_tensorflow_logging(argv, user_level, level):
+    import os
+    import subprocess
+    import sys
+
+    script = f"import os; from fcn_keras import cli; cli.main({argv!r}); print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    if user_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = user_level
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(level)

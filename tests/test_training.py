@@ -174,7 +174,8 @@ def test_class_count_mismatch_and_empty_data(tmp_path):
     masks = np.zeros((2, 32, 32), "uint8")
     masks[0, :2, :2], masks[1, :2, :2] = 4, 255
     five_class_data = tf.data.Dataset.from_tensor_slices((np.zeros((2, 32, 32, 3), "uint8"), masks)).batch(2)
-    with pytest.raises(ValueError, match=r"class labels \[4\] but the model predicts 3 classes"):
+    with pytest.raises(ValueError, match=r"The masks hold the label 4 but the model predicts 3 classes "
+                                         r"\(labels 0 to 2 and 255 = ignore\); fix the masks"):
         train(tiny_model(), five_class_data, output_dir=str(tmp_path / "a"), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="train_data is empty"):
         train(tiny_model(), tiny_data(4).take(0), output_dir=str(tmp_path / "b"), epochs=1, verbose=0)
