@@ -132,6 +132,8 @@ def _train_arguments(parser):
     parser.add_argument("--padding", default="paper", choices=["paper", "same"])
     parser.add_argument("--recipe", default="practical", choices=["paper", "paper_normalized", "practical"])
     parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--warmup-steps", type=int, default=0, help="raise the learning rate linearly over the "
+                                                                     "first steps (default 0: no warm-up)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training data")
     parser.add_argument("--batch-size", type=int, default=1, help="1 = whole images, the paper's (default)")
@@ -167,7 +169,7 @@ def _train(args):
         validation = open_source(args.val_data or args.data, args.val_split, num_classes, args.seed)
         validation_data = prepare(validation.dataset, args.batch_size)
     options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
-               "learning_rate": args.learning_rate, "overwrite": args.overwrite}
+               "learning_rate": args.learning_rate, "warmup_steps": args.warmup_steps, "overwrite": args.overwrite}
     precision = resolve_precision(args.precision)
     print(f"Training in {precision.policy}: {precision.reason}.")
     with dtype_policy(precision.policy):

@@ -45,7 +45,12 @@ def lazy_namespace(package, exports):
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs `callback()` right after module `name` has been imported, once."""
+    """Runs `callback()` right after module `name` has been imported, then leaves `sys.meta_path`.
+
+    Only an import that executes the module counts: libraries that merely look the
+    module up (`importlib.util.find_spec`, as TensorFlow does for Keras) get the
+    real spec and leave this finder in place.
+    """
 
     def __init__(self, name, callback):
         self.name, self.callback = name, callback
@@ -53,15 +58,21 @@ class _AfterImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name != self.name:
             return None
+        position = sys.meta_path.index(self)
         sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)  # the real finders, without this one
-        if spec is None or spec.loader is None:
+        try:
+            spec = importlib.util.find_spec(name)  # what the other finders make of it
+        finally:
+            sys.meta_path.insert(position, self)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        exec_module, callback = spec.loader.exec_module, self.callback
+        exec_module = spec.loader.exec_module
 
         def exec_then_callback(module):
             exec_module(module)
-            callback()
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+                self.callback()
 
         spec.loader.exec_module = exec_then_callback
         return spec

@@ -35,3 +35,18 @@ def test_layer_configs_round_trip():
     pre = fcn_keras.CaffePreprocessing(mean_bgr=(1, 2, 3))
     restored = fcn_keras.CaffePreprocessing.from_config(pre.get_config())
     assert restored.mean_bgr == (1.0, 2.0, 3.0) and restored.dtype_policy.name == "float32"
+
+
+@pytest.mark.parametrize("imports", ["import fcn_keras\nimport keras", "import keras\nimport fcn_keras",
+                                     "import fcn_keras\nimport tensorflow as tf\nkeras = tf.keras"])
+def test_a_fresh_process_loads_the_file_after_a_bare_import(tmp_path, imports):
+    """`import fcn_keras` is lazy, yet `keras.models.load_model` finds its layers in either import order."""
+    import subprocess
+    import sys
+
+    model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
+    model.save(tmp_path / "model.keras")
+    script = f"{imports}\nmodel = keras.models.load_model({str(tmp_path / 'model.keras')!r})\nprint(model.name)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == model.name

@@ -51,6 +51,29 @@ def test_practical_recipe_decays_polynomially():
         recipe_optimizer_and_loss("fast", "fcn8s")
 
 
+def test_warm_up_ramps_linearly_then_hands_over_to_the_decay():
+    optimizer, _ = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=110, learning_rate=1e-3,
+                                             warmup_steps=10)
+    rate = optimizer._learning_rate
+    assert [round(float(rate(step)), 8) for step in (0, 4, 9)] == [1e-4, 5e-4, 1e-3]
+    # after the ramp: the polynomial decay over the remaining 100 steps, from its start
+    assert float(rate(60)) == pytest.approx((1e-3 - 1e-5) * 0.5**0.9 + 1e-5, rel=1e-5)
+    assert float(rate(110)) == pytest.approx(1e-5)
+    sgd, _ = recipe_optimizer_and_loss("paper", "fcn32s", warmup_steps=4)
+    assert float(sgd._learning_rate(1)) == pytest.approx(0.5e-10)
+
+
+def test_warm_up_survives_a_keras_file_round_trip(tmp_path):
+    model = tiny_model()
+    compile_for_training(model, total_steps=50, learning_rate=2e-3, warmup_steps=5)
+    model.optimizer.build(model.trainable_variables)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    before, after = model.optimizer._learning_rate, loaded.optimizer._learning_rate
+    assert type(after).__name__ == "LinearWarmUp"
+    assert [float(after(step)) for step in (0, 3, 20)] == pytest.approx([float(before(step)) for step in (0, 3, 20)])
+
+
 def test_variant_of():
     assert [variant_of(fcn_keras.build_fcn(v, 2, backbone="vgg16_tiny")) for v in ("fcn32s", "fcn16s", "fcn8s")] \
         == ["fcn32s", "fcn16s", "fcn8s"]
