@@ -1,15 +1,13 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
-import logging
 import os
-import re
 import sys
-import tempfile
 import traceback
 
 from fcn_keras.demo_settings import DEMO_FILES, DemoSettings
 from fcn_keras.precision import PRECISIONS, dtype_policy, resolve_precision
+from fcn_keras.tensorflow_startup import load_tensorflow_quietly
 
 DEMO = DemoSettings()
 
@@ -292,46 +290,6 @@ def build_parser():
             arguments(sub)
         sub.set_defaults(run=function)
     return parser
-
-
-# TensorFlow's C++ log line: severity, date, time, thread, file:line] message.
-CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
-ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
-
-
-def load_tensorflow_quietly():
-    """Imports TensorFlow and probes its devices without its C++ start-up log lines.
-
-    TensorFlow prints oneDNN and CUDA probing notes (and, without a GPU, a
-    `failed call to cuInit` error) through absl before any log level applies.
-    They are caught on file descriptor 2 while TensorFlow starts; what is not a
-    C++ log line is passed on. Afterwards `TF_CPP_MIN_LOG_LEVEL=2` keeps INFO and
-    WARNING lines away and Python-side TensorFlow logging shows errors only. A
-    `TF_CPP_MIN_LOG_LEVEL` the user set is left alone, and so is everything else.
-
-    Example:
-        >>> load_tensorflow_quietly()  # doctest: +SKIP
-    """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile("w+b") as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            lines = caught.read().decode("utf-8", "replace").splitlines(keepends=True)
-    sys.stderr.write("".join(line for line in lines
-                             if not (CPP_LOG_LINE.match(line) or line.startswith(ABSL_BANNER))))
 
 
 def main(argv=None):

@@ -112,7 +112,7 @@ def describe():
         "cores": os.cpu_count(),
         "cpu_flags": speed_flags(),
         "onednn": "on" if onednn_enabled() else "off",
-        "gpus": ", ".join(f"{name} (compute capability {'.'.join(map(str, capability or ('?',)))})"
+        "gpus": ", ".join(name + (f" (compute capability {capability[0]}.{capability[1]})" if capability else "")
                           for name, capability in gpus()) or "none",
     }
 

@@ -254,7 +254,7 @@ print(sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow"
 
 
 def test_a_short_train_prints_no_tensorflow_log_lines(tmp_path):
-    from fcn_keras.cli import ABSL_BANNER, CPP_LOG_LINE
+    from fcn_keras.tensorflow_startup import ABSL_BANNER, CPP_LOG_LINE
 
     result = run_cli_process("train", "--data", "synthetic:8", "--no-validation", "--backbone", "vgg16_tiny",
                              "--padding", "same", "--batch-size", "8", "--epochs", "1", "--precision", "float32",
