@@ -204,6 +204,17 @@ def test_class_count_mismatch_and_empty_data(tmp_path):
         train(tiny_model(), tiny_data(4).take(0), output_dir=str(tmp_path / "b"), epochs=1, verbose=0)
 
 
+def test_cached_data_is_not_peeked_at(tmp_path, capfd):
+    """A partial read of a `cache()`d pipeline makes TensorFlow warn and drop the cache: train reads whole epochs."""
+    def cached():  # more images than prefetching reads ahead
+        return prepare(synthetic_shapes(512, (16, 16), NUM_CLASSES), batch_size=64, cache=True)
+
+    train(tiny_model(), cached(), cached(), output_dir=str(tmp_path / "run"), epochs=1, verbose=0)
+    assert "did not fully read the dataset being cached" not in capfd.readouterr().err
+    next(iter(cached()))  # what a peek at the first batch did
+    assert "did not fully read the dataset being cached" in capfd.readouterr().err
+
+
 def test_compile_under_the_models_strategy():
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
