@@ -1,13 +1,19 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
-import os
 import sys
 import traceback
 
-from fcn_keras.demo_settings import DEMO_FILES, DemoSettings
+from fcn_keras.data.specs import SPECS, check_validation_source
+from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
+from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MODEL_NAME, DEFAULT_PORT, FORMATS, QUANTIZATIONS
+from fcn_keras.machine import describe
+from fcn_keras.outputs import claim_files
+from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT, \
+    PADDINGS, VARIANTS
 from fcn_keras.precision import PRECISIONS, dtype_policy, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly
+from fcn_keras.training.recipes import DEFAULT_RECIPE, RECIPES
 
 DEMO = DemoSettings()
 
@@ -34,11 +40,18 @@ def command(name, help_text, example, arguments=None):
     return register
 
 
+def _model_arguments(parser, variant_default=DEFAULT_VARIANT):
+    parser.add_argument("--variant", default=variant_default, choices=VARIANTS,
+                        help=f"default {variant_default or DEFAULT_VARIANT}")
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                        help=f"a registered backbone (see `fcn-keras backbones`; default {DEFAULT_BACKBONE})")
+    parser.add_argument("--padding", default=DEFAULT_PADDING, choices=PADDINGS,
+                        help=f"paper: the reference geometry; same: compact (default {DEFAULT_PADDING})")
+
+
 def _summary_arguments(parser):
-    parser.add_argument("--variant", default="fcn8s", choices=["fcn32s", "fcn16s", "fcn8s"])
-    parser.add_argument("--backbone", default="vgg16", help="a registered backbone (see `fcn-keras backbones`)")
-    parser.add_argument("--num-classes", type=int, default=21)
-    parser.add_argument("--padding", default="paper", choices=["paper", "same"])
+    _model_arguments(parser)
+    parser.add_argument("--num-classes", type=int, default=DEFAULT_NUM_CLASSES)
     parser.add_argument("--size", type=int, nargs=2, default=(500, 500), metavar=("HEIGHT", "WIDTH"),
                         help="input size used to count FLOPs (default 500 500)")
     parser.add_argument("--layers", action="store_true", help="also print the Keras layer table")
@@ -71,14 +84,18 @@ def _backbones(args):
 @command("info", "Print what a bug report needs: versions, CPU and its flags, GPUs, the precision 'auto' picks.",
          "fcn-keras info")
 def _info(args):
-    from fcn_keras.machine import describe
-
     for key, value in {**describe(), "precision (auto)": resolve_precision("auto")}.items():
         print(f"{key:17s} {value}")
 
 
+def _precision_argument(parser):
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="training dtype policy; auto: mixed precision only where the hardware runs it "
+                             "natively (see `fcn-keras info`)")
+
+
 def _demo_arguments(parser):
-    parser.add_argument("--output", default="fcn-demo", help="folder of the run (default ./fcn-demo)")
+    parser.add_argument("--output", default=DEMO_OUTPUT, help=f"folder of the run (default ./{DEMO_OUTPUT})")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --output")
     parser.add_argument("--epochs", type=int, default=DEMO.epochs)
     parser.add_argument("--train-images", type=int, default=DEMO.train_images)
@@ -92,7 +109,8 @@ def _demo_arguments(parser):
 @command("demo", "Train FCN-8s on built-in synthetic shapes (2 CPU cores: under 5 min) and report the paper's "
          "scores.", "fcn-keras demo --output fcn-demo", _demo_arguments)
 def _demo(args):
-    from fcn_keras.demo import format_metrics, run_demo
+    from fcn_keras.demo import run_demo
+    from fcn_keras.evaluation import format_metrics
 
     metrics = run_demo(args.output, overwrite=args.overwrite, epochs=args.epochs, train_images=args.train_images,
                        validation_images=args.validation_images, image_size=tuple(args.image_size),
@@ -102,16 +120,8 @@ def _demo(args):
     print(f"Results in {args.output}/: {', '.join(DEMO_FILES)}")
 
 
-def _precision_argument(parser):
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
-                        help="training dtype policy; auto: mixed precision only where the hardware runs it "
-                             "natively (see `fcn-keras info`)")
-
-
 def _data_arguments(parser, splits):
-    parser.add_argument("--data", required=True, metavar="SOURCE",
-                        help="synthetic[:N] | voc:ROOT | sbd:ROOT | folder:IMAGES,MASKS | tfds:NAME | "
-                             "tfrecord:PATTERN")
+    parser.add_argument("--data", required=True, metavar="SOURCE", help=" | ".join(SPECS))
     parser.add_argument("--num-classes", type=int, help="classes, for sources that do not define them")
     for name, default in splits.items():
         parser.add_argument(f"--{name}", default=default, help=f"split name (default {default})")
@@ -121,14 +131,13 @@ def _train_arguments(parser):
     _data_arguments(parser, {"train-split": "train", "val-split": "val"})
     parser.add_argument("--val-data", metavar="SOURCE", help="validation source (default: --data)")
     parser.add_argument("--no-validation", action="store_true", help="train without a validation set")
-    parser.add_argument("--variant", default="fcn8s", choices=["fcn32s", "fcn16s", "fcn8s"])
+    _model_arguments(parser, variant_default=None)
     parser.add_argument("--staged", action="store_true", help="train 32s, then 16s from it, then 8s (the paper's)")
     parser.add_argument("--at-once", action="store_true", help="FCN-8s/16s at-once (scaled skips)")
-    parser.add_argument("--backbone", default="vgg16")
     parser.add_argument("--backbone-weights", help="'imagenet' or a local classifier weights file")
     parser.add_argument("--init-from", metavar="MODEL.keras", help="start from a trained coarser FCN")
-    parser.add_argument("--padding", default="paper", choices=["paper", "same"])
-    parser.add_argument("--recipe", default="practical", choices=["paper", "paper_normalized", "practical"])
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE, choices=RECIPES,
+                        help="; ".join(f"{name}: {meaning}" for name, meaning in RECIPES.items()))
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--warmup-steps", type=int, default=0, help="raise the learning rate linearly over the "
                                                                      "first steps (default 0: no warm-up)")
@@ -147,25 +156,26 @@ def _train_arguments(parser):
          "fcn-keras train --data voc:VOC2012 --backbone-weights imagenet --crop-size 320 320 "
          "--batch-size 8 --output runs/voc", _train_arguments)
 def _train(args):
-    from fcn_keras.data import SPLITLESS_SOURCES, open_source, prepare
+    from fcn_keras.backbones import get_backbone
+    from fcn_keras.data import open_source, prepare
     from fcn_keras.models import build_fcn, load_fcn
     from fcn_keras.training import train, train_staged
 
-    if args.staged and (args.variant != "fcn8s" or args.at_once or args.init_from):
+    if args.staged and (args.variant or args.at_once or args.init_from):
         raise ValueError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
                          "--init-from, or drop --staged.")
-    if not (args.val_data or args.no_validation) and args.data.partition(":")[0] in SPLITLESS_SOURCES:
-        raise ValueError(f"{args.data!r} has no splits, so validation would reuse the training images; give "
-                         "--val-data SOURCE or --no-validation.")
+    check_validation_source(args.data, args.val_data, validation=not args.no_validation)
     source = open_source(args.data, args.train_split, args.num_classes, args.seed)
     num_classes = source.num_classes
+    pad = get_backbone(args.backbone).mean_rgb
     augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
                "scale_range": tuple(args.scale_range) if args.scale_range else None}
-    train_data = prepare(source.dataset, args.batch_size, training=True, seed=args.seed, **augment)
+    train_data = prepare(source.dataset, args.batch_size, training=True, seed=args.seed, image_pad_value=pad,
+                         **augment)
     validation_data = None
     if not args.no_validation:
         validation = open_source(args.val_data or args.data, args.val_split, num_classes, args.seed)
-        validation_data = prepare(validation.dataset, args.batch_size)
+        validation_data = prepare(validation.dataset, args.batch_size, image_pad_value=pad)
     options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
                "learning_rate": args.learning_rate, "warmup_steps": args.warmup_steps, "overwrite": args.overwrite}
     precision = resolve_precision(args.precision)
@@ -175,8 +185,8 @@ def _train(args):
             train_staged(num_classes, train_data, validation_data, output_dir=args.output, backbone=args.backbone,
                          backbone_weights=args.backbone_weights, padding=args.padding, **options)
         else:
-            model = build_fcn(args.variant, num_classes, backbone=args.backbone, padding=args.padding,
-                              backbone_weights=args.backbone_weights, at_once=args.at_once,
+            model = build_fcn(args.variant or DEFAULT_VARIANT, num_classes, backbone=args.backbone,
+                              padding=args.padding, backbone_weights=args.backbone_weights, at_once=args.at_once,
                               init_from=load_fcn(args.init_from) if args.init_from else None)
             train(model, train_data, validation_data, output_dir=args.output, **options)
     print(f"Done: best model in {args.output}.")
@@ -194,14 +204,11 @@ def _evaluate_arguments(parser):
          "fcn-keras evaluate fcn-demo/model.keras --data synthetic --output metrics.json", _evaluate_arguments)
 def _evaluate(args):
     from fcn_keras.data import open_source
-    from fcn_keras.demo import format_metrics
-    from fcn_keras.evaluation import evaluate, save_metrics
+    from fcn_keras.evaluation import evaluate, format_metrics, save_metrics
     from fcn_keras.models import load_fcn, num_classes_of
 
     model = load_fcn(args.model)
-    for path in (args.output, args.confusion_plot):
-        if path and os.path.exists(path) and not args.overwrite:
-            raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
+    claim_files([args.output, args.confusion_plot], args.overwrite)
     source = open_source(args.data, args.split, args.num_classes or num_classes_of(model))
     metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
                        class_names=source.class_names)
@@ -221,8 +228,8 @@ def _predict_arguments(parser):
 @command("predict", "Segment images: palette PNG masks and colour overlays.",
          "fcn-keras predict fcn-demo/model.keras photos/ --output predictions", _predict_arguments)
 def _predict(args):
-    from fcn_keras.annotate import write_predictions
     from fcn_keras.models import load_fcn
+    from fcn_keras.prediction_files import write_predictions
 
     written = write_predictions(load_fcn(args.model), args.inputs, args.output, overwrite=args.overwrite)
     print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
@@ -230,10 +237,10 @@ def _predict(args):
 
 def _export_arguments(parser):
     parser.add_argument("model", help="a .keras model file")
-    parser.add_argument("--format", required=True, choices=["saved_model", "tflite", "onnx"])
+    parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", required=True,
                         help="folder: SavedModels go to OUTPUT/<next version>/, files to OUTPUT/model*.tflite|onnx")
-    parser.add_argument("--quantize", choices=["float16", "int8"], help="TFLite quantization")
+    parser.add_argument("--quantize", choices=[name for name in QUANTIZATIONS if name], help="TFLite quantization")
     parser.add_argument("--representative-data", metavar="PATH",
                         help="int8 calibration images: a folder of images or a .npy array")
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
@@ -253,13 +260,13 @@ def _export(args):
 
 def _serve_arguments(parser):
     parser.add_argument("dir", help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
-    parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--model-name", default="fcn")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
 
 
 @command("serve", "Serve an exported SavedModel over TF Serving's REST API (no Docker needed).",
-         "fcn-keras serve serving/fcn --port 8501", _serve_arguments)
+         f"fcn-keras serve serving/fcn --port {DEFAULT_PORT}", _serve_arguments)
 def _serve(args):
     from fcn_keras.export import serve
 

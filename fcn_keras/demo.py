@@ -3,21 +3,22 @@
 import dataclasses
 import functools
 import os
-import shutil
 import time
 
 import keras
 
 from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
-from fcn_keras.demo_settings import DEMO_FILES, TRAINING_DIR, DemoSettings
+from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, TRAINING_DIR, DemoSettings
 from fcn_keras.evaluation import evaluate, predict, save_metrics
+from fcn_keras.outputs import RunFolder
 from fcn_keras.models import build_fcn8s
 from fcn_keras.precision import dtype_policy, resolve_precision
-from fcn_keras.training import BEST_MODEL, LOG_FILE, train
+from fcn_keras.training.loop import train
+from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE
 from fcn_keras.visualize import comparison_grid, plot_training_curves
 
 
-def run_demo(output_dir="fcn-demo", *, overwrite=False, verbose="auto", **settings):
+def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **settings):
     """Trains FCN-8s on synthetic shapes, scores it on a held-out set and writes the results.
 
     Writes to `output_dir`: `metrics.json` (pixel_accuracy, mean_accuracy, mean_iou,
@@ -41,7 +42,7 @@ def run_demo(output_dir="fcn-demo", *, overwrite=False, verbose="auto", **settin
         0.84
     """
     demo = dataclasses.replace(DemoSettings(), **settings)
-    _claim_output_dir(output_dir, overwrite)
+    RunFolder(output_dir, results=(*DEMO_FILES, TRAINING_DIR)).claim(overwrite, what="demo run")
     start = time.time()
     precision = resolve_precision(demo.precision)
     print(f"Training in {precision.policy}: {precision.reason}.")
@@ -73,42 +74,3 @@ def run_demo(output_dir="fcn-demo", *, overwrite=False, verbose="auto", **settin
                     os.path.join(output_dir, "overlays.png"))
     plot_training_curves(os.path.join(training_dir, LOG_FILE), os.path.join(output_dir, "training_curves.png"))
     return metrics
-
-
-def _claim_output_dir(output_dir, overwrite):
-    """Refuses to touch an earlier run unless `overwrite`; then removes only the demo's own files."""
-    parent = os.path.dirname(os.path.abspath(output_dir))
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(f"Cannot write the demo to {output_dir}: {parent} does not exist.")
-    existing = [name for name in (*DEMO_FILES, TRAINING_DIR) if os.path.exists(os.path.join(output_dir, name))]
-    if existing and not overwrite:
-        raise FileExistsError(
-            f"{output_dir} already holds a demo run ({', '.join(existing)}); pass --overwrite to replace "
-            "it or --output to write elsewhere."
-        )
-    for name in existing:
-        path = os.path.join(output_dir, name)
-        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-    os.makedirs(output_dir, exist_ok=True)
-
-
-def format_metrics(metrics):
-    """The four scores as a short table for the terminal.
-
-    Args:
-        metrics: a dict with the keys of `fcn_keras.evaluate`'s result.
-
-    Returns:
-        str, one line per score.
-
-    Example:
-        >>> print(format_metrics({"pixel_accuracy": 0.9, "mean_accuracy": 0.8,
-        ...                       "mean_iou": 0.7, "frequency_weighted_iou": 0.85}))
-        pixel accuracy          0.9000
-        mean accuracy           0.8000
-        mean IU                 0.7000
-        frequency weighted IU   0.8500
-    """
-    rows = (("pixel accuracy", "pixel_accuracy"), ("mean accuracy", "mean_accuracy"),
-            ("mean IU", "mean_iou"), ("frequency weighted IU", "frequency_weighted_iou"))
-    return "\n".join(f"{label:23s} {metrics[key]:.4f}" for label, key in rows)

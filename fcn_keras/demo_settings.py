@@ -5,6 +5,7 @@ Importing this needs no TensorFlow, so the command line can show the defaults at
 
 import dataclasses
 
+DEMO_OUTPUT = "fcn-demo"
 DEMO_FILES = ("metrics.json", "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png")
 TRAINING_DIR = "training"
 

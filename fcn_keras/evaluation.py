@@ -5,10 +5,11 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from fcn_keras.metrics import confusion_matrix, scores_from_confusion
+from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
 
 
-def evaluate(model, dataset, num_classes, ignore_index=255, confusion_plot=None, class_names=None):
+def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_plot=None, class_names=None):
     """Runs a model over (image, mask) pairs and returns the paper's four scores.
 
     Args:
@@ -93,6 +94,27 @@ def save_metrics(metrics, path):
 
     with open(path, "w") as file:
         json.dump({key: strict(value) for key, value in metrics.items()}, file, indent=2, allow_nan=False)
+
+
+def format_metrics(metrics):
+    """The paper's four scores as a short table for the terminal, in `SCORE_NAMES` order.
+
+    Args:
+        metrics: a dict with the keys of `evaluate`'s result.
+
+    Returns:
+        str, one line per score.
+
+    Example:
+        >>> print(format_metrics({"pixel_accuracy": 0.9, "mean_accuracy": 0.8,
+        ...                       "mean_iou": 0.7, "frequency_weighted_iou": 0.85}))
+        pixel accuracy          0.9000
+        mean accuracy           0.8000
+        mean IU                 0.7000
+        frequency weighted IU   0.8500
+    """
+    width = max(len(label) for label in SCORE_NAMES.values()) + 3
+    return "\n".join(f"{label:{width}s}{metrics[key]:.4f}" for key, label in SCORE_NAMES.items())
 
 
 def predict(model, images):

@@ -10,10 +10,12 @@ ordinary learning rates work; `reduction="sum"` gives the reference's loss.
 import keras
 import tensorflow as tf
 
+from fcn_keras.labels import IGNORE_LABEL, label_masks
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def prepare_labels(y_true, num_classes, ignore_index=255):
+def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
     """Turns a segmentation mask into class indices and a mask of labelled pixels.
 
     A trailing channel axis of size 1 is dropped, the labels are cast to int32,
@@ -57,10 +59,7 @@ def prepare_labels(y_true, num_classes, ignore_index=255):
         y_true = tf.round(y_true)
     labels = tf.cast(y_true, tf.int32)
     num_classes = tf.cast(num_classes, tf.int32)
-    ignored = tf.equal(labels, ignore_index)
-    in_range = tf.logical_and(labels >= 0, labels < num_classes)
-    valid = tf.logical_and(in_range, tf.logical_not(ignored))
-    out_of_range = tf.logical_not(tf.logical_or(in_range, ignored))
+    valid, out_of_range = label_masks(labels, num_classes, ignore_index)
     flat_bad = tf.reshape(out_of_range, [-1])
     first_bad_value = tf.gather(tf.reshape(labels, [-1]), tf.argmax(tf.cast(flat_bad, tf.int32)))
     # Printed as "[part] [value] ..."; `label_error` in fcn_keras.training joins it into one sentence.
@@ -129,7 +128,7 @@ class SegmentationCrossEntropy(keras.losses.Loss):
         >>> model.compile(optimizer="adam", loss=SegmentationCrossEntropy())  # doctest: +SKIP
     """
 
-    def __init__(self, ignore_index=255, reduction="mean", name="segmentation_cross_entropy"):
+    def __init__(self, ignore_index=IGNORE_LABEL, reduction="mean", name="segmentation_cross_entropy"):
         if reduction not in REDUCTIONS:
             raise ValueError(
                 f"reduction must be one of {REDUCTIONS}, got {reduction!r}: 'mean' averages "

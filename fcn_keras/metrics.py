@@ -24,20 +24,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.labels import IGNORE_LABEL, check_ignore_label, invalid_labels
 from fcn_keras.losses import per_pixel_weights, prepare_labels
 
-SCORE_NAMES = ("pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou")
+SCORE_NAMES = {
+    "pixel_accuracy": "pixel accuracy",
+    "mean_accuracy": "mean accuracy",
+    "mean_iou": "mean IU",
+    "frequency_weighted_iou": "frequency weighted IU",
+}
+"""The paper's four scores: result key -> the paper's name for it."""
 
 
-def _check_ignore_index(ignore_index, num_classes):
-    if 0 <= ignore_index < num_classes:
-        raise ValueError(
-            f"ignore_index={ignore_index} is also a class index (num_classes={num_classes}); "
-            "choose an ignore value outside [0, num_classes), e.g. 255."
-        )
-
-
-def confusion_matrix(y_true, y_pred, num_classes, ignore_index=255):
+def confusion_matrix(y_true, y_pred, num_classes, ignore_index=IGNORE_LABEL):
     """Counts labelled pixels by (true class, predicted class), ignoring one label.
 
     Args:
@@ -71,10 +70,10 @@ def confusion_matrix(y_true, y_pred, num_classes, ignore_index=255):
             f"Labels have shape {y_true.shape} but predictions {y_pred.shape}; they must "
             "match pixel for pixel (pass class maps, e.g. logits.argmax(-1), not logits)."
         )
-    _check_ignore_index(ignore_index, num_classes)
+    check_ignore_label(ignore_index, num_classes)
     y_true, y_pred = y_true.reshape(-1).astype(np.int64), y_pred.reshape(-1).astype(np.int64)
     valid = y_true != ignore_index
-    bad_labels = np.unique(y_true[valid & ((y_true < 0) | (y_true >= num_classes))])
+    bad_labels = invalid_labels(y_true, num_classes, ignore_index)
     if bad_labels.size:
         raise ValueError(
             f"Labels {bad_labels[:10].tolist()} are outside [0, {num_classes}) and not the "
@@ -175,9 +174,9 @@ class SegmentationScores(keras.metrics.Metric):
         >>> model.compile("adam", loss=..., metrics=[SegmentationScores(21)])  # doctest: +SKIP
     """
 
-    def __init__(self, num_classes, ignore_index=255, name="segmentation_scores", dtype=None):
+    def __init__(self, num_classes, ignore_index=IGNORE_LABEL, name="segmentation_scores", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        _check_ignore_index(ignore_index, num_classes)
+        check_ignore_label(ignore_index, num_classes)
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
         # float64 counts stay exact to 2**53 pixels and add on every device.
@@ -265,7 +264,7 @@ class MeanIoU(SegmentationScores):
         ...                                 mode="max", save_best_only=True)  # doctest: +SKIP
     """
 
-    def __init__(self, num_classes, ignore_index=255, name="mean_iou", dtype=None):
+    def __init__(self, num_classes, ignore_index=IGNORE_LABEL, name="mean_iou", dtype=None):
         super().__init__(num_classes, ignore_index=ignore_index, name=name, dtype=dtype)
 
     def result(self):

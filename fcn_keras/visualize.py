@@ -16,13 +16,14 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw
 
 from fcn_keras.data.classes import voc_palette
+from fcn_keras.labels import IGNORE_LABEL
 
-IGNORE_COLOR = (224, 224, 192)  # VOC's colour for its "void" label 255
+IGNORE_COLOR = (224, 224, 192)  # VOC's colour for its "void" label, IGNORE_LABEL
 TITLE_HEIGHT = 14  # rows of the title band above a comparison grid
 MIN_CELL_WIDTH = 80  # comparison grids enlarge smaller images to this width
 
 
-def colorize(mask, ignore_index=255):
+def colorize(mask, ignore_index=IGNORE_LABEL):
     """Paints a class map with the VOC palette; `ignore_index` pixels get `IGNORE_COLOR`.
 
     Args:
@@ -44,7 +45,7 @@ def colorize(mask, ignore_index=255):
     return colors
 
 
-def overlay(image, mask, alpha=0.5, ignore_index=255):
+def overlay(image, mask, alpha=0.5, ignore_index=IGNORE_LABEL):
     """Blends a colourized class map over an image; ignored pixels show the image alone.
 
     Args:
@@ -74,7 +75,7 @@ def overlay(image, mask, alpha=0.5, ignore_index=255):
     return np.round(blended).astype(np.uint8)
 
 
-def comparison_grid(images, truths, predictions, path=None, ignore_index=255, pad=4, scale=None):
+def comparison_grid(images, truths, predictions, path=None, ignore_index=IGNORE_LABEL, pad=4, scale=None):
     """Side-by-side rows of image | true mask | predicted mask, with a title band.
 
     Layout (what the pixels are): every cell is enlarged `scale` times

@@ -60,7 +60,7 @@ def test_demo_writes_its_results(demo_run):
 def test_demo_never_overwrites_without_asking(demo_run, capsys):
     stamp = (demo_run / "model.keras").stat().st_mtime
     assert cli.main(["demo", "--output", str(demo_run), *TINY_DEMO]) == 2
-    assert "already holds a demo run" in capsys.readouterr().err
+    assert "already holds a finished demo run" in capsys.readouterr().err
     assert (demo_run / "model.keras").stat().st_mtime == stamp
 
 

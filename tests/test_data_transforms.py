@@ -5,7 +5,6 @@ import pytest
 import tensorflow as tf
 
 from fcn_keras.data import (
-    CAFFE_MEAN_RGB,
     IGNORE_LABEL,
     make_shapes,
     pad_to_size,
@@ -13,6 +12,7 @@ from fcn_keras.data import (
     random_scale_crop_flip,
     validate_labels,
 )
+from fcn_keras.data.transforms import backbone_pad_value
 
 
 def pairs_dataset(pairs):
@@ -50,7 +50,7 @@ def test_padded_batches_pad_images_with_the_mean_and_masks_with_255(coded):
     image, mask = coded[1]  # 7 x 15
     np.testing.assert_array_equal(images[1, :7], image.astype(np.float32))
     np.testing.assert_array_equal(masks[1, :7], mask)
-    np.testing.assert_array_equal(images[1, 7:], np.broadcast_to(np.float32(CAFFE_MEAN_RGB), (5, 15, 3)))
+    np.testing.assert_array_equal(images[1, 7:], np.broadcast_to(np.float32(backbone_pad_value()), (5, 15, 3)))
     assert (masks[1, 7:].numpy() == IGNORE_LABEL).all()
 
 
@@ -60,8 +60,8 @@ def test_crop_larger_than_image_pads_with_mean_and_ignore(coded):
     images, masks = next(iter(ds))
     np.testing.assert_array_equal(images[0, :12, :10], image.astype(np.float32))
     np.testing.assert_array_equal(masks[0, :12, :10], mask)
-    np.testing.assert_array_equal(images[0, 12:, :], np.broadcast_to(np.float32(CAFFE_MEAN_RGB), (2, 13, 3)))
-    np.testing.assert_array_equal(images[0, :, 10:], np.broadcast_to(np.float32(CAFFE_MEAN_RGB), (14, 3, 3)))
+    np.testing.assert_array_equal(images[0, 12:, :], np.broadcast_to(np.float32(backbone_pad_value()), (2, 13, 3)))
+    np.testing.assert_array_equal(images[0, :, 10:], np.broadcast_to(np.float32(backbone_pad_value()), (14, 3, 3)))
     assert (masks[0, 12:, :].numpy() == IGNORE_LABEL).all() and (masks[0, :, 10:].numpy() == IGNORE_LABEL).all()
 
 

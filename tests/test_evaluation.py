@@ -161,7 +161,7 @@ def test_save_metrics_writes_strict_json(tmp_path):
 def test_write_predictions_refuses_colliding_outputs(tmp_path):
     from PIL import Image
 
-    from fcn_keras.annotate import write_predictions
+    from fcn_keras.prediction_files import write_predictions
 
     for name in ("a.png", "a_overlay.png"):  # a's overlay and a_overlay's mask share a file name
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)

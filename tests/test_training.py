@@ -9,13 +9,13 @@ import tensorflow as tf
 
 import fcn_keras
 from fcn_keras.data import prepare, synthetic_shapes
+from fcn_keras.models import variant_of
 from fcn_keras.training import (
     PAPER_LEARNING_RATES,
     REFERENCE_PIXELS,
     compile_for_training,
     recipe_optimizer_and_loss,
     train,
-    variant_of,
 )
 
 NUM_CLASSES = 3

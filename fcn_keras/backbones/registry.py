@@ -35,6 +35,11 @@ class BackboneSpec:
     classifier_layers: dict = dataclasses.field(default_factory=dict)
     description: str = ""
 
+    @property
+    def mean_rgb(self):
+        """`mean_bgr` in RGB order: the image value the backbone's preprocessing maps to zero."""
+        return tuple(reversed(self.mean_bgr))
+
 
 _BACKBONES = {}
 

@@ -1,9 +1,7 @@
-"""Class names, the ignore label and the PASCAL VOC colour palette."""
+"""Class names and the PASCAL VOC colour palette."""
 
 import numpy as np
 
-IGNORE_LABEL = 255
-"""Mask value for pixels that count in neither the loss nor the metrics."""
 
 VOC_CLASSES = (
     "background",

@@ -3,22 +3,13 @@
 from typing import NamedTuple, Optional
 
 from fcn_keras.data.classes import SYNTHETIC_CLASSES, VOC_CLASSES
+from fcn_keras.data.specs import SPECS
 from fcn_keras.data.folder import folder_dataset
 from fcn_keras.data.synthetic import synthetic_shapes
 from fcn_keras.data.tfds_sources import TFDS_SEGMENTATION, tfds_segmentation
 from fcn_keras.data.tfrecord import tfrecord_dataset
 from fcn_keras.data.voc import sbd_segmentation, voc_segmentation
 
-SPECS = {
-    "synthetic[:N]": "built-in synthetic shapes (N images; 5 classes; split 'train' or a held-out one)",
-    "voc:ROOT": "PASCAL VOC (ROOT holds JPEGImages/, SegmentationClass/, ImageSets/); 21 classes",
-    "sbd:ROOT": "SBD (ROOT holds img/, cls/, train.txt, val.txt); 21 classes",
-    "folder:IMAGES,MASKS": "your images and PNG masks matched by file name (give --num-classes)",
-    "tfds:NAME": f"a TFDS data set with masks: {', '.join(sorted(TFDS_SEGMENTATION))}",
-    "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give --num-classes)",
-}
-SPLITLESS_SOURCES = ("folder", "tfrecord")
-"""Source kinds that ignore `split`: every split is the same files."""
 SYNTHETIC_DEFAULT_IMAGES = {"train": 2000}
 SYNTHETIC_HELD_OUT_IMAGES = 200
 
@@ -37,8 +28,8 @@ def open_source(spec, split="train", num_classes=None, seed=0):
     Args:
         spec: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "folder:IMAGES,MASKS",
             "tfds:NAME" or "tfrecord:PATTERN".
-        split: split name ("train", "val", ...; ignored by the `SPLITLESS_SOURCES`,
-            folder and tfrecord).
+        split: split name ("train", "val", ...; ignored by the splitless kinds,
+            folder and tfrecord: see `fcn_keras.data.specs`).
             For synthetic data "train" uses `seed` and any other split `seed + 1`, so
             held-out images are never trained on.
         num_classes: class count for sources that do not define one (folder, tfrecord);

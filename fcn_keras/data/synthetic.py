@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-from fcn_keras.data.classes import IGNORE_LABEL, SYNTHETIC_CLASSES
+from fcn_keras.data.classes import SYNTHETIC_CLASSES
+from fcn_keras.labels import IGNORE_LABEL
 
 _CHUNK = 256  # images generated per vectorised step (bounds memory; keeps output seed-stable)
 _BLOB_GRID = 5  # the background's colour blobs: a coarse random grid, bilinearly upsampled

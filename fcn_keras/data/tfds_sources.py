@@ -5,7 +5,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from fcn_keras.data.classes import IGNORE_LABEL, PET_CLASSES
+from fcn_keras.data.classes import PET_CLASSES
+from fcn_keras.labels import IGNORE_LABEL
 
 
 @dataclasses.dataclass(frozen=True)

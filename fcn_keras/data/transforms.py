@@ -2,12 +2,25 @@
 
 import tensorflow as tf
 
-from fcn_keras.data.classes import IGNORE_LABEL
+from fcn_keras.backbones import get_backbone
+from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.models.variants import DEFAULT_BACKBONE
 
-CAFFE_MEAN_RGB = (122.67892, 116.66877, 104.00699)
-"""The FCN authors' VGG16 mean in RGB order; padded image pixels get it, so after a VGG
-backbone's mean subtraction they are within one grey level of zero (the `vgg16` backbones
-subtract Keras' ImageNet mean, which differs from this by less than 1)."""
+def backbone_pad_value(backbone=DEFAULT_BACKBONE):
+    """The RGB value padded image pixels get: the backbone's mean, which its own
+    preprocessing maps to exactly zero, so padding adds no signal.
+
+    Args:
+        backbone: a registered backbone name.
+
+    Returns:
+        (R, G, B) floats.
+
+    Example:
+        >>> backbone_pad_value("vgg16")
+        (123.68, 116.779, 103.939)
+    """
+    return get_backbone(backbone).mean_rgb
 
 
 def _size_pair(size, name):
@@ -17,7 +30,7 @@ def _size_pair(size, name):
     return pair
 
 
-def pad_to_size(image, mask, height, width, image_pad_value=CAFFE_MEAN_RGB):
+def pad_to_size(image, mask, height, width, image_pad_value=None):
     """Pads an image (with ``image_pad_value``) and its mask (with 255) at the bottom/right
     up to at least ``height`` x ``width``; larger inputs are left as they are.
 
@@ -26,7 +39,8 @@ def pad_to_size(image, mask, height, width, image_pad_value=CAFFE_MEAN_RGB):
         mask: integer (H, W).
         height: minimum output height.
         width: minimum output width.
-        image_pad_value: per-channel value of padded image pixels.
+        image_pad_value: per-channel value of padded image pixels (default:
+            ``backbone_pad_value()``).
 
     Returns:
         ``(image, mask)`` of size ``(max(H, height), max(W, width))``.
@@ -36,6 +50,7 @@ def pad_to_size(image, mask, height, width, image_pad_value=CAFFE_MEAN_RGB):
         >>> mask.numpy()[2, 3]
         255
     """
+    image_pad_value = backbone_pad_value() if image_pad_value is None else image_pad_value
     shape = tf.shape(mask)
     paddings = [[0, tf.maximum(height - shape[0], 0)], [0, tf.maximum(width - shape[1], 0)]]
     channels = [tf.pad(image[..., c], paddings, constant_values=value) for c, value in enumerate(image_pad_value)]
@@ -45,7 +60,7 @@ def pad_to_size(image, mask, height, width, image_pad_value=CAFFE_MEAN_RGB):
 
 
 def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, flip=True,
-                           image_pad_value=CAFFE_MEAN_RGB):
+                           image_pad_value=None):
     """Applies the same random scale, crop and horizontal flip to an image and its mask.
 
     The image is resized bilinearly and the mask by nearest neighbour, so mask values stay
@@ -59,7 +74,8 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
         scale_range: ``(low, high)`` factors drawn uniformly, or None for no scaling.
         crop_size: ``(height, width)`` of a random crop, or None for none.
         flip: mirror left-right with probability 1/2.
-        image_pad_value: per-channel value of padded image pixels.
+        image_pad_value: per-channel value of padded image pixels (default:
+            ``backbone_pad_value()``).
 
     Returns:
         ``(image, mask)``; of size ``crop_size`` when given.
@@ -86,7 +102,7 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
 
 
 def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=None, flip=None,
-            shuffle_buffer=1000, cache=False, seed=None, image_pad_value=CAFFE_MEAN_RGB,
+            shuffle_buffer=1000, cache=False, seed=None, image_pad_value=None,
             drop_remainder=False):
     """Turns an ``(image, mask)`` source into model-ready batches.
 
@@ -107,7 +123,9 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         shuffle_buffer: shuffle buffer size in training (0 or None: no shuffle).
         cache: True caches decoded examples in memory, a path caches them to files.
         seed: integer seed for shuffling and augmentation; None for nondeterministic.
-        image_pad_value: per-channel RGB value of padded image pixels.
+        image_pad_value: per-channel RGB value of padded image pixels; default: the
+            ``vgg16`` family's mean (``backbone_pad_value()``); pass your backbone's
+            ``get_backbone(name).mean_rgb`` for others.
         drop_remainder: drop the last incomplete batch.
 
     Returns:
@@ -150,6 +168,6 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.padded_batch(batch_size, padding_values=(0.0, IGNORE_LABEL, False),
                                    drop_remainder=drop_remainder)
-    pad_value = tf.constant(image_pad_value, tf.float32)
+    pad_value = tf.constant(backbone_pad_value() if image_pad_value is None else image_pad_value, tf.float32)
     dataset = dataset.map(lambda images, masks, valid: (tf.where(valid[..., None], images, pad_value), masks))
     return dataset.prefetch(tf.data.AUTOTUNE)

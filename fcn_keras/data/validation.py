@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from fcn_keras.data.classes import IGNORE_LABEL
+from fcn_keras.labels import IGNORE_LABEL, invalid_labels, label_masks
 
 
 class DataError(ValueError):
@@ -37,12 +37,11 @@ def check_labels(mask, num_classes, source="mask"):
                [255,   2]])
     """
     mask = np.asarray(mask)
-    bad = (mask >= num_classes) & (mask != IGNORE_LABEL)
-    if bad.any():
-        values = np.unique(mask[bad])
+    values = invalid_labels(mask, num_classes)
+    if values.size:
         raise DataError(
             f"{source}: mask values {values.tolist()[:10]} are not class indices "
-            f"0..{num_classes - 1} nor {IGNORE_LABEL} (ignore) in {int(bad.sum())} pixels. "
+            f"0..{num_classes - 1} nor {IGNORE_LABEL} (ignore) in {int(np.isin(mask, values).sum())} pixels. "
             f"Pass the right num_classes or remap those labels (e.g. to {IGNORE_LABEL})."
         )
     return mask
@@ -69,7 +68,7 @@ def validate_labels(dataset, num_classes):
 
     def check(image, mask):
         labels = tf.cast(mask, tf.int32)
-        bad = tf.logical_and(labels >= num_classes, labels != IGNORE_LABEL)
+        _, bad = label_masks(labels, num_classes)
         assertion = tf.debugging.Assert(
             tf.logical_not(tf.reduce_any(bad)),
             [

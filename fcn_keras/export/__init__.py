@@ -1,75 +1,17 @@
 """Deployment: SavedModel for TF Serving, TFLite (fp32/fp16/int8), ONNX, a REST server and client.
 
 `export_model` is what `fcn-keras export` calls; `serve` is what `fcn-keras serve` calls.
+Names load their modules on first use; `fcn_keras.export.options` needs no TensorFlow.
 """
 
-import os
+from fcn_keras.lazy_imports import lazy_namespace
 
-from fcn_keras.export.client import ServingClient, ServingError
-from fcn_keras.export.onnx import export_onnx
-from fcn_keras.export.saved_model import SIGNATURES, export_saved_model, saved_model_versions
-from fcn_keras.export.server import ModelServer, serve
-from fcn_keras.export.tflite import QUANTIZATIONS, export_tflite, read_tflite_metadata
-
-FORMATS = ("saved_model", "tflite", "onnx")
-
-
-def export_model(model, format, output, quantize=None, representative_data=None, input_size=None):
-    """Exports an FCN in one format; the single entry point behind `fcn-keras export`.
-
-    Args:
-        model: the path of a `.keras` file (or a `keras.Model`).
-        format: "saved_model", "tflite" or "onnx".
-        output: a folder. saved_model: the TF Serving model folder, which gets the
-            next version `output/<n>/`. tflite: gets `model.tflite`,
-            `model_float16.tflite` or `model_int8.tflite`. onnx: gets `model.onnx`.
-            Existing files are never overwritten.
-        quantize: tflite only: None, "float16" or "int8".
-        representative_data: tflite int8 only: calibration images (a `.npy` file,
-            a folder of images, or an array (N, H, W, 3) RGB 0..255).
-        input_size: tflite only: (H, W) to fix the input size; None keeps it dynamic.
-
-    Returns:
-        The path written: the version folder or the model file.
-
-    Raises:
-        ValueError: unknown format, options that the format does not take, a model
-            that is not an FCN or a corrupt file, or an output folder that holds
-            something else.
-        NotADirectoryError: `output` exists and is a file, not a folder.
-        FileExistsError: the target file or version exists.
-
-    Example:
-        >>> export_model("fcn8s.keras", "tflite", "exports", quantize="float16")  # doctest: +SKIP
-        'exports/model_float16.tflite'
-    """
-    if format not in FORMATS:
-        raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
-    if format != "tflite" and (quantize, representative_data, input_size) != (None, None, None):
-        raise ValueError(f"quantize, representative_data and input_size apply to tflite exports, not {format}.")
-    output = os.fspath(output)
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise NotADirectoryError(f"--output {output} is a file; give a folder for the exported model.")
-    if format == "saved_model":
-        return export_saved_model(model, output)
-    if format == "onnx":
-        return export_onnx(model, os.path.join(output, "model.onnx"))
-    filename = f"model_{quantize}.tflite" if quantize else "model.tflite"
-    return export_tflite(model, os.path.join(output, filename), quantize, representative_data, input_size)
-
-
-__all__ = [
-    "FORMATS",
-    "QUANTIZATIONS",
-    "SIGNATURES",
-    "ModelServer",
-    "ServingClient",
-    "ServingError",
-    "export_model",
-    "export_onnx",
-    "export_saved_model",
-    "export_tflite",
-    "read_tflite_metadata",
-    "saved_model_versions",
-    "serve",
-]
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+    "fcn_keras.export.by_format": ["export_model"],
+    "fcn_keras.export.client": ["ServingClient", "ServingError"],
+    "fcn_keras.export.onnx": ["export_onnx"],
+    "fcn_keras.export.options": ["DEFAULT_HOST", "DEFAULT_MODEL_NAME", "DEFAULT_PORT", "FORMATS", "QUANTIZATIONS"],
+    "fcn_keras.export.saved_model": ["SIGNATURES", "export_saved_model", "saved_model_versions"],
+    "fcn_keras.export.server": ["ModelServer", "serve"],
+    "fcn_keras.export.tflite": ["export_tflite", "read_tflite_metadata"],
+})

@@ -15,7 +15,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from fcn_keras.export.common import ensure_new_file
+from fcn_keras.export.options import NEVER_OVERWRITE
+from fcn_keras.outputs import claim_files
 from fcn_keras.export.saved_model import IMAGES
 from fcn_keras.models import load_fcn
 
@@ -52,7 +53,7 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
     _require("tf2onnx")
     onnxruntime = _require("onnxruntime")
     model = load_fcn(model)
-    path = ensure_new_file(path)
+    path, = claim_files([path], hint=NEVER_OVERWRITE)
     with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
         raw_path = os.path.join(workdir, "model.onnx")
         image_spec = tf.TensorSpec((None, *model.input.shape[1:]), tf.float32, name=IMAGES)

@@ -30,10 +30,9 @@ import numpy as np
 import tensorflow as tf
 
 from fcn_keras.export.client import ServingError
+from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MODEL_NAME, DEFAULT_PORT
 from fcn_keras.export.saved_model import saved_model_versions
 
-DEFAULT_MODEL_NAME = "fcn"
-DEFAULT_PORT = 8501
 DEFAULT_REQUEST_TIMEOUT = 30.0
 _ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
 _LOG = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ class ModelServer:
         self,
         export_dir,
         port=DEFAULT_PORT,
-        host="127.0.0.1",
+        host=DEFAULT_HOST,
         model_name=DEFAULT_MODEL_NAME,
         max_concurrency=4,
         max_request_bytes=64 * 2**20,
@@ -165,7 +164,7 @@ class ModelServer:
         self.stop()
 
 
-def serve(export_dir, port=DEFAULT_PORT, host="127.0.0.1", model_name=DEFAULT_MODEL_NAME):
+def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_MODEL_NAME):
     """Serves an exported model with TF Serving's REST API until Ctrl-C.
 
     Args:

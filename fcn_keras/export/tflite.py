@@ -24,11 +24,11 @@ from tensorflow.lite.tools import flatbuffer_utils
 import fcn_keras
 from fcn_keras.data.decoding import read_image
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
-from fcn_keras.export.common import ensure_new_file
+from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
+from fcn_keras.outputs import claim_files
 from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
 from fcn_keras.models import load_fcn, num_classes_of
 
-QUANTIZATIONS = (None, "float16", "int8")
 METADATA_NAME = "fcn_keras"
 
 
@@ -83,7 +83,7 @@ def export_tflite(
     image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *_check_input_size(input_size), 3)
     if quantization == "int8":
         images = _calibration_images(representative_data, max_calibration_images, input_size)
-    path = ensure_new_file(path)
+    path, = claim_files([path], hint=NEVER_OVERWRITE)
     with tempfile.TemporaryDirectory(prefix="fcn_tflite_") as workdir:
         saved_model = write_logits_saved_model(model, os.path.join(workdir, "model"), image_shape)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)

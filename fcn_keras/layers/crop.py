@@ -1,5 +1,7 @@
 """A layer that crops one feature map to the spatial size of another (Caffe's `Crop`)."""
 
+import numbers
+
 import keras
 
 
@@ -22,10 +24,7 @@ class CropToReference(keras.layers.Layer):
 
     def __init__(self, offset=0, **kwargs):
         super().__init__(**kwargs)
-        offset = (offset, offset) if isinstance(offset, int) else tuple(offset)
-        if len(offset) != 2 or any(not isinstance(o, int) or o < 0 for o in offset):
-            raise ValueError(f"offset must be one or two non-negative ints, got {offset!r}.")
-        self.offset = offset
+        self.offset = _offset_pair(offset)
 
     def call(self, inputs):
         source, reference = inputs
@@ -48,3 +47,11 @@ class CropToReference(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "offset": list(self.offset)}
+
+
+def _offset_pair(offset):
+    """(row, column) offsets from one int or two; NumPy integers count, floats and bools do not."""
+    pair = (offset, offset) if not isinstance(offset, (tuple, list)) else tuple(offset)
+    if len(pair) == 2 and all(isinstance(o, numbers.Integral) and not isinstance(o, bool) and o >= 0 for o in pair):
+        return tuple(int(o) for o in pair)
+    raise ValueError(f"offset must be one or two non-negative ints, got {offset!r}.")

@@ -1,20 +1,15 @@
-"""FCN model builders, convolutionalization and staged initialization."""
+"""FCN model builders, the variant table, convolutionalization and weight copying.
 
-from fcn_keras.models.cost import convolution_flops
-from fcn_keras.models.convolutionalize import convolutionalize, load_backbone_weights
-from fcn_keras.models.loading import load_fcn, num_classes_of
-from fcn_keras.models.fcn import build_fcn, build_fcn8s, build_fcn16s, build_fcn32s
-from fcn_keras.models.staged import copy_shared_weights
+Names load their modules on first use; `fcn_keras.models.variants` needs no TensorFlow.
+"""
 
-__all__ = [
-    "build_fcn",
-    "build_fcn8s",
-    "build_fcn16s",
-    "build_fcn32s",
-    "convolution_flops",
-    "convolutionalize",
-    "copy_shared_weights",
-    "load_backbone_weights",
-    "load_fcn",
-    "num_classes_of",
-]
+from fcn_keras.lazy_imports import lazy_namespace
+
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+    "fcn_keras.models.cost": ["convolution_flops"],
+    "fcn_keras.models.surgery": ["convolutionalize", "load_backbone_weights"],
+    "fcn_keras.models.fcn": ["build_fcn", "build_fcn8s", "build_fcn16s", "build_fcn32s"],
+    "fcn_keras.models.loading": ["load_fcn"],
+    "fcn_keras.models.shared_weights": ["copy_shared_weights"],
+    "fcn_keras.models.variants": ["PADDINGS", "VARIANTS", "num_classes_of", "variant_of"],
+})

@@ -1,30 +1,31 @@
 """FCN-32s, FCN-16s and FCN-8s builders (Long, Shelhamer & Darrell, CVPR 2015)."""
 
-import math
-
 import keras
 
 from fcn_keras.backbones import get_backbone
-from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
-from fcn_keras.models.convolutionalize import load_backbone_weights
-from fcn_keras.models.staged import copy_shared_weights
 from fcn_keras.geometry import keras_padding_before
-
-# Backbone strides each variant fuses, coarsest first.
-VARIANTS = {"fcn32s": (32,), "fcn16s": (32, 16), "fcn8s": (32, 16, 8)}
-PADDINGS = ("paper", "same")
-# FCN-8s "at-once": skip features are scaled before scoring (FCN §4.2, PAMI version).
-AT_ONCE_SCALES = {16: 0.01, 8: 0.0001}
+from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
+from fcn_keras.models.surgery import load_backbone_weights
+from fcn_keras.models.shared_weights import copy_shared_weights
+from fcn_keras.models.variants import (
+    DEFAULT_BACKBONE,
+    DEFAULT_NUM_CLASSES,
+    DEFAULT_PADDING,
+    OUTPUT,
+    PADDINGS,
+    SCORE_FR,
+    VARIANTS,
+)
 
 
 def build_fcn(
     variant,
-    num_classes=21,
+    num_classes=DEFAULT_NUM_CLASSES,
     *,
-    backbone="vgg16",
+    backbone=DEFAULT_BACKBONE,
     backbone_weights=None,
     input_shape=(None, None, 3),
-    padding="paper",
+    padding=DEFAULT_PADDING,
     at_once=False,
     init_from=None,
     dropout=0.5,
@@ -73,23 +74,19 @@ def build_fcn(
     taps = spec.build(features, padding, dropout)
     upsample = _upsampler(num_classes, padding, learn_upsampling)
 
-    score = _score(num_classes, "score_fr")(taps[32].tensor)
+    score = _score(num_classes, SCORE_FR)(taps[32].tensor)
     grid = taps[32].grid
-    for stride in VARIANTS[variant][1:]:
-        pool = f"pool{int(math.log2(stride))}"
-        # upscore2 doubles score_fr; upscore_pool4 doubles fuse_pool4.
-        up_name = "upscore2" if grid.stride == 32 else f"upscore_pool{int(math.log2(grid.stride))}"
-        score, grid = upsample(score, grid, 2, up_name)
-        skip = taps[stride].tensor
+    for skip in VARIANTS[variant].skips:
+        score, grid = upsample(score, grid, 2, skip.upsample)
+        features = taps[skip.stride].tensor
         if at_once:
-            skip = keras.layers.Rescaling(AT_ONCE_SCALES[stride], name=f"scale_{pool}")(skip)
-        skip = _score(num_classes, f"score_{pool}")(skip)
-        score, skip, grid = _align(score, grid, up_name, skip, taps[stride].grid, f"score_{pool}")
-        score = keras.layers.Add(name=f"fuse_{pool}")([score, skip])
-    final_name = "upscore" if variant == "fcn32s" else f"upscore{grid.stride}"
-    score, grid = upsample(score, grid, grid.stride, final_name)
+            features = keras.layers.Rescaling(skip.at_once_scale, name=skip.scale)(features)
+        skip_score = _score(num_classes, skip.score)(features)
+        score, skip_score, grid = _align(score, grid, skip.upsample, skip_score, taps[skip.stride].grid, skip.crop)
+        score = keras.layers.Add(name=skip.fuse)([score, skip_score])
+    score, grid = upsample(score, grid, grid.stride, VARIANTS[variant].upscore)
     # The final crop also casts to float32, so logits are float32 under mixed precision.
-    logits = CropToReference(_crop_offset(grid.offset), name="score", dtype="float32")([score, images])
+    logits = CropToReference(_crop_offset(grid.offset), name=OUTPUT, dtype="float32")([score, images])
 
     model = keras.Model(images, logits, name=name or f"{variant}_{backbone}")
     if backbone_weights is not None:
@@ -99,7 +96,7 @@ def build_fcn(
     return model
 
 
-def build_fcn32s(num_classes=21, **kwargs):
+def build_fcn32s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
     """FCN-32s: score fc7, upsample 32x (64/32 bilinear), crop.
 
     Args:
@@ -115,7 +112,7 @@ def build_fcn32s(num_classes=21, **kwargs):
     return build_fcn("fcn32s", num_classes, **kwargs)
 
 
-def build_fcn16s(num_classes=21, **kwargs):
+def build_fcn16s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
     """FCN-16s: FCN-32s plus a pool4 skip; `init_from=` a trained FCN-32s.
 
     Args:
@@ -131,7 +128,7 @@ def build_fcn16s(num_classes=21, **kwargs):
     return build_fcn("fcn16s", num_classes, **kwargs)
 
 
-def build_fcn8s(num_classes=21, at_once=False, **kwargs):
+def build_fcn8s(num_classes=DEFAULT_NUM_CLASSES, at_once=False, **kwargs):
     """FCN-8s: FCN-16s plus a pool3 skip; `at_once=True` for one-stage training.
 
     Args:
@@ -193,11 +190,11 @@ def _upsampler(num_classes, padding, trainable):
     return upsample
 
 
-def _align(upsampled, up_grid, up_name, skip, skip_grid, skip_name):
+def _align(upsampled, up_grid, up_name, skip, skip_grid, skip_crop_name):
     """Crops whichever map starts earlier so both cover the same pixels; returns both and their grid."""
     shift = up_grid.shift_to(skip_grid)  # index in `upsampled` of the skip's first pixel
     if shift < 0:  # reference geometry: crop the skip (Caffe's score_pool4c, score_pool3c)
-        return upsampled, CropToReference(-shift, name=f"{skip_name}c")([skip, upsampled]), up_grid
+        return upsampled, CropToReference(-shift, name=skip_crop_name)([skip, upsampled]), up_grid
     # Same grids: the upsampled map may overhang bottom/right after ceil rounding.
     return CropToReference(shift, name=f"{up_name}c")([upsampled, skip]), skip, skip_grid
 

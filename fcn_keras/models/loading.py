@@ -36,22 +36,6 @@ def load_fcn(model):
     return model
 
 
-def num_classes_of(model):
-    """The number of classes an FCN scores (the last dimension of its output).
-
-    Args:
-        model: an FCN `keras.Model`.
-
-    Returns:
-        int.
-
-    Example:
-        >>> num_classes_of(build_fcn8s(21, backbone="vgg16_tiny"))
-        21
-    """
-    return int(model.output.shape[-1])
-
-
 def _load_keras_file(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"Model file {path} does not exist: pass the .keras file written by model.save().")

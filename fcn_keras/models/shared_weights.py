@@ -1,4 +1,4 @@
-"""Staged training (FCN §4.2): start FCN-16s from FCN-32s and FCN-8s from FCN-16s."""
+"""Copying weights between FCNs by layer name: staged training (FCN §4.2) and warm starts."""
 
 
 def copy_shared_weights(source, target):

@@ -7,6 +7,7 @@ from PIL import Image
 from fcn_keras.data.decoding import read_image, write_mask
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
+from fcn_keras.outputs import claim_files
 from fcn_keras.visualize import overlay
 
 
@@ -70,10 +71,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
     if clashes:
         raise ValueError(f"Two inputs would both write {clashes[0]} (an image named like another's "
                          "'<name>_overlay'); rename one or predict them separately.")
-    existing = [path for path in outputs if os.path.exists(path)]
-    if existing and not overwrite:
-        raise FileExistsError(f"{len(existing)} outputs exist already (e.g. {existing[0]}); pass --overwrite "
-                              "to replace them or choose another --output.")
+    claim_files(outputs, overwrite)
     os.makedirs(output_dir, exist_ok=True)
     written = []
     for stem, path in files.items():

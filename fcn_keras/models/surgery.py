@@ -1,4 +1,4 @@
-"""Convolutionalization (FCN §3.1): classifier weights -> fully convolutional layers."""
+"""Network surgery (FCN §3.1): a classifier's fully connected weights become the FCN's convolutions."""
 
 import os
 

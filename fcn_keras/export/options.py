@@ -1,0 +1,10 @@
+"""What the exporters and the local server accept, and their defaults (no TensorFlow needed)."""
+
+FORMATS = ("saved_model", "tflite", "onnx")
+QUANTIZATIONS = (None, "float16", "int8")
+"""TFLite weight and activation precisions: None (float32), "float16" or "int8"."""
+
+DEFAULT_MODEL_NAME = "fcn"  # the NAME in TF Serving's /v1/models/NAME
+DEFAULT_HOST = "127.0.0.1"  # answer this machine only
+DEFAULT_PORT = 8501  # TF Serving's REST port
+NEVER_OVERWRITE = "exports never overwrite files: choose another output path or remove the old file yourself"

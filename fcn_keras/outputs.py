@@ -1,0 +1,138 @@
+"""The one policy for what commands write: never overwrite unasked, resume what was interrupted.
+
+`claim_files` is for loose outputs (a scores file, predicted masks, an export);
+`RunFolder` is for a folder a run fills over time (training, the demo), which is
+new, interrupted (resumable) or finished (kept unless the caller asks to
+overwrite it). Needs no TensorFlow.
+"""
+
+import enum
+import os
+import shutil
+
+REPLACE_HINT = "pass --overwrite (overwrite=True) to replace it, or choose another output"
+
+
+def claim_files(paths, overwrite=False, hint=REPLACE_HINT):
+    """Makes `paths` ready to be written: refuses existing ones unless `overwrite`, which removes them.
+
+    Parent folders are created. Nothing is removed unless every path may be claimed.
+
+    Args:
+        paths: files (or folders) about to be written; None entries are skipped.
+        overwrite: remove what exists instead of refusing.
+        hint: the end of the refusal: how to get past it.
+
+    Returns:
+        The claimed paths as str, in order.
+
+    Raises:
+        FileExistsError: a path exists and `overwrite` is False; names it and the count.
+
+    Example:
+        >>> claim_files(["runs/scores.json", "runs/confusion.png"])  # doctest: +SKIP
+        ['runs/scores.json', 'runs/confusion.png']
+    """
+    paths = [os.fspath(path) for path in paths if path is not None]
+    existing = [path for path in paths if os.path.lexists(path)]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise FileExistsError(f"{existing[0]} already exists{more}; {hint}.")
+    for path in existing:
+        _remove(path)
+    for path in paths:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return paths
+
+
+class RunState(enum.Enum):
+    NEW = "new"
+    INTERRUPTED = "interrupted"
+    FINISHED = "finished"
+
+
+class RunFolder:
+    """A folder a run writes over time, and what state it is in.
+
+    Args:
+        path: the folder; its parent must exist when the run claims it.
+        results: names (in the folder) whose presence means a run finished; a CSV
+            log counts only once it holds a row below its header.
+        scratch: names a new run replaces without asking (logs of a run that
+            never finished an epoch, TensorBoard files).
+        resume_marker: name whose presence means an interrupted run to resume.
+
+    Example:
+        >>> folder = RunFolder("runs/voc", results=("best.keras", "log.csv"), resume_marker="backup")
+        >>> folder.state  # doctest: +SKIP
+        <RunState.NEW: 'new'>
+    """
+
+    def __init__(self, path, results, scratch=(), resume_marker=None):
+        self.path, self.results, self.scratch, self.resume_marker = os.fspath(path), tuple(results), tuple(scratch), \
+            resume_marker
+
+    def file(self, name):
+        """The path of `name` inside the folder."""
+        return os.path.join(self.path, name)
+
+    def held_results(self):
+        """The result names present (CSV logs only with a data row)."""
+        return [name for name in self.results if _holds_result(self.file(name))]
+
+    @property
+    def state(self):
+        """`RunState.INTERRUPTED` with the resume marker, else FINISHED with results, else NEW."""
+        if self.resume_marker and os.path.exists(self.file(self.resume_marker)):
+            return RunState.INTERRUPTED
+        return RunState.FINISHED if self.held_results() else RunState.NEW
+
+    def claim(self, overwrite=False, what="run"):
+        """Prepares the folder for a run: resume, start fresh, or refuse a finished run.
+
+        An interrupted run is left as it is (the caller resumes it). Otherwise results
+        are removed only with `overwrite`, scratch always, and the folder is created.
+
+        Args:
+            overwrite: replace a finished run.
+            what: what to call the run in messages ("run", "demo run").
+
+        Returns:
+            The folder's `RunState` before claiming.
+
+        Raises:
+            FileNotFoundError: the parent folder does not exist.
+            FileExistsError: a finished run is there and `overwrite` is False.
+        """
+        parent = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"Cannot write the {what} to {self.path}: its parent folder {parent} does "
+                                    "not exist.")
+        state = self.state
+        if state is RunState.INTERRUPTED:
+            return state
+        held = self.held_results()
+        if held and not overwrite:
+            raise FileExistsError(f"{self.path} already holds a finished {what} ({', '.join(held)}); pass "
+                                  "--overwrite (overwrite=True) to replace it, or choose another folder.")
+        for name in (*self.results, *self.scratch):
+            if os.path.lexists(self.file(name)):
+                _remove(self.file(name))
+        os.makedirs(self.path, exist_ok=True)
+        return state
+
+
+def _holds_result(path):
+    if not os.path.exists(path):
+        return False
+    if path.endswith(".csv"):
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return len(file.read().strip().splitlines()) > 1
+    return True
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)

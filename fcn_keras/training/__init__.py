@@ -1,0 +1,16 @@
+"""Training: recipes (data), optimizers, callbacks, run folders and the `train` loops.
+
+Names load their modules on first use; `fcn_keras.training.recipes` needs no TensorFlow.
+"""
+
+from fcn_keras.lazy_imports import lazy_namespace
+
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+    "fcn_keras.training.callbacks": ["GuardedCheckpoint", "NaNGuard", "ResumableBackup"],
+    "fcn_keras.training.loop": ["check_batches", "train", "train_staged"],
+    "fcn_keras.training.optimizers": ["LinearWarmUp", "compile_for_training", "recipe_optimizer_and_loss"],
+    "fcn_keras.training.recipes": ["PAPER_LEARNING_RATES", "PAPER_MOMENTUM", "PAPER_WEIGHT_DECAY",
+                                   "PRACTICAL_LEARNING_RATE", "RECIPES", "REFERENCE_PIXELS"],
+    "fcn_keras.training.run_folder": ["BACKUP_DIR", "BEST_MODEL", "LAST_MODEL", "LOG_FILE", "TENSORBOARD_DIR",
+                                      "training_run", "worker_output_dir"],
+})

@@ -1,0 +1,222 @@
+"""`train` and `train_staged`: `model.fit` with what a long segmentation run needs.
+
+`train` adds the best model by validation mean IU, a resumable backup
+(`BackupAndRestore`, resumed exactly: the interrupted epoch is replayed on the
+same batches), a CSV log, TensorBoard and a guard that stops on a NaN loss
+without overwriting the last good model.
+"""
+
+import csv
+import math
+import os
+import re
+
+import keras
+import tensorflow as tf
+
+from fcn_keras.models.fcn import build_fcn
+from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS
+from fcn_keras.outputs import RunState
+from fcn_keras.training.callbacks import GuardedCheckpoint, NaNGuard, ResumableBackup
+from fcn_keras.training.optimizers import compile_for_training
+from fcn_keras.training.recipes import DEFAULT_RECIPE
+from fcn_keras.training.run_folder import (
+    BACKUP_DIR,
+    BEST_MODEL,
+    LAST_MODEL,
+    LOG_FILE,
+    TENSORBOARD_DIR,
+    training_run,
+    worker_output_dir,
+)
+
+
+def train(
+    model,
+    train_data,
+    validation_data=None,
+    *,
+    output_dir,
+    epochs=10,
+    steps_per_epoch=None,
+    recipe=DEFAULT_RECIPE,
+    learning_rate=None,
+    warmup_steps=0,
+    overwrite=False,
+    callbacks=(),
+    verbose="auto",
+):
+    """Trains an FCN with `model.fit` and the callbacks a real run needs; resumes if interrupted.
+
+    Writes to `output_dir`: `best.keras` (highest validation mean IU, or lowest loss
+    without validation data), `last.keras` (last epoch whose loss stayed finite),
+    `log.csv`, `tensorboard/`, and while running `backup/` (under multi-worker
+    training, tasks other than the chief write to `output_dir/workers/<task>-<id>/`).
+    Run the same call again after an interruption and it resumes from the last
+    finished epoch, replaying exactly the batches an uninterrupted run would have
+    seen (for a deterministic `train_data`, e.g. `prepare(..., seed=0)` under the
+    same global seed).
+
+    Args:
+        model: an FCN (built inside `strategy.scope()` to train distributed). An
+            uncompiled model is compiled with `recipe`; if you compile it yourself,
+            include `fcn_keras.metrics.MeanIoU`, which `best.keras` is chosen by.
+        train_data: tf.data.Dataset of (images (N, H, W, 3), masks (N, H, W)) batches.
+        validation_data: the same for validation, or None.
+        output_dir: folder for the run; its parent must exist.
+        epochs: epochs to train (in total, counting resumed ones).
+        steps_per_epoch: batches per epoch; default: one pass over `train_data`.
+        recipe, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
+        overwrite: replace a finished run in `output_dir` (otherwise an error).
+        callbacks: extra Keras callbacks.
+        verbose: Keras progress bar setting.
+
+    Returns:
+        The Keras `History`.
+
+    Raises:
+        FloatingPointError: the loss became NaN; `last.keras` holds the last good epoch.
+
+    Example:
+        >>> data = prepare(synthetic_shapes(256, (64, 64)), batch_size=8, training=True, seed=0)
+        >>> model = build_fcn8s(5, backbone="vgg16_slim", padding="same")
+        >>> train(model, data, output_dir="runs/shapes", epochs=5)  # doctest: +SKIP
+    """
+    num_classes = model.output_shape[-1]
+    for name, data in (("train_data", train_data), ("validation_data", validation_data)):
+        if data is not None:
+            check_batches(data, num_classes, name)
+    steps_per_epoch = steps_per_epoch or _count_batches(train_data)
+    output_dir = worker_output_dir(model, output_dir)
+    training_run(output_dir).claim(overwrite)
+
+    backup = ResumableBackup(os.path.join(output_dir, BACKUP_DIR))
+    done = backup.completed_epochs()
+    if done:
+        print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
+    monitor, mode = ("val_mean_iou", "max") if validation_data is not None else ("loss", "min")
+    guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
+    callback_list = [
+        backup,
+        guard,
+        # A resumed run only replaces best.keras with something better than what it holds.
+        GuardedCheckpoint(guard, os.path.join(output_dir, BEST_MODEL), monitor=monitor, mode=mode,
+                          save_best_only=True, initial_value_threshold=_best_logged(output_dir, monitor, mode, done)),
+        keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
+        keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
+        *callbacks,
+    ]
+    if not model.compiled:
+        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
+    # One endless, deterministic stream of batches; a resumed run skips what was trained.
+    stream = train_data.repeat().skip(done * steps_per_epoch)
+    try:
+        history = model.fit(stream, validation_data=validation_data, epochs=epochs,
+                            steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False, verbose=verbose)
+    except tf.errors.InvalidArgumentError as error:
+        message = _label_error(error)
+        if message is None:
+            raise
+        raise ValueError(message) from None
+    if guard.failed_at:
+        epoch, batch = guard.failed_at
+        raise FloatingPointError(
+            f"The loss became NaN/inf at epoch {epoch}, batch {batch}; training stopped. The last good "
+            f"epoch is in {os.path.join(output_dir, LAST_MODEL)} (if one finished). Lower the learning "
+            "rate or check the data."
+        )
+    return history
+
+
+def train_staged(num_classes, train_data, validation_data=None, *, output_dir, epochs=10, backbone=DEFAULT_BACKBONE,
+                 backbone_weights=None, padding=DEFAULT_PADDING, dropout=0.5, **train_kwargs):
+    """The paper's staged training: FCN-32s, then FCN-16s from it, then FCN-8s from that.
+
+    Each stage trains in `output_dir/<variant>/` with `train`; a stage that finished
+    before is not trained again (unless `overwrite=True`), so rerunning an
+    interrupted call resumes it. Call it inside `strategy.scope()` to train distributed.
+
+    Args:
+        num_classes: classes of the data.
+        train_data, validation_data: batched datasets, as for `train`.
+        output_dir: folder of the three stages; its parent must exist.
+        epochs: epochs of each stage.
+        backbone, backbone_weights, padding, dropout: see `build_fcn` (the weights
+            initialize FCN-32s; later stages start from the previous stage's best).
+        **train_kwargs: passed to `train` (recipe, learning_rate, steps_per_epoch, ...).
+
+    Returns:
+        The trained FCN-8s (the best epoch of the last stage).
+
+    Example:
+        >>> fcn8s = train_staged(21, train, val, output_dir="runs/voc", backbone_weights="imagenet",
+        ...                      recipe="paper")  # doctest: +SKIP
+    """
+    previous = None
+    os.makedirs(output_dir, exist_ok=True)
+    for variant in VARIANTS:
+        stage_dir = os.path.join(output_dir, variant)
+        model = build_fcn(variant, num_classes, backbone=backbone, padding=padding, dropout=dropout,
+                          backbone_weights=None if previous else backbone_weights, init_from=previous)
+        stage = training_run(worker_output_dir(model, stage_dir))
+        if train_kwargs.get("overwrite") or stage.state is not RunState.FINISHED:
+            train(model, train_data, validation_data, output_dir=stage_dir, epochs=epochs, **train_kwargs)
+        previous = keras.models.load_model(stage.file(BEST_MODEL))
+    return previous
+
+
+def check_batches(dataset, num_classes, name="dataset"):
+    """Checks, without reading it, that a dataset yields batches (images (N, H, W, 3), masks (N, H, W)).
+
+    Labels are checked batch by batch in the graph, by the loss and the metric;
+    `train` reports a bad one as a `ValueError`.
+
+    Args:
+        dataset: a `tf.data.Dataset`.
+        num_classes: classes the model predicts (named in the error).
+        name: what to call the dataset in errors.
+
+    Raises:
+        ValueError: the elements are not (images, masks) pairs of those shapes.
+
+    Example:
+        >>> check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
+    """
+    spec = dataset.element_spec
+    shapes = [part.shape for part in spec] if isinstance(spec, tuple) and len(spec) == 2 else None
+    if shapes is None or shapes[0].rank != 4 or shapes[0][-1] != 3 or shapes[1].rank not in (3, 4):
+        raise ValueError(
+            f"{name}: expected batches of (RGB images (N, H, W, 3), masks (N, H, W)) for a model with "
+            f"{num_classes} classes, got elements {spec}; batch (image, mask) pairs, e.g. with "
+            "fcn_keras.data.prepare."
+        )
+
+
+def _label_error(error):
+    """The sentence of a failed in-graph label check (see `losses.prepare_labels`), or None."""
+    for line in error.message.splitlines():
+        if line.startswith("assertion failed: [The masks hold the label]"):
+            return " ".join(re.findall(r"\[([^\[\]]*)\]", line))
+    return None
+
+
+def _best_logged(output_dir, monitor, mode, epochs):
+    """Best `monitor` value in the first `epochs` rows of the run's CSV log, or None."""
+    path = os.path.join(output_dir, LOG_FILE)
+    if not epochs or not os.path.exists(path):
+        return None
+    with open(path, newline="") as file:
+        values = [float(row[monitor]) for row in csv.DictReader(file) if int(row["epoch"]) < epochs]
+    values = [value for value in values if math.isfinite(value)]
+    return (max if mode == "max" else min)(values) if values else None
+
+
+def _count_batches(dataset):
+    count = int(dataset.cardinality())
+    if count == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("train_data is endless; pass steps_per_epoch.")
+    if count == tf.data.UNKNOWN_CARDINALITY:
+        count = int(dataset.reduce(0, lambda total, _: total + 1))
+    if count == 0:
+        raise ValueError("train_data is empty: it yielded no batch.")
+    return count

@@ -1,0 +1,130 @@
+"""Keras optimizers and losses from the training recipes, with an optional linear warm-up."""
+
+import functools
+
+import keras
+import tensorflow as tf
+
+from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.losses import SegmentationCrossEntropy
+from fcn_keras.metrics import MeanIoU
+from fcn_keras.models.variants import variant_of
+from fcn_keras.training.recipes import (
+    PAPER_LEARNING_RATES,
+    PAPER_MOMENTUM,
+    DEFAULT_RECIPE,
+    PAPER_WEIGHT_DECAY,
+    PRACTICAL_DECAY_POWER,
+    PRACTICAL_FINAL_FRACTION,
+    PRACTICAL_LEARNING_RATE,
+    RECIPES,
+    REFERENCE_PIXELS,
+)
+
+
+@keras.saving.register_keras_serializable(package="fcn_keras")
+class LinearWarmUp(keras.optimizers.schedules.LearningRateSchedule):
+    """Raises the learning rate linearly from 0 over `warmup_steps`, then follows `schedule`
+    (counted from the end of the warm-up).
+
+    Args:
+        schedule: a `LearningRateSchedule` or a float, the rate after the warm-up.
+        warmup_steps: steps of the linear ramp.
+
+    Example:
+        >>> rate = LinearWarmUp(0.01, warmup_steps=100)
+        >>> float(rate(49)), float(rate(500))
+        (0.005, 0.01)
+    """
+
+    def __init__(self, schedule, warmup_steps):
+        super().__init__()
+        self.schedule, self.warmup_steps = schedule, int(warmup_steps)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        after = tf.maximum(step - self.warmup_steps, 0.0)
+        target = self.schedule(after) if callable(self.schedule) else tf.constant(self.schedule, tf.float32)
+        return target * tf.minimum(1.0, (step + 1.0) / max(self.warmup_steps, 1))
+
+    def get_config(self):
+        schedule = (keras.optimizers.schedules.serialize(self.schedule) if callable(self.schedule)
+                    else self.schedule)
+        return {"schedule": schedule, "warmup_steps": self.warmup_steps}
+
+    @classmethod
+    def from_config(cls, config):
+        schedule = config["schedule"]
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        return cls(schedule, config["warmup_steps"])
+
+
+def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=None, warmup_steps=0):
+    """The optimizer and loss of a training recipe (see `fcn_keras.training.recipes`).
+
+    The practical recipe's polynomial decay runs over `total_steps` (after any warm-up).
+
+    Keras applies weight decay decoupled from the gradient (w -= lr * wd * w),
+    where Caffe adds wd * w to the gradient; at the paper's learning rates the
+    difference is far below float precision.
+
+    Args:
+        recipe: a key of `RECIPES`.
+        variant: "fcn32s", "fcn16s" or "fcn8s" (picks the paper's learning rate).
+        total_steps: steps of the whole run, for the practical recipe's decay.
+        learning_rate: overrides the recipe's learning rate.
+        warmup_steps: raise the rate linearly from 0 over this many first steps
+            (`LinearWarmUp`); the decay then runs over the remaining steps.
+
+    Returns:
+        (keras.optimizers.Optimizer, SegmentationCrossEntropy)
+
+    Example:
+        >>> optimizer, loss = recipe_optimizer_and_loss("paper", "fcn8s")
+        >>> float(optimizer.learning_rate), loss.reduction
+        (1e-14, 'sum')
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"Unknown recipe {recipe!r}. Valid recipes: {', '.join(RECIPES)}.")
+    if recipe == "practical":
+        rate = learning_rate or PRACTICAL_LEARNING_RATE
+        if total_steps:
+            decay_steps = max(total_steps - warmup_steps, 1)
+            rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps, rate * PRACTICAL_FINAL_FRACTION,
+                                                              power=PRACTICAL_DECAY_POWER)
+        optimizer, loss = keras.optimizers.Adam, SegmentationCrossEntropy()
+    else:
+        normalized = recipe == "paper_normalized"
+        rate = learning_rate or PAPER_LEARNING_RATES[variant] * (REFERENCE_PIXELS if normalized else 1)
+        optimizer = functools.partial(keras.optimizers.SGD, momentum=PAPER_MOMENTUM,
+                                      weight_decay=PAPER_WEIGHT_DECAY)
+        loss = SegmentationCrossEntropy(reduction="mean" if normalized else "sum")
+    return optimizer(LinearWarmUp(rate, warmup_steps) if warmup_steps else rate), loss
+
+
+def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learning_rate=None, ignore_index=IGNORE_LABEL,
+                         warmup_steps=0):
+    """Compiles an FCN with a recipe's optimizer and loss and the mean IU metric.
+
+    Compiles under the strategy the model was built in, so models built inside
+    `strategy.scope()` (MirroredStrategy, TPUStrategy, ...) train distributed.
+
+    Args:
+        model: an FCN from the builders.
+        recipe, total_steps, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
+        ignore_index: label that counts in neither loss nor metric.
+
+    Returns:
+        The model, compiled.
+
+    Example:
+        >>> compile_for_training(build_fcn8s(21), "paper")  # doctest: +SKIP
+    """
+    with model.distribute_strategy.scope():  # the optimizer binds to the strategy it is created in
+        optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate,
+                                                    warmup_steps)
+        loss.ignore_index = ignore_index
+        model.compile(optimizer=optimizer, loss=loss,
+                      metrics=[MeanIoU(model.output_shape[-1], ignore_index=ignore_index)])
+    return model

@@ -1,0 +1,27 @@
+"""The training recipes as data: the reference's optimizer settings and a practical default.
+
+- "paper": SGD, momentum 0.99, weight decay 5e-4, fixed lr 1e-10 / 1e-12 / 1e-14
+  (32s / 16s / 8s) on the unnormalized (summed) loss, batch 1, as the reference.
+- "paper_normalized": the same with the per-pixel mean loss and the lr scaled by
+  the pixels of a 500x375 image, so it does not depend on the loss's scale.
+- "practical": Adam with polynomial (power 0.9) decay from 1e-4 and the mean
+  loss; for batched crops of your data.
+
+`fcn_keras.training.optimizers` turns a recipe into Keras objects. Needs no TensorFlow.
+"""
+
+DEFAULT_RECIPE = "practical"
+RECIPES = {
+    "paper": "SGD, momentum 0.99, weight decay 5e-4, lr 1e-10/1e-12/1e-14 on the summed loss (the reference's)",
+    "paper_normalized": "the paper's SGD on the mean loss, lr scaled by the pixels of a 500x375 image",
+    "practical": "Adam with polynomial decay on the mean loss (default lr 1e-4)",
+}
+# The reference's fixed learning rates for its unnormalized (summed) loss, batch 1.
+PAPER_LEARNING_RATES = {"fcn32s": 1e-10, "fcn16s": 1e-12, "fcn8s": 1e-14}
+PAPER_MOMENTUM = 0.99
+PAPER_WEIGHT_DECAY = 5e-4
+# Pixels of a typical VOC image (500x375): the summed loss is about this many times the mean.
+REFERENCE_PIXELS = 500 * 375
+PRACTICAL_LEARNING_RATE = 1e-4
+PRACTICAL_DECAY_POWER = 0.9
+PRACTICAL_FINAL_FRACTION = 0.01  # the decay ends at 1% of the starting rate

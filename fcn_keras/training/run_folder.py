@@ -1,0 +1,52 @@
+"""What a training run writes in its folder, and which folder each multi-worker task uses."""
+
+import os
+
+from fcn_keras.outputs import RunFolder
+
+BEST_MODEL = "best.keras"
+LAST_MODEL = "last.keras"
+LOG_FILE = "log.csv"
+BACKUP_DIR = "backup"
+TENSORBOARD_DIR = "tensorboard"
+
+
+def training_run(output_dir):
+    """The `RunFolder` of a training run: finished once a model or a logged epoch is there,
+    interrupted while `BackupAndRestore`'s backup is.
+
+    Args:
+        output_dir: the run's folder.
+
+    Returns:
+        `fcn_keras.outputs.RunFolder`.
+
+    Example:
+        >>> training_run("runs/voc").state  # doctest: +SKIP
+        <RunState.INTERRUPTED: 'interrupted'>
+    """
+    return RunFolder(output_dir, results=(BEST_MODEL, LAST_MODEL, LOG_FILE), scratch=(TENSORBOARD_DIR,),
+                     resume_marker=BACKUP_DIR)
+
+
+def worker_output_dir(model, output_dir):
+    """`output_dir` for the chief; `output_dir/workers/<task>-<id>` for other multi-worker tasks.
+
+    Args:
+        model: the model, built under the strategy it trains with.
+        output_dir: the run's folder.
+
+    Returns:
+        The folder this task writes to.
+
+    Example:
+        >>> worker_output_dir(model, "runs/voc")  # doctest: +SKIP
+        'runs/voc/workers/worker-1'
+    """
+    strategy = model.distribute_strategy
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if strategy.extended.should_checkpoint or resolver is None:
+        return output_dir
+    worker_dir = os.path.join(output_dir, "workers", f"{resolver.task_type}-{resolver.task_id}")
+    os.makedirs(os.path.dirname(worker_dir), exist_ok=True)
+    return worker_dir
