@@ -13,7 +13,6 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 from PIL import Image
 
 import fcn_keras

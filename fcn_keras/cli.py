@@ -8,9 +8,15 @@ from fcn_keras.data.specs import SPECS, check_validation_source
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
 from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MODEL_NAME, DEFAULT_PORT, FORMATS, QUANTIZATIONS
 from fcn_keras.machine import describe
+from fcn_keras.models.variants import (
+    DEFAULT_BACKBONE,
+    DEFAULT_NUM_CLASSES,
+    DEFAULT_PADDING,
+    DEFAULT_VARIANT,
+    PADDINGS,
+    VARIANTS,
+)
 from fcn_keras.outputs import claim_files
-from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT, \
-    PADDINGS, VARIANTS
 from fcn_keras.precision import PRECISIONS, dtype_policy, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly
 from fcn_keras.training.recipes import DEFAULT_RECIPE, RECIPES

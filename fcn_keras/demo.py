@@ -10,8 +10,8 @@ import keras
 from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, TRAINING_DIR, DemoSettings
 from fcn_keras.evaluation import evaluate, predict, save_metrics
-from fcn_keras.outputs import RunFolder
 from fcn_keras.models import build_fcn8s
+from fcn_keras.outputs import RunFolder
 from fcn_keras.precision import dtype_policy, resolve_precision
 from fcn_keras.training.loop import train
 from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
+from fcn_keras.models.variants import num_classes_of
 
 
 def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_plot=None, class_names=None):
@@ -172,9 +173,10 @@ def _class_maps(model, images, num_classes):
 
 
 def _static_class_count(model):
+    """`num_classes_of(model)`, or None for models without a static output (subclassed, unbuilt)."""
     try:
-        return model.output_shape[-1]
-    except (AttributeError, TypeError, ValueError):  # subclassed or unbuilt models
+        return num_classes_of(model)
+    except (AttributeError, TypeError, ValueError):
         return None
 
 

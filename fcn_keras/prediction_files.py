@@ -72,7 +72,6 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
         raise ValueError(f"Two inputs would both write {clashes[0]} (an image named like another's "
                          "'<name>_overlay'); rename one or predict them separately.")
     claim_files(outputs, overwrite)
-    os.makedirs(output_dir, exist_ok=True)
     written = []
     for stem, path in files.items():
         image = read_image(path)

@@ -265,8 +265,8 @@ def test_a_short_train_prints_no_tensorflow_log_lines(tmp_path):
     assert "Training in float32: as asked." in result.stdout
 
 
-@pytest.mark.parametrize("argv, user_level, level", [(["backbones"], None, "2"), (["backbones", "--verbose"], None, None),
-                                                      (["backbones"], "0", "0")])
+@pytest.mark.parametrize("argv, user_level, level", [
+    (["backbones"], None, "2"), (["backbones", "--verbose"], None, None), (["backbones"], "0", "0")])
 def test_verbose_or_the_users_own_level_keeps_tensorflow_logging(argv, user_level, level):
     import os
     import subprocess

@@ -55,3 +55,9 @@ def test_unexpected_raw_label_fails_naming_the_example():
 def test_unknown_name_lists_supported():
     with pytest.raises(ValueError, match=r"supported: \['oxford_iiit_pet', 'scene_parse150'\]"):
         tfds_segmentation("voc", "train")
+
+
+def test_the_command_line_spec_lists_every_tfds_data_set():
+    from fcn_keras.data import SPECS, TFDS_SEGMENTATION
+
+    assert SPECS["tfds:NAME"].endswith(", ".join(sorted(TFDS_SEGMENTATION)))

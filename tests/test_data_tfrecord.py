@@ -1,13 +1,11 @@
 """TFRecords in the Model Garden layout: round trips, foreign records, errors."""
 
-import io
-
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from helpers import png_bytes
 
-from fcn_keras.data import DataError, make_shapes, synthetic_shapes, tfrecord_dataset, write_mask, write_tfrecords
+from fcn_keras.data import DataError, make_shapes, synthetic_shapes, tfrecord_dataset, write_tfrecords
 
 
 def test_round_trip_is_exact_and_ordered_across_shards(tmp_path):
@@ -25,15 +23,6 @@ def test_jpeg_images_keep_masks_exact(tmp_path):
     pairs = list(tfrecord_dataset(str(tmp_path / "j-*")).as_numpy_iterator())
     np.testing.assert_array_equal(np.stack([p[1] for p in pairs]), masks)
     assert np.abs(np.stack([p[0] for p in pairs]).astype(int) - images).mean() < 25  # lossy on noisy 16 px images
-
-
-def png_bytes(array, palette=False):
-    buffer = io.BytesIO()
-    if palette:
-        write_mask(buffer, array)
-    else:
-        Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def write_records(path, features_list):

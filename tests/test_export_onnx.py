@@ -6,9 +6,9 @@ import sys
 import keras
 import numpy as np
 import pytest
+from helpers import random_images, tiny_fcn
 
 from fcn_keras.export import export_model, export_onnx
-from test_export_saved_model import tiny_fcn
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("tf2onnx")
@@ -21,9 +21,8 @@ def test_onnx_matches_keras_with_dynamic_batch_and_size(tmp_path):
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     assert [node.name for node in session.get_inputs()] == ["images"]
     assert [node.name for node in session.get_outputs()] == ["logits"]
-    rng = np.random.default_rng(0)
-    for shape in ((1, 16, 16, 3), (2, 24, 40, 3)):
-        images = rng.uniform(0, 255, shape).astype(np.float32)
+    for shape in ((1, 16, 16), (2, 24, 40)):
+        images = random_images(*shape)
         (logits,) = session.run(["logits"], {"images": images})
         np.testing.assert_allclose(logits, keras.ops.convert_to_numpy(model(images)), atol=1e-4)
 

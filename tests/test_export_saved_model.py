@@ -1,6 +1,5 @@
 """SavedModel export: TF Serving layout, signatures checked in a TensorFlow-only process, validation."""
 
-import io
 import json
 import os
 import subprocess
@@ -11,12 +10,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from helpers import NUM_CLASSES, png_bytes, tiny_fcn
 
-import fcn_keras
 from fcn_keras.export import export_model, export_saved_model, saved_model_versions
-
-NUM_CLASSES = 3
 
 # Runs in a fresh interpreter that imports TensorFlow only: what a serving host has.
 TENSORFLOW_ONLY_CHECK = """
@@ -41,27 +37,6 @@ outputs["signature_names"] = np.array(sorted(signatures))
 assert not any(name.startswith("fcn_keras") for name in sys.modules), "fcn_keras was imported"
 np.savez(outputs_path, **outputs)
 """
-
-
-def tiny_fcn(num_classes=NUM_CLASSES, seed=0):
-    """A tiny FCN-8s (same weights for a seed) whose zero-initialized score layers get random weights,
-    so outputs vary per pixel."""
-    keras.utils.set_random_seed(seed)
-    model = fcn_keras.build_fcn8s(num_classes, backbone="vgg16_tiny", padding="same")
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if layer.name.startswith("score_"):
-            kernel = rng.normal(0, 1.0, layer.kernel.shape)
-            # Zero-mean over input channels: ReLU features are positive and would favour one class everywhere.
-            layer.kernel.assign((kernel - kernel.mean(axis=2, keepdims=True)).astype("float32"))
-    return model
-
-
-def png_bytes(image):
-    """Lossless PNG encoding of a uint8 (H, W, 3) array."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

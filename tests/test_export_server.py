@@ -10,9 +10,9 @@ import time
 import keras
 import numpy as np
 import pytest
+from helpers import NUM_CLASSES, png_bytes, tiny_fcn
 
 from fcn_keras.export import ModelServer, ServingClient, ServingError, export_saved_model
-from test_export_saved_model import NUM_CLASSES, png_bytes, tiny_fcn
 
 
 @pytest.fixture(scope="module")

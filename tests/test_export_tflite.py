@@ -6,9 +6,9 @@ import os
 import keras
 import numpy as np
 import pytest
+from helpers import NUM_CLASSES, random_images, tiny_fcn
 
 from fcn_keras.export import export_model, export_tflite, read_tflite_metadata
-from test_export_saved_model import NUM_CLASSES, tiny_fcn
 
 Interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
 INT8_AGREEMENT = 0.98  # share of pixels whose int8 class equals Keras fp32's (issue 6)
@@ -23,10 +23,6 @@ def model():
 def run_tflite(path, images):
     """Logits of a .tflite FCN through its signature runner, which resizes dynamic inputs."""
     return Interpreter(model_path=str(path)).get_signature_runner()(images=images)["logits"]
-
-
-def random_images(*shape, seed=0):
-    return np.random.default_rng(seed).uniform(0, 255, (*shape, 3)).astype(np.float32)
 
 
 def test_fp32_matches_keras_at_any_size(model, tmp_path):

@@ -3,12 +3,12 @@
 import keras
 import numpy as np
 import pytest
+from helpers import random_images
 
 import fcn_keras
 from fcn_keras.layers import CropToReference
+from fcn_keras.models import PADDINGS, VARIANTS, variant_of
 
-VARIANTS = ("fcn32s", "fcn16s", "fcn8s")
-PADDINGS = ("paper", "same")
 FULL_SIZE = {"vgg16"}  # 134M parameters: built in the slow tests only
 BACKBONES = [
     pytest.param(name, marks=pytest.mark.slow) if name in FULL_SIZE else name
@@ -16,6 +16,7 @@ BACKBONES = [
 ]
 SIZES = [(61, 77), (32, 32), (17, 40)]
 
+# The layer names of the authors' prototxts: the variant table must reproduce them.
 REFERENCE_NAMES = {
     "fcn32s": ["score_fr", "upscore"],
     "fcn16s": ["score_fr", "upscore2", "score_pool4", "fuse_pool4", "upscore16"],
@@ -32,6 +33,23 @@ PAPER_CROPS = {
 }
 
 
+def table_names(variant):
+    spec = VARIANTS[variant]
+    return {*spec.score_layers, *spec.upsamplers, *(skip.fuse for skip in spec.skips)}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_table_names_the_reference_layers(variant):
+    assert table_names(variant) == set(REFERENCE_NAMES[variant])
+    assert {skip.crop for skip in VARIANTS[variant].skips} | {"score"} == set(PAPER_CROPS[variant])
+
+
+def test_variant_of_reads_at_once_models_and_refuses_other_models():
+    assert variant_of(fcn_keras.build_fcn8s(2, at_once=True, backbone="vgg16_tiny")) == "fcn8s"
+    with pytest.raises(ValueError, match="not an FCN built by fcn_keras"):
+        variant_of(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+
+
 def crops(model):
     return {layer.name: layer.offset for layer in model.layers if isinstance(layer, CropToReference)}
 
@@ -42,12 +60,12 @@ def crops(model):
 def test_logits_have_input_size_for_every_model(backbone, variant, padding):
     model = fcn_keras.build_fcn(variant, 5, backbone=backbone, padding=padding)
     for height, width in SIZES:
-        images = np.random.default_rng(0).uniform(0, 255, (2, height, width, 3)).astype("float32")
-        logits = model(images)
+        logits = model(random_images(2, height, width))
         assert tuple(logits.shape) == (2, height, width, 5)
         assert logits.dtype == "float32"
     names = {layer.name for layer in model.layers}
-    assert set(BACKBONE_NAMES + REFERENCE_NAMES[variant]) <= names
+    assert set(BACKBONE_NAMES) | table_names(variant) <= names
+    assert variant_of(model) == variant
     if padding == "paper":
         assert crops(model) == {name: (o, o) for name, o in PAPER_CROPS[variant].items()}
     else:  # compact geometry: crops only trim ceil-rounding overhang, never shift

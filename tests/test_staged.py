@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from helpers import randomize_scores
 
 import fcn_keras
 
@@ -10,15 +11,6 @@ _RNG = np.random.default_rng(0)
 # Blocks of colour plus noise: coarse score maps that vary, so argmax checks mean something.
 IMAGES = (np.kron(_RNG.uniform(0, 255, (2, 6, 8, 3)), np.ones((1, 32, 32, 1)))
           + _RNG.normal(0, 10, (2, 192, 256, 3))).astype("float32")
-
-
-def randomize_scores(model, seed=1):
-    """Stands in for training: random kernels (zero biases) in the zero-initialized score layers."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if layer.name.startswith("score_") and layer.weights:
-            kernel, bias = layer.get_weights()
-            layer.set_weights([rng.normal(0, 1, kernel.shape).astype("float32"), bias])
 
 
 def interior_agreement(new, old, margin):

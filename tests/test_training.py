@@ -74,13 +74,6 @@ def test_warm_up_survives_a_keras_file_round_trip(tmp_path):
     assert [float(after(step)) for step in (0, 3, 20)] == pytest.approx([float(before(step)) for step in (0, 3, 20)])
 
 
-def test_variant_of():
-    assert [variant_of(fcn_keras.build_fcn(v, 2, backbone="vgg16_tiny")) for v in ("fcn32s", "fcn16s", "fcn8s")] \
-        == ["fcn32s", "fcn16s", "fcn8s"]
-    with pytest.raises(ValueError, match="not an FCN"):
-        variant_of(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
-
-
 def test_fit_lowers_the_loss(tmp_path):
     model = tiny_model()
     history = train(model, tiny_data(16), tiny_data(8, seed=1), output_dir=str(tmp_path / "run"), epochs=6,

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-
 VOC_CLASSES = (
     "background",
     "aeroplane",

@@ -3,8 +3,8 @@
 from typing import NamedTuple, Optional
 
 from fcn_keras.data.classes import SYNTHETIC_CLASSES, VOC_CLASSES
-from fcn_keras.data.specs import SPECS
 from fcn_keras.data.folder import folder_dataset
+from fcn_keras.data.specs import SPECS
 from fcn_keras.data.synthetic import synthetic_shapes
 from fcn_keras.data.tfds_sources import TFDS_SEGMENTATION, tfds_segmentation
 from fcn_keras.data.tfrecord import tfrecord_dataset

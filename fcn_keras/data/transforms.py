@@ -6,6 +6,7 @@ from fcn_keras.backbones import get_backbone
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.models.variants import DEFAULT_BACKBONE
 
+
 def backbone_pad_value(backbone=DEFAULT_BACKBONE):
     """The RGB value padded image pixels get: the backbone's mean, which its own
     preprocessing maps to exactly zero, so padding adds no signal.

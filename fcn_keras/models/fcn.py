@@ -5,8 +5,8 @@ import keras
 from fcn_keras.backbones import get_backbone
 from fcn_keras.geometry import keras_padding_before
 from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
-from fcn_keras.models.surgery import load_backbone_weights
 from fcn_keras.models.shared_weights import copy_shared_weights
+from fcn_keras.models.surgery import load_backbone_weights
 from fcn_keras.models.variants import (
     DEFAULT_BACKBONE,
     DEFAULT_NUM_CLASSES,
@@ -159,7 +159,7 @@ def _check_arguments(variant, num_classes, input_shape, padding, at_once):
             f"input_shape must be (height, width, 3) for RGB images, got {tuple(input_shape)}; "
             "convert grayscale or RGBA images to RGB first."
         )
-    if at_once and variant == "fcn32s":
+    if at_once and not VARIANTS[variant].skips:
         raise ValueError("at_once applies to the skip layers of fcn16s and fcn8s; fcn32s has none.")
 
 

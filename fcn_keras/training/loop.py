@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS
+from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS, num_classes_of
 from fcn_keras.outputs import RunState
 from fcn_keras.training.callbacks import GuardedCheckpoint, NaNGuard, ResumableBackup
 from fcn_keras.training.optimizers import compile_for_training
@@ -82,7 +82,7 @@ def train(
         >>> model = build_fcn8s(5, backbone="vgg16_slim", padding="same")
         >>> train(model, data, output_dir="runs/shapes", epochs=5)  # doctest: +SKIP
     """
-    num_classes = model.output_shape[-1]
+    num_classes = num_classes_of(model)
     for name, data in (("train_data", train_data), ("validation_data", validation_data)):
         if data is not None:
             check_batches(data, num_classes, name)

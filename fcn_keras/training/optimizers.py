@@ -8,11 +8,11 @@ import tensorflow as tf
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.losses import SegmentationCrossEntropy
 from fcn_keras.metrics import MeanIoU
-from fcn_keras.models.variants import variant_of
+from fcn_keras.models.variants import num_classes_of, variant_of
 from fcn_keras.training.recipes import (
+    DEFAULT_RECIPE,
     PAPER_LEARNING_RATES,
     PAPER_MOMENTUM,
-    DEFAULT_RECIPE,
     PAPER_WEIGHT_DECAY,
     PRACTICAL_DECAY_POWER,
     PRACTICAL_FINAL_FRACTION,
@@ -126,5 +126,5 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
                                                     warmup_steps)
         loss.ignore_index = ignore_index
         model.compile(optimizer=optimizer, loss=loss,
-                      metrics=[MeanIoU(model.output_shape[-1], ignore_index=ignore_index)])
+                      metrics=[MeanIoU(num_classes_of(model), ignore_index=ignore_index)])
     return model

@@ -1,0 +1,48 @@
+"""Shared test helpers: a tiny FCN whose scores vary per pixel, random images, PNG bytes."""
+
+import io
+
+import keras
+import numpy as np
+from PIL import Image
+
+import fcn_keras
+from fcn_keras.data import write_mask
+from fcn_keras.models import VARIANTS
+
+NUM_CLASSES = 3
+
+
+def tiny_fcn(num_classes=NUM_CLASSES, variant="fcn8s", padding="same", seed=0, **kwargs):
+    """A tiny FCN (the same weights for a seed) whose zero-initialized score layers get random
+    kernels, zero-mean over input channels, so its classes vary from pixel to pixel."""
+    keras.utils.set_random_seed(seed)
+    model = fcn_keras.build_fcn(variant, num_classes, backbone="vgg16_tiny", padding=padding, **kwargs)
+    randomize_scores(model, seed)
+    return model
+
+
+def randomize_scores(model, seed=0):
+    """Stands in for training: random kernels in the score layers (ReLU features are positive, so
+    kernels are centred over input channels, else one class would win everywhere)."""
+    rng = np.random.default_rng(seed)
+    for name in VARIANTS[fcn_keras.models.variant_of(model)].score_layers:
+        kernel = model.get_layer(name).kernel
+        values = rng.normal(0, 1.0, kernel.shape)
+        kernel.assign((values - values.mean(axis=2, keepdims=True)).astype("float32"))
+    return model
+
+
+def random_images(*shape, seed=0):
+    """Float32 RGB images in [0, 255] of shape (*shape, 3)."""
+    return np.random.default_rng(seed).uniform(0, 255, (*shape, 3)).astype(np.float32)
+
+
+def png_bytes(array, palette=False):
+    """Lossless PNG of a uint8 image (H, W, 3), or of a mask (H, W) as a VOC palette PNG."""
+    buffer = io.BytesIO()
+    if palette:
+        write_mask(buffer, array)
+    else:
+        Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
