@@ -31,6 +31,7 @@ setup(
     ],
     extras_require={
         "deploy": DEPLOY,
+        "torch": ["torch>=2.1"],  # reads pytorch-fcn's .pth weights; the .caffemodel and .npz readers need none
         "dev": ["pytest>=8", *DEPLOY],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},

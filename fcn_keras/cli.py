@@ -1,6 +1,7 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -198,8 +199,27 @@ def _train(args):
     print(f"Done: best model in {args.output}.")
 
 
+def _model_source_arguments(parser):
+    parser.add_argument("model", nargs="?", help="a .keras model file (or give --preset)")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="one of the authors' trained networks instead of a file (see `fcn-keras presets`)")
+
+
+def _load_model(args):
+    """The model a command works on: `--preset NAME` or the .keras file, exactly one of them."""
+    if (args.model is None) == (args.preset is None):
+        raise ValueError("give a .keras model file or --preset NAME (exactly one).")
+    if args.preset:
+        from fcn_keras.models import from_preset
+
+        return from_preset(args.preset)
+    from fcn_keras.models import load_fcn
+
+    return load_fcn(args.model)
+
+
 def _evaluate_arguments(parser):
-    parser.add_argument("model", help="a .keras model file")
+    _model_source_arguments(parser)
     _data_arguments(parser, {"split": "val"})
     parser.add_argument("--output", help="write the scores to this JSON file")
     parser.add_argument("--confusion-plot", help="save the confusion matrix as this PNG")
@@ -211,9 +231,9 @@ def _evaluate_arguments(parser):
 def _evaluate(args):
     from fcn_keras.data import open_source
     from fcn_keras.evaluation import evaluate, format_metrics, save_metrics
-    from fcn_keras.models import load_fcn, num_classes_of
+    from fcn_keras.models import num_classes_of
 
-    model = load_fcn(args.model)
+    model = _load_model(args)
     claim_files([args.output, args.confusion_plot], args.overwrite)
     source = open_source(args.data, args.split, args.num_classes or num_classes_of(model))
     metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
@@ -225,8 +245,9 @@ def _evaluate(args):
 
 
 def _predict_arguments(parser):
-    parser.add_argument("model", help="a .keras model file")
-    parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    parser.add_argument("paths", nargs="+", metavar="[MODEL] INPUT",
+                        help="a .keras model file (unless --preset), then image files and/or folders of images")
+    parser.add_argument("--preset", metavar="NAME", help="one of the authors' trained networks instead of a file")
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
@@ -234,15 +255,17 @@ def _predict_arguments(parser):
 @command("predict", "Segment images: palette PNG masks and colour overlays.",
          "fcn-keras predict fcn-demo/model.keras photos/ --output predictions", _predict_arguments)
 def _predict(args):
-    from fcn_keras.models import load_fcn
     from fcn_keras.prediction_files import write_predictions
 
-    written = write_predictions(load_fcn(args.model), args.inputs, args.output, overwrite=args.overwrite)
+    args.model, inputs = (None, args.paths) if args.preset else (args.paths[0], args.paths[1:])
+    if not inputs:
+        raise ValueError("give the images to segment after the model file.")
+    written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite)
     print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
 
 
 def _export_arguments(parser):
-    parser.add_argument("model", help="a .keras model file")
+    _model_source_arguments(parser)
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", required=True,
                         help="folder: SavedModels go to OUTPUT/<next version>/, files to OUTPUT/model*.tflite|onnx")
@@ -258,14 +281,17 @@ def _export_arguments(parser):
 def _export(args):
     from fcn_keras.export import export_model
 
-    path = export_model(args.model, args.format, args.output, quantize=args.quantize,
-                        representative_data=args.representative_data,
+    path = export_model(_load_model(args) if args.preset else args.model, args.format, args.output,
+                        quantize=args.quantize, representative_data=args.representative_data,
                         input_size=tuple(args.input_size) if args.input_size else None)
-    print(f"Exported {args.model} to {path}.")
+    print(f"Exported {args.preset or args.model} to {path}.")
 
 
 def _serve_arguments(parser):
-    parser.add_argument("dir", help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
+    parser.add_argument("dir", nargs="?",
+                        help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="serve one of the authors' trained networks (exported once into the cache)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
@@ -276,7 +302,44 @@ def _serve_arguments(parser):
 def _serve(args):
     from fcn_keras.export import serve
 
+    if (args.dir is None) == (args.preset is None):
+        raise ValueError("give a SavedModel folder or --preset NAME (exactly one).")
+    if args.preset:
+        from fcn_keras.export.preset_exports import preset_saved_model
+
+        args.dir = preset_saved_model(args.preset)
     serve(args.dir, port=args.port, host=args.host, model_name=args.model_name)
+
+
+@command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",
+         "fcn-keras presets")
+def _presets(args):
+    from fcn_keras.models.presets import PRESETS, fcn_keras_home, preset_path
+
+    print(f"{'name':22s} {'variant':8s} {'classes':>7s} {'download':>9s}  {'cached':6s}  reported by the authors")
+    for name, preset in PRESETS.items():
+        reported = ", ".join(f"{score} {value}" for score, value in preset.scores.items())
+        cached = "yes" if os.path.exists(preset_path(name)) else "no"
+        print(f"{name:22s} {preset.variant:8s} {preset.num_classes:7d} {preset.size_mb:6d} MB  {cached:6s}  {reported}")
+    print(f"Cache: {fcn_keras_home()} (set FCN_KERAS_HOME to move it). Licence: "
+          f"{next(iter(PRESETS.values())).licence}.")
+
+
+def _convert_arguments(parser):
+    parser.add_argument("source", help="a .caffemodel (the authors'), .npz (Chainer port) or .pth (pytorch-fcn)")
+    parser.add_argument("--output", required=True, help="the .keras file to write")
+    parser.add_argument("--at-once", action="store_true",
+                        help="at-once FCN-8s weights from a .npz/.pth (a .caffemodel says so itself)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+
+
+@command("convert", "Convert trained FCN weights (Caffe, Chainer, PyTorch) into a Keras model.",
+         "fcn-keras convert fcn8s-heavy-pascal.caffemodel --output fcn8s.keras", _convert_arguments)
+def _convert(args):
+    from fcn_keras.models import convert_weights_file, num_classes_of, variant_of
+
+    model = convert_weights_file(args.source, args.output, at_once=args.at_once or None, overwrite=args.overwrite)
+    print(f"Converted {args.source}: {variant_of(model)}, {num_classes_of(model)} classes -> {args.output}.")
 
 
 def build_parser():

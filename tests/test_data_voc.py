@@ -19,6 +19,7 @@ from fcn_keras.data import (
     seg11valid_ids,
     voc_segmentation,
     write_mask,
+    write_seg11valid,
 )
 
 IDS = ["2007_000032", "2008_000002", "2011_000003"]
@@ -142,6 +143,16 @@ def test_seg11valid_is_voc2011_val_minus_sbd_train(tmp_path, sbd_root):
     (voc2011 / "ImageSets" / "Segmentation").mkdir(parents=True)
     (voc2011 / "ImageSets" / "Segmentation" / "val.txt").write_text("2011_000003\n2007_000032\n2009_000001\n")
     assert seg11valid_ids(str(voc2011), str(sbd_root)) == ["2007_000032", "2009_000001"]
+
+
+def test_seg11valid_split_is_written_once_then_read_by_name(voc_root, sbd_root):
+    with pytest.raises(DataError, match="seg11valid.txt does not exist yet: write it once with .*write_seg11valid"):
+        voc_segmentation(str(voc_root), "seg11valid")
+    (voc_root / "ImageSets/Segmentation/val.txt").write_text(f"{IDS[2]}\n{IDS[0]}\n")
+    path = write_seg11valid(str(voc_root), str(sbd_root))
+    assert open(path).read().split() == seg11valid_ids(str(voc_root), str(sbd_root))
+    images = [image.shape for image, _ in voc_segmentation(str(voc_root), "seg11valid")]
+    assert len(images) == len(open(path).read().split()) > 0
 
 
 @pytest.fixture

@@ -51,6 +51,52 @@ def file_checksum(path, algorithm):
     return digest.hexdigest()
 
 
+def download_file(url, path, checksum=None):
+    """Downloads `url` to `path` unless a file with the right checksum is there already.
+
+    The download goes to `path + ".part"` and is renamed only once it is complete
+    (and matches `checksum`), so an interrupted or corrupt download never looks
+    like a good file.
+
+    Args:
+        url: where to fetch the file (any scheme ``urllib`` opens, ``file://`` included).
+        path: where the file goes (its folder is created).
+        checksum: ``"md5:<hex>"`` or ``"sha256:<hex>"``, or None where none is published.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        DataError: the download failed or does not match ``checksum`` (nothing is kept);
+            the message names the URL and how to place the file by hand.
+
+    Example:
+        >>> download_file("file:///tmp/toy.npz", "cache/toy.npz", "md5:...")  # doctest: +SKIP
+        'cache/toy.npz'
+    """
+    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
+    if os.path.isfile(path) and (checksum is None or file_checksum(path, algorithm) == expected):
+        return path
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = path + ".part"
+    by_hand = f"download it by hand to {path}"
+    try:
+        with urllib.request.urlopen(url) as response, open(partial, "wb") as handle:
+            shutil.copyfileobj(response, handle)
+    except (OSError, ValueError) as error:  # URLError, HTTPError and socket errors are OSErrors
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise DataError(f"{url}: download failed ({error}); retry, or {by_hand}.") from None
+    if checksum is not None:
+        actual = file_checksum(partial, algorithm)
+        if actual != expected:
+            os.remove(partial)
+            raise DataError(f"{url}: {algorithm} checksum {actual} != expected {expected}; the download is corrupt "
+                            f"or the server changed the file. Retry, or {by_hand} after checking it.")
+    os.replace(partial, path)
+    return path
+
+
 def download_and_extract(url, checksum, dest, root_in_archive):
     """Downloads an archive into ``dest``, verifies it and extracts it (skipped when done).
 
@@ -74,22 +120,7 @@ def download_and_extract(url, checksum, dest, root_in_archive):
     root = os.path.join(dest, root_in_archive)
     if os.path.isdir(root):
         return root
-    os.makedirs(dest, exist_ok=True)
-    archive = os.path.join(dest, os.path.basename(url))
-    algorithm, expected = checksum.split(":", 1)
-    if not os.path.isfile(archive) or file_checksum(archive, algorithm) != expected:
-        partial = archive + ".part"
-        with urllib.request.urlopen(url) as response, open(partial, "wb") as handle:
-            shutil.copyfileobj(response, handle)
-        actual = file_checksum(partial, algorithm)
-        if actual != expected:
-            os.remove(partial)
-            raise DataError(
-                f"{url}: {algorithm} checksum {actual} != expected {expected}; the download is "
-                "corrupt or the server changed the file. Retry, or download it by hand into "
-                f"{dest} after checking it."
-            )
-        os.replace(partial, archive)
+    archive = download_file(url, os.path.join(dest, os.path.basename(url)), checksum)
     safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12 / 3.11.4
     with tarfile.open(archive) as tar:
         tar.extractall(dest, **safe)

@@ -15,6 +15,8 @@ from fcn_keras.data.classes import VOC_CLASSES
 from fcn_keras.data.files import check_files_exist, file_pairs_dataset
 from fcn_keras.data.validation import DataError
 
+SEG11VALID = "seg11valid"
+
 
 def read_ids(path):
     """Reads a split list: one image id per line, blank lines ignored.
@@ -46,6 +48,10 @@ def read_ids(path):
     return ids
 
 
+def _split_file(root, split):
+    return os.path.join(root, "ImageSets", "Segmentation", f"{split}.txt")
+
+
 def _check_layout(root, folders, hint):
     missing = [f for f in folders if not os.path.isdir(os.path.join(root, f))]
     if missing:
@@ -62,9 +68,9 @@ def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
     Args:
         root: the year folder of an unpacked devkit, e.g. ``VOCdevkit/VOC2012`` (holding
             ``JPEGImages/``, ``SegmentationClass/`` and ``ImageSets/Segmentation/``).
-        split: a split name (``"train"``, ``"val"``, ``"trainval"``: any
-            ``ImageSets/Segmentation/<split>.txt``) or a list of image ids, e.g.
-            ``seg11valid_ids(voc2011_root, sbd_root)``.
+        split: a split name (``"train"``, ``"val"``, ``"trainval"``, ``"seg11valid"``
+            once :func:`write_seg11valid` wrote it: any ``ImageSets/Segmentation/<split>.txt``)
+            or a list of image ids, e.g. ``seg11valid_ids(voc2011_root, sbd_root)``.
         num_classes: masks are checked to hold only ``0..num_classes-1`` and 255.
 
     Returns:
@@ -76,7 +82,11 @@ def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         >>> image, mask = next(iter(ds))
     """
     _check_layout(root, ["JPEGImages", "SegmentationClass"], "pass the VOCdevkit/VOC20xx folder.")
-    ids = _ids(split, lambda name: os.path.join(root, "ImageSets", "Segmentation", f"{name}.txt"))
+    if split == SEG11VALID and not os.path.isfile(_split_file(root, SEG11VALID)):
+        raise DataError(f"{_split_file(root, SEG11VALID)} does not exist yet: write it once with "
+                        "fcn_keras.data.write_seg11valid(VOC2011_ROOT, SBD_ROOT) (it is VOC2011 val minus SBD train, "
+                        "736 images).")
+    ids = _ids(split, lambda name: _split_file(root, name))
     images = [os.path.join(root, "JPEGImages", f"{i}.jpg") for i in ids]
     masks = [os.path.join(root, "SegmentationClass", f"{i}.png") for i in ids]
     check_files_exist(images, "VOC images", f"Is {root} a complete VOC release?")
@@ -161,3 +171,27 @@ def seg11valid_ids(voc2011_root, sbd_root):
     sbd_train = set(read_ids(os.path.join(sbd_root, "train.txt")))
     val = read_ids(os.path.join(voc2011_root, "ImageSets", "Segmentation", "val.txt"))
     return [i for i in val if i not in sbd_train]
+
+
+def write_seg11valid(voc2011_root, sbd_root):
+    """Writes the paper's validation list as the split ``seg11valid`` of the VOC2011 folder.
+
+    Then ``voc_segmentation(voc2011_root, "seg11valid")`` and
+    ``fcn-keras evaluate ... --data voc:VOC2011_ROOT --split seg11valid`` use it.
+
+    Args:
+        voc2011_root: ``VOCdevkit/VOC2011``.
+        sbd_root: ``benchmark_RELEASE/dataset``.
+
+    Returns:
+        The path written, ``voc2011_root/ImageSets/Segmentation/seg11valid.txt``.
+
+    Example:
+        >>> write_seg11valid("TrainVal/VOCdevkit/VOC2011", "benchmark_RELEASE/dataset")  # doctest: +SKIP
+        'TrainVal/VOCdevkit/VOC2011/ImageSets/Segmentation/seg11valid.txt'
+    """
+    path = _split_file(voc2011_root, SEG11VALID)
+    ids = seg11valid_ids(voc2011_root, sbd_root)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(ids) + "\n")
+    return path

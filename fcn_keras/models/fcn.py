@@ -30,6 +30,7 @@ def build_fcn(
     init_from=None,
     dropout=0.5,
     learn_upsampling=False,
+    mean_bgr=None,
     name=None,
 ):
     """Builds an FCN as a Keras Functional model: RGB images in, per-pixel logits out.
@@ -54,6 +55,9 @@ def build_fcn(
         dropout: dropout rate after fc6 and fc7 (0 for none).
         learn_upsampling: False keeps the bilinear upsamplers fixed, as the
             reference does; True trains them from their bilinear start.
+        mean_bgr: the (B, G, R) mean the built-in preprocessing subtracts; default:
+            the backbone's. Saved with the model (e.g. the authors' Caffe mean for
+            their released weights).
         name: model name, default "<variant>_<backbone>".
 
     Returns:
@@ -70,7 +74,8 @@ def build_fcn(
         raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
 
     images = keras.Input(tuple(input_shape), name="images")
-    features = CaffePreprocessing(spec.mean_bgr, name="preprocess")(images)
+    mean_bgr = spec.mean_bgr if mean_bgr is None else mean_bgr
+    features = CaffePreprocessing(mean_bgr, name="preprocess")(images)
     taps = spec.build(features, padding, dropout)
     upsample = _upsampler(num_classes, padding, learn_upsampling)
 

@@ -1,0 +1,179 @@
+"""Trained FCN weights from another framework -> a Keras FCN in the reference geometry.
+
+The source's layer names say the variant (its score layers), score_fr's weight
+the class count, the convolution widths which VGG16 of the family it is, and
+Caffe's scale layers whether it is the at-once net. Layouts are converted:
+convolution (out, in, kh, kw) -> Keras (kh, kw, in, out); deconvolution
+(in, out, kh, kw) -> `Conv2DTranspose` (kh, kw, out, in); no spatial flip (both
+frameworks correlate). Every source layer must land somewhere, and every Keras
+layer with weights must get them (only a missing upsampler keeps its bilinear
+start, which is what the reference fixes it to).
+"""
+
+import os
+
+import keras
+import numpy as np
+
+from fcn_keras.backbones.vgg import VGG16_FAMILY
+from fcn_keras.models.fcn import build_fcn
+from fcn_keras.models.variants import SCORE_FR, VARIANTS
+from fcn_keras.outputs import claim_files
+from fcn_keras.precision import dtype_policy
+from fcn_keras.weight_files import read_weights
+
+CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
+"""The BGR mean the authors' VGG16 FCNs were trained with (their data layers subtract it)."""
+WIDTH_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # each block's width, then fc6's
+
+
+def variant_from_layers(layers):
+    """The variant whose score layers the source has ("fcn32s", "fcn16s" or "fcn8s").
+
+    Args:
+        layers: {name: SourceLayer} or any collection of layer names.
+
+    Returns:
+        The variant name.
+
+    Raises:
+        ValueError: the score layers are not those of any variant.
+
+    Example:
+        >>> variant_from_layers(["conv1_1", "score_fr", "score_pool4", "upscore2", "upscore16"])
+        'fcn16s'
+    """
+    scores = {name for name in layers if name == SCORE_FR or name in ("score_pool4", "score_pool3")}
+    for variant in VARIANTS.values():
+        if scores == set(variant.score_layers):
+            return variant.name
+    raise ValueError(f"The weights have the score layers {sorted(scores)}, which are not those of an FCN-32s, "
+                     "FCN-16s or FCN-8s (score_fr, + score_pool4, + score_pool3).")
+
+
+def backbone_from_layers(layers):
+    """The registered VGG16-family backbone whose widths the source's convolutions have.
+
+    Args:
+        layers: {name: SourceLayer}.
+
+    Returns:
+        The backbone name, e.g. "vgg16".
+
+    Raises:
+        ValueError: a width layer is missing or the widths match no backbone.
+
+    Example:
+        >>> backbone_from_layers(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
+        'vgg16'
+    """
+    missing = [name for name in (*WIDTH_LAYERS, "fc6") if name not in layers]
+    if missing:
+        raise ValueError(f"The weights lack the VGG16 layers {missing}; an FCN of this package needs all of them.")
+    widths = tuple(int(layers[name].arrays[0].shape[0]) for name in WIDTH_LAYERS)
+    fc_units = int(layers["fc6"].arrays[0].shape[0])
+    for name, (family_widths, family_fc_units, _) in VGG16_FAMILY.items():
+        if (tuple(family_widths), family_fc_units) == (widths, fc_units):
+            return name
+    raise ValueError(f"The convolution widths {widths} and fc6 width {fc_units} match no VGG16 backbone of this "
+                     f"package ({', '.join(VGG16_FAMILY)}).")
+
+
+def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, source="the weights"):
+    """Builds the FCN the weights belong to, in the paper geometry, and loads them.
+
+    Args:
+        layers: {name: SourceLayer}, from `fcn_keras.weight_files.read_weights`.
+        at_once: whether the skips are scaled (FCN-8s at-once). None: as the file
+            says (Caffe stores scale layers); formats that store no scale layers
+            (Chainer, PyTorch) need True for at-once weights.
+        mean_bgr: the mean the built-in preprocessing subtracts (the authors' by default).
+        name: the Keras model's name.
+        source: what to call the weights in errors (usually the file path).
+
+    Returns:
+        A float32 `keras.Model` that takes RGB in [0, 255] and gives the source net's scores.
+
+    Raises:
+        ValueError: unknown or missing layers, or a shape that differs (naming the
+            layer and both shapes).
+
+    Example:
+        >>> model = fcn_from_weights(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
+    """
+    variant, backbone = variant_from_layers(layers), backbone_from_layers(layers)
+    stored_scales = sorted(name for name, layer in layers.items() if layer.kind == "scale")
+    at_once = bool(stored_scales) if at_once is None else at_once
+    if stored_scales and not at_once:
+        raise ValueError(f"{source} has the scale layers {stored_scales} of an at-once FCN; convert it with "
+                         "at_once=True (--at-once).")
+    num_classes = int(layers[SCORE_FR].arrays[0].shape[0])
+    with dtype_policy("float32"):
+        model = build_fcn(variant, num_classes, backbone=backbone, padding="paper", at_once=at_once,
+                          mean_bgr=mean_bgr, name=name)
+    used = set()
+    for layer in model.layers:
+        if layer.name in layers:
+            _load(layer, layers[layer.name], source)
+            used.add(layer.name)
+        elif layer.weights and not isinstance(layer, keras.layers.Conv2DTranspose):
+            raise ValueError(f"{source} has no weights for layer {layer.name!r} of the {variant}.")
+    unused = [name for name in layers if name not in used]
+    if unused:
+        raise ValueError(f"{source} has layers that an {variant} on {backbone} does not: {unused}.")
+    return model
+
+
+def convert_weights_file(path, output, at_once=None, overwrite=False):
+    """Reads a `.caffemodel`, `.npz` or `.pth` FCN and saves it as a Keras `.keras` file.
+
+    Args:
+        path: the weight file.
+        output: the `.keras` file to write (never overwritten unless `overwrite`).
+        at_once: see `fcn_from_weights`.
+        overwrite: replace an existing `output`.
+
+    Returns:
+        The converted `keras.Model`.
+
+    Example:
+        >>> convert_weights_file("fcn8s-heavy-pascal.caffemodel", "fcn8s.keras")  # doctest: +SKIP
+    """
+    output = os.fspath(output)
+    if not output.endswith(".keras"):
+        raise ValueError(f"--output {output} must end in .keras.")
+    claim_files([output], overwrite)
+    stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    model = fcn_from_weights(read_weights(path), at_once=at_once, name=_model_name(stem), source=os.fspath(path))
+    partial = output + ".partial.keras"
+    model.save(partial)
+    os.replace(partial, output)
+    return model
+
+
+def _load(layer, source_layer, source):
+    expected = [tuple(weight.shape) for weight in layer.weights]
+    if isinstance(layer, keras.layers.Rescaling):
+        _check_scale(layer, source_layer, source)
+        return
+    kind = "deconv" if isinstance(layer, keras.layers.Conv2DTranspose) else "conv"
+    if source_layer.kind != kind:
+        raise ValueError(f"{source}: layer {layer.name!r} is a {source_layer.kind} there but a {kind} here.")
+    weight, *rest = source_layer.arrays
+    arrays = [np.transpose(weight, (2, 3, 1, 0))] + [np.reshape(bias, -1) for bias in rest]
+    found = [tuple(array.shape) for array in arrays]
+    if found != expected:
+        raise ValueError(f"{source}: layer {layer.name!r} has weights of shapes {found} (after converting the "
+                         f"layout) but the model needs {expected}.")
+    layer.set_weights(arrays)
+
+
+def _check_scale(layer, source_layer, source):
+    factors = np.asarray(source_layer.arrays[0], np.float64)
+    if not np.allclose(factors, layer.scale, rtol=1e-6):
+        raise ValueError(f"{source}: scale layer {layer.name!r} multiplies by {np.unique(factors)[:5].tolist()}, "
+                         f"but an at-once FCN scales by {layer.scale}.")
+
+
+def _model_name(stem):
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in stem)

@@ -1,0 +1,236 @@
+"""The FCN authors' trained networks as presets: one call to a ready Keras model, offline after the first.
+
+`from_preset(name)` looks in the cache (`$FCN_KERAS_HOME`, default
+`~/.keras/fcn_keras`), else downloads the released weights (the authors'
+`.caffemodel` first, then converted copies whose checksums are published),
+converts them once and caches the `.keras` file. A local `.keras`,
+`.caffemodel`, `.npz` or `.pth` path works too.
+"""
+
+import dataclasses
+import os
+
+from fcn_keras.data.classes import VOC_CLASSES
+from fcn_keras.data.download import download_file
+from fcn_keras.data.validation import DataError
+from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_weights
+from fcn_keras.models.loading import load_fcn
+from fcn_keras.models.variants import num_classes_of, variant_of
+from fcn_keras.weight_files import READERS, read_weights
+
+HOME_VARIABLE = "FCN_KERAS_HOME"
+DEFAULT_HOME = os.path.join("~", ".keras", "fcn_keras")
+CAFFE_LICENCE = "BSD-2-Clause code, BVLC model licence (unrestricted use)"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightSource:
+    """One place a preset's weights can be downloaded from.
+
+    Attributes:
+        url: the download address.
+        filename: the name it is stored under (its extension picks the reader).
+        checksum: "md5:<hex>" where the publisher gave one, else None (then a
+            file that does not parse counts as corrupt).
+        publisher: who converted or released the file.
+    """
+
+    url: str
+    filename: str
+    checksum: str = None
+    publisher: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A released FCN: what it is, how good its authors found it, where to get it.
+
+    Attributes:
+        name: the registry key, e.g. "fcn8s-heavy-pascal".
+        variant: "fcn32s", "fcn16s" or "fcn8s".
+        at_once: the skips are scaled (FCN-8s at-once).
+        class_names: the classes in output order.
+        mean_bgr: the mean the weights expect subtracted (built into the model).
+        scores: the authors' reported results, {name: value}.
+        sources: `WeightSource`s, tried in order.
+        size_mb: download size.
+        licence: terms of use.
+        description: one line.
+    """
+
+    name: str
+    variant: str
+    at_once: bool
+    class_names: tuple
+    mean_bgr: tuple
+    scores: dict
+    sources: tuple
+    size_mb: int
+    licence: str
+    description: str
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+def _drive(file_id, filename, md5, publisher):
+    """A Google Drive file, by the direct-download address that skips Drive's confirmation page."""
+    return WeightSource(f"https://drive.usercontent.google.com/download?id={file_id}&export=download&confirm=t",
+                        filename, f"md5:{md5}", publisher)
+
+
+def _caffe(filename):
+    return WeightSource(f"http://dl.caffe.berkeleyvision.org/{filename}", filename, None,
+                        "the FCN authors (shelhamer/fcn.berkeleyvision.org)")
+
+
+CHAINER, TORCH = "wkentaro/fcn (Chainer port)", "wkentaro/pytorch-fcn"
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset("fcn32s-heavy-pascal", "fcn32s", False, VOC_CLASSES, CAFFE_MEAN_BGR,
+               {"seg11valid mean IU": 63.6}, (
+                   _caffe("fcn32s-heavy-pascal.caffemodel"),
+                   _drive("0B9P1L--7Wd2vTElpa1p3WFNDczQ", "fcn32s_from_caffe.npz",
+                          "b7f0a2e66229ccdb099c0a60b432e8cf", CHAINER),
+                   _drive("11k2Q0bvRQgQbT6-jYWeh6nmAsWlSCY3f", "fcn32s_from_caffe.pth",
+                          "d3eb467a80e7da0468a20dfcbc13e6c8", TORCH),
+               ), 540, CAFFE_LICENCE, "FCN-32s, VGG16, PASCAL VOC (SBD train), single stream, stride 32"),
+        Preset("fcn16s-heavy-pascal", "fcn16s", False, VOC_CLASSES, CAFFE_MEAN_BGR,
+               {"seg11valid mean IU": 65.0}, (
+                   _caffe("fcn16s-heavy-pascal.caffemodel"),
+                   _drive("0B9P1L--7Wd2vcnBiXzZTcG9FU3c", "fcn16s_from_caffe.npz",
+                          "7c9b50a1a8c6c20d3855d4823bbea61e", CHAINER),
+                   _drive("1bctu58B6YH9bu6lBBSBB2rUeGlGhYLoP", "fcn16s_from_caffe.pth",
+                          "a2d4035f669f09483b39c9a14a0d6670", TORCH),
+               ), 540, CAFFE_LICENCE, "FCN-16s, VGG16, PASCAL VOC, from FCN-32s, stride 16"),
+        Preset("fcn8s-heavy-pascal", "fcn8s", False, VOC_CLASSES, CAFFE_MEAN_BGR,
+               {"seg11valid mean IU": 65.5, "seg12test mean IU": 67.2}, (
+                   _caffe("fcn8s-heavy-pascal.caffemodel"),
+                   _drive("0B9P1L--7Wd2vb0cxV0VhcG1Lb28", "fcn8s_from_caffe.npz",
+                          "256c2a8235c1c65e62e48d3284fbd384", CHAINER),
+                   _drive("1ieXWyoG68xqoHJPWdyrDyaIaaWlfmUxI", "fcn8s_from_caffe.pth",
+                          "de93e540ec79512f8770033849c8ae89", TORCH),
+               ), 540, CAFFE_LICENCE, "FCN-8s, VGG16, PASCAL VOC, from FCN-16s, stride 8"),
+        Preset("fcn8s-atonce-pascal", "fcn8s", True, VOC_CLASSES, CAFFE_MEAN_BGR,
+               {"seg11valid mean IU": 65.4}, (
+                   _caffe("fcn8s-atonce-pascal.caffemodel"),
+                   _drive("0B9P1L--7Wd2vZ1RJdXotZkNhSEk", "fcn8s-atonce_from_caffe.npz",
+                          "5f3ffdc7fae1066606e1ef45cfda548f", CHAINER),
+               ), 540, CAFFE_LICENCE, "FCN-8s at-once, VGG16, PASCAL VOC, skips scaled, trained in one stage"),
+    )
+}
+"""name -> `Preset`. The authors' NYUDv2, SIFT Flow and PASCAL-Context nets need
+backbones and heads this package does not have yet."""
+
+
+def fcn_keras_home():
+    """The cache folder: `$FCN_KERAS_HOME`, else `~/.keras/fcn_keras`.
+
+    Example:
+        >>> fcn_keras_home()  # doctest: +SKIP
+        '/home/me/.keras/fcn_keras'
+    """
+    return os.path.expanduser(os.environ.get(HOME_VARIABLE) or DEFAULT_HOME)
+
+
+def preset_path(name):
+    """Where the converted preset is cached: `<home>/presets/<name>.keras`."""
+    return os.path.join(fcn_keras_home(), "presets", f"{name}.keras")
+
+
+def download_path(source):
+    """Where a source's download is kept until converted: `<home>/downloads/<filename>`."""
+    return os.path.join(fcn_keras_home(), "downloads", source.filename)
+
+
+def get_preset(name):
+    """The `Preset` registered as `name`.
+
+    Raises:
+        ValueError: naming the presets when `name` is unknown.
+
+    Example:
+        >>> get_preset("fcn8s-heavy-pascal").scores["seg11valid mean IU"]
+        65.5
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Presets: {', '.join(PRESETS)} (see `fcn-keras presets`).")
+    return PRESETS[name]
+
+
+def from_preset(name, download=True, at_once=None):
+    """A released FCN, ready: RGB in [0, 255] in, the original network's scores out.
+
+    Args:
+        name: a preset name (see `PRESETS`, `fcn-keras presets`), or the path of a
+            `.keras` model or of a `.caffemodel` / `.npz` / `.pth` weight file.
+        download: fetch the weights if the preset is not cached (False: cache only).
+        at_once: for a `.npz` / `.pth` path of at-once weights, True (those formats
+            do not store the skip scaling; `.caffemodel` files do).
+
+    Returns:
+        A `keras.Model` in the paper geometry with the preset's mean built in.
+
+    Raises:
+        ValueError: an unknown name, or a file that is not the preset's network.
+        FileNotFoundError: nothing cached and no source could be fetched (names
+            every URL tried and where to put a file fetched by hand).
+
+    Example:
+        >>> model = fcn_keras.from_preset("fcn8s-heavy-pascal")  # doctest: +SKIP
+        >>> fcn_keras.predict(model, photo).shape  # doctest: +SKIP
+        (375, 500)
+    """
+    name = os.fspath(name)
+    if os.path.splitext(name)[1].lower() in (".keras", *READERS) or os.sep in name:
+        return _from_file(name, at_once)
+    preset = get_preset(name)
+    cached = preset_path(name)
+    if os.path.exists(cached):
+        return load_fcn(cached)
+    problems = []
+    for source in preset.sources:
+        local = download_path(source)
+        try:
+            if download or os.path.exists(local):
+                download_file(source.url, local, source.checksum)
+            else:
+                raise DataError(f"{local} is not there and download=False")
+            model = _convert(preset, local, source)
+        except (DataError, ValueError, ImportError) as error:
+            problems.append(f"- {source.url}: {error}")
+            continue
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        model.save(cached + ".partial.keras")
+        os.replace(cached + ".partial.keras", cached)
+        os.remove(local)  # the .keras file holds the same weights
+        return model
+    raise FileNotFoundError(
+        f"Could not get the preset {name!r}:\n" + "\n".join(problems) + "\nDownload one of the files above by "
+        f"hand into {os.path.dirname(download_path(preset.sources[0]))}/ under its name "
+        f"({', '.join(source.filename for source in preset.sources)}) and call again, or convert it yourself: "
+        "fcn-keras convert FILE --output model.keras"
+    )
+
+
+def _convert(preset, path, source):
+    """`path` converted; a file that is not the preset's net is removed and reported."""
+    try:
+        model = fcn_from_weights(read_weights(path), at_once=preset.at_once, mean_bgr=preset.mean_bgr,
+                                 name=preset.name.replace("-", "_"), source=path)
+        found = (variant_of(model), num_classes_of(model))
+        if found != (preset.variant, preset.num_classes):
+            raise ValueError(f"{path} holds an {found[0]} of {found[1]} classes, not the preset's {preset.variant} "
+                             f"of {preset.num_classes}")
+    except ValueError:
+        os.remove(path)  # corrupt or foreign: never reused
+        raise
+    return model
+
+
+def _from_file(path, at_once):
+    if path.lower().endswith(".keras"):
+        return load_fcn(path)
+    return fcn_from_weights(read_weights(path), at_once=at_once, source=path)

@@ -1,0 +1,44 @@
+"""Reading trained FCN weights from the formats they were released in: Caffe, Chainer, PyTorch.
+
+`read_weights(path)` picks the reader by the file's extension; every reader returns
+{layer name: `SourceLayer`} with arrays in the source's own layout, which
+`fcn_keras.models.conversion` turns into a Keras FCN.
+"""
+
+import os
+
+from fcn_keras.weight_files.caffemodel import read_caffemodel
+from fcn_keras.weight_files.chainer_npz import read_chainer_npz
+from fcn_keras.weight_files.layers import SourceLayer
+from fcn_keras.weight_files.torch_pth import read_torch_pth
+
+READERS = {".caffemodel": read_caffemodel, ".npz": read_chainer_npz, ".pth": read_torch_pth}
+
+
+def read_weights(path):
+    """The layers of a weight file, read by the reader its extension names.
+
+    Args:
+        path: a `.caffemodel`, `.npz` (Chainer) or `.pth` (PyTorch) file.
+
+    Returns:
+        {layer name: `SourceLayer`}.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an unknown extension, or a file its reader cannot read.
+
+    Example:
+        >>> sorted(read_weights("fcn32s-heavy-pascal.caffemodel"))[:2]  # doctest: +SKIP
+        ['conv1_1', 'conv1_2']
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Weight file {path} does not exist.")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in READERS:
+        raise ValueError(f"{path}: unknown weight format {extension!r}; give a {', '.join(READERS)} file.")
+    return READERS[extension](path)
+
+
+__all__ = ["READERS", "SourceLayer", "read_caffemodel", "read_chainer_npz", "read_torch_pth", "read_weights"]

@@ -1,0 +1,45 @@
+"""Reading the Chainer port's `.npz` weights (wkentaro/fcn: keys "conv1_1/W", "conv1_1/b") with NumPy alone."""
+
+import zipfile
+
+import numpy as np
+
+from fcn_keras.weight_files.layers import SourceLayer, kind_by_name
+
+PARAMETER_ORDER = {"W": 0, "b": 1}
+
+
+def read_chainer_npz(path):
+    """The weights of every layer of a Chainer `.npz` FCN.
+
+    Keys are `<layer>/W` and `<layer>/b` (any prefix before the layer is
+    dropped); Chainer keeps Caffe's layouts: convolution W (out, in, kh, kw),
+    deconvolution W (in, out, kh, kw).
+
+    Args:
+        path: the `.npz` file.
+
+    Returns:
+        {layer name: `SourceLayer`}.
+
+    Raises:
+        ValueError: the file is not a readable npz or holds keys of another shape.
+
+    Example:
+        >>> read_chainer_npz("fcn8s_from_caffe.npz")["upscore8"].kind  # doctest: +SKIP
+        'deconv'
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a readable .npz file ({error}); the file may be truncated: download it "
+                         "again.") from None
+    grouped = {}
+    for key, array in arrays.items():
+        *prefix, layer, parameter = key.split("/")
+        if not layer or parameter not in PARAMETER_ORDER:
+            raise ValueError(f"{path}: key {key!r} is not '<layer>/W' or '<layer>/b' as the Chainer FCN writes them.")
+        grouped.setdefault(layer, {})[PARAMETER_ORDER[parameter]] = array
+    return {layer: SourceLayer(kind_by_name(layer), tuple(parts[i] for i in sorted(parts)))
+            for layer, parts in grouped.items()}

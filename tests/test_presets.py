@@ -1,0 +1,279 @@
+"""The authors' weights as Keras models: layout conversion, the original net's scores, presets and downloads."""
+
+import hashlib
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import fcn_keras
+from fcn_keras.models import PRESETS, Preset, WeightSource, fcn_from_weights, from_preset
+from fcn_keras.models.conversion import CAFFE_MEAN_BGR, convert_weights_file
+from fcn_keras.models.presets import preset_path
+from fcn_keras.weight_files import read_weights
+from helpers import random_images
+from weight_fixtures import (
+    authors_layers,
+    caffe_forward,
+    write_caffemodel,
+    write_chainer_npz,
+    write_torch_pth,
+)
+
+CLASSES = 3
+
+
+@pytest.mark.parametrize("variant", ["fcn32s", "fcn16s", "fcn8s"])
+def test_every_keras_weight_is_the_source_array_in_keras_layout(tmp_path, variant):
+    layers = authors_layers(variant, CLASSES, seed=3)
+    model = fcn_from_weights(read_weights(write_caffemodel(tmp_path / "n.caffemodel", layers)))
+    assert fcn_keras.models.variant_of(model) == variant and fcn_keras.models.num_classes_of(model) == CLASSES
+    for name, arrays in layers.items():
+        weights = model.get_layer(name).get_weights()
+        # conv (out, in, kh, kw) -> (kh, kw, in, out); deconv (in, out, kh, kw) -> (kh, kw, out, in): same axes
+        np.testing.assert_array_equal(weights[0], arrays[0].transpose(2, 3, 1, 0), err_msg=name)
+        if len(arrays) > 1:
+            np.testing.assert_array_equal(weights[1], arrays[1], err_msg=name)
+    assert model.get_layer("preprocess").mean_bgr == CAFFE_MEAN_BGR
+    assert model.get_layer("conv1_1_pad").padding == ((100, 100), (100, 100))  # the paper geometry
+
+
+@pytest.mark.parametrize("variant, at_once, size", [("fcn8s", False, (23, 31)), ("fcn16s", False, (40, 17)),
+                                                    ("fcn8s", True, (18, 18))])
+def test_converted_model_gives_the_original_networks_scores(tmp_path, variant, at_once, size):
+    """Plain RGB in, the Caffe net's scores out (BGR and the Caffe mean inside), at odd sizes."""
+    layers = authors_layers(variant, CLASSES, at_once=at_once, seed=4)
+    model = fcn_from_weights(read_weights(write_caffemodel(tmp_path / "n.caffemodel", layers)))
+    image = random_images(1, *size, seed=5)[0]
+    expected = caffe_forward(layers, image, variant, at_once)
+    assert np.abs(expected).max() > 1 and expected.std() > 0.1  # the check is not 0 == 0
+    got = keras.ops.convert_to_numpy(model(image[None]))[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_npz_and_pth_convert_to_the_same_model_as_the_caffemodel(tmp_path):
+    layers = authors_layers("fcn8s", CLASSES, seed=6)
+    image = random_images(1, 21, 26, seed=7)
+    reference = keras.ops.convert_to_numpy(
+        fcn_from_weights(read_weights(write_caffemodel(tmp_path / "n.caffemodel", layers)))(image))
+    files = [write_chainer_npz(tmp_path / "n.npz", layers)]
+    if _torch_available():
+        files.append(write_torch_pth(tmp_path / "n.pth", layers))
+    for path in files:
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(fcn_from_weights(read_weights(path))(image)),
+                                      reference)
+
+
+def test_at_once_needs_saying_for_formats_without_scale_layers(tmp_path):
+    layers = authors_layers("fcn8s", CLASSES, at_once=True, seed=8)
+    npz = read_weights(write_chainer_npz(tmp_path / "a.npz", layers))
+    image = random_images(1, 16, 16, seed=9)[0]
+    model = fcn_from_weights(npz, at_once=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(image[None]))[0],
+                               caffe_forward(layers, image, "fcn8s", at_once=True), rtol=1e-4, atol=1e-3)
+    caffe = read_weights(write_caffemodel(tmp_path / "a.caffemodel", layers))
+    with pytest.raises(ValueError, match="scale layers .*convert it with at_once=True"):
+        fcn_from_weights(caffe, at_once=False)
+    layers["scale_pool4"] = [np.full(32, 0.5, np.float32)]
+    with pytest.raises(ValueError, match="'scale_pool4' multiplies by \\[0.5\\]"):
+        fcn_from_weights(read_weights(write_caffemodel(tmp_path / "b.caffemodel", layers)))
+
+
+def test_mismatches_name_the_layer_and_both_shapes(tmp_path):
+    layers = authors_layers("fcn16s", CLASSES, seed=10)
+    layers["score_pool4"][0] = layers["score_pool4"][0][:, :5]  # 5 input channels where pool4 has 32
+    with pytest.raises(ValueError, match=r"'score_pool4' has weights of shapes \[\(1, 1, 5, 3\), \(3,\)\] .* "
+                                         r"needs \[\(1, 1, 32, 3\), \(3,\)\]"):
+        fcn_from_weights(read_weights(write_caffemodel(tmp_path / "a.caffemodel", layers)))
+    layers = authors_layers("fcn16s", CLASSES, seed=10)
+    path = write_caffemodel(tmp_path / "b.caffemodel", layers, extra_layers=[("score_extra", layers["score_fr"])])
+    with pytest.raises(ValueError, match=r"layers that an fcn16s on vgg16_tiny does not: \['score_extra'\]"):
+        fcn_from_weights(read_weights(path))
+    del layers["fc7"]
+    with pytest.raises(ValueError, match="no weights for layer 'fc7'"):
+        fcn_from_weights(read_weights(write_caffemodel(tmp_path / "c.caffemodel", layers)))
+    layers = authors_layers("fcn8s", CLASSES, seed=10)
+    del layers["score_pool4"]
+    with pytest.raises(ValueError, match=r"score layers \['score_fr', 'score_pool3'\]"):
+        fcn_from_weights(read_weights(write_caffemodel(tmp_path / "d.caffemodel", layers)))
+
+
+def test_convert_writes_a_keras_file_that_keeps_the_mean_and_never_overwrites(tmp_path):
+    source = write_caffemodel(tmp_path / "fcn16s-tiny.caffemodel", authors_layers("fcn16s", CLASSES, seed=11))
+    model = convert_weights_file(source, tmp_path / "out.keras")
+    loaded = keras.models.load_model(tmp_path / "out.keras")
+    assert loaded.get_layer("preprocess").mean_bgr == CAFFE_MEAN_BGR
+    image = random_images(1, 19, 22)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(image)), keras.ops.convert_to_numpy(model(image)))
+    with pytest.raises(FileExistsError, match="out.keras already exists"):
+        convert_weights_file(source, tmp_path / "out.keras")
+
+
+# ---------------------------------------------------------------------------------------------- presets
+
+
+def md5(path):
+    return "md5:" + hashlib.md5(open(path, "rb").read()).hexdigest()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FCN_KERAS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def tiny_preset(monkeypatch, *sources, variant="fcn8s", name="tiny-pascal"):
+    preset = Preset(name, variant, False, ("background", "a", "b"), CAFFE_MEAN_BGR, {"seg11valid mean IU": 1.0},
+                    tuple(sources), 1, "test", "a tiny test preset")
+    monkeypatch.setitem(PRESETS, name, preset)
+    return preset
+
+
+def test_preset_downloads_converts_caches_and_is_offline_afterwards(tmp_path, home, monkeypatch):
+    layers = authors_layers("fcn8s", CLASSES, seed=12)
+    npz = write_chainer_npz(tmp_path / "served.npz", layers)
+    tiny_preset(monkeypatch, WeightSource(npz.as_uri(), "tiny.npz", md5(npz)))
+    model = from_preset("tiny-pascal")
+    assert os.path.exists(preset_path("tiny-pascal"))
+    assert not os.path.exists(home / "downloads" / "tiny.npz")  # the .keras file holds the same weights
+    os.remove(npz)  # no source any more: the cache must serve
+    again = from_preset("tiny-pascal")
+    image = random_images(1, 20, 20, seed=13)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(again(image)), keras.ops.convert_to_numpy(model(image)))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(image))[0],
+                               caffe_forward(layers, image[0], "fcn8s"), rtol=1e-4, atol=1e-3)
+
+
+def test_failed_sources_are_named_and_the_next_one_is_tried(tmp_path, home, monkeypatch):
+    layers = authors_layers("fcn8s", CLASSES, seed=14)
+    good = write_caffemodel(tmp_path / "good.caffemodel", layers)
+    truncated = tmp_path / "cut.caffemodel"
+    truncated.write_bytes(good.read_bytes()[:3000])
+    npz = write_chainer_npz(tmp_path / "wrong.npz", layers)
+    sources = [WeightSource((tmp_path / "missing.caffemodel").as_uri(), "a.caffemodel"),
+               WeightSource(npz.as_uri(), "b.npz", "md5:0123456789abcdef0123456789abcdef"),
+               WeightSource(truncated.as_uri(), "c.caffemodel")]
+    tiny_preset(monkeypatch, *sources)
+    with pytest.raises(FileNotFoundError) as failure:
+        from_preset("tiny-pascal")
+    message = str(failure.value)
+    for source in sources:
+        assert source.url in message
+    assert "download failed" in message and "checksum" in message and "not a readable .caffemodel" in message
+    assert f"by hand into {home / 'downloads'}/" in message and "fcn-keras convert FILE" in message
+    assert not os.listdir(home / "downloads")  # nothing corrupt is kept for next time
+    tiny_preset(monkeypatch, *sources, WeightSource(good.as_uri(), "d.caffemodel"))
+    assert fcn_keras.models.variant_of(from_preset("tiny-pascal")) == "fcn8s"
+
+
+def test_a_file_placed_by_hand_is_used_without_downloading(tmp_path, home, monkeypatch):
+    preset = tiny_preset(monkeypatch, WeightSource("http://unreachable.invalid/x.caffemodel", "x.caffemodel"))
+    (home / "downloads").mkdir(parents=True)
+    write_caffemodel(home / "downloads" / "x.caffemodel", authors_layers("fcn8s", CLASSES, seed=15))
+    assert fcn_keras.models.num_classes_of(from_preset(preset.name, download=False)) == CLASSES
+
+
+def test_a_file_of_another_network_is_refused(tmp_path, home, monkeypatch):
+    other = write_caffemodel(tmp_path / "fcn16s.caffemodel", authors_layers("fcn16s", CLASSES, seed=16))
+    tiny_preset(monkeypatch, WeightSource(other.as_uri(), "y.caffemodel"))
+    with pytest.raises(FileNotFoundError, match="holds an fcn16s of 3 classes, not the preset's fcn8s of 3"):
+        from_preset("tiny-pascal")
+
+
+def test_unknown_presets_and_local_files(tmp_path):
+    with pytest.raises(ValueError, match="Unknown preset 'fcn9s'. Presets: fcn32s-heavy-pascal"):
+        from_preset("fcn9s")
+    path = write_caffemodel(tmp_path / "local.caffemodel", authors_layers("fcn32s", CLASSES, seed=17))
+    assert fcn_keras.models.variant_of(from_preset(str(path))) == "fcn32s"
+
+
+def test_the_registry_holds_the_authors_voc_models():
+    assert {name: (p.variant, p.at_once, p.num_classes, p.scores["seg11valid mean IU"])
+            for name, p in PRESETS.items()} == {
+        "fcn32s-heavy-pascal": ("fcn32s", False, 21, 63.6), "fcn16s-heavy-pascal": ("fcn16s", False, 21, 65.0),
+        "fcn8s-heavy-pascal": ("fcn8s", False, 21, 65.5), "fcn8s-atonce-pascal": ("fcn8s", True, 21, 65.4)}
+    for preset in PRESETS.values():
+        assert preset.sources[0].url == f"http://dl.caffe.berkeleyvision.org/{preset.name}.caffemodel"
+        assert all(source.checksum for source in preset.sources[1:])  # the converted copies' published md5s
+
+
+def _torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+
+def test_convert_command_reads_every_format(tmp_path, capsys):
+    from fcn_keras import cli
+
+    layers = authors_layers("fcn8s", CLASSES, at_once=True, seed=18)
+    files = [write_caffemodel(tmp_path / "a.caffemodel", layers), write_chainer_npz(tmp_path / "a.npz", layers)]
+    if _torch_available():
+        files.append(write_torch_pth(tmp_path / "a.pth", layers))
+    image = random_images(1, 17, 21, seed=19)
+    outputs = []
+    for path in files:
+        output = tmp_path / f"{path.suffix[1:]}.keras"
+        assert cli.main(["convert", str(path), "--output", str(output), "--at-once"]) == 0
+        assert f"fcn8s, {CLASSES} classes -> {output}" in capsys.readouterr().out
+        outputs.append(keras.ops.convert_to_numpy(keras.models.load_model(output)(image)))
+    for output in outputs[1:]:
+        np.testing.assert_array_equal(output, outputs[0])
+    assert cli.main(["convert", str(files[0]), "--output", str(tmp_path / "caffemodel.keras")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_commands_take_a_preset_instead_of_a_model_file(tmp_path, home, monkeypatch, capsys):
+    from fcn_keras import cli
+    from fcn_keras.data import make_shapes, read_mask
+    from fcn_keras.evaluation import predict
+    from PIL import Image
+
+    npz = write_chainer_npz(tmp_path / "served.npz", authors_layers("fcn8s", CLASSES, seed=20))
+    tiny_preset(monkeypatch, WeightSource(npz.as_uri(), "tiny.npz", md5(npz)))
+    assert cli.main(["presets"]) == 0
+    listing = capsys.readouterr().out
+    assert "tiny-pascal" in listing and "fcn8s-heavy-pascal" in listing and str(home) in listing
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images, _ = make_shapes(2, (30, 26), seed=21)
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(photos / f"p{index}.png")
+    assert cli.main(["predict", "--preset", "tiny-pascal", str(photos), "--output", str(tmp_path / "out")]) == 0
+    model = from_preset("tiny-pascal")
+    np.testing.assert_array_equal(read_mask(str(tmp_path / "out" / "p1.png")), predict(model, images[1]))
+    assert cli.main(["evaluate", "--preset", "tiny-pascal", "--data", "synthetic:3"]) == 0
+    assert "mean IU" in capsys.readouterr().out
+    assert cli.main(["export", "--preset", "tiny-pascal", "--format", "tflite", "--output", str(tmp_path / "l")]) == 0
+    assert (tmp_path / "l" / "model.tflite").stat().st_size > 0
+    assert cli.main(["evaluate", str(tmp_path / "x.keras"), "--preset", "tiny-pascal", "--data", "synthetic:3"]) == 2
+    assert "exactly one" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_authors_fcn8s_reproduces_its_reported_mean_iu_on_seg11valid():
+    """Runs only where the converted preset is cached and VOC2011 with seg11valid.txt is given (never in CI)."""
+    from fcn_keras import cli
+
+    voc2011 = os.environ.get("FCN_KERAS_VOC2011")
+    if not os.path.exists(preset_path("fcn8s-heavy-pascal")):
+        pytest.skip(f"fcn8s-heavy-pascal is not cached at {preset_path('fcn8s-heavy-pascal')}: run "
+                    "`fcn-keras presets` / fcn_keras.from_preset('fcn8s-heavy-pascal') once with network access")
+    if not voc2011 or not os.path.isfile(os.path.join(voc2011, "ImageSets", "Segmentation", "seg11valid.txt")):
+        pytest.skip("set FCN_KERAS_VOC2011 to a VOC2011 folder holding ImageSets/Segmentation/seg11valid.txt "
+                    "(fcn_keras.data.write_seg11valid writes it)")
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        scores = os.path.join(folder, "scores.json")
+        assert cli.main(["evaluate", "--preset", "fcn8s-heavy-pascal", "--data", f"voc:{voc2011}",
+                         "--split", "seg11valid", "--output", scores]) == 0
+        mean_iou = json.load(open(scores))["mean_iou"]
+    assert 100 * mean_iou == pytest.approx(PRESETS["fcn8s-heavy-pascal"].scores["seg11valid mean IU"], abs=0.15)
