@@ -1,11 +1,12 @@
 """fcn_keras: Fully Convolutional Networks for semantic segmentation in Keras 3.
 
 `import fcn_keras` is instant: each public name imports its module (and TensorFlow)
-on first use, and the package's Keras layers register themselves as soon as Keras
-is imported, so `keras.models.load_model("fcn.keras")` needs no `custom_objects`.
+on first use, and the package's layers, losses, metrics and schedules register
+themselves as soon as Keras is imported, so `keras.models.load_model("fcn.keras")`
+needs no `custom_objects`, also for the compiled `best.keras` of a training run.
 """
 
-from fcn_keras.lazy_imports import lazy_namespace, register_layers_with_keras
+from fcn_keras.lazy_imports import lazy_namespace, register_with_keras
 
 __version__ = "0.1.0"
 
@@ -21,4 +22,4 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.training": ["train", "train_staged"],
     "fcn_keras.visualize": ["visualize"],
 })
-register_layers_with_keras()
+register_with_keras()

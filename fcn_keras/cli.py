@@ -18,9 +18,9 @@ from fcn_keras.models.variants import (
     VARIANTS,
 )
 from fcn_keras.outputs import claim_files
-from fcn_keras.precision import PRECISIONS, dtype_policy, resolve_precision
+from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly
-from fcn_keras.training.recipes import DEFAULT_RECIPE, RECIPES
+from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
 
 DEMO = DemoSettings()
 
@@ -95,8 +95,8 @@ def _info(args):
         print(f"{key:17s} {value}")
 
 
-def _precision_argument(parser):
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+def _precision_argument(parser, default=DEFAULT_PRECISION):
+    parser.add_argument("--precision", default=default, choices=PRECISIONS,
                         help="training dtype policy; auto: mixed precision only where the hardware runs it "
                              "natively (see `fcn-keras info`)")
 
@@ -109,7 +109,7 @@ def _demo_arguments(parser):
     parser.add_argument("--validation-images", type=int, default=DEMO.validation_images)
     parser.add_argument("--image-size", type=int, nargs=2, default=DEMO.image_size, metavar=("HEIGHT", "WIDTH"))
     parser.add_argument("--backbone", default=DEMO.backbone)
-    _precision_argument(parser)
+    _precision_argument(parser, DEMO.precision)
     parser.add_argument("--seed", type=int, default=DEMO.seed)
 
 
@@ -148,7 +148,7 @@ def _train_arguments(parser):
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--warmup-steps", type=int, default=0, help="raise the learning rate linearly over the "
                                                                      "first steps (default 0: no warm-up)")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training data")
     parser.add_argument("--batch-size", type=int, default=1, help="1 = whole images, the paper's (default)")
     parser.add_argument("--crop-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="random crops")
@@ -168,7 +168,7 @@ def _train(args):
     from fcn_keras.models import build_fcn, load_fcn
     from fcn_keras.training import train, train_staged
 
-    if args.staged and (args.variant or args.at_once or args.init_from):
+    if args.staged and (args.variant not in (None, list(VARIANTS)[-1]) or args.at_once or args.init_from):
         raise ValueError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
                          "--init-from, or drop --staged.")
     check_validation_source(args.data, args.val_data, validation=not args.no_validation)
@@ -382,9 +382,9 @@ def main(argv=None):
         0
     """
     args = build_parser().parse_args(argv)
-    if not args.verbose:
-        load_tensorflow_quietly()
     try:
+        if not args.verbose:
+            load_tensorflow_quietly()
         args.run(args)
     except (ValueError, OSError, ImportError, FloatingPointError) as error:
         return _report(args, str(error))

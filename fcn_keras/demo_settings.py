@@ -5,6 +5,8 @@ Importing this needs no TensorFlow, so the command line can show the defaults at
 
 import dataclasses
 
+from fcn_keras.precision import DEFAULT_PRECISION
+
 DEMO_OUTPUT = "fcn-demo"
 DEMO_FILES = ("metrics.json", "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png")
 TRAINING_DIR = "training"
@@ -25,7 +27,8 @@ class DemoSettings:
         num_classes: classes of the synthetic set, background included.
         epochs, batch_size: passes over the training images, images per step.
         learning_rate, warmup_steps: Adam's peak rate, reached linearly over the
-            first `warmup_steps`, then lowered along a cosine to 1% of it.
+            first `warmup_steps`, then lowered along the practical recipe's polynomial
+            (power 0.9) to 1% of it.
         backbone: a registered backbone; the model is always FCN-8s ("same" padding).
         dropout: after fc6 and fc7; none, unlike the paper's 0.5, which slows
             learning from scratch on a small data set.
@@ -48,5 +51,5 @@ class DemoSettings:
     warmup_steps: int = 100
     backbone: str = "vgg16_mini"
     dropout: float = 0.0
-    precision: str = "auto"
+    precision: str = DEFAULT_PRECISION
     seed: int = 0

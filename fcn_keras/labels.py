@@ -6,6 +6,8 @@ the loss, the metrics and training all check masks with the functions here; each
 reports a violation in its own words (which file, which batch, what to fix).
 """
 
+import re
+
 import numpy as np
 import tensorflow as tf
 
@@ -53,6 +55,58 @@ def label_masks(labels, num_classes, ignore_label=IGNORE_LABEL):
     in_range = tf.logical_and(labels >= 0, labels < num_classes)
     ignored = tf.equal(labels, ignore_label)
     return tf.logical_and(in_range, tf.logical_not(ignored)), tf.logical_not(tf.logical_or(in_range, ignored))
+
+
+def assert_valid_labels(labels, invalid, num_classes, subject, ignore_label=IGNORE_LABEL):
+    """In the graph: an assert that fails naming the first invalid label, the class count and the fix.
+
+    The message reads "<subject> has the label 7 but the model predicts 3 classes
+    (labels 0 to 2 and 255 = ignore); fix the masks ..."; `label_error` reads it back
+    out of the `InvalidArgumentError` it becomes. XLA drops asserts: check labels in
+    the input pipeline (as `fcn_keras.train` does), which XLA never compiles.
+
+    Args:
+        labels: int32 tensor of labels.
+        invalid: bool tensor of `labels`' shape, from `label_masks`.
+        num_classes: int or scalar int tensor.
+        subject: what holds the labels, e.g. "train_data" or "A mask".
+        ignore_label: the label of unlabelled pixels.
+
+    Returns:
+        The assert op (for `tf.control_dependencies` in graphs).
+
+    Example:
+        >>> labels = tf.constant([0, 1, 255])
+        >>> _ = assert_valid_labels(labels, label_masks(labels, 3)[1], 3, "A mask")
+    """
+    flat_invalid = tf.reshape(invalid, [-1])
+    first = tf.gather(tf.reshape(labels, [-1]), tf.argmax(tf.cast(flat_invalid, tf.int32)))
+    num_classes = tf.cast(num_classes, tf.int32)
+    # Assert prints each part in brackets: "[<subject> has the label] [7] [but the model ...] ..."
+    message = [f"{subject} has the label", first, "but the model predicts", num_classes, "classes (labels 0 to",
+               num_classes - 1, "and", ignore_label, "= ignore); fix the masks (map colour masks to class indices, "
+               "mark unlabelled pixels with the ignore label) or use the right number of classes."]
+    return tf.debugging.Assert(tf.logical_not(tf.reduce_any(flat_invalid)), message, name="check_labels")
+
+
+def label_error(error):
+    """The one-line message of a failed `assert_valid_labels` inside a TensorFlow error, or None.
+
+    Args:
+        error: a `tf.errors.OpError` (also as several replicas report it).
+
+    Returns:
+        str, e.g. "train_data has the label 7 but the model predicts 3 classes (...)", or None.
+
+    Example:
+        >>> label_error(error)  # doctest: +SKIP
+        'train_data has the label 7 but the model predicts 3 classes (labels 0 to 2 and 255 = ignore); ...'
+    """
+    for line in str(getattr(error, "message", error)).splitlines():
+        found = re.search(r"assertion failed: (\[[^\[\]]* has the label\].*)", line)
+        if found:
+            return " ".join(re.findall(r"\[([^\[\]]*)\]", found.group(1)))
+    return None
 
 
 def check_ignore_label(ignore_label, num_classes):

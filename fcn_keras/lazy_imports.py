@@ -2,19 +2,25 @@
 
 A package lists its public names and the modules that define them; a name's module
 (and TensorFlow with it) is imported on first access (PEP 562 `__getattr__`).
-Keras finds the package's custom layers only once their module ran, so
-`register_layers_with_keras` imports them as soon as Keras itself is imported.
+Keras finds the package's custom objects only once their modules ran, so
+`register_with_keras` imports them as soon as Keras itself is imported.
 """
 
 import importlib
 import importlib.abc
 import importlib.util
 import sys
+import threading
 import warnings
+
+# Every module that registers objects with `keras.saving.register_keras_serializable`.
+SERIALIZABLE_MODULES = ("fcn_keras.layers", "fcn_keras.losses", "fcn_keras.metrics", "fcn_keras.training.optimizers")
 
 
 def lazy_namespace(package, exports):
     """`__getattr__`, `__dir__` and `__all__` for a package whose names load on first use.
+
+    Submodules load on first access too (`fcn_keras.models` after `import fcn_keras`).
 
     Args:
         package: the package's `__name__`.
@@ -32,7 +38,9 @@ def lazy_namespace(package, exports):
 
     def __getattr__(name):
         if name not in origin:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            if name.startswith("_") or importlib.util.find_spec(f"{package}.{name}") is None:
+                raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            return importlib.import_module(f"{package}.{name}")  # a submodule, as an eager package has
         module = importlib.import_module(origin[name])
         value = module if origin[name].rsplit(".", 1)[-1] == name else getattr(module, name)
         setattr(sys.modules[package], name, value)  # later lookups skip __getattr__
@@ -44,57 +52,74 @@ def lazy_namespace(package, exports):
     return __getattr__, __dir__, sorted(origin)
 
 
+class _CallbackLoader(importlib.abc.Loader):
+    """Executes a module with the real loader, then calls `callback()` once; all else is the real loader's."""
+
+    def __init__(self, loader, callback):
+        self._loader, self._callback = loader, callback
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        self._callback()
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs `callback()` right after module `name` has been imported, then leaves `sys.meta_path`.
+    """Runs `callback()` right after module `name` has been executed by an import, once.
 
     Only an import that executes the module counts: libraries that merely look the
-    module up (`importlib.util.find_spec`, as TensorFlow does for Keras) get the
-    real spec and leave this finder in place.
+    module up (`importlib.util.find_spec`, as TensorFlow does for Keras) get a spec
+    whose loader is never run, and this finder stays in place for the real import.
     """
 
     def __init__(self, name, callback):
         self.name, self.callback = name, callback
+        self._looking = threading.local()
 
     def find_spec(self, name, path=None, target=None):
-        if name != self.name:
+        if name != self.name or getattr(self._looking, "active", False):
             return None
-        position = sys.meta_path.index(self)
-        sys.meta_path.remove(self)
+        self._looking.active = True
         try:
             spec = importlib.util.find_spec(name)  # what the other finders make of it
         finally:
-            sys.meta_path.insert(position, self)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            self._looking.active = False
+        if spec is None or spec.loader is None:
             return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_then_callback(module):
-            exec_module(module)
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
-                self.callback()
-
-        spec.loader.exec_module = exec_then_callback
+        spec.loader = _CallbackLoader(spec.loader, self._done)
         return spec
 
+    def _done(self):
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+            self.callback()
 
-def register_layers_with_keras(module="fcn_keras.layers"):
-    """Imports `module` (which registers the custom layers) now if Keras is loaded, else
-    right after Keras is first imported, so `keras.models.load_model` finds the layers.
+
+def register_with_keras(modules=SERIALIZABLE_MODULES):
+    """Imports `modules` (which register the package's layers, losses, metrics and schedules
+    with Keras) now if Keras is loaded, else right after Keras is first imported, so
+    `keras.models.load_model` finds them without `custom_objects`.
 
     Args:
-        module: the module whose import registers the layers.
+        modules: the modules whose import registers the serializable objects.
 
     Example:
-        >>> register_layers_with_keras()  # in fcn_keras/__init__.py  # doctest: +SKIP
+        >>> register_with_keras()  # in fcn_keras/__init__.py  # doctest: +SKIP
     """
 
     def register():
-        try:
-            importlib.import_module(module)
-        except Exception as error:  # never break the user's `import keras`
-            warnings.warn(f"fcn_keras could not register its Keras layers ({error}); import {module} "
-                          "before loading .keras files.", stacklevel=2)
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception as error:  # never break the user's `import keras`
+                warnings.warn(f"fcn_keras could not register its Keras objects ({error}); import {module} "
+                              "before loading .keras files.", stacklevel=2)
 
     if "keras" in sys.modules:
         register()

@@ -10,7 +10,7 @@ ordinary learning rates work; `reduction="sum"` gives the reference's loss.
 import keras
 import tensorflow as tf
 
-from fcn_keras.labels import IGNORE_LABEL, label_masks
+from fcn_keras.labels import IGNORE_LABEL, assert_valid_labels, label_masks
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -60,14 +60,7 @@ def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
     labels = tf.cast(y_true, tf.int32)
     num_classes = tf.cast(num_classes, tf.int32)
     valid, out_of_range = label_masks(labels, num_classes, ignore_index)
-    flat_bad = tf.reshape(out_of_range, [-1])
-    first_bad_value = tf.gather(tf.reshape(labels, [-1]), tf.argmax(tf.cast(flat_bad, tf.int32)))
-    # Printed as "[part] [value] ..."; `label_error` in fcn_keras.training joins it into one sentence.
-    message = ["The masks hold the label", first_bad_value, "but the model predicts", num_classes,
-               "classes (labels 0 to", num_classes - 1, "and", ignore_index, "= ignore); fix the masks (map colour "
-               "masks to class indices, mark unlabelled pixels with the ignore label) or use the right number "
-               "of classes."]
-    tf.debugging.Assert(tf.logical_not(tf.reduce_any(flat_bad)), message, name="check_labels")
+    assert_valid_labels(labels, out_of_range, num_classes, "A mask", ignore_index)
     return tf.where(valid, labels, 0), valid, out_of_range
 
 

@@ -14,19 +14,22 @@ REPLACE_HINT = "pass --overwrite (overwrite=True) to replace it, or choose anoth
 
 
 def claim_files(paths, overwrite=False, hint=REPLACE_HINT):
-    """Makes `paths` ready to be written: refuses existing ones unless `overwrite`, which removes them.
+    """Makes `paths` ready to be written: refuses existing files unless `overwrite`, and folders always.
 
-    Parent folders are created. Nothing is removed unless every path may be claimed.
+    Nothing is removed: with `overwrite` the writer replaces each file when it has
+    its new content, so a failed run keeps the previous results. Parent folders
+    are created.
 
     Args:
-        paths: files (or folders) about to be written; None entries are skipped.
-        overwrite: remove what exists instead of refusing.
+        paths: files about to be written; None entries are skipped.
+        overwrite: let existing files be replaced instead of refusing.
         hint: the end of the refusal: how to get past it.
 
     Returns:
         The claimed paths as str, in order.
 
     Raises:
+        IsADirectoryError: a path is a folder (an output file was meant).
         FileExistsError: a path exists and `overwrite` is False; names it and the count.
 
     Example:
@@ -34,12 +37,13 @@ def claim_files(paths, overwrite=False, hint=REPLACE_HINT):
         ['runs/scores.json', 'runs/confusion.png']
     """
     paths = [os.fspath(path) for path in paths if path is not None]
+    folders = [path for path in paths if os.path.isdir(path)]
+    if folders:
+        raise IsADirectoryError(f"{folders[0]} is a folder; give the path of a file to write there.")
     existing = [path for path in paths if os.path.lexists(path)]
     if existing and not overwrite:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise FileExistsError(f"{existing[0]} already exists{more}; {hint}.")
-    for path in existing:
-        _remove(path)
     for path in paths:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return paths

@@ -37,7 +37,7 @@ def test_every_command_help_has_an_example(name, capsys):
 
 
 TINY_DEMO = ["--epochs", "1", "--train-images", "16", "--validation-images", "8", "--image-size", "32", "32",
-             "--backbone", "vgg16_tiny"]
+             "--backbone", "vgg16_tiny", "--precision", "float32"]  # the same on every CPU kind
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +279,28 @@ def test_verbose_or_the_users_own_level_keeps_tensorflow_logging(argv, user_leve
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(level)
+
+
+def test_an_output_that_is_a_folder_is_refused_and_kept(demo_run, tmp_path, capsys):
+    (tmp_path / "runs" / "voc").mkdir(parents=True)
+    (tmp_path / "runs" / "voc" / "best.keras").write_bytes(b"precious")
+    code = cli.main(["evaluate", str(demo_run / "model.keras"), "--data", "synthetic:2", "--output",
+                     str(tmp_path / "runs"), "--overwrite"])
+    assert code == 2 and "runs is a folder; give the path of a file" in capsys.readouterr().err
+    assert (tmp_path / "runs" / "voc" / "best.keras").read_bytes() == b"precious"
+
+
+def test_a_tensorflow_that_fails_to_import_is_reported_with_its_own_lines(tmp_path):
+    fake = tmp_path / "fake" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "import os\n"
+        "os.write(2, b'I0000 00:00:1795690820.730191    6444 port.cc:153] start-up noise\\n')\n"
+        "os.write(2, b'F0000 00:00:1795690820.730191    6444 cpu.cc:1] fatal: needs AVX\\n')\n"
+        "os.write(2, b'a line the user must see\\n')\n"
+        "raise ImportError('this TensorFlow is broken')\n")
+    result = run_cli_process("backbones", env_extra={"PYTHONPATH": str(tmp_path / "fake")})
+    assert result.returncode == 2
+    assert "a line the user must see" in result.stderr and "fatal: needs AVX" in result.stderr
+    assert "start-up noise" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "fcn-keras backbones: error: this TensorFlow is broken"

@@ -120,7 +120,7 @@ def test_other_ignore_index():
 
 def test_out_of_range_label_fails_naming_the_value():
     logits = tf.zeros((1, 2, 2, 3))
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"masks hold the label\W+7\W+(b')?but the model"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"A mask has the label\W+7\W+(b')?but the model"):
         SegmentationCrossEntropy()(np.array([[[0, 7], [2, 255]]]), logits)
 
 

@@ -151,7 +151,7 @@ def test_streaming_metric_reports_absent_classes_like_the_reference():
 
 def test_streaming_metric_fails_on_out_of_range_label_naming_it():
     metric = SegmentationScores(3)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"masks hold the label\W+9\W+(b')?but the model"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"A mask has the label\W+9\W+(b')?but the model"):
         metric.update_state(np.array([[[0, 9]]]), np.zeros((1, 1, 2, 3), np.float32))
 
 

@@ -6,12 +6,6 @@ import os
 import keras
 import numpy as np
 import pytest
-
-import fcn_keras
-from fcn_keras.models import PRESETS, Preset, WeightSource, fcn_from_weights, from_preset
-from fcn_keras.models.conversion import CAFFE_MEAN_BGR, convert_weights_file
-from fcn_keras.models.presets import preset_path
-from fcn_keras.weight_files import read_weights
 from helpers import random_images
 from weight_fixtures import (
     authors_layers,
@@ -20,6 +14,12 @@ from weight_fixtures import (
     write_chainer_npz,
     write_torch_pth,
 )
+
+import fcn_keras
+from fcn_keras.models import PRESETS, Preset, WeightSource, fcn_from_weights, from_preset
+from fcn_keras.models.conversion import CAFFE_MEAN_BGR, convert_weights_file
+from fcn_keras.models.presets import preset_path
+from fcn_keras.weight_files import read_weights
 
 CLASSES = 3
 
@@ -230,10 +230,11 @@ def test_convert_command_reads_every_format(tmp_path, capsys):
 
 
 def test_commands_take_a_preset_instead_of_a_model_file(tmp_path, home, monkeypatch, capsys):
+    from PIL import Image
+
     from fcn_keras import cli
     from fcn_keras.data import make_shapes, read_mask
     from fcn_keras.evaluation import predict
-    from PIL import Image
 
     npz = write_chainer_npz(tmp_path / "served.npz", authors_layers("fcn8s", CLASSES, seed=20))
     tiny_preset(monkeypatch, WeightSource(npz.as_uri(), "tiny.npz", md5(npz)))

@@ -39,7 +39,12 @@ def test_a_fresh_process_loads_the_file_after_a_bare_import(tmp_path, imports):
     import subprocess
     import sys
 
+    from fcn_keras.training import compile_for_training
+
     model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
+    # compiled as train() saves best.keras: the loss, the metric and the warm-up schedule must load too
+    compile_for_training(model, total_steps=20, learning_rate=1e-3, warmup_steps=5)
+    model.optimizer.build(model.trainable_variables)
     model.save(tmp_path / "model.keras")
     script = f"{imports}\nmodel = keras.models.load_model({str(tmp_path / 'model.keras')!r})\nprint(model.name)"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

@@ -186,26 +186,80 @@ def test_missing_parent_folder(tmp_path):
         train(tiny_model(), tiny_data(4), output_dir=str(tmp_path / "nowhere" / "run"), epochs=1, verbose=0)
 
 
-def test_class_count_mismatch_and_empty_data(tmp_path):
+def test_bad_labels_and_empty_data_are_refused_by_name(tmp_path):
     masks = np.zeros((2, 32, 32), "uint8")
     masks[0, :2, :2], masks[1, :2, :2] = 4, 255
     five_class_data = tf.data.Dataset.from_tensor_slices((np.zeros((2, 32, 32, 3), "uint8"), masks)).batch(2)
-    with pytest.raises(ValueError, match=r"The masks hold the label 4 but the model predicts 3 classes "
+    with pytest.raises(ValueError, match=r"^train_data has the label 4 but the model predicts 3 classes "
                                          r"\(labels 0 to 2 and 255 = ignore\); fix the masks"):
         train(tiny_model(), five_class_data, output_dir=str(tmp_path / "a"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="^validation_data has the label 4"):
+        train(tiny_model(), tiny_data(4), five_class_data, output_dir=str(tmp_path / "b"), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="train_data is empty"):
-        train(tiny_model(), tiny_data(4).take(0), output_dir=str(tmp_path / "b"), epochs=1, verbose=0)
+        train(tiny_model(), tiny_data(4).take(0), output_dir=str(tmp_path / "c"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="validation_data is empty"):
+        train(tiny_model(), tiny_data(4), tiny_data(4).take(0), output_dir=str(tmp_path / "d"), epochs=1, verbose=0)
 
 
-def test_cached_data_is_not_peeked_at(tmp_path, capfd):
+def test_bad_labels_are_caught_under_xla_too(tmp_path):
+    """XLA (Keras' default on GPUs) drops the loss's assert; the input pipeline's check stays."""
+    model = tiny_model()
+    model.compile(keras.optimizers.Adam(1e-3), fcn_keras.losses.SegmentationCrossEntropy(), jit_compile=True)
+    masks = np.full((2, 32, 32), 7, "uint8")
+    data = tf.data.Dataset.from_tensor_slices((np.zeros((2, 32, 32, 3), "uint8"), masks)).batch(2)
+    with pytest.raises(ValueError, match="^train_data has the label 7"):
+        train(model, data, output_dir=str(tmp_path / "run"), epochs=1, verbose=0)
+
+
+def test_label_errors_are_read_from_every_way_tensorflow_reports_them():
+    from fcn_keras.labels import label_error
+
+    line = ("assertion failed: [train_data has the label] [9] [but the model predicts] [3] [classes (labels 0 to] "
+            "[2] [and] [255] [= ignore); fix the masks.]")
+    expected = "train_data has the label 9 but the model predicts 3 classes (labels 0 to 2 and 255 = ignore); " \
+               "fix the masks."
+    assert label_error(tf.errors.InvalidArgumentError(None, None, f"Graph execution error:\n\n{line}\n")) == expected
+    several_replicas = f"2 root error(s) found.\n  (0) INVALID_ARGUMENT:  {line}\n\t [[{{{{node x}}}}]]"
+    assert label_error(tf.errors.InvalidArgumentError(None, None, several_replicas)) == expected
+    assert label_error(tf.errors.InvalidArgumentError(None, None, "assertion failed: [something else] [1]")) is None
+
+
+def test_cached_data_is_not_peeked_at(tmp_path):
     """A partial read of a `cache()`d pipeline makes TensorFlow warn and drop the cache: train reads whole epochs."""
-    def cached():  # more images than prefetching reads ahead
-        return prepare(synthetic_shapes(512, (16, 16), NUM_CLASSES), batch_size=64, cache=True)
+    import os
+    import subprocess
+    import sys
 
-    train(tiny_model(), cached(), cached(), output_dir=str(tmp_path / "run"), epochs=1, verbose=0)
-    assert "did not fully read the dataset being cached" not in capfd.readouterr().err
-    next(iter(cached()))  # what a peek at the first batch did
-    assert "did not fully read the dataset being cached" in capfd.readouterr().err
+    script = f"""
+import sys
+from fcn_keras import build_fcn8s, train
+from fcn_keras.data import prepare, synthetic_shapes
+
+def cached():  # more images than prefetching reads ahead
+    return prepare(synthetic_shapes(512, (16, 16), 3), batch_size=64, cache=True)
+
+train(build_fcn8s(3, backbone="vgg16_tiny", padding="same"), cached(), cached(), output_dir={str(tmp_path / "r")!r},
+      epochs=1, verbose=0)
+print("TRAINED", file=sys.stderr, flush=True)
+next(iter(cached()))  # what a peek at the first batch did
+"""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    during_training, after = result.stderr.split("TRAINED")
+    assert "did not fully read the dataset being cached" not in during_training
+    assert "did not fully read the dataset being cached" in after
+
+
+def test_a_stage_with_a_log_but_no_best_model_is_not_skipped_silently(tmp_path):
+    from fcn_keras.training import train_staged
+
+    stage = tmp_path / "staged" / "fcn32s"
+    stage.mkdir(parents=True)
+    (stage / "log.csv").write_text("epoch,loss\n0,nan\n")  # a run whose only epoch went NaN
+    with pytest.raises(FileExistsError, match=r"already holds a finished run \(log.csv\)"):
+        train_staged(NUM_CLASSES, tiny_data(4), output_dir=str(tmp_path / "staged"), epochs=1,
+                     backbone="vgg16_tiny", padding="same", verbose=0)
 
 
 def test_compile_under_the_models_strategy():

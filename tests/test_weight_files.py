@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from weight_fixtures import authors_layers, write_caffemodel, write_chainer_npz, write_torch_pth
 
 from fcn_keras.weight_files import read_weights
 from fcn_keras.weight_files.protobuf import WireFormatError, fields, packed_or_repeated, read_varint
-from weight_fixtures import authors_layers, write_caffemodel, write_chainer_npz, write_torch_pth
 
 
 def assert_same_layers(read, layers):

@@ -154,8 +154,7 @@ def write_torch_pth(path, layers):
 def _conv(x, weight, bias, pad=0):
     """Caffe convolution (cross-correlation), x (C, H, W), weight (out, in, kh, kw)."""
     x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
-    out_channels, _, kh, kw = weight.shape
-    height, width = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+    kh, kw = weight.shape[2:]
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (C, H, W, kh, kw)
     return np.einsum("chwij,ocij->ohw", windows, weight, optimize=True) + bias[:, None, None]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from fcn_keras.backbones.vgg import VGG16_FAMILY
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import SCORE_FR, VARIANTS
+from fcn_keras.models.variants import SCORE_FR, variant_with_score_layers
 from fcn_keras.outputs import claim_files
 from fcn_keras.precision import dtype_policy
 from fcn_keras.weight_files import read_weights
@@ -25,30 +25,6 @@ from fcn_keras.weight_files import read_weights
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 """The BGR mean the authors' VGG16 FCNs were trained with (their data layers subtract it)."""
 WIDTH_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # each block's width, then fc6's
-
-
-def variant_from_layers(layers):
-    """The variant whose score layers the source has ("fcn32s", "fcn16s" or "fcn8s").
-
-    Args:
-        layers: {name: SourceLayer} or any collection of layer names.
-
-    Returns:
-        The variant name.
-
-    Raises:
-        ValueError: the score layers are not those of any variant.
-
-    Example:
-        >>> variant_from_layers(["conv1_1", "score_fr", "score_pool4", "upscore2", "upscore16"])
-        'fcn16s'
-    """
-    scores = {name for name in layers if name == SCORE_FR or name in ("score_pool4", "score_pool3")}
-    for variant in VARIANTS.values():
-        if scores == set(variant.score_layers):
-            return variant.name
-    raise ValueError(f"The weights have the score layers {sorted(scores)}, which are not those of an FCN-32s, "
-                     "FCN-16s or FCN-8s (score_fr, + score_pool4, + score_pool3).")
 
 
 def backbone_from_layers(layers):
@@ -101,7 +77,7 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
     Example:
         >>> model = fcn_from_weights(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
     """
-    variant, backbone = variant_from_layers(layers), backbone_from_layers(layers)
+    variant, backbone = variant_with_score_layers(layers, source), backbone_from_layers(layers)
     stored_scales = sorted(name for name, layer in layers.items() if layer.kind == "scale")
     at_once = bool(stored_scales) if at_once is None else at_once
     if stored_scales and not at_once:

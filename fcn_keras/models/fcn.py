@@ -87,7 +87,7 @@ def build_fcn(
         if at_once:
             features = keras.layers.Rescaling(skip.at_once_scale, name=skip.scale)(features)
         skip_score = _score(num_classes, skip.score)(features)
-        score, skip_score, grid = _align(score, grid, skip.upsample, skip_score, taps[skip.stride].grid, skip.crop)
+        score, skip_score, grid = _align(score, grid, skip_score, taps[skip.stride].grid, skip)
         score = keras.layers.Add(name=skip.fuse)([score, skip_score])
     score, grid = upsample(score, grid, grid.stride, VARIANTS[variant].upscore)
     # The final crop also casts to float32, so logits are float32 under mixed precision.
@@ -195,13 +195,13 @@ def _upsampler(num_classes, padding, trainable):
     return upsample
 
 
-def _align(upsampled, up_grid, up_name, skip, skip_grid, skip_crop_name):
+def _align(upsampled, up_grid, skip_scores, skip_grid, skip):
     """Crops whichever map starts earlier so both cover the same pixels; returns both and their grid."""
     shift = up_grid.shift_to(skip_grid)  # index in `upsampled` of the skip's first pixel
     if shift < 0:  # reference geometry: crop the skip (Caffe's score_pool4c, score_pool3c)
-        return upsampled, CropToReference(-shift, name=skip_crop_name)([skip, upsampled]), up_grid
+        return upsampled, CropToReference(-shift, name=skip.crop)([skip_scores, upsampled]), up_grid
     # Same grids: the upsampled map may overhang bottom/right after ceil rounding.
-    return CropToReference(shift, name=f"{up_name}c")([upsampled, skip]), skip, skip_grid
+    return CropToReference(shift, name=skip.upsample_crop)([upsampled, skip_scores]), skip_scores, skip_grid
 
 
 def _crop_offset(offset):

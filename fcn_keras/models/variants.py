@@ -50,6 +50,11 @@ class Skip:
         return f"fuse_{self.pool}"
 
     @property
+    def upsample_crop(self):
+        """The crop that trims the upsampled map's overhang in the "same" geometry, e.g. "upscore2c"."""
+        return f"{self.upsample}c"
+
+    @property
     def scale(self):
         """The at-once scaling layer, e.g. "scale_pool4"."""
         return f"scale_{self.pool}"
@@ -112,13 +117,34 @@ def variant_of(model):
         >>> variant_of(build_fcn16s(21))
         'fcn16s'
     """
-    names = {layer.name for layer in model.layers}
-    scores = {name for name in names if name == SCORE_FR or name.startswith("score_pool") and not name.endswith("c")}
+    return variant_with_score_layers({layer.name for layer in model.layers}, f"{model.name!r}")
+
+
+def variant_with_score_layers(names, what):
+    """The variant whose score layers are exactly those among `names`.
+
+    Args:
+        names: layer names of a model or a weight file.
+        what: what to call their owner in the error.
+
+    Returns:
+        The variant name.
+
+    Raises:
+        ValueError: the score layers are not those of any variant.
+
+    Example:
+        >>> variant_with_score_layers({"conv1_1", "score_fr", "score_pool4"}, "the weights")
+        'fcn16s'
+    """
+    all_scores = {name for variant in VARIANTS.values() for name in variant.score_layers}
+    scores = set(names) & all_scores
     for variant in VARIANTS.values():
         if scores == set(variant.score_layers):
             return variant.name
-    raise ValueError(f"{model.name!r} is not an FCN built by fcn_keras: its score layers {sorted(scores)} are "
-                     f"not those of {', '.join(VARIANTS)} ({SCORE_FR!r} plus score_pool4 and score_pool3).")
+    expected = "; ".join(f"{variant.name}: {', '.join(variant.score_layers)}" for variant in VARIANTS.values())
+    raise ValueError(f"{what} is not an FCN-32s, -16s or -8s: its score layers {sorted(scores)} are not those "
+                     f"of a variant ({expected}).")
 
 
 def num_classes_of(model):

@@ -9,17 +9,17 @@ without overwriting the last good model.
 import csv
 import math
 import os
-import re
 
 import keras
 import tensorflow as tf
 
+from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS, num_classes_of
 from fcn_keras.outputs import RunState
 from fcn_keras.training.callbacks import GuardedCheckpoint, NaNGuard, ResumableBackup
 from fcn_keras.training.optimizers import compile_for_training
-from fcn_keras.training.recipes import DEFAULT_RECIPE
+from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
 from fcn_keras.training.run_folder import (
     BACKUP_DIR,
     BEST_MODEL,
@@ -37,7 +37,7 @@ def train(
     validation_data=None,
     *,
     output_dir,
-    epochs=10,
+    epochs=DEFAULT_EPOCHS,
     steps_per_epoch=None,
     recipe=DEFAULT_RECIPE,
     learning_rate=None,
@@ -83,9 +83,9 @@ def train(
         >>> train(model, data, output_dir="runs/shapes", epochs=5)  # doctest: +SKIP
     """
     num_classes = num_classes_of(model)
-    for name, data in (("train_data", train_data), ("validation_data", validation_data)):
-        if data is not None:
-            check_batches(data, num_classes, name)
+    train_data = check_batches(train_data, num_classes, "train_data")
+    if validation_data is not None:
+        validation_data = check_batches(validation_data, num_classes, "validation_data")
     steps_per_epoch = steps_per_epoch or _count_batches(train_data)
     output_dir = worker_output_dir(model, output_dir)
     training_run(output_dir).claim(overwrite)
@@ -114,7 +114,7 @@ def train(
         history = model.fit(stream, validation_data=validation_data, epochs=epochs,
                             steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False, verbose=verbose)
     except tf.errors.InvalidArgumentError as error:
-        message = _label_error(error)
+        message = label_error(error)
         if message is None:
             raise
         raise ValueError(message) from None
@@ -128,8 +128,9 @@ def train(
     return history
 
 
-def train_staged(num_classes, train_data, validation_data=None, *, output_dir, epochs=10, backbone=DEFAULT_BACKBONE,
-                 backbone_weights=None, padding=DEFAULT_PADDING, dropout=0.5, **train_kwargs):
+def train_staged(num_classes, train_data, validation_data=None, *, output_dir, epochs=DEFAULT_EPOCHS,
+                 backbone=DEFAULT_BACKBONE, backbone_weights=None, padding=DEFAULT_PADDING, dropout=0.5,
+                 **train_kwargs):
     """The paper's staged training: FCN-32s, then FCN-16s from it, then FCN-8s from that.
 
     Each stage trains in `output_dir/<variant>/` with `train`; a stage that finished
@@ -159,45 +160,56 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
         model = build_fcn(variant, num_classes, backbone=backbone, padding=padding, dropout=dropout,
                           backbone_weights=None if previous else backbone_weights, init_from=previous)
         stage = training_run(worker_output_dir(model, stage_dir))
-        if train_kwargs.get("overwrite") or stage.state is not RunState.FINISHED:
+        finished = os.path.exists(stage.file(BEST_MODEL)) and stage.state is not RunState.INTERRUPTED
+        if train_kwargs.get("overwrite") or not finished:
             train(model, train_data, validation_data, output_dir=stage_dir, epochs=epochs, **train_kwargs)
         previous = keras.models.load_model(stage.file(BEST_MODEL))
     return previous
 
 
 def check_batches(dataset, num_classes, name="dataset"):
-    """Checks, without reading it, that a dataset yields batches (images (N, H, W, 3), masks (N, H, W)).
+    """Checks a dataset of (images (N, H, W, 3), masks (N, H, W)) batches, and adds a label check.
 
-    Labels are checked batch by batch in the graph, by the loss and the metric;
-    `train` reports a bad one as a `ValueError`.
+    Shapes are checked without reading the data (reading part of a `cache()`d
+    pipeline would make TensorFlow drop the cache); what the spec leaves unknown
+    is not refused. Labels are checked batch by batch in the input pipeline, where
+    XLA never removes the check; `train` reports a bad label as a `ValueError`.
 
     Args:
         dataset: a `tf.data.Dataset`.
-        num_classes: classes the model predicts (named in the error).
+        num_classes: classes the model predicts.
         name: what to call the dataset in errors.
 
+    Returns:
+        The dataset, mapped through the label check.
+
     Raises:
-        ValueError: the elements are not (images, masks) pairs of those shapes.
+        ValueError: the elements are not (images, masks) pairs of those shapes, or
+            the dataset is known to be empty.
 
     Example:
-        >>> check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
+        >>> data = check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
     """
     spec = dataset.element_spec
-    shapes = [part.shape for part in spec] if isinstance(spec, tuple) and len(spec) == 2 else None
-    if shapes is None or shapes[0].rank != 4 or shapes[0][-1] != 3 or shapes[1].rank not in (3, 4):
+    images, masks = (part.shape for part in spec) if isinstance(spec, tuple) and len(spec) == 2 else (None, None)
+    wrong = images is None or (images.rank is not None and (images.rank != 4 or images[-1] not in (3, None))) or (
+        masks.rank is not None and masks.rank not in (3, 4))
+    if wrong:
         raise ValueError(
             f"{name}: expected batches of (RGB images (N, H, W, 3), masks (N, H, W)) for a model with "
             f"{num_classes} classes, got elements {spec}; batch (image, mask) pairs, e.g. with "
             "fcn_keras.data.prepare."
         )
+    if int(dataset.cardinality()) == 0:
+        raise ValueError(f"{name} is empty: it yields no batch.")
 
+    def checked(images, masks):
+        labels = tf.cast(tf.round(masks) if masks.dtype.is_floating else masks, tf.int32)
+        with tf.control_dependencies([assert_valid_labels(labels, label_masks(labels, num_classes)[1], num_classes,
+                                                          name)]):
+            return tf.identity(images), tf.identity(masks)
 
-def _label_error(error):
-    """The sentence of a failed in-graph label check (see `losses.prepare_labels`), or None."""
-    for line in error.message.splitlines():
-        if line.startswith("assertion failed: [The masks hold the label]"):
-            return " ".join(re.findall(r"\[([^\[\]]*)\]", line))
-    return None
+    return dataset.map(checked)
 
 
 def _best_logged(output_dir, monitor, mode, epochs):
@@ -218,5 +230,5 @@ def _count_batches(dataset):
     if count == tf.data.UNKNOWN_CARDINALITY:
         count = int(dataset.reduce(0, lambda total, _: total + 1))
     if count == 0:
-        raise ValueError("train_data is empty: it yielded no batch.")
+        raise ValueError("train_data is empty: it yields no batch.")
     return count

@@ -10,12 +10,6 @@
 `fcn_keras.training.optimizers` turns a recipe into Keras objects. Needs no TensorFlow.
 """
 
-DEFAULT_RECIPE = "practical"
-RECIPES = {
-    "paper": "SGD, momentum 0.99, weight decay 5e-4, lr 1e-10/1e-12/1e-14 on the summed loss (the reference's)",
-    "paper_normalized": "the paper's SGD on the mean loss, lr scaled by the pixels of a 500x375 image",
-    "practical": "Adam with polynomial decay on the mean loss (default lr 1e-4)",
-}
 # The reference's fixed learning rates for its unnormalized (summed) loss, batch 1.
 PAPER_LEARNING_RATES = {"fcn32s": 1e-10, "fcn16s": 1e-12, "fcn8s": 1e-14}
 PAPER_MOMENTUM = 0.99
@@ -25,3 +19,13 @@ REFERENCE_PIXELS = 500 * 375
 PRACTICAL_LEARNING_RATE = 1e-4
 PRACTICAL_DECAY_POWER = 0.9
 PRACTICAL_FINAL_FRACTION = 0.01  # the decay ends at 1% of the starting rate
+DEFAULT_EPOCHS = 10
+
+DEFAULT_RECIPE = "practical"
+RECIPES = {
+    "paper": f"SGD, momentum {PAPER_MOMENTUM}, weight decay {PAPER_WEIGHT_DECAY}, lr "
+             f"{'/'.join(str(rate) for rate in PAPER_LEARNING_RATES.values())} on the summed loss (the reference's)",
+    "paper_normalized": "the paper's SGD on the mean loss, lr scaled by the pixels of a 500x375 image",
+    "practical": f"Adam with polynomial (power {PRACTICAL_DECAY_POWER}) decay on the mean loss "
+                 f"(default lr {PRACTICAL_LEARNING_RATE})",
+}
