@@ -7,7 +7,14 @@ import traceback
 
 from fcn_keras.data.specs import SPECS, check_validation_source
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
-from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MODEL_NAME, DEFAULT_PORT, FORMATS, QUANTIZATIONS
+from fcn_keras.export.options import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_PORT,
+    FORMATS,
+    QUANTIZATIONS,
+)
 from fcn_keras.machine import describe
 from fcn_keras.models.variants import (
     DEFAULT_BACKBONE,
@@ -295,6 +302,9 @@ def _serve_arguments(parser):
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
+    parser.add_argument("--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS,
+                        help="refuse (HTTP 413) requests whose images hold more pixels in all "
+                             f"(default {DEFAULT_MAX_IMAGE_PIXELS})")
 
 
 @command("serve", "Serve an exported SavedModel over TF Serving's REST API (no Docker needed).",
@@ -308,7 +318,8 @@ def _serve(args):
         from fcn_keras.export.preset_exports import preset_saved_model
 
         args.dir = preset_saved_model(args.preset)
-    serve(args.dir, port=args.port, host=args.host, model_name=args.model_name)
+    serve(args.dir, port=args.port, host=args.host, model_name=args.model_name,
+          max_image_pixels=args.max_image_pixels)
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",

@@ -133,7 +133,7 @@ def test_bad_routes_and_methods_do_not_crash_the_server(server, client):
     status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", None, {"Content-Length": "many"})
     assert status == 400 and "Content-Length" in payload["error"]
     status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", None, {"Content-Length": str(2**40)})
-    assert status == 400 and "exceeds" in payload["error"]
+    assert status == 413 and "exceeds this server's limit" in payload["error"]
     mixed = [png_bytes(images(1, 16, 16)[0]), png_bytes(images(1, 16, 24)[0])]
     with pytest.raises(ServingError, match="HTTP 400: .*must have the same size"):
         client.predict(mixed)
@@ -184,3 +184,17 @@ def test_a_client_that_never_sends_its_body_is_disconnected(base_dir):
             assert connection.recv(1024) == b""  # closed by the server, without an answer
             assert time.monotonic() - start < 5
         assert ServingClient(quick.url, "fcn").status()["model_version_status"][0]["state"] == "AVAILABLE"
+
+
+def test_oversized_bodies_and_images_get_413_json_not_a_broken_connection(base_dir):
+    with ModelServer(base_dir, port=0, model_name="fcn", max_request_bytes=8000, max_image_pixels=1000) as small:
+        body = json.dumps({"instances": images(1, 40, 40).tolist()}).encode()  # ~20 kB: over the byte limit
+        assert len(body) > 8000
+        status, payload = raw_request(small, "POST", "/v1/models/fcn:predict", body,
+                                      {"Content-Length": str(len(body))})
+        assert status == 413 and "8000 bytes" in payload["error"]
+        client = ServingClient(small.url, "fcn")
+        with pytest.raises(ServingError, match="HTTP 413: .*1024 pixels, more than this server's limit of 1000"):
+            client.predict([png_bytes(images(1, 32, 32)[0])])  # small body, too many pixels
+        assert np.shape(client.predict([png_bytes(images(1, 16, 16)[0])])["classes"]) == (1, 16, 16)  # answered
+        assert client.status()["model_version_status"][0]["state"] == "AVAILABLE"

@@ -79,6 +79,19 @@ def test_export_model_names_files_by_quantization(model, tmp_path):
     assert read_tflite_metadata(written)["quantization"] == "int8"
 
 
+def test_representative_data_may_be_a_generator_function(model, tmp_path):
+    """The TFLite converter's own convention (`representative_dataset`) works here too."""
+    calls = []
+
+    def calibration():
+        calls.append(1)
+        for seed in range(3):
+            yield random_images(1, 16, 16, seed=seed)
+
+    path = export_tflite(model, tmp_path / "g.tflite", "int8", representative_data=calibration)
+    assert calls == [1] and read_tflite_metadata(path)["quantization"] == "int8"
+
+
 def test_int8_agrees_with_keras_on_a_trained_demo_model(tmp_path):
     """Full-int8 argmax agreement on synthetic rectangles, with the benchmark's trained demo model.
 

@@ -7,4 +7,5 @@ QUANTIZATIONS = (None, "float16", "int8")
 DEFAULT_MODEL_NAME = "fcn"  # the NAME in TF Serving's /v1/models/NAME
 DEFAULT_HOST = "127.0.0.1"  # answer this machine only
 DEFAULT_PORT = 8501  # TF Serving's REST port
+DEFAULT_MAX_IMAGE_PIXELS = 4 * 2**20  # per request; e.g. one 2048x2048 image: a few GB of VGG16 activations
 NEVER_OVERWRITE = "exports never overwrite files: choose another output path or remove the old file yourself"

@@ -10,7 +10,8 @@ model folder (as TF Serving's default version policy does) and answers
 
 with TF Serving's JSON bodies. Errors are `{"error": "..."}`: HTTP 400 for
 malformed requests and inputs the model rejects (e.g. an undecodable image),
-404 for an unknown model, version or route, 500 for anything unexpected. Requests
+404 for an unknown model, version or route, 413 for a body or a batch of images
+too large for the server's limits (memory stays bounded), 500 for anything unexpected. Requests
 are served on threads; at most `max_concurrency` predictions run at once. A
 connection that stays silent for `request_timeout` seconds (for instance one that
 announces a body it never sends) is closed. It is a development tool: no TLS, no
@@ -20,6 +21,7 @@ auth, no batching; use TF Serving in production.
 import base64
 import binascii
 import http.server
+import io
 import json
 import logging
 import os
@@ -28,12 +30,14 @@ import threading
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from fcn_keras.export.client import ServingError
-from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MODEL_NAME, DEFAULT_PORT
+from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MODEL_NAME, DEFAULT_PORT
 from fcn_keras.export.saved_model import saved_model_versions
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
+DRAIN_FACTOR = 16
 _ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
 _LOG = logging.getLogger(__name__)
 
@@ -48,7 +52,11 @@ class ModelServer:
         host: interface to listen on; the default answers this machine only.
         model_name: the NAME in `/v1/models/NAME`.
         max_concurrency: predictions that may run at the same time.
-        max_request_bytes: larger request bodies are refused with HTTP 400.
+        max_request_bytes: larger request bodies are refused with HTTP 413 (read
+            and discarded first, so the client sees the answer, up to 16 times the
+            limit; larger announced bodies are refused at once).
+        max_image_pixels: a request whose images hold more pixels in all is refused
+            with HTTP 413 before the model runs (activations grow with pixels).
         request_timeout: seconds a connection may wait on its client for one read
             or write before it is closed; None waits forever.
 
@@ -67,8 +75,9 @@ class ModelServer:
         max_concurrency=4,
         max_request_bytes=64 * 2**20,
         request_timeout=DEFAULT_REQUEST_TIMEOUT,
+        max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
     ):
-        self.model = _ServedModel(export_dir, model_name, max_concurrency)
+        self.model = _ServedModel(export_dir, model_name, max_concurrency, max_image_pixels)
         self.max_request_bytes = max_request_bytes
         self.request_timeout = request_timeout
         self._httpd = http.server.ThreadingHTTPServer((host, port), _handler_class(self))
@@ -164,7 +173,8 @@ class ModelServer:
         self.stop()
 
 
-def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_MODEL_NAME):
+def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_MODEL_NAME,
+          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS):
     """Serves an exported model with TF Serving's REST API until Ctrl-C.
 
     Args:
@@ -172,6 +182,7 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         port: TCP port (TF Serving's REST default is 8501).
         host: interface; "0.0.0.0" answers other machines too.
         model_name: the NAME in `/v1/models/NAME`.
+        max_image_pixels: requests with more image pixels in all get HTTP 413.
 
     Returns:
         None, once interrupted.
@@ -180,7 +191,7 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         >>> serve("serving/fcn", port=8501)  # doctest: +SKIP
         Serving fcn version 1 from serving/fcn at http://127.0.0.1:8501/v1/models/fcn (Ctrl-C stops)
     """
-    server = ModelServer(export_dir, port=port, host=host, model_name=model_name)
+    server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels)
     print(
         f"Serving {model_name} version {server.model.version} from {export_dir} "
         f"at {server.url}/v1/models/{model_name} (Ctrl-C stops)",
@@ -192,7 +203,7 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
 class _ServedModel:
     """Loads the newest version and turns parsed requests into TF Serving responses."""
 
-    def __init__(self, export_dir, name, max_concurrency):
+    def __init__(self, export_dir, name, max_concurrency, max_image_pixels):
         versions = saved_model_versions(export_dir)
         if not versions:
             raise FileNotFoundError(
@@ -206,6 +217,7 @@ class _ServedModel:
         self._signatures = dict(self._loaded.signatures)
         self._signature_defs = _signature_defs(path)
         self._slots = threading.Semaphore(max_concurrency)
+        self.max_image_pixels = max_image_pixels
 
     def respond(self, method, path, body):
         """Returns the JSON-able answer to one request; raises `ServingError` for an error answer."""
@@ -247,6 +259,12 @@ class _ServedModel:
         row_format = "instances" in request
         values = _rows_to_columns(request["instances"], specs) if row_format else _named(request["inputs"], specs)
         tensors = {key: _to_tensor(values[key], spec, key) for key, spec in specs.items()}
+        pixels = sum(_pixels(tensor) for tensor in tensors.values())
+        if pixels > self.max_image_pixels:
+            raise ServingError(413, f"The request's images hold {pixels} pixels, more than this server's limit of "
+                                    f"{self.max_image_pixels} (an FCN's activations grow with the pixels it scores); "
+                                    "send fewer or smaller images, or start the server with a higher "
+                                    "--max-image-pixels.")
         with self._slots:
             try:
                 outputs = function(**tensors)
@@ -260,6 +278,21 @@ class _ServedModel:
             return {"predictions": sole_output}
         count = len(next(iter(outputs.values())))
         return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
+
+
+def _pixels(tensor):
+    """Pixels of an image batch: N*H*W of a float (N, H, W, 3) input, or of encoded images by their headers."""
+    if tensor.dtype != tf.string:
+        shape = tensor.shape
+        return int(np.prod(shape[:3])) if shape.rank == 4 else 0
+    total = 0
+    for data in np.ravel(tensor.numpy()):
+        try:
+            width, height = Image.open(io.BytesIO(data)).size  # reads the header only
+        except (OSError, ValueError):
+            continue  # not an image: the signature's decoder reports it
+        total += width * height
+    return total
 
 
 def _parse_json(body):
@@ -355,9 +388,30 @@ def _handler_class(server):
             if length is None or not length.isdigit():
                 self._send(400, {"error": "Malformed request: POST needs a Content-Length header"})
             elif int(length) > server.max_request_bytes:
-                self._send(400, {"error": f"Request body of {length} bytes exceeds {server.max_request_bytes}"})
+                self._refuse_body(int(length))
             else:
                 self._answer("POST", self.rfile.read(int(length)))
+
+        def handle_expect_100(self):
+            length = self.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > server.max_request_bytes:
+                self._refuse_body(int(length), read=False)  # the client has not sent the body yet
+                return False
+            return super().handle_expect_100()
+
+        def _refuse_body(self, length, read=True):
+            """413 with a JSON error; a body of plausible size is read and dropped first, so that a client
+            still sending it gets the answer instead of a broken pipe."""
+            if read and length <= DRAIN_FACTOR * server.max_request_bytes:
+                left = length
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            self.close_connection = True
+            self._send(413, {"error": f"Request body of {length} bytes exceeds this server's limit of "
+                                      f"{server.max_request_bytes} bytes; send fewer or smaller images."})
 
         def _answer(self, method, body):
             try:

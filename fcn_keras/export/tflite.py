@@ -46,8 +46,10 @@ def export_tflite(
         representative_data: images that calibrate int8 activation ranges, RGB in
             [0, 255], ideally ~100-200 training images: an array (N, H, W, 3), an
             iterable of (H, W, 3) or (N, H, W, 3) arrays or of (images, labels)
-            pairs (a `tf.data.Dataset` works), a `.npy` file or a folder of
-            PNG/JPEG images (the files `fcn-keras predict FOLDER` reads).
+            pairs (a `tf.data.Dataset` works), a function returning such an
+            iterable (the converter's `representative_dataset` convention, e.g. a
+            generator function), a `.npy` file or a folder of PNG/JPEG images (the
+            files `fcn-keras predict FOLDER` reads).
         input_size: None for dynamic batch/height/width, or (H, W) to fix the
             input to (1, H, W, 3).
         max_calibration_images: at most this many images are used for calibration.
@@ -183,6 +185,8 @@ def _calibration_images(data, limit, input_size):
         data = _read_image_source(os.fspath(data), limit)
     elif isinstance(data, np.ndarray):
         data = [data]
+    elif callable(data):  # the TFLite converter's own convention: a function returning an iterable
+        data = data()
     images = []
     for item in data:
         if isinstance(item, (tuple, list)):
