@@ -170,6 +170,8 @@ def _train_arguments(parser):
          "fcn-keras train --data voc:VOC2012 --backbone-weights imagenet --crop-size 320 320 "
          "--batch-size 8 --output runs/voc", _train_arguments)
 def _train(args):
+    import keras
+
     from fcn_keras.backbones import get_backbone
     from fcn_keras.data import open_source, prepare
     from fcn_keras.models import build_fcn, load_fcn
@@ -179,13 +181,16 @@ def _train(args):
         raise ValueError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
                          "--init-from, or drop --staged.")
     check_validation_source(args.data, args.val_data, validation=not args.no_validation)
+    keras.utils.set_random_seed(args.seed)  # initialization, dropout and the data's seeds: the same run every time
     source = open_source(args.data, args.train_split, args.num_classes, args.seed)
     num_classes = source.num_classes
     pad = get_backbone(args.backbone).mean_rgb
     augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
                "scale_range": tuple(args.scale_range) if args.scale_range else None}
-    train_data = prepare(source.dataset, args.batch_size, training=True, seed=args.seed, image_pad_value=pad,
-                         **augment)
+    def train_data(epoch):  # each epoch its own seeded batches: a resumed run starts right at its epoch
+        return prepare(source.dataset, args.batch_size, training=True, seed=args.seed, epoch=epoch,
+                       image_pad_value=pad, **augment)
+
     validation_data = None
     if not args.no_validation:
         validation = open_source(args.val_data or args.data, args.val_split, num_classes, args.seed)
@@ -402,10 +407,14 @@ def main(argv=None):
     except Exception as error:
         import tensorflow as tf
 
+        from fcn_keras.data.validation import data_error_message
+        from fcn_keras.labels import label_error
+
         if not isinstance(error, tf.errors.OpError):
             raise
-        # A bad file found inside a tf.data pipeline: the message names it; the graph trace does not help.
-        return _report(args, error.message.splitlines()[0])
+        # A bad file or label found inside a tf.data pipeline: its own message names it and the fix.
+        first_line = next((line for line in error.message.splitlines() if line.strip()), type(error).__name__)
+        return _report(args, label_error(error) or data_error_message(error) or f"{first_line} (--verbose shows more)")
     return 0
 
 

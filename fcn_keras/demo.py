@@ -47,8 +47,11 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
     precision = resolve_precision(demo.precision)
     print(f"Training in {precision.policy}: {precision.reason}.")
     keras.utils.set_random_seed(demo.seed)
-    train_data = prepare(synthetic_shapes(demo.train_images, demo.image_size, demo.num_classes, seed=demo.seed),
-                         batch_size=demo.batch_size, training=True, flip=True, seed=demo.seed)
+    source = synthetic_shapes(demo.train_images, demo.image_size, demo.num_classes, seed=demo.seed)
+
+    def train_data(epoch):
+        return prepare(source, batch_size=demo.batch_size, training=True, flip=True, seed=demo.seed, epoch=epoch)
+
     held_out = synthetic_shapes(demo.validation_images, demo.image_size, demo.num_classes, seed=demo.seed + 1)
     validation_data = prepare(held_out, batch_size=demo.batch_size)
     build = functools.partial(build_fcn8s, demo.num_classes, backbone=demo.backbone, padding="same",

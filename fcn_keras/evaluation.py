@@ -5,6 +5,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.data.validation import DataError, data_error_message
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
 from fcn_keras.models.variants import num_classes_of
@@ -47,7 +48,7 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         raise ValueError(_class_mismatch(model_classes, num_classes))
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     batches = 0
-    for batches, element in enumerate(dataset, start=1):
+    for batches, element in enumerate(_elements(dataset), start=1):
         images, masks = _split_pair(element)
         if images.ndim == 3:
             images, masks = images[None], masks[None]
@@ -148,6 +149,21 @@ def predict(model, images):
     if images.ndim == 3:
         return predict(model, images[None])[0]
     return _class_maps(model, images, _static_class_count(model))
+
+
+def _elements(dataset):
+    """The dataset's elements; a bad file its pipeline finds raises the pipeline's own `DataError`."""
+    iterator = iter(dataset)
+    while True:
+        try:
+            element = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.OpError as error:
+            if data_error_message(error) is None:
+                raise
+            raise DataError(data_error_message(error)) from None
+        yield element
 
 
 def _split_pair(element):

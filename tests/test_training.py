@@ -126,6 +126,33 @@ def test_resume_gives_the_uninterrupted_result(tmp_path):
     assert len(open(tmp_path / "resumed" / "log.csv").read().strip().splitlines()) == 1 + epochs
 
 
+def test_epoch_datasets_resume_without_rebuilding_the_finished_epochs(tmp_path):
+    source = synthetic_shapes(16, (32, 32), NUM_CLASSES)
+    built = []
+
+    def data(epoch):
+        built.append(epoch)
+        return prepare(source, batch_size=4, training=True, seed=5, epoch=epoch)
+
+    keras.utils.set_random_seed(2)
+    reference = tiny_model()
+    train(reference, data, output_dir=str(tmp_path / "straight"), epochs=3, learning_rate=3e-3, verbose=0)
+    keras.utils.set_random_seed(2)
+    with pytest.raises(KeyboardInterrupt):  # dies in the middle of epoch 2
+        train(tiny_model(), data, output_dir=str(tmp_path / "resumed"), epochs=3, learning_rate=3e-3,
+              callbacks=[Interrupt(6)], verbose=0)
+    built.clear()
+    keras.utils.set_random_seed(2)
+    resumed = tiny_model()
+    train(resumed, data, output_dir=str(tmp_path / "resumed"), epochs=3, learning_rate=3e-3, verbose=0)
+    assert built == [1, 2]  # epoch 0 is neither decoded nor even built again
+    for expected, got in zip(reference.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    first, second = (next(iter(data(epoch)))[1].numpy() for epoch in (0, 1))
+    assert not np.array_equal(first, second)  # each epoch its own order and augmentation
+    np.testing.assert_array_equal(next(iter(data(0)))[1].numpy(), first)  # and the same each time
+
+
 def test_resumed_run_keeps_a_better_best_model(tmp_path):
     run = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):

@@ -1,5 +1,6 @@
 """The input pipeline: joint random scale/crop/flip, mean/255 padding, batching, prefetch."""
 
+import numpy as np
 import tensorflow as tf
 
 from fcn_keras.backbones import get_backbone
@@ -22,6 +23,24 @@ def backbone_pad_value(backbone=DEFAULT_BACKBONE):
         (123.68, 116.779, 103.939)
     """
     return get_backbone(backbone).mean_rgb
+
+
+def epoch_seed(seed, epoch, stream=0):
+    """A seed for one random stream of one epoch, derived from the run's seed.
+
+    Args:
+        seed: the run's integer seed.
+        epoch: the epoch.
+        stream: which of the epoch's random streams (0: shuffling, 1: augmentation).
+
+    Returns:
+        int in [0, 2**31).
+
+    Example:
+        >>> epoch_seed(0, 3) != epoch_seed(0, 4)
+        True
+    """
+    return int(np.random.SeedSequence([int(seed), int(epoch), int(stream)]).generate_state(1)[0] % 2**31)
 
 
 def _size_pair(size, name):
@@ -104,7 +123,7 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
 
 def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=None, flip=None,
             shuffle_buffer=1000, cache=False, seed=None, image_pad_value=None,
-            drop_remainder=False):
+            drop_remainder=False, epoch=None):
     """Turns an ``(image, mask)`` source into model-ready batches.
 
     Whole-image mode (the paper's): ``batch_size=1``, any image size, no crop. Batched mode:
@@ -112,7 +131,13 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     images of different sizes are padded to the largest in the batch. Padding always gives
     images ``image_pad_value`` (the mean) and masks 255, so padded pixels count in neither
     loss nor metrics. With ``training=True`` the order is shuffled and scale/crop/flip are
-    drawn per example, differently every epoch; all of it is reproducible for a ``seed``.
+    drawn per example, differently every epoch; all of it is reproducible for a ``seed``
+    (under the same global seed, ``keras.utils.set_random_seed``).
+
+    Two ways to get epochs: iterate one dataset again and again (each pass reshuffles), or
+    build one dataset per epoch with ``epoch=e``, whose order and augmentation depend on
+    ``(seed, e)`` alone. The second lets a resumed run start at any epoch without decoding
+    the finished ones again (``fcn_keras.train`` takes a function ``epoch -> dataset``).
 
     Args:
         dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``.
@@ -128,6 +153,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             ``vgg16`` family's mean (``backbone_pad_value()``); pass your backbone's
             ``get_backbone(name).mean_rgb`` for others.
         drop_remainder: drop the last incomplete batch.
+        epoch: None, or the epoch (int) this dataset is for; needs ``seed``.
 
     Returns:
         ``tf.data.Dataset`` of ``(float32 (N, H, W, 3) RGB in [0, 255], int32 (N, H, W))``,
@@ -147,10 +173,14 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             "crop_size, scale_range and flip are training augmentations; with training=False whole "
             "images are used (batches are padded with 255 masks). Pass training=True or drop them."
         )
+    if epoch is not None and seed is None:
+        raise ValueError("prepare(epoch=...) builds one epoch's batches from (seed, epoch); give a seed too.")
+    each_pass = epoch is None  # new randomness on every pass, or one fixed draw for this epoch
+    shuffle_seed, augment_seed = (seed, seed) if each_pass else (epoch_seed(seed, epoch, 0), epoch_seed(seed, epoch, 1))
     if cache:
         dataset = dataset.cache("" if cache is True else str(cache))
     if training and shuffle_buffer:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=each_pass)
 
     def to_example(image, mask, example_seed=None):
         image, mask = tf.cast(image, tf.float32), tf.cast(mask, tf.int32)
@@ -162,7 +192,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         return image, mask, tf.ones_like(mask, tf.bool)
 
     if training and (crop_size or scale_range or flip):
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        seeds = tf.data.Dataset.random(seed=augment_seed, rerandomize_each_iteration=each_pass).batch(2)
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
             lambda example, example_seed: to_example(*example, example_seed), num_parallel_calls=tf.data.AUTOTUNE)
     else:

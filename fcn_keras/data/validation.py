@@ -1,5 +1,7 @@
 """Label checks: every mask value must be a class index below ``num_classes`` or 255."""
 
+import re
+
 import numpy as np
 import tensorflow as tf
 
@@ -18,6 +20,26 @@ class DataError(ValueError):
         ... except DataError as error:
         ...     print(error)  # names the missing split file and the splits present
     """
+
+
+def data_error_message(error):
+    """The message of a `DataError` raised inside a tf.data pipeline, out of the TensorFlow error it became.
+
+    Args:
+        error: a `tf.errors.OpError` (or anything whose text may hold one).
+
+    Returns:
+        The `DataError`'s own message (it names the file and the fix), or None.
+
+    Example:
+        >>> data_error_message(error)  # doctest: +SKIP
+        'masks/p2.png: mask values [9] are not class indices 0..2 nor 255 (ignore) in 1 pixels. ...'
+    """
+    for line in reversed(str(getattr(error, "message", error)).splitlines()):
+        found = re.search(r"DataError: (.+)$", line)
+        if found:
+            return found.group(1).strip()
+    return None
 
 
 def check_labels(mask, num_classes, source="mask"):

@@ -1,33 +1,128 @@
-"""The callbacks a long run needs beyond Keras' own: an epoch-counting backup, a NaN guard, a guarded checkpoint."""
+"""The callbacks a long run needs beyond Keras' own: a crash-proof backup, a NaN guard, the best model.
+
+Every file they write is written whole or not at all (to a temporary name, then
+renamed), so a run killed at any moment, even while saving, leaves only complete
+files behind.
+"""
 
 import json
 import math
 import os
+import shutil
 
 import keras
 
+BACKUP_STATE = "state.json"
 
-class ResumableBackup(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` at epoch ends that also tells how many epochs are done."""
 
-    def completed_epochs(self):
-        """Epochs finished by the run this backup belongs to (0 if there is none)."""
-        if not os.path.exists(self._training_metadata_path):
+def save_atomically(model, path):
+    """`model.save(path)` through a temporary file renamed over `path`: never a half-written model.
+
+    Args:
+        model: the model.
+        path: the `.keras` file.
+
+    Example:
+        >>> save_atomically(model, "runs/voc/best.keras")  # doctest: +SKIP
+    """
+    partial = partial_path(path)
+    model.save(partial)
+    os.replace(partial, path)
+
+
+def partial_path(path):
+    """The temporary name `save_atomically` writes `path` under first ("best.keras" -> "best.partial.keras")."""
+    stem, extension = os.path.splitext(path)
+    return f"{stem}.partial{extension}"
+
+
+def random_generators(model):
+    """{"<layer>/<attribute>": keras.random.SeedGenerator} of a model (dropout's, for instance).
+
+    Their states drive random layers; weight files do not hold them, so a resumed
+    run needs them restored to draw the masks an uninterrupted run would.
+
+    Example:
+        >>> sorted(random_generators(build_fcn8s(3, backbone="vgg16_tiny")))
+        ['drop6/seed_generator', 'drop7/seed_generator']
+    """
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.update({f"{layer.name}/{key}": value for key, value in random_generators(layer).items()})
+        for attribute, value in vars(layer).items():
+            if isinstance(value, keras.random.SeedGenerator):
+                found[f"{layer.name}/{attribute}"] = value
+    return found
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """Saves the weights, optimizer state and random-layer states after each epoch as one atomic step.
+
+    The epoch's weights go to `epoch-<n>.weights.h5`, then `state.json` is
+    replaced to point at them (the commit), then the previous epoch's file is
+    removed. `state.json` exists exactly while a run is unfinished; it is removed
+    (the run's other files are final by then) when training ends normally.
+    Keep this callback last, so that an epoch counts as done only once every other
+    callback has written its files for it.
+
+    Args:
+        folder: where the backup lives.
+        steps_per_epoch: recorded, so a resumed run need not count its data again.
+
+    Example:
+        >>> EpochBackup("runs/voc/backup", steps_per_epoch=8498)  # doctest: +SKIP
+    """
+
+    def __init__(self, folder, steps_per_epoch=None):
+        super().__init__()
+        self.folder, self.steps_per_epoch = folder, steps_per_epoch
+
+    @property
+    def state_path(self):
+        return os.path.join(self.folder, BACKUP_STATE)
+
+    def state(self):
+        """{"epoch": epochs done, "weights": file name, "steps_per_epoch": int, "random": {generator: state}},
+        or None without a backup."""
+        if not os.path.exists(self.state_path):
+            return None
+        with open(self.state_path, encoding="utf-8") as file:
+            return json.load(file)
+
+    def restore(self, model):
+        """Loads the saved weights and optimizer state into `model` (compiled); returns the epochs done."""
+        state = self.state()
+        if state is None:
             return 0
-        with open(self._training_metadata_path) as file:
-            return int(json.load(file)["epoch"])
-
-
-class GuardedCheckpoint(keras.callbacks.ModelCheckpoint):
-    """`ModelCheckpoint` that saves nothing once `guard` (a `NaNGuard`) has seen a bad loss."""
-
-    def __init__(self, guard, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.guard = guard
+        with model.distribute_strategy.scope():
+            if model.optimizer is not None and not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            model.load_weights(os.path.join(self.folder, state["weights"]))
+            generators = random_generators(model)
+            for key, value in state.get("random", {}).items():
+                generators[key].state.assign(value)
+        return int(state["epoch"])
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.guard.failed_at is None:
-            super().on_epoch_end(epoch, logs)
+        os.makedirs(self.folder, exist_ok=True)
+        previous = self.state()
+        weights = f"epoch-{epoch + 1}.weights.h5"
+        self.model.save_weights(os.path.join(self.folder, "partial.weights.h5"), overwrite=True)
+        os.replace(os.path.join(self.folder, "partial.weights.h5"), os.path.join(self.folder, weights))
+        state = {"epoch": epoch + 1, "weights": weights, "steps_per_epoch": self.steps_per_epoch,
+                 "random": {key: keras.ops.convert_to_numpy(generator.state).tolist()
+                            for key, generator in random_generators(self.model).items()}}
+        with open(self.state_path + ".partial", "w", encoding="utf-8") as file:
+            json.dump(state, file)
+        os.replace(self.state_path + ".partial", self.state_path)
+        if previous and previous["weights"] != weights:
+            os.remove(os.path.join(self.folder, previous["weights"]))
+
+    def on_train_end(self, logs=None):
+        if os.path.exists(self.state_path):
+            os.remove(self.state_path)  # the run is finished from here on
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -54,4 +149,32 @@ class NaNGuard(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.failed_at is None:
-            self.model.save(self.path)
+            save_atomically(self.model, self.path)
+
+
+class BestModel(keras.callbacks.Callback):
+    """Saves the model to `path` whenever `monitor` improves on the best seen, and only while
+    `guard` (a `NaNGuard`) has seen no bad loss.
+
+    Args:
+        guard: the run's `NaNGuard`.
+        path: the `.keras` file.
+        monitor: a log key, e.g. "val_mean_iou".
+        mode: "max" or "min".
+        best: the best value of earlier epochs of this run (a resumed run), or None.
+
+    Example:
+        >>> BestModel(guard, "runs/voc/best.keras", "val_mean_iou", "max")  # doctest: +SKIP
+    """
+
+    def __init__(self, guard, path, monitor, mode, best=None):
+        super().__init__()
+        self.guard, self.path, self.monitor, self.mode, self.best = guard, path, monitor, mode, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if self.guard.failed_at is not None or value is None or not math.isfinite(float(value)):
+            return
+        if self.best is None or (value > self.best if self.mode == "max" else value < self.best):
+            self.best = float(value)
+            save_atomically(self.model, self.path)

@@ -7,17 +7,19 @@ without overwriting the last good model.
 """
 
 import csv
+import functools
 import math
 import os
 
 import keras
 import tensorflow as tf
 
+from fcn_keras.data.validation import DataError, data_error_message
 from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS, num_classes_of
 from fcn_keras.outputs import RunState
-from fcn_keras.training.callbacks import GuardedCheckpoint, NaNGuard, ResumableBackup
+from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
 from fcn_keras.training.optimizers import compile_for_training
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
 from fcn_keras.training.run_folder import (
@@ -52,72 +54,80 @@ def train(
     without validation data), `last.keras` (last epoch whose loss stayed finite),
     `log.csv`, `tensorboard/`, and while running `backup/` (under multi-worker
     training, tasks other than the chief write to `output_dir/workers/<task>-<id>/`).
-    Run the same call again after an interruption and it resumes from the last
-    finished epoch, replaying exactly the batches an uninterrupted run would have
-    seen (for a deterministic `train_data`, e.g. `prepare(..., seed=0)` under the
-    same global seed).
+    Every file is written whole or not at all. Run the same call again after an
+    interruption, even a killed process, and it resumes after the last finished
+    epoch and ends with the weights an uninterrupted run would have, if the run is
+    reproducible: set the global seed first (`keras.utils.set_random_seed(seed)`,
+    before building the model and the data) and give `train_data` seeded, e.g.
+    `lambda epoch: prepare(source, ..., training=True, seed=seed, epoch=epoch)`.
 
     Args:
         model: an FCN (built inside `strategy.scope()` to train distributed). An
             uncompiled model is compiled with `recipe`; if you compile it yourself,
             include `fcn_keras.metrics.MeanIoU`, which `best.keras` is chosen by.
-        train_data: tf.data.Dataset of (images (N, H, W, 3), masks (N, H, W)) batches.
-        validation_data: the same for validation, or None.
+        train_data: batches of (images (N, H, W, 3), masks (N, H, W)): a function
+            `epoch -> tf.data.Dataset` (a resumed run builds only the epochs left),
+            or one `tf.data.Dataset` iterated again and again (a resumed run then
+            replays the finished epochs' batches to skip them).
+        validation_data: a `tf.data.Dataset` for validation, or None.
         output_dir: folder for the run; its parent must exist.
         epochs: epochs to train (in total, counting resumed ones).
-        steps_per_epoch: batches per epoch; default: one pass over `train_data`.
+        steps_per_epoch: batches per epoch; default: one pass over the training data.
         recipe, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
         overwrite: replace a finished run in `output_dir` (otherwise an error).
         callbacks: extra Keras callbacks.
         verbose: Keras progress bar setting.
 
     Returns:
-        The Keras `History`.
+        The Keras `History` (of the epochs this call trained).
 
     Raises:
         FloatingPointError: the loss became NaN; `last.keras` holds the last good epoch.
 
     Example:
-        >>> data = prepare(synthetic_shapes(256, (64, 64)), batch_size=8, training=True, seed=0)
+        >>> source = synthetic_shapes(256, (64, 64))
+        >>> data = lambda epoch: prepare(source, batch_size=8, training=True, seed=0, epoch=epoch)
         >>> model = build_fcn8s(5, backbone="vgg16_slim", padding="same")
         >>> train(model, data, output_dir="runs/shapes", epochs=5)  # doctest: +SKIP
     """
     num_classes = num_classes_of(model)
-    train_data = check_batches(train_data, num_classes, "train_data")
+    epoch_data = _epoch_data(train_data, num_classes)
     if validation_data is not None:
         validation_data = check_batches(validation_data, num_classes, "validation_data")
-    steps_per_epoch = steps_per_epoch or _count_batches(train_data)
     output_dir = worker_output_dir(model, output_dir)
     training_run(output_dir).claim(overwrite)
-
-    backup = ResumableBackup(os.path.join(output_dir, BACKUP_DIR))
-    done = backup.completed_epochs()
+    backup = EpochBackup(os.path.join(output_dir, BACKUP_DIR))
+    state = backup.state()
+    steps_per_epoch = steps_per_epoch or (state and state.get("steps_per_epoch")) or _count_batches(epoch_data(0))
+    backup.steps_per_epoch = steps_per_epoch
+    if not model.compiled:
+        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
+    done = backup.restore(model)
     if done:
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
+        _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), done)
     monitor, mode = ("val_mean_iou", "max") if validation_data is not None else ("loss", "min")
     guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
     callback_list = [
-        backup,
         guard,
         # A resumed run only replaces best.keras with something better than what it holds.
-        GuardedCheckpoint(guard, os.path.join(output_dir, BEST_MODEL), monitor=monitor, mode=mode,
-                          save_best_only=True, initial_value_threshold=_best_logged(output_dir, monitor, mode, done)),
+        BestModel(guard, os.path.join(output_dir, BEST_MODEL), monitor, mode,
+                  best=_best_logged(output_dir, monitor, mode, done)),
         keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
         keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
         *callbacks,
+        backup,  # last: an epoch is done once everything above has been written for it
     ]
-    if not model.compiled:
-        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
-    # One endless, deterministic stream of batches; a resumed run skips what was trained.
-    stream = train_data.repeat().skip(done * steps_per_epoch)
+    stream = _batch_stream(train_data, epoch_data, done, epochs, steps_per_epoch)
     try:
-        history = model.fit(stream, validation_data=validation_data, epochs=epochs,
+        history = model.fit(stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
                             steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False, verbose=verbose)
     except tf.errors.InvalidArgumentError as error:
-        message = label_error(error)
-        if message is None:
-            raise
-        raise ValueError(message) from None
+        if label_error(error):
+            raise ValueError(label_error(error)) from None
+        if data_error_message(error):
+            raise DataError(data_error_message(error)) from None
+        raise
     if guard.failed_at:
         epoch, batch = guard.failed_at
         raise FloatingPointError(
@@ -126,6 +136,43 @@ def train(
             "rate or check the data."
         )
     return history
+
+
+def _epoch_data(train_data, num_classes):
+    """`epoch -> checked dataset` for either form of `train_data`."""
+    if callable(train_data):
+        return lambda epoch: check_batches(train_data(epoch), num_classes, "train_data")
+    checked = check_batches(train_data, num_classes, "train_data")
+    return lambda epoch: checked
+
+
+def _batch_stream(train_data, epoch_data, done, epochs, steps_per_epoch):
+    """The batches of epochs `done..epochs-1`, exactly those of an uninterrupted run."""
+    if not callable(train_data):  # one dataset, reshuffled on each pass: replay the finished passes
+        return epoch_data(0).repeat().skip(done * steps_per_epoch)
+    remaining = [epoch_data(epoch).repeat().take(steps_per_epoch) for epoch in range(done, epochs)]
+    if not remaining:
+        return epoch_data(epochs).take(0)
+    return functools.reduce(lambda first, second: first.concatenate(second), remaining)
+
+
+def _keep_logged_epochs(path, epochs):
+    """Drops the log rows of epochs a killed run wrote after its last backup (they are trained again)."""
+    if not os.path.exists(path):
+        return
+    with open(path, newline="", encoding="utf-8") as file:
+        lines = file.read().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if line.endswith("\n") and _logged_epoch(line) < epochs]
+    with open(path + ".partial", "w", newline="", encoding="utf-8") as file:
+        file.writelines(kept)
+    os.replace(path + ".partial", path)
+
+
+def _logged_epoch(line):
+    try:
+        return int(line.split(",", 1)[0])
+    except ValueError:
+        return math.inf
 
 
 def train_staged(num_classes, train_data, validation_data=None, *, output_dir, epochs=DEFAULT_EPOCHS,

@@ -3,6 +3,7 @@
 import os
 
 from fcn_keras.outputs import RunFolder
+from fcn_keras.training.callbacks import BACKUP_STATE, partial_path
 
 BEST_MODEL = "best.keras"
 LAST_MODEL = "last.keras"
@@ -13,7 +14,7 @@ TENSORBOARD_DIR = "tensorboard"
 
 def training_run(output_dir):
     """The `RunFolder` of a training run: finished once a model or a logged epoch is there,
-    interrupted while `BackupAndRestore`'s backup is.
+    interrupted while its backup's state file is (see `EpochBackup`).
 
     Args:
         output_dir: the run's folder.
@@ -25,8 +26,9 @@ def training_run(output_dir):
         >>> training_run("runs/voc").state  # doctest: +SKIP
         <RunState.INTERRUPTED: 'interrupted'>
     """
-    return RunFolder(output_dir, results=(BEST_MODEL, LAST_MODEL, LOG_FILE), scratch=(TENSORBOARD_DIR,),
-                     resume_marker=BACKUP_DIR)
+    return RunFolder(output_dir, results=(BEST_MODEL, LAST_MODEL, LOG_FILE),
+                     scratch=(TENSORBOARD_DIR, BACKUP_DIR, partial_path(BEST_MODEL), partial_path(LAST_MODEL)),
+                     resume_marker=os.path.join(BACKUP_DIR, BACKUP_STATE))
 
 
 def worker_output_dir(model, output_dir):
