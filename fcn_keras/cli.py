@@ -15,6 +15,7 @@ from fcn_keras.export.options import (
     FORMATS,
     QUANTIZATIONS,
 )
+from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.machine import describe
 from fcn_keras.models.variants import (
     DEFAULT_BACKBONE,
@@ -230,8 +231,15 @@ def _load_model(args):
     return load_fcn(args.model)
 
 
+def _memory_argument(parser):
+    parser.add_argument("--memory-limit", type=float, default=DEFAULT_MEMORY_LIMIT / 2**30, metavar="GB",
+                        help="activation memory one pass may use; larger images are scored in tiles with the same "
+                             f"result (default {DEFAULT_MEMORY_LIMIT / 2**30:g})")
+
+
 def _evaluate_arguments(parser):
     _model_source_arguments(parser)
+    _memory_argument(parser)
     _data_arguments(parser, {"split": "val"})
     parser.add_argument("--output", help="write the scores to this JSON file")
     parser.add_argument("--confusion-plot", help="save the confusion matrix as this PNG")
@@ -249,7 +257,7 @@ def _evaluate(args):
     claim_files([args.output, args.confusion_plot], args.overwrite)
     source = open_source(args.data, args.split, args.num_classes or num_classes_of(model))
     metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
-                       class_names=source.class_names)
+                       class_names=source.class_names, memory_limit=args.memory_limit * 2**30)
     print(format_metrics(metrics))
     if args.output:
         save_metrics(metrics, args.output)
@@ -260,6 +268,7 @@ def _predict_arguments(parser):
     parser.add_argument("paths", nargs="+", metavar="[MODEL] INPUT",
                         help="a .keras model file (unless --preset), then image files and/or folders of images")
     parser.add_argument("--preset", metavar="NAME", help="one of the authors' trained networks instead of a file")
+    _memory_argument(parser)
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
@@ -272,7 +281,8 @@ def _predict(args):
     args.model, inputs = (None, args.paths) if args.preset else (args.paths[0], args.paths[1:])
     if not inputs:
         raise ValueError("give the images to segment after the model file.")
-    written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite)
+    written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite,
+                                memory_limit=args.memory_limit * 2**30)
     print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
 
 
@@ -402,7 +412,7 @@ def main(argv=None):
         if not args.verbose:
             load_tensorflow_quietly()
         args.run(args)
-    except (ValueError, OSError, ImportError, FloatingPointError) as error:
+    except (ValueError, OSError, ImportError, FloatingPointError, MemoryError) as error:
         return _report(args, str(error))
     except Exception as error:
         import tensorflow as tf

@@ -7,11 +7,14 @@ import tensorflow as tf
 
 from fcn_keras.data.validation import DataError, data_error_message
 from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
 from fcn_keras.models.variants import num_classes_of
+from fcn_keras.tiling import activation_bytes, score_image
 
 
-def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_plot=None, class_names=None):
+def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_plot=None, class_names=None,
+             memory_limit=DEFAULT_MEMORY_LIMIT):
     """Runs a model over (image, mask) pairs and returns the paper's four scores.
 
     Args:
@@ -26,6 +29,7 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         ignore_index: label of unlabelled pixels, not scored (VOC: 255).
         confusion_plot: optional path; a PNG of the confusion matrix is saved there.
         class_names: optional names for the plot's axes.
+        memory_limit: bytes of activations one forward pass may use (see `predict`).
 
     Returns:
         A dict with floats `pixel_accuracy`, `mean_accuracy`, `mean_iou`,
@@ -52,7 +56,7 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         images, masks = _split_pair(element)
         if images.ndim == 3:
             images, masks = images[None], masks[None]
-        predictions = _class_maps(model, images, num_classes)
+        predictions = _class_maps(model, images, num_classes, memory_limit)
         if masks.ndim == 4 and masks.shape[-1] == 1:
             masks = masks[..., 0]
         if masks.shape != predictions.shape:
@@ -119,7 +123,7 @@ def format_metrics(metrics):
     return "\n".join(f"{label:{width}s}{metrics[key]:.4f}" for key, label in SCORE_NAMES.items())
 
 
-def predict(model, images):
+def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
     """Class maps (argmax of the logits) for one image, a batch, or a list of any sizes.
 
     Args:
@@ -127,6 +131,9 @@ def predict(model, images):
         images: one RGB image `(H, W, 3)`, a batch `(N, H, W, 3)`, or a list of
             images of different sizes; uint8 or float in [0, 255] (NumPy arrays,
             tensors or PIL images).
+        memory_limit: bytes of activations one forward pass may use: larger images
+            are scored in overlapping tiles with the same result (`fcn_keras.tiling`);
+            None for no limit.
 
     Returns:
         For one image an array `(H, W)`, for a batch `(N, H, W)`, for a list a list
@@ -139,7 +146,7 @@ def predict(model, images):
         (20, 30)
     """
     if isinstance(images, (list, tuple)):
-        return [predict(model, image) for image in images]
+        return [predict(model, image, memory_limit) for image in images]
     images = np.asarray(images)
     if images.ndim not in (3, 4) or images.shape[-1] != 3:
         raise ValueError(
@@ -147,8 +154,8 @@ def predict(model, images):
             "convert grayscale or RGBA images to RGB first (e.g. PIL's image.convert('RGB'))."
         )
     if images.ndim == 3:
-        return predict(model, images[None])[0]
-    return _class_maps(model, images, _static_class_count(model))
+        return predict(model, images[None], memory_limit)[0]
+    return _class_maps(model, images, _static_class_count(model), memory_limit)
 
 
 def _elements(dataset):
@@ -180,12 +187,17 @@ def _split_pair(element):
     return images, masks
 
 
-def _class_maps(model, images, num_classes):
-    logits = np.asarray(model.predict_on_batch(tf.cast(images, tf.float32)))
-    if num_classes is not None and logits.shape[-1] != num_classes:
-        raise ValueError(_class_mismatch(logits.shape[-1], num_classes))
-    dtype = np.uint8 if logits.shape[-1] <= 256 else np.int32
-    return logits.argmax(axis=-1).astype(dtype)
+def _class_maps(model, images, num_classes, memory_limit):
+    """Class maps of a batch: in one pass when it fits `memory_limit`, else image by image, in tiles if need be."""
+    def classes(logits):
+        if num_classes is not None and logits.shape[-1] != num_classes:
+            raise ValueError(_class_mismatch(logits.shape[-1], num_classes))
+        return logits.argmax(axis=-1).astype(np.uint8 if logits.shape[-1] <= 256 else np.int32)
+
+    count, height, width = images.shape[:3]
+    if memory_limit is None or activation_bytes(model, height, width, count) <= memory_limit:
+        return classes(np.asarray(model.predict_on_batch(tf.cast(images, tf.float32))))
+    return np.stack([score_image(model, image, memory_limit, reduce=classes) for image in images])
 
 
 def _static_class_count(model):

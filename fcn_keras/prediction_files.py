@@ -7,6 +7,7 @@ from PIL import Image
 from fcn_keras.data.decoding import read_image, write_mask
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
+from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.outputs import claim_files
 from fcn_keras.visualize import overlay
 
@@ -44,7 +45,7 @@ def image_files(inputs):
     return files
 
 
-def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
+def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, memory_limit=DEFAULT_MEMORY_LIMIT):
     """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image.
 
     Nothing is written if any output exists already and `overwrite` is False.
@@ -55,6 +56,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
         output_dir: where the PNGs go (created if missing).
         overwrite: replace existing outputs.
         alpha: opacity of the class colours in the overlays.
+        memory_limit: bytes of activations one pass may use; larger images go in tiles.
 
     Returns:
         The written paths, masks and overlays interleaved.
@@ -75,7 +77,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5):
     written = []
     for stem, path in files.items():
         image = read_image(path)
-        classes = predict(model, image)
+        classes = predict(model, image, memory_limit)
         mask_path, overlay_path = targets[stem]
         write_mask(mask_path, classes)
         Image.fromarray(overlay(image, classes, alpha)).save(overlay_path)

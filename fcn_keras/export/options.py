@@ -1,5 +1,7 @@
 """What the exporters and the local server accept, and their defaults (no TensorFlow needed)."""
 
+from fcn_keras.limits import DEFAULT_MAX_IMAGE_PIXELS  # noqa: F401  (the server's default, kept with the others)
+
 FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZATIONS = (None, "float16", "int8")
 """TFLite weight and activation precisions: None (float32), "float16" or "int8"."""
@@ -7,5 +9,4 @@ QUANTIZATIONS = (None, "float16", "int8")
 DEFAULT_MODEL_NAME = "fcn"  # the NAME in TF Serving's /v1/models/NAME
 DEFAULT_HOST = "127.0.0.1"  # answer this machine only
 DEFAULT_PORT = 8501  # TF Serving's REST port
-DEFAULT_MAX_IMAGE_PIXELS = 4 * 2**20  # per request; e.g. one 2048x2048 image: a few GB of VGG16 activations
 NEVER_OVERWRITE = "exports never overwrite files: choose another output path or remove the old file yourself"
