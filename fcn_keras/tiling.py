@@ -1,7 +1,7 @@
 """Scoring images of any size in bounded memory: whole when the activations fit, else in overlapping tiles.
 
 An FCN's activations grow with the pixels it scores (a full VGG16 FCN-8s needs
-about 0.8 kB per pixel, tens of GB for an 8000x8000 photo). Above `memory_limit`
+about 0.5 kB per pixel, some 30 GB for an 8000x8000 photo). Above `memory_limit`
 an image is scored in tiles whose origins lie on the network's 32-pixel grid and
 that overlap by more than the receptive field, so each kept pixel sees exactly
 what it would see in the whole image: the stitched result equals the

@@ -85,7 +85,8 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_weights(straight, tmp_pa
     (lambda masks: masks["p1.png"].__setitem__((0, 0), 9), r"p1.png: mask values \[9\] are not class indices 0..2"),
     (lambda masks: masks.__setitem__("p2.png", masks["p2.png"][:20]), r"p2.png.*(size|shape)"),
     (None, r"p0.png"),
-], ids=["label-beyond-the-classes", "mask-of-another-size", "truncated-png"])
+    ("16-bit", r"p3.png"),
+], ids=["label-beyond-the-classes", "mask-of-another-size", "truncated-png", "16-bit-mask-with-300"])
 def test_a_bad_file_in_the_pipeline_is_one_line_naming_it(tmp_path, break_file, message):
     import re
 
@@ -97,7 +98,7 @@ def test_a_bad_file_in_the_pipeline_is_one_line_naming_it(tmp_path, break_file, 
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     by_name = {f"p{index}.png": masks[index].copy() for index in range(4)}
-    if break_file:
+    if callable(break_file):
         break_file(by_name)
     for index in range(4):
         Image.fromarray(images[index]).save(tmp_path / "images" / f"p{index}.png")
@@ -105,6 +106,10 @@ def test_a_bad_file_in_the_pipeline_is_one_line_naming_it(tmp_path, break_file, 
     if break_file is None:  # a PNG cut off in the middle
         data = (tmp_path / "images" / "p0.png").read_bytes()
         (tmp_path / "images" / "p0.png").write_bytes(data[: len(data) // 2])
+    if break_file == "16-bit":
+        mask = by_name["p3.png"].astype(np.uint16)
+        mask[0, 0] = 300
+        Image.fromarray(mask).save(tmp_path / "masks" / "p3.png")
     result = subprocess.run(cli("train", "--data", f"folder:{tmp_path / 'images'},{tmp_path / 'masks'}",
                                 "--no-validation", "--num-classes", "3", "--backbone", "vgg16_tiny", "--padding",
                                 "same", "--batch-size", "2", "--epochs", "1", "--precision", "float32",
