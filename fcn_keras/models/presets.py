@@ -86,41 +86,36 @@ def _caffe(filename):
 
 
 CHAINER, TORCH = "wkentaro/fcn (Chainer port)", "wkentaro/pytorch-fcn"
-PRESETS = {
-    preset.name: preset
-    for preset in (
-        Preset("fcn32s-heavy-pascal", "fcn32s", False, VOC_CLASSES, CAFFE_MEAN_BGR,
-               {"seg11valid mean IU": 63.6}, (
-                   _caffe("fcn32s-heavy-pascal.caffemodel"),
-                   _drive("0B9P1L--7Wd2vTElpa1p3WFNDczQ", "fcn32s_from_caffe.npz",
-                          "b7f0a2e66229ccdb099c0a60b432e8cf", CHAINER),
-                   _drive("11k2Q0bvRQgQbT6-jYWeh6nmAsWlSCY3f", "fcn32s_from_caffe.pth",
-                          "d3eb467a80e7da0468a20dfcbc13e6c8", TORCH),
-               ), 540, CAFFE_LICENCE, "FCN-32s, VGG16, PASCAL VOC (SBD train), single stream, stride 32"),
-        Preset("fcn16s-heavy-pascal", "fcn16s", False, VOC_CLASSES, CAFFE_MEAN_BGR,
-               {"seg11valid mean IU": 65.0}, (
-                   _caffe("fcn16s-heavy-pascal.caffemodel"),
-                   _drive("0B9P1L--7Wd2vcnBiXzZTcG9FU3c", "fcn16s_from_caffe.npz",
-                          "7c9b50a1a8c6c20d3855d4823bbea61e", CHAINER),
-                   _drive("1bctu58B6YH9bu6lBBSBB2rUeGlGhYLoP", "fcn16s_from_caffe.pth",
-                          "a2d4035f669f09483b39c9a14a0d6670", TORCH),
-               ), 540, CAFFE_LICENCE, "FCN-16s, VGG16, PASCAL VOC, from FCN-32s, stride 16"),
-        Preset("fcn8s-heavy-pascal", "fcn8s", False, VOC_CLASSES, CAFFE_MEAN_BGR,
-               {"seg11valid mean IU": 65.5, "seg12test mean IU": 67.2}, (
-                   _caffe("fcn8s-heavy-pascal.caffemodel"),
-                   _drive("0B9P1L--7Wd2vb0cxV0VhcG1Lb28", "fcn8s_from_caffe.npz",
-                          "256c2a8235c1c65e62e48d3284fbd384", CHAINER),
-                   _drive("1ieXWyoG68xqoHJPWdyrDyaIaaWlfmUxI", "fcn8s_from_caffe.pth",
-                          "de93e540ec79512f8770033849c8ae89", TORCH),
-               ), 540, CAFFE_LICENCE, "FCN-8s, VGG16, PASCAL VOC, from FCN-16s, stride 8"),
-        Preset("fcn8s-atonce-pascal", "fcn8s", True, VOC_CLASSES, CAFFE_MEAN_BGR,
-               {"seg11valid mean IU": 65.4}, (
-                   _caffe("fcn8s-atonce-pascal.caffemodel"),
-                   _drive("0B9P1L--7Wd2vZ1RJdXotZkNhSEk", "fcn8s-atonce_from_caffe.npz",
-                          "5f3ffdc7fae1066606e1ef45cfda548f", CHAINER),
-               ), 540, CAFFE_LICENCE, "FCN-8s at-once, VGG16, PASCAL VOC, skips scaled, trained in one stage"),
-    )
+# name: (variant, at-once, the authors' scores, (Chainer Drive id, md5), (PyTorch Drive id, md5) or None, what it is)
+VOC_RELEASES = {
+    "fcn32s-heavy-pascal": ("fcn32s", False, {"seg11valid mean IU": 63.6},
+                            ("0B9P1L--7Wd2vTElpa1p3WFNDczQ", "b7f0a2e66229ccdb099c0a60b432e8cf"),
+                            ("11k2Q0bvRQgQbT6-jYWeh6nmAsWlSCY3f", "d3eb467a80e7da0468a20dfcbc13e6c8"),
+                            "FCN-32s, VGG16, PASCAL VOC (SBD train), single stream, stride 32"),
+    "fcn16s-heavy-pascal": ("fcn16s", False, {"seg11valid mean IU": 65.0},
+                            ("0B9P1L--7Wd2vcnBiXzZTcG9FU3c", "7c9b50a1a8c6c20d3855d4823bbea61e"),
+                            ("1bctu58B6YH9bu6lBBSBB2rUeGlGhYLoP", "a2d4035f669f09483b39c9a14a0d6670"),
+                            "FCN-16s, VGG16, PASCAL VOC, from FCN-32s, stride 16"),
+    "fcn8s-heavy-pascal": ("fcn8s", False, {"seg11valid mean IU": 65.5, "seg12test mean IU": 67.2},
+                           ("0B9P1L--7Wd2vb0cxV0VhcG1Lb28", "256c2a8235c1c65e62e48d3284fbd384"),
+                           ("1ieXWyoG68xqoHJPWdyrDyaIaaWlfmUxI", "de93e540ec79512f8770033849c8ae89"),
+                           "FCN-8s, VGG16, PASCAL VOC, from FCN-16s, stride 8"),
+    "fcn8s-atonce-pascal": ("fcn8s", True, {"seg11valid mean IU": 65.4},
+                            ("0B9P1L--7Wd2vZ1RJdXotZkNhSEk", "5f3ffdc7fae1066606e1ef45cfda548f"), None,
+                            "FCN-8s at-once, VGG16, PASCAL VOC, skips scaled, trained in one stage"),
 }
+
+
+def _voc_preset(name, variant, at_once, scores, chainer, torch, description):
+    stem = name.split("-pascal")[0].replace("-heavy", "")  # "fcn8s-atonce", "fcn32s": the ports' file names
+    sources = [_caffe(f"{name}.caffemodel"), _drive(chainer[0], f"{stem}_from_caffe.npz", chainer[1], CHAINER)]
+    if torch:
+        sources.append(_drive(torch[0], f"{stem}_from_caffe.pth", torch[1], TORCH))
+    return Preset(name, variant, at_once, VOC_CLASSES, CAFFE_MEAN_BGR, scores, tuple(sources), 540, CAFFE_LICENCE,
+                  description)
+
+
+PRESETS = {name: _voc_preset(name, *release) for name, release in VOC_RELEASES.items()}
 """name -> `Preset`. The authors' NYUDv2, SIFT Flow and PASCAL-Context nets need
 backbones and heads this package does not have yet."""
 
