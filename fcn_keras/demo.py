@@ -8,13 +8,14 @@ import time
 import keras
 
 from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
-from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, TRAINING_DIR, DemoSettings
+from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, METRICS_FILE, TRAINING_DIR, DemoSettings
 from fcn_keras.evaluation import evaluate, predict, save_metrics
 from fcn_keras.models import build_fcn8s
-from fcn_keras.outputs import RunFolder
+from fcn_keras.outputs import RunFolder, RunState
 from fcn_keras.precision import dtype_policy, resolve_precision
+from fcn_keras.training.callbacks import save_atomically
 from fcn_keras.training.loop import train
-from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE
+from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE, training_run
 from fcn_keras.visualize import comparison_grid, plot_training_curves
 
 
@@ -42,7 +43,9 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
         0.84
     """
     demo = dataclasses.replace(DemoSettings(), **settings)
-    RunFolder(output_dir, results=(*DEMO_FILES, TRAINING_DIR)).claim(overwrite, what="demo run")
+    # metrics.json is written last: without it the demo did not finish, and a rerun picks up its training
+    RunFolder(output_dir, results=(METRICS_FILE,), scratch=[name for name in DEMO_FILES if name != METRICS_FILE]
+              ).claim(overwrite, what="demo run")
     start = time.time()
     precision = resolve_precision(demo.precision)
     print(f"Training in {precision.policy}: {precision.reason}.")
@@ -57,23 +60,23 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
     build = functools.partial(build_fcn8s, demo.num_classes, backbone=demo.backbone, padding="same",
                               dropout=demo.dropout)
     training_dir = os.path.join(output_dir, TRAINING_DIR)
-    with dtype_policy(precision.policy):
-        train(build(), train_data, validation_data, output_dir=training_dir, epochs=demo.epochs,
-              learning_rate=demo.learning_rate, warmup_steps=demo.warmup_steps, overwrite=overwrite,
-              verbose=verbose)
+    if overwrite or training_run(training_dir).state is not RunState.FINISHED:
+        with dtype_policy(precision.policy):
+            train(build(), train_data, validation_data, output_dir=training_dir, epochs=demo.epochs,
+                  learning_rate=demo.learning_rate, warmup_steps=demo.warmup_steps, overwrite=overwrite,
+                  verbose=verbose)
 
     best = build()  # float32, whatever the training precision
     best.set_weights(keras.models.load_model(os.path.join(training_dir, BEST_MODEL)).get_weights())
-    best.save(os.path.join(output_dir, "model.keras"))
+    save_atomically(best, os.path.join(output_dir, "model.keras"))
     class_names = SYNTHETIC_CLASSES[:demo.num_classes]
     metrics = evaluate(best, held_out.batch(demo.batch_size), demo.num_classes,
                        confusion_plot=os.path.join(output_dir, "confusion_matrix.png"), class_names=class_names)
-    metrics["training_seconds"] = round(time.time() - start, 1)
-    metrics["precision"] = precision.policy
-    save_metrics(metrics, os.path.join(output_dir, "metrics.json"))
-
     images, masks = next(iter(held_out.batch(6)))
     comparison_grid(images.numpy(), masks.numpy(), predict(best, images.numpy()),
                     os.path.join(output_dir, "overlays.png"))
     plot_training_curves(os.path.join(training_dir, LOG_FILE), os.path.join(output_dir, "training_curves.png"))
+    metrics["training_seconds"] = round(time.time() - start, 1)
+    metrics["precision"] = precision.policy
+    save_metrics(metrics, os.path.join(output_dir, METRICS_FILE))
     return metrics

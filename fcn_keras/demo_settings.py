@@ -8,7 +8,8 @@ import dataclasses
 from fcn_keras.precision import DEFAULT_PRECISION
 
 DEMO_OUTPUT = "fcn-demo"
-DEMO_FILES = ("metrics.json", "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png")
+METRICS_FILE = "metrics.json"  # written last: the mark of a finished demo
+DEMO_FILES = (METRICS_FILE, "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png")
 TRAINING_DIR = "training"
 
 

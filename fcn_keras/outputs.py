@@ -94,8 +94,9 @@ class RunFolder:
     def claim(self, overwrite=False, what="run"):
         """Prepares the folder for a run: resume, start fresh, or refuse a finished run.
 
-        An interrupted run is left as it is (the caller resumes it). Otherwise results
-        are removed only with `overwrite`, scratch always, and the folder is created.
+        An interrupted run is left as it is (the caller resumes it) unless `overwrite`
+        discards it. Otherwise results are removed only with `overwrite`, scratch
+        always, and the folder is created.
 
         Args:
             overwrite: replace a finished run.
@@ -113,13 +114,14 @@ class RunFolder:
             raise FileNotFoundError(f"Cannot write the {what} to {self.path}: its parent folder {parent} does "
                                     "not exist.")
         state = self.state
-        if state is RunState.INTERRUPTED:
+        if state is RunState.INTERRUPTED and not overwrite:
             return state
         held = self.held_results()
         if held and not overwrite:
             raise FileExistsError(f"{self.path} already holds a finished {what} ({', '.join(held)}); pass "
                                   "--overwrite (overwrite=True) to replace it, or choose another folder.")
-        for name in (*self.results, *self.scratch):
+        for name in (*self.results, *self.scratch, *([os.path.dirname(self.resume_marker) or self.resume_marker]
+                                                     if self.resume_marker else [])):
             if os.path.lexists(self.file(name)):
                 _remove(self.file(name))
         os.makedirs(self.path, exist_ok=True)

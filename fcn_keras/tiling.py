@@ -47,7 +47,7 @@ def activation_bytes(model, height, width, batch=1):
 
     Example:
         >>> activation_bytes(build_fcn8s(21), 8000, 8000) / 2**30  # doctest: +SKIP
-        52.3
+        31.6
     """
     if model not in _BYTES_PER_PIXEL:
         traced = tf.function(lambda images: model(images, training=False)).get_concrete_function(

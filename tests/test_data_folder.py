@@ -78,3 +78,20 @@ def test_labels_beyond_num_classes_are_named(folders):
     images, masks = folders
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"masks/a.png: mask values \[2\] are not class indices 0..1"):
         list(folder_dataset(str(images), str(masks), num_classes=2))
+
+
+def test_an_image_header_announcing_a_decompression_bomb_is_named(tmp_path):
+    import struct
+    import zlib
+
+    from fcn_keras.data import DataError, read_image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+                     + chunk(b"IEND", b""))
+    with pytest.raises(DataError, match="huge.png: .*decompression bombs; if the file is yours, raise "
+                                        "PIL.Image.MAX_IMAGE_PIXELS"):
+        read_image(str(path))

@@ -198,3 +198,30 @@ def test_oversized_bodies_and_images_get_413_json_not_a_broken_connection(base_d
             client.predict([png_bytes(images(1, 32, 32)[0])])  # small body, too many pixels
         assert np.shape(client.predict([png_bytes(images(1, 16, 16)[0])])["classes"]) == (1, 16, 16)  # answered
         assert client.status()["model_version_status"][0]["state"] == "AVAILABLE"
+
+
+def test_a_client_waiting_for_100_continue_gets_413_at_once(base_dir):
+    with ModelServer(base_dir, port=0, model_name="fcn", max_request_bytes=1000) as small:
+        connection = http.client.HTTPConnection("127.0.0.1", small.port, timeout=10)
+        connection.putrequest("POST", "/v1/models/fcn:predict")
+        connection.putheader("Content-Length", "5000")
+        connection.putheader("Expect", "100-continue")
+        connection.endheaders()  # the body is never sent: the client waits for the server's word
+        started = time.monotonic()
+        response = connection.getresponse()
+        assert response.status == 413 and "5000 bytes" in json.loads(response.read())["error"]
+        assert time.monotonic() - started < 5  # not after the server's request timeout
+        connection.close()
+
+
+def test_an_image_header_announcing_a_decompression_bomb_gets_413(client):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))  # 400M pixels, no data
+    bomb = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IEND", b"")
+    with pytest.raises(ServingError, match="HTTP 413: An image of the request is too large to decode"):
+        client.predict([bomb])

@@ -9,7 +9,7 @@ import pytest
 import fcn_keras
 
 PACKAGES = ["fcn_keras", "fcn_keras.data", "fcn_keras.export", "fcn_keras.models", "fcn_keras.training"]
-SUBMODULE_EXPORTS = {"data", "losses", "metrics", "visualize"}  # fcn_keras.data etc. are meant as modules
+SUBMODULE_EXPORTS = {"data", "losses", "metrics", "presets", "visualize"}  # fcn_keras.data etc. are meant as modules
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -123,8 +123,8 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def tiny_preset(monkeypatch, *sources, variant="fcn8s", name="tiny-pascal"):
-    preset = Preset(name, variant, False, ("background", "a", "b"), CAFFE_MEAN_BGR, {"seg11valid mean IU": 1.0},
+def tiny_preset(monkeypatch, *sources, variant="fcn8s", name="tiny-pascal", at_once=False):
+    preset = Preset(name, variant, at_once, ("background", "a", "b"), CAFFE_MEAN_BGR, {"seg11valid mean IU": 1.0},
                     tuple(sources), 1, "test", "a tiny test preset")
     monkeypatch.setitem(PRESETS, name, preset)
     return preset
@@ -179,6 +179,35 @@ def test_a_file_of_another_network_is_refused(tmp_path, home, monkeypatch):
     tiny_preset(monkeypatch, WeightSource(other.as_uri(), "y.caffemodel"))
     with pytest.raises(FileNotFoundError, match="holds an fcn16s of 3 classes, not the preset's fcn8s of 3"):
         from_preset("tiny-pascal")
+
+
+def test_an_at_once_preset_from_a_format_without_scale_layers(tmp_path, home, monkeypatch):
+    layers = authors_layers("fcn8s", CLASSES, at_once=True, seed=22)
+    npz = write_chainer_npz(tmp_path / "served.npz", layers)
+    tiny_preset(monkeypatch, WeightSource(npz.as_uri(), "tiny.npz", md5(npz)), at_once=True)
+    image = random_images(1, 18, 22, seed=23)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(from_preset("tiny-pascal")(image))[0],
+                               caffe_forward(layers, image[0], "fcn8s", at_once=True), rtol=1e-4, atol=1e-3)
+
+
+def test_at_once_is_read_from_the_caffemodel_or_the_file_name(tmp_path):
+    from fcn_keras.models.conversion import at_once_of_file
+
+    plain = read_weights(write_caffemodel(tmp_path / "p.caffemodel", authors_layers("fcn8s", CLASSES)))
+    with pytest.raises(ValueError, match="is not an at-once FCN .*drop at_once"):
+        at_once_of_file(tmp_path / "p.caffemodel", plain, at_once=True)
+    npz_layers = authors_layers("fcn8s", CLASSES)
+    assert at_once_of_file("fcn8s-atonce_from_caffe.npz", npz_layers) is True
+    assert at_once_of_file("fcn8s_from_caffe.npz", npz_layers) is False
+    assert at_once_of_file("fcn8s_from_caffe.npz", npz_layers, at_once=True) is True
+
+
+def test_download_false_never_fetches_and_refuses_a_bad_local_file(tmp_path, home, monkeypatch):
+    tiny_preset(monkeypatch, WeightSource("http://unreachable.invalid/z.npz", "z.npz", "md5:" + "0" * 32))
+    (home / "downloads").mkdir(parents=True)
+    write_chainer_npz(home / "downloads" / "z.npz", authors_layers("fcn8s", CLASSES))
+    with pytest.raises(FileNotFoundError, match="fails its checksum\\) and download=False"):
+        from_preset("tiny-pascal", download=False)
 
 
 def test_unknown_presets_and_local_files(tmp_path):

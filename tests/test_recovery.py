@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -13,9 +12,54 @@ import pytest
 
 import fcn_keras  # noqa: F401  (registers the layers the saved models hold)
 
-TRAIN = ["train", "--data", "synthetic:48", "--val-data", "synthetic:24", "--backbone", "vgg16_tiny", "--padding",
-         "same", "--batch-size", "8", "--epochs", "4", "--learning-rate", "3e-3", "--precision", "float32",
-         "--seed", "3"]
+COMMON = ["train", "--data", "synthetic:48", "--backbone", "vgg16_tiny", "--padding", "same", "--batch-size", "8",
+          "--epochs", "4", "--learning-rate", "3e-3", "--precision", "float32", "--seed", "3"]
+# Without validation best.keras follows the loss, which falls every epoch: every epoch rewrites both models.
+TRAIN = [*COMMON, "--no-validation"]
+VALIDATED = [*COMMON, "--val-data", "synthetic:24"]
+
+# Runs the command line with one function patched to SIGKILL the process at a chosen point, as `kill -9` would.
+KILLER = """
+import os, signal, sys
+import keras
+from fcn_keras import cli
+from fcn_keras.training import callbacks
+point, argv = sys.argv[1], sys.argv[2:]
+calls = {}
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def after(owner, name, count, before=True, action=None):
+    original = getattr(owner, name)
+    def patched(*args, **kwargs):
+        calls[name] = calls.get(name, 0) + 1
+        if calls[name] == count and before:
+            die()
+        result = original(*args, **kwargs)
+        if calls[name] == count:
+            (action or die)()
+        return result
+    setattr(owner, name, patched)
+
+if point == "first-epoch-end-before-backup":
+    after(callbacks.EpochBackup, "on_epoch_end", 1)
+elif point == "mid-epoch-2":
+    after(callbacks.NaNGuard, "on_train_batch_end", 6 + 3)
+elif point == "during-validation-2":
+    after(keras.Model, "evaluate", 2)
+elif point == "while-saving-last-2":  # the model is written to its temporary name, not yet renamed
+    original_save = keras.Model.save
+    def save(self, path, *args, **kwargs):
+        original_save(self, path, *args, **kwargs)
+        calls["save"] = calls.get("save", 0) + 1
+        if calls["save"] == 3 and path.endswith(".partial.keras"):
+            die()
+    keras.Model.save = save
+elif point == "while-finishing":
+    after(callbacks.EpochBackup, "on_train_end", 1)
+sys.exit(cli.main(argv))
+"""
 
 
 def cli(*argv):
@@ -26,59 +70,55 @@ def environment():
     return {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
 
 
-def train_to_the_end(run):
-    result = subprocess.run(cli(*TRAIN, "--output", str(run)), capture_output=True, text=True, env=environment(),
-                            timeout=600)
+def run(argv, run_folder):
+    result = subprocess.run(cli(*argv, "--output", str(run_folder)), capture_output=True, text=True,
+                            env=environment(), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
-def weights(run, name):
-    return keras.models.load_model(run / name, compile=False).get_weights()
+def weights(folder, name):
+    return keras.models.load_model(folder / name, compile=False).get_weights()
 
 
-def assert_same_weights(run, reference):
+def assert_same_run(folder, reference):
     for name in ("best.keras", "last.keras"):
-        for got, expected in zip(weights(run, name), weights(reference, name)):
-            np.testing.assert_array_equal(got, expected, err_msg=f"{run.name}/{name}")
-    assert (run / "log.csv").read_text() .splitlines()[0] == (reference / "log.csv").read_text().splitlines()[0]
-    assert len((run / "log.csv").read_text().splitlines()) == 1 + 4  # no epoch logged twice or lost
+        for got, expected in zip(weights(folder, name), weights(reference, name)):
+            np.testing.assert_array_equal(got, expected, err_msg=f"{folder.name}/{name}")
+    assert (folder / "log.csv").read_text() == (reference / "log.csv").read_text()  # no epoch lost or twice
+    assert not (folder / "backup").exists()
 
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
-    run = tmp_path_factory.mktemp("straight") / "run"
-    train_to_the_end(run)
-    return run
+    folder = tmp_path_factory.mktemp("straight")
+    run(TRAIN, folder / "plain")
+    run(VALIDATED, folder / "validated")
+    losses = [float(line.split(",")[1]) for line in (folder / "plain" / "log.csv").read_text().splitlines()[1:]]
+    assert losses == sorted(losses, reverse=True) and len(set(losses)) == 4  # best.keras changes every epoch
+    return folder
 
 
+@pytest.mark.slow
 def test_the_same_command_twice_gives_the_same_weights(straight, tmp_path):
-    train_to_the_end(tmp_path / "again")
-    assert_same_weights(tmp_path / "again", straight)
+    run(TRAIN, tmp_path / "again")
+    assert_same_run(tmp_path / "again", straight / "plain")
 
 
-def kill_during(run, delay):
-    """Starts the run, waits until its first epoch is backed up, waits `delay` more seconds, kills it (SIGKILL)."""
-    process = subprocess.Popen(cli(*TRAIN, "--output", str(run)), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=environment())
-    state = run / "backup" / "state.json"
-    deadline = time.monotonic() + 300
-    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    time.sleep(delay)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    return process.returncode
-
-
-@pytest.mark.parametrize("delay", [0.0, 0.12, 0.3], ids=["right-after-a-backup", "mid-epoch", "later"])
-def test_a_run_killed_at_any_moment_resumes_to_the_same_weights(straight, tmp_path, delay):
-    run = tmp_path / "killed"
-    assert kill_during(run, delay) == -signal.SIGKILL, "the run finished before it could be killed"
-    assert not any(name.endswith(".partial.keras") and (run / name).stat().st_size == 0 for name in os.listdir(run))
-    resumed = train_to_the_end(run)
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["first-epoch-end-before-backup", "mid-epoch-2", "during-validation-2",
+                                   "while-saving-last-2", "while-finishing"])
+def test_a_run_killed_at_any_point_resumes_to_the_same_weights(straight, tmp_path, point):
+    argv, reference = (VALIDATED, "validated") if point == "during-validation-2" else (TRAIN, "plain")
+    killed = subprocess.run([sys.executable, "-c", KILLER, point, *argv, "--output", str(tmp_path / "run")],
+                            capture_output=True, text=True, env=environment(), timeout=600)
+    assert killed.returncode == -signal.SIGKILL, f"{point} was never reached: {killed.stderr[-2000:]}"
+    for name in ("best.keras", "last.keras"):  # whatever is there after the kill is a whole, loadable model
+        if (tmp_path / "run" / name).exists():
+            weights(tmp_path / "run", name)
+    resumed = run(argv, tmp_path / "run")
     assert "Resuming" in resumed.stdout
-    assert_same_weights(run, straight)
+    assert_same_run(tmp_path / "run", straight / reference)
 
 
 @pytest.mark.parametrize("break_file, message", [
@@ -119,3 +159,17 @@ def test_a_bad_file_in_the_pipeline_is_one_line_naming_it(tmp_path, break_file, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fcn-keras train: error: "), result.stderr[-3000:]
     assert re.search(message, lines[0]) and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("argv, model_file", [
+    (["demo", "--epochs", "2", "--train-images", "32", "--validation-images", "8", "--image-size", "32", "32",
+      "--backbone", "vgg16_tiny", "--precision", "float32", "--seed", "4"], "model.keras"),
+    (["train", "--staged", "--data", "synthetic:16", "--no-validation", "--backbone", "vgg16_tiny", "--padding",
+      "same", "--batch-size", "8", "--epochs", "1", "--precision", "float32", "--seed", "4"], "fcn8s/best.keras"),
+], ids=["demo", "staged"])
+@pytest.mark.slow
+def test_demo_and_staged_training_are_reproducible_too(tmp_path, argv, model_file):
+    run(argv, tmp_path / "first")
+    run(argv, tmp_path / "second")
+    for got, expected in zip(weights(tmp_path / "second", model_file), weights(tmp_path / "first", model_file)):
+        np.testing.assert_array_equal(got, expected)

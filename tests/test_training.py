@@ -1,5 +1,6 @@
 """Training: recipes, a fit that learns, exact resume, NaN guard and output-folder safety."""
 
+import json
 import os
 
 import keras
@@ -192,7 +193,8 @@ def test_run_stopped_in_its_first_epoch_starts_again(tmp_path):
     run = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
         train(tiny_model(), tiny_data(8), output_dir=run, epochs=2, callbacks=[Interrupt(1)], verbose=0)
-    assert sorted(os.listdir(run)) == ["log.csv", "tensorboard"]  # no epoch finished, no backup yet
+    assert sorted(os.listdir(run)) == ["backup", "log.csv", "tensorboard"]  # an unfinished run, no epoch done
+    assert json.load(open(os.path.join(run, "backup", "state.json")))["epoch"] == 0
     train(tiny_model(), tiny_data(8), output_dir=run, epochs=2, verbose=0)
     assert len(open(os.path.join(run, "log.csv")).read().strip().splitlines()) == 3
 

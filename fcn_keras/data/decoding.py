@@ -15,6 +15,9 @@ def _open(source, where):
         image.load()
     except FileNotFoundError:
         raise DataError(f"{where}: file not found; check the path or re-create the split list.") from None
+    except Image.DecompressionBombError as error:
+        raise DataError(f"{where}: {error} Pillow refuses such images as possible decompression bombs; if the file "
+                        "is yours, raise PIL.Image.MAX_IMAGE_PIXELS before reading it.") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise DataError(
             f"{where}: cannot decode the image ({error}); the file is corrupt or truncated, "

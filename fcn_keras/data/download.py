@@ -28,6 +28,7 @@ SBD_RELEASE = (
     os.path.join("benchmark_RELEASE", "dataset"),
 )
 """(url, "algorithm:hex digest", data set root inside the archive) of SBD."""
+DOWNLOAD_TIMEOUT = 60  # seconds a silent server may keep a download waiting
 
 
 def file_checksum(path, algorithm):
@@ -81,8 +82,11 @@ def download_file(url, path, checksum=None):
     partial = path + ".part"
     by_hand = f"download it by hand to {path}"
     try:
-        with urllib.request.urlopen(url) as response, open(partial, "wb") as handle:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(partial, "wb") as handle:
             shutil.copyfileobj(response, handle)
+            announced = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+        if announced and announced.isdigit() and os.path.getsize(partial) != int(announced):
+            raise OSError(f"the server announced {announced} bytes but sent {os.path.getsize(partial)}")
     except (OSError, ValueError) as error:  # URLError, HTTPError and socket errors are OSErrors
         if os.path.exists(partial):
             os.remove(partial)

@@ -289,6 +289,8 @@ def _pixels(tensor):
     for data in np.ravel(tensor.numpy()):
         try:
             width, height = Image.open(io.BytesIO(data)).size  # reads the header only
+        except Image.DecompressionBombError as error:
+            raise ServingError(413, f"An image of the request is too large to decode ({error})") from None
         except (OSError, ValueError):
             continue  # not an image: the signature's decoder reports it
         total += width * height
@@ -388,16 +390,11 @@ def _handler_class(server):
             if length is None or not length.isdigit():
                 self._send(400, {"error": "Malformed request: POST needs a Content-Length header"})
             elif int(length) > server.max_request_bytes:
-                self._refuse_body(int(length))
+                # A client that sent "Expect: 100-continue" waits for a word before sending the body.
+                waiting = self.headers.get("Expect", "").lower() == "100-continue"
+                self._refuse_body(int(length), read=not waiting)
             else:
                 self._answer("POST", self.rfile.read(int(length)))
-
-        def handle_expect_100(self):
-            length = self.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > server.max_request_bytes:
-                self._refuse_body(int(length), read=False)  # the client has not sent the body yet
-                return False
-            return super().handle_expect_100()
 
         def _refuse_body(self, length, read=True):
             """413 with a JSON error; a body of plausible size is read and dropped first, so that a client

@@ -100,13 +100,45 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
     return model
 
 
+def at_once_of_file(path, layers, at_once=None):
+    """Whether a weight file holds an at-once FCN-8s.
+
+    A `.caffemodel` says so itself (its scale layers); `.npz` and `.pth` files
+    store no scale layers, so without `at_once` their name decides ("atonce" in
+    it, as the ports name them).
+
+    Args:
+        path: the weight file.
+        layers: its layers, from `read_weights`.
+        at_once: the caller's word, or None.
+
+    Returns:
+        bool.
+
+    Raises:
+        ValueError: `at_once` contradicts a `.caffemodel`.
+
+    Example:
+        >>> at_once_of_file("fcn8s-atonce_from_caffe.npz", layers)  # doctest: +SKIP
+        True
+    """
+    path = os.fspath(path)
+    if path.lower().endswith(".caffemodel"):
+        stored = any(layer.kind == "scale" for layer in layers.values())
+        if at_once is not None and at_once != stored:
+            raise ValueError(f"{path} is {'an at-once' if stored else 'not an at-once'} FCN (its scale layers say "
+                             f"so); drop at_once (--at-once).")
+        return stored
+    return at_once if at_once is not None else "atonce" in os.path.basename(path).lower()
+
+
 def convert_weights_file(path, output, at_once=None, overwrite=False):
     """Reads a `.caffemodel`, `.npz` or `.pth` FCN and saves it as a Keras `.keras` file.
 
     Args:
         path: the weight file.
         output: the `.keras` file to write (never overwritten unless `overwrite`).
-        at_once: see `fcn_from_weights`.
+        at_once: whether it is an at-once FCN-8s; None: see `at_once_of_file`.
         overwrite: replace an existing `output`.
 
     Returns:
@@ -120,7 +152,9 @@ def convert_weights_file(path, output, at_once=None, overwrite=False):
         raise ValueError(f"--output {output} must end in .keras.")
     claim_files([output], overwrite)
     stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    model = fcn_from_weights(read_weights(path), at_once=at_once, name=_model_name(stem), source=os.fspath(path))
+    layers = read_weights(path)
+    model = fcn_from_weights(layers, at_once=at_once_of_file(path, layers, at_once), name=_model_name(stem),
+                             source=os.fspath(path))
     partial = output + ".partial.keras"
     model.save(partial)
     os.replace(partial, output)

@@ -8,12 +8,13 @@ converts them once and caches the `.keras` file. A local `.keras`,
 """
 
 import dataclasses
+import importlib.util
 import os
 
 from fcn_keras.data.classes import VOC_CLASSES
-from fcn_keras.data.download import download_file
+from fcn_keras.data.download import download_file, file_checksum
 from fcn_keras.data.validation import DataError
-from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_weights
+from fcn_keras.models.conversion import CAFFE_MEAN_BGR, at_once_of_file, fcn_from_weights
 from fcn_keras.models.loading import load_fcn
 from fcn_keras.models.variants import num_classes_of, variant_of
 from fcn_keras.weight_files import READERS, read_weights
@@ -86,32 +87,33 @@ def _caffe(filename):
 
 
 CHAINER, TORCH = "wkentaro/fcn (Chainer port)", "wkentaro/pytorch-fcn"
-# name: (variant, at-once, the authors' scores, (Chainer Drive id, md5), (PyTorch Drive id, md5) or None, what it is)
+# name: (variant, at-once, the authors' scores, (PyTorch Drive id, md5), (Chainer Drive id, md5), what it is).
+# pytorch-fcn re-uploaded its files in 2021 (the ids below); the Chainer and at-once .pth ids are older ones.
 VOC_RELEASES = {
     "fcn32s-heavy-pascal": ("fcn32s", False, {"seg11valid mean IU": 63.6},
-                            ("0B9P1L--7Wd2vTElpa1p3WFNDczQ", "b7f0a2e66229ccdb099c0a60b432e8cf"),
                             ("11k2Q0bvRQgQbT6-jYWeh6nmAsWlSCY3f", "d3eb467a80e7da0468a20dfcbc13e6c8"),
+                            ("0B9P1L--7Wd2vTElpa1p3WFNDczQ", "b7f0a2e66229ccdb099c0a60b432e8cf"),
                             "FCN-32s, VGG16, PASCAL VOC (SBD train), single stream, stride 32"),
     "fcn16s-heavy-pascal": ("fcn16s", False, {"seg11valid mean IU": 65.0},
-                            ("0B9P1L--7Wd2vcnBiXzZTcG9FU3c", "7c9b50a1a8c6c20d3855d4823bbea61e"),
                             ("1bctu58B6YH9bu6lBBSBB2rUeGlGhYLoP", "a2d4035f669f09483b39c9a14a0d6670"),
+                            ("0B9P1L--7Wd2vcnBiXzZTcG9FU3c", "7c9b50a1a8c6c20d3855d4823bbea61e"),
                             "FCN-16s, VGG16, PASCAL VOC, from FCN-32s, stride 16"),
     "fcn8s-heavy-pascal": ("fcn8s", False, {"seg11valid mean IU": 65.5, "seg12test mean IU": 67.2},
-                           ("0B9P1L--7Wd2vb0cxV0VhcG1Lb28", "256c2a8235c1c65e62e48d3284fbd384"),
                            ("1ieXWyoG68xqoHJPWdyrDyaIaaWlfmUxI", "de93e540ec79512f8770033849c8ae89"),
+                           ("0B9P1L--7Wd2vb0cxV0VhcG1Lb28", "256c2a8235c1c65e62e48d3284fbd384"),
                            "FCN-8s, VGG16, PASCAL VOC, from FCN-16s, stride 8"),
     "fcn8s-atonce-pascal": ("fcn8s", True, {"seg11valid mean IU": 65.4},
-                            ("0B9P1L--7Wd2vZ1RJdXotZkNhSEk", "5f3ffdc7fae1066606e1ef45cfda548f"), None,
+                            ("0B9P1L--7Wd2vblE1VUIxV1o2d2M", "bfed4437e941fef58932891217fe6464"),
+                            ("0B9P1L--7Wd2vZ1RJdXotZkNhSEk", "5f3ffdc7fae1066606e1ef45cfda548f"),
                             "FCN-8s at-once, VGG16, PASCAL VOC, skips scaled, trained in one stage"),
 }
 
 
-def _voc_preset(name, variant, at_once, scores, chainer, torch, description):
+def _voc_preset(name, variant, at_once, scores, torch, chainer, description):
     stem = name.split("-pascal")[0].replace("-heavy", "")  # "fcn8s-atonce", "fcn32s": the ports' file names
-    sources = [_caffe(f"{name}.caffemodel"), _drive(chainer[0], f"{stem}_from_caffe.npz", chainer[1], CHAINER)]
-    if torch:
-        sources.append(_drive(torch[0], f"{stem}_from_caffe.pth", torch[1], TORCH))
-    return Preset(name, variant, at_once, VOC_CLASSES, CAFFE_MEAN_BGR, scores, tuple(sources), 540, CAFFE_LICENCE,
+    sources = (_caffe(f"{name}.caffemodel"), _drive(torch[0], f"{stem}_from_caffe.pth", torch[1], TORCH),
+               _drive(chainer[0], f"{stem}_from_caffe.npz", chainer[1], CHAINER))
+    return Preset(name, variant, at_once, VOC_CLASSES, CAFFE_MEAN_BGR, scores, sources, 540, CAFFE_LICENCE,
                   description)
 
 
@@ -162,8 +164,8 @@ def from_preset(name, download=True, at_once=None):
         name: a preset name (see `PRESETS`, `fcn-keras presets`), or the path of a
             `.keras` model or of a `.caffemodel` / `.npz` / `.pth` weight file.
         download: fetch the weights if the preset is not cached (False: cache only).
-        at_once: for a `.npz` / `.pth` path of at-once weights, True (those formats
-            do not store the skip scaling; `.caffemodel` files do).
+        at_once: for a `.npz` / `.pth` path: whether it holds at-once weights (those
+            formats do not store the skip scaling); None: its name says ("atonce").
 
     Returns:
         A `keras.Model` in the paper geometry with the preset's mean built in.
@@ -189,10 +191,12 @@ def from_preset(name, download=True, at_once=None):
     for source in preset.sources:
         local = download_path(source)
         try:
-            if download or os.path.exists(local):
+            if source.filename.endswith(".pth") and importlib.util.find_spec("torch") is None:
+                raise ImportError("reading it needs PyTorch (pip install 'fcn-keras[torch]'); not downloaded")
+            if download:
                 download_file(source.url, local, source.checksum)
-            else:
-                raise DataError(f"{local} is not there and download=False")
+            elif not _valid_local(local, source.checksum):
+                raise DataError(f"{local} is not there (or fails its checksum) and download=False")
             model = _convert(preset, local, source)
         except (DataError, ValueError, ImportError) as error:
             problems.append(f"- {source.url}: {error}")
@@ -210,11 +214,19 @@ def from_preset(name, download=True, at_once=None):
     )
 
 
+def _valid_local(path, checksum):
+    if not os.path.isfile(path):
+        return False
+    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
+    return checksum is None or file_checksum(path, algorithm) == expected
+
+
 def _convert(preset, path, source):
     """`path` converted; a file that is not the preset's net is removed and reported."""
     try:
-        model = fcn_from_weights(read_weights(path), at_once=preset.at_once, mean_bgr=preset.mean_bgr,
-                                 name=preset.name.replace("-", "_"), source=path)
+        layers = read_weights(path)
+        model = fcn_from_weights(layers, at_once=at_once_of_file(path, layers, preset.at_once),
+                                 mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"), source=path)
         found = (variant_of(model), num_classes_of(model))
         if found != (preset.variant, preset.num_classes):
             raise ValueError(f"{path} holds an {found[0]} of {found[1]} classes, not the preset's {preset.variant} "
@@ -228,4 +240,5 @@ def _convert(preset, path, source):
 def _from_file(path, at_once):
     if path.lower().endswith(".keras"):
         return load_fcn(path)
-    return fcn_from_weights(read_weights(path), at_once=at_once, source=path)
+    layers = read_weights(path)
+    return fcn_from_weights(layers, at_once=at_once_of_file(path, layers, at_once), source=path)

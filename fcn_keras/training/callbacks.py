@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import warnings
 
 import keras
 
@@ -59,42 +60,52 @@ def random_generators(model):
 class EpochBackup(keras.callbacks.Callback):
     """Saves the weights, optimizer state and random-layer states after each epoch as one atomic step.
 
-    The epoch's weights go to `epoch-<n>.weights.h5`, then `state.json` is
-    replaced to point at them (the commit), then the previous epoch's file is
-    removed. `state.json` exists exactly while a run is unfinished; it is removed
-    (the run's other files are final by then) when training ends normally.
-    Keep this callback last, so that an epoch counts as done only once every other
-    callback has written its files for it.
+    `state.json` is written when training begins (no epoch done yet) and removed
+    when it ends normally (the run's other files are final by then), so it exists
+    exactly while a run is unfinished. At each epoch end the weights go to
+    `epoch-<n>.weights.h5`, then `state.json` is replaced to point at them (the
+    commit), then the previous epoch's file is removed. Keep this callback last, so
+    that an epoch counts as done only once every other callback has written its
+    files for it. An epoch that `guard` saw go NaN is never committed.
 
     Args:
         folder: where the backup lives.
         steps_per_epoch: recorded, so a resumed run need not count its data again.
+        guard: the run's `NaNGuard`, or None.
 
     Example:
         >>> EpochBackup("runs/voc/backup", steps_per_epoch=8498)  # doctest: +SKIP
     """
 
-    def __init__(self, folder, steps_per_epoch=None):
+    def __init__(self, folder, steps_per_epoch=None, guard=None):
         super().__init__()
-        self.folder, self.steps_per_epoch = folder, steps_per_epoch
+        self.folder, self.steps_per_epoch, self.guard = folder, steps_per_epoch, guard
 
     @property
     def state_path(self):
         return os.path.join(self.folder, BACKUP_STATE)
 
     def state(self):
-        """{"epoch": epochs done, "weights": file name, "steps_per_epoch": int, "random": {generator: state}},
-        or None without a backup."""
+        """{"epoch": epochs done, "weights": file name or None, "steps_per_epoch": int, "policy": dtype policy,
+        "random": {generator: state}}, or None without a backup."""
         if not os.path.exists(self.state_path):
             return None
         with open(self.state_path, encoding="utf-8") as file:
             return json.load(file)
 
     def restore(self, model):
-        """Loads the saved weights and optimizer state into `model` (compiled); returns the epochs done."""
+        """Loads the saved weights and optimizer state into `model` (compiled); returns the epochs done.
+
+        Raises:
+            ValueError: the interrupted run trained in another dtype policy (its precision).
+        """
         state = self.state()
-        if state is None:
+        if state is None or state["weights"] is None:
             return 0
+        if state.get("policy", model.dtype_policy.name) != model.dtype_policy.name:
+            raise ValueError(f"{self.folder}: the interrupted run trained in {state['policy']}, this one would "
+                             f"in {model.dtype_policy.name}; resume with --precision {state['policy']} (or pass "
+                             "--overwrite to start over).")
         with model.distribute_strategy.scope():
             if model.optimizer is not None and not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
@@ -104,19 +115,29 @@ class EpochBackup(keras.callbacks.Callback):
                 generators[key].state.assign(value)
         return int(state["epoch"])
 
+    def on_train_begin(self, logs=None):
+        if self.state() is None:  # from here on the folder holds an unfinished run
+            self._commit(0, None)
+
     def on_epoch_end(self, epoch, logs=None):
-        os.makedirs(self.folder, exist_ok=True)
-        previous = self.state()
+        if self.guard is not None and self.guard.failed_at is not None:
+            return
         weights = f"epoch-{epoch + 1}.weights.h5"
         self.model.save_weights(os.path.join(self.folder, "partial.weights.h5"), overwrite=True)
         os.replace(os.path.join(self.folder, "partial.weights.h5"), os.path.join(self.folder, weights))
-        state = {"epoch": epoch + 1, "weights": weights, "steps_per_epoch": self.steps_per_epoch,
+        self._commit(epoch + 1, weights)
+
+    def _commit(self, epochs_done, weights):
+        os.makedirs(self.folder, exist_ok=True)
+        previous = self.state()
+        state = {"epoch": epochs_done, "weights": weights, "steps_per_epoch": self.steps_per_epoch,
+                 "policy": self.model.dtype_policy.name,
                  "random": {key: keras.ops.convert_to_numpy(generator.state).tolist()
                             for key, generator in random_generators(self.model).items()}}
         with open(self.state_path + ".partial", "w", encoding="utf-8") as file:
             json.dump(state, file)
         os.replace(self.state_path + ".partial", self.state_path)
-        if previous and previous["weights"] != weights:
+        if previous and previous["weights"] not in (None, weights):
             os.remove(os.path.join(self.folder, previous["weights"]))
 
     def on_train_end(self, logs=None):
@@ -170,9 +191,15 @@ class BestModel(keras.callbacks.Callback):
     def __init__(self, guard, path, monitor, mode, best=None):
         super().__init__()
         self.guard, self.path, self.monitor, self.mode, self.best = guard, path, monitor, mode, best
+        self._warned = False
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
+        if value is None and not self._warned:
+            self._warned = True
+            warnings.warn(f"No {os.path.basename(self.path)} is written: it is chosen by {self.monitor!r}, which "
+                          "the epoch's logs lack; compile the model with fcn_keras.metrics.MeanIoU (or let train "
+                          "compile it).", stacklevel=2)
         if self.guard.failed_at is not None or value is None or not math.isfinite(float(value)):
             return
         if self.best is None or (value > self.best if self.mode == "max" else value < self.best):

@@ -1,9 +1,8 @@
 """`train` and `train_staged`: `model.fit` with what a long segmentation run needs.
 
-`train` adds the best model by validation mean IU, a resumable backup
-(`BackupAndRestore`, resumed exactly: the interrupted epoch is replayed on the
-same batches), a CSV log, TensorBoard and a guard that stops on a NaN loss
-without overwriting the last good model.
+`train` adds the best model by validation mean IU, the last good model, a CSV log,
+TensorBoard, a guard that stops on a NaN loss, and an epoch backup that makes a
+rerun after a crash resume exactly where the run stopped (see `EpochBackup`).
 """
 
 import csv
@@ -60,6 +59,9 @@ def train(
     reproducible: set the global seed first (`keras.utils.set_random_seed(seed)`,
     before building the model and the data) and give `train_data` seeded, e.g.
     `lambda epoch: prepare(source, ..., training=True, seed=seed, epoch=epoch)`.
+    That is bit-exact with CPU kernels; on GPUs also call
+    `tf.config.experimental.enable_op_determinism()`. A resumed run must keep its
+    precision and steps per epoch (a different one is refused).
 
     Args:
         model: an FCN (built inside `strategy.scope()` to train distributed). An
@@ -98,16 +100,21 @@ def train(
     training_run(output_dir).claim(overwrite)
     backup = EpochBackup(os.path.join(output_dir, BACKUP_DIR))
     state = backup.state()
-    steps_per_epoch = steps_per_epoch or (state and state.get("steps_per_epoch")) or _count_batches(epoch_data(0))
+    saved_steps = state and state.get("steps_per_epoch")
+    if steps_per_epoch and saved_steps and steps_per_epoch != saved_steps:
+        raise ValueError(f"{output_dir}: the interrupted run has {saved_steps} steps per epoch, not {steps_per_epoch}; "
+                         "resume it with the same settings, or pass overwrite=True (--overwrite) to start over.")
+    steps_per_epoch = steps_per_epoch or saved_steps or _count_batches(epoch_data(0))
     backup.steps_per_epoch = steps_per_epoch
     if not model.compiled:
         compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
     done = backup.restore(model)
-    if done:
+    if state is not None:  # a killed run: drop what it logged after its last backup
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
         _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), done)
     monitor, mode = ("val_mean_iou", "max") if validation_data is not None else ("loss", "min")
     guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
+    backup.guard = guard
     callback_list = [
         guard,
         # A resumed run only replaces best.keras with something better than what it holds.
@@ -186,7 +193,8 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
 
     Args:
         num_classes: classes of the data.
-        train_data, validation_data: batched datasets, as for `train`.
+        train_data, validation_data: as for `train` (`train_data` may be a function
+            `epoch -> dataset`).
         output_dir: folder of the three stages; its parent must exist.
         epochs: epochs of each stage.
         backbone, backbone_weights, padding, dropout: see `build_fcn` (the weights
