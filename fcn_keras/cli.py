@@ -188,6 +188,7 @@ def _train(args):
     pad = get_backbone(args.backbone).mean_rgb
     augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
                "scale_range": tuple(args.scale_range) if args.scale_range else None}
+
     def train_data(epoch):  # each epoch its own seeded batches: a resumed run starts right at its epoch
         return prepare(source.dataset, args.batch_size, training=True, seed=args.seed, epoch=epoch,
                        image_pad_value=pad, **augment)
