@@ -213,10 +213,14 @@ def _train(args):
     print(f"Done: best model in {args.output}.")
 
 
+def _preset_argument(parser, use="instead of a file"):
+    parser.add_argument("--preset", metavar="NAME",
+                        help=f"one of the authors' trained networks {use} (see `fcn-keras presets`)")
+
+
 def _model_source_arguments(parser):
     parser.add_argument("model", nargs="?", help="a .keras model file (or give --preset)")
-    parser.add_argument("--preset", metavar="NAME",
-                        help="one of the authors' trained networks instead of a file (see `fcn-keras presets`)")
+    _preset_argument(parser)
 
 
 def _load_model(args):
@@ -233,7 +237,8 @@ def _load_model(args):
 
 
 def _memory_argument(parser):
-    parser.add_argument("--memory-limit", type=float, default=DEFAULT_MEMORY_LIMIT / 2**30, metavar="GB",
+    parser.add_argument("--memory-limit", type=lambda gigabytes: int(float(gigabytes) * 2**30),
+                        default=DEFAULT_MEMORY_LIMIT, metavar="GB",
                         help="activation memory one pass may use; larger images are scored in tiles with the same "
                              f"result (default {DEFAULT_MEMORY_LIMIT / 2**30:g})")
 
@@ -258,7 +263,7 @@ def _evaluate(args):
     claim_files([args.output, args.confusion_plot], args.overwrite)
     source = open_source(args.data, args.split, args.num_classes or num_classes_of(model))
     metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
-                       class_names=source.class_names, memory_limit=args.memory_limit * 2**30)
+                       class_names=source.class_names, memory_limit=args.memory_limit)
     print(format_metrics(metrics))
     if args.output:
         save_metrics(metrics, args.output)
@@ -268,7 +273,7 @@ def _evaluate(args):
 def _predict_arguments(parser):
     parser.add_argument("paths", nargs="+", metavar="[MODEL] INPUT",
                         help="a .keras model file (unless --preset), then image files and/or folders of images")
-    parser.add_argument("--preset", metavar="NAME", help="one of the authors' trained networks instead of a file")
+    _preset_argument(parser)
     _memory_argument(parser)
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -283,7 +288,7 @@ def _predict(args):
     if not inputs:
         raise ValueError("give the images to segment after the model file.")
     written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite,
-                                memory_limit=args.memory_limit * 2**30)
+                                memory_limit=args.memory_limit)
     print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
 
 
@@ -313,8 +318,7 @@ def _export(args):
 def _serve_arguments(parser):
     parser.add_argument("dir", nargs="?",
                         help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
-    parser.add_argument("--preset", metavar="NAME",
-                        help="serve one of the authors' trained networks (exported once into the cache)")
+    _preset_argument(parser, "instead of a folder, exported once into the cache")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)

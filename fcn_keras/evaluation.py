@@ -167,9 +167,9 @@ def _elements(dataset):
         except StopIteration:
             return
         except tf.errors.OpError as error:
-            if data_error_message(error) is None:
+            if (message := data_error_message(error)) is None:
                 raise
-            raise DataError(data_error_message(error)) from None
+            raise DataError(message) from None
         yield element
 
 

@@ -1,6 +1,7 @@
 """The one policy for what commands write: never overwrite unasked, resume what was interrupted.
 
-`claim_files` is for loose outputs (a scores file, predicted masks, an export);
+`claim_files` is for loose outputs (a scores file, predicted masks, an export),
+`save_atomically` writes a model whole or not at all;
 `RunFolder` is for a folder a run fills over time (training, the demo), which is
 new, interrupted (resumable) or finished (kept unless the caller asks to
 overwrite it). Needs no TensorFlow.
@@ -49,6 +50,27 @@ def claim_files(paths, overwrite=False, hint=REPLACE_HINT):
     return paths
 
 
+def save_atomically(model, path):
+    """`model.save(path)` through a temporary file renamed over `path`: never a half-written model.
+
+    Args:
+        model: the model.
+        path: the `.keras` file.
+
+    Example:
+        >>> save_atomically(model, "runs/voc/best.keras")  # doctest: +SKIP
+    """
+    partial = partial_path(path)
+    model.save(partial)
+    os.replace(partial, path)
+
+
+def partial_path(path):
+    """The temporary name `save_atomically` writes `path` under first ("best.keras" -> "best.partial.keras")."""
+    stem, extension = os.path.splitext(path)
+    return f"{stem}.partial{extension}"
+
+
 class RunState(enum.Enum):
     NEW = "new"
     INTERRUPTED = "interrupted"
@@ -64,7 +86,8 @@ class RunFolder:
             log counts only once it holds a row below its header.
         scratch: names a new run replaces without asking (logs of a run that
             never finished an epoch, TensorBoard files).
-        resume_marker: name whose presence means an interrupted run to resume.
+        resume_marker: name whose presence means an interrupted run to resume; list
+            what holds it among `scratch`, so that `overwrite` discards it.
 
     Example:
         >>> folder = RunFolder("runs/voc", results=("best.keras", "log.csv"), resume_marker="backup")
@@ -120,8 +143,7 @@ class RunFolder:
         if held and not overwrite:
             raise FileExistsError(f"{self.path} already holds a finished {what} ({', '.join(held)}); pass "
                                   "--overwrite (overwrite=True) to replace it, or choose another folder.")
-        for name in (*self.results, *self.scratch, *([os.path.dirname(self.resume_marker) or self.resume_marker]
-                                                     if self.resume_marker else [])):
+        for name in (*self.results, *self.scratch):
             if os.path.lexists(self.file(name)):
                 _remove(self.file(name))
         os.makedirs(self.path, exist_ok=True)

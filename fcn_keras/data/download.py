@@ -52,6 +52,19 @@ def file_checksum(path, algorithm):
     return digest.hexdigest()
 
 
+def is_good_download(path, checksum=None):
+    """Whether `path` is a file that matches `checksum` ("md5:<hex>", "sha256:<hex>" or None for any file).
+
+    Example:
+        >>> is_good_download("cache/toy.npz", "md5:...")  # doctest: +SKIP
+        True
+    """
+    if not os.path.isfile(path):
+        return False
+    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
+    return checksum is None or file_checksum(path, algorithm) == expected
+
+
 def download_file(url, path, checksum=None):
     """Downloads `url` to `path` unless a file with the right checksum is there already.
 
@@ -75,9 +88,9 @@ def download_file(url, path, checksum=None):
         >>> download_file("file:///tmp/toy.npz", "cache/toy.npz", "md5:...")  # doctest: +SKIP
         'cache/toy.npz'
     """
-    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
-    if os.path.isfile(path) and (checksum is None or file_checksum(path, algorithm) == expected):
+    if is_good_download(path, checksum):
         return path
+    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     partial = path + ".part"
     by_hand = f"download it by hand to {path}"

@@ -18,7 +18,7 @@ import numpy as np
 from fcn_keras.backbones.vgg import VGG16_FAMILY
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import SCORE_FR, variant_with_score_layers
-from fcn_keras.outputs import claim_files
+from fcn_keras.outputs import claim_files, save_atomically
 from fcn_keras.precision import dtype_policy
 from fcn_keras.weight_files import read_weights
 
@@ -132,6 +132,25 @@ def at_once_of_file(path, layers, at_once=None):
     return at_once if at_once is not None else "atonce" in os.path.basename(path).lower()
 
 
+def fcn_from_file(path, at_once=None, **kwargs):
+    """`fcn_from_weights` of a `.caffemodel`, `.npz` or `.pth` file, at-once as `at_once_of_file` decides.
+
+    Args:
+        path: the weight file.
+        at_once: see `at_once_of_file`.
+        **kwargs: `mean_bgr` and `name` of `fcn_from_weights`.
+
+    Returns:
+        The converted `keras.Model`.
+
+    Example:
+        >>> fcn_from_file("fcn8s-atonce_from_caffe.npz")  # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    layers = read_weights(path)
+    return fcn_from_weights(layers, at_once=at_once_of_file(path, layers, at_once), source=path, **kwargs)
+
+
 def convert_weights_file(path, output, at_once=None, overwrite=False):
     """Reads a `.caffemodel`, `.npz` or `.pth` FCN and saves it as a Keras `.keras` file.
 
@@ -152,12 +171,8 @@ def convert_weights_file(path, output, at_once=None, overwrite=False):
         raise ValueError(f"--output {output} must end in .keras.")
     claim_files([output], overwrite)
     stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    layers = read_weights(path)
-    model = fcn_from_weights(layers, at_once=at_once_of_file(path, layers, at_once), name=_model_name(stem),
-                             source=os.fspath(path))
-    partial = output + ".partial.keras"
-    model.save(partial)
-    os.replace(partial, output)
+    model = fcn_from_file(path, at_once, name=_model_name(stem))
+    save_atomically(model, output)
     return model
 
 

@@ -12,12 +12,13 @@ import importlib.util
 import os
 
 from fcn_keras.data.classes import VOC_CLASSES
-from fcn_keras.data.download import download_file, file_checksum
+from fcn_keras.data.download import download_file, is_good_download
 from fcn_keras.data.validation import DataError
-from fcn_keras.models.conversion import CAFFE_MEAN_BGR, at_once_of_file, fcn_from_weights
+from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_file
 from fcn_keras.models.loading import load_fcn
 from fcn_keras.models.variants import num_classes_of, variant_of
-from fcn_keras.weight_files import READERS, read_weights
+from fcn_keras.outputs import save_atomically
+from fcn_keras.weight_files import READERS
 
 HOME_VARIABLE = "FCN_KERAS_HOME"
 DEFAULT_HOME = os.path.join("~", ".keras", "fcn_keras")
@@ -195,15 +196,14 @@ def from_preset(name, download=True, at_once=None):
                 raise ImportError("reading it needs PyTorch (pip install 'fcn-keras[torch]'); not downloaded")
             if download:
                 download_file(source.url, local, source.checksum)
-            elif not _valid_local(local, source.checksum):
+            elif not is_good_download(local, source.checksum):
                 raise DataError(f"{local} is not there (or fails its checksum) and download=False")
             model = _convert(preset, local, source)
         except (DataError, ValueError, ImportError) as error:
             problems.append(f"- {source.url}: {error}")
             continue
         os.makedirs(os.path.dirname(cached), exist_ok=True)
-        model.save(cached + ".partial.keras")
-        os.replace(cached + ".partial.keras", cached)
+        save_atomically(model, cached)
         os.remove(local)  # the .keras file holds the same weights
         return model
     raise FileNotFoundError(
@@ -214,19 +214,10 @@ def from_preset(name, download=True, at_once=None):
     )
 
 
-def _valid_local(path, checksum):
-    if not os.path.isfile(path):
-        return False
-    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
-    return checksum is None or file_checksum(path, algorithm) == expected
-
-
 def _convert(preset, path, source):
     """`path` converted; a file that is not the preset's net is removed and reported."""
     try:
-        layers = read_weights(path)
-        model = fcn_from_weights(layers, at_once=at_once_of_file(path, layers, preset.at_once),
-                                 mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"), source=path)
+        model = fcn_from_file(path, preset.at_once, mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"))
         found = (variant_of(model), num_classes_of(model))
         if found != (preset.variant, preset.num_classes):
             raise ValueError(f"{path} holds an {found[0]} of {found[1]} classes, not the preset's {preset.variant} "
@@ -238,7 +229,4 @@ def _convert(preset, path, source):
 
 
 def _from_file(path, at_once):
-    if path.lower().endswith(".keras"):
-        return load_fcn(path)
-    layers = read_weights(path)
-    return fcn_from_weights(layers, at_once=at_once_of_file(path, layers, at_once), source=path)
+    return load_fcn(path) if path.lower().endswith(".keras") else fcn_from_file(path, at_once)

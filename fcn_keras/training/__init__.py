@@ -6,7 +6,7 @@ Names load their modules on first use; `fcn_keras.training.recipes` needs no Ten
 from fcn_keras.lazy_imports import lazy_namespace
 
 __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
-    "fcn_keras.training.callbacks": ["BestModel", "EpochBackup", "NaNGuard", "save_atomically"],
+    "fcn_keras.training.callbacks": ["BestModel", "EpochBackup", "NaNGuard"],
     "fcn_keras.training.loop": ["check_batches", "train", "train_staged"],
     "fcn_keras.training.optimizers": ["LinearWarmUp", "compile_for_training", "recipe_optimizer_and_loss"],
     "fcn_keras.training.recipes": ["PAPER_LEARNING_RATES", "PAPER_MOMENTUM", "PAPER_WEIGHT_DECAY",

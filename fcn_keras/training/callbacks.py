@@ -13,28 +13,9 @@ import warnings
 
 import keras
 
+from fcn_keras.outputs import save_atomically
+
 BACKUP_STATE = "state.json"
-
-
-def save_atomically(model, path):
-    """`model.save(path)` through a temporary file renamed over `path`: never a half-written model.
-
-    Args:
-        model: the model.
-        path: the `.keras` file.
-
-    Example:
-        >>> save_atomically(model, "runs/voc/best.keras")  # doctest: +SKIP
-    """
-    partial = partial_path(path)
-    model.save(partial)
-    os.replace(partial, path)
-
-
-def partial_path(path):
-    """The temporary name `save_atomically` writes `path` under first ("best.keras" -> "best.partial.keras")."""
-    stem, extension = os.path.splitext(path)
-    return f"{stem}.partial{extension}"
 
 
 def random_generators(model):
@@ -55,6 +36,16 @@ def random_generators(model):
             if isinstance(value, keras.random.SeedGenerator):
                 found[f"{layer.name}/{attribute}"] = value
     return found
+
+
+def backup_state(folder):
+    """What an `EpochBackup` in `folder` saved last: {"epoch": epochs done, "weights": file name or None,
+    "steps_per_epoch": int, "policy": dtype policy, "random": {generator: state}}, or None without a backup."""
+    path = os.path.join(folder, BACKUP_STATE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 class EpochBackup(keras.callbacks.Callback):
@@ -86,12 +77,8 @@ class EpochBackup(keras.callbacks.Callback):
         return os.path.join(self.folder, BACKUP_STATE)
 
     def state(self):
-        """{"epoch": epochs done, "weights": file name or None, "steps_per_epoch": int, "policy": dtype policy,
-        "random": {generator: state}}, or None without a backup."""
-        if not os.path.exists(self.state_path):
-            return None
-        with open(self.state_path, encoding="utf-8") as file:
-            return json.load(file)
+        """This backup's `backup_state`."""
+        return backup_state(self.folder)
 
     def restore(self, model):
         """Loads the saved weights and optimizer state into `model` (compiled); returns the epochs done.

@@ -18,7 +18,7 @@ from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS, num_classes_of
 from fcn_keras.outputs import RunState
-from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
+from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard, backup_state
 from fcn_keras.training.optimizers import compile_for_training
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
 from fcn_keras.training.run_folder import (
@@ -98,23 +98,22 @@ def train(
         validation_data = check_batches(validation_data, num_classes, "validation_data")
     output_dir = worker_output_dir(model, output_dir)
     training_run(output_dir).claim(overwrite)
-    backup = EpochBackup(os.path.join(output_dir, BACKUP_DIR))
-    state = backup.state()
+    backup_dir = os.path.join(output_dir, BACKUP_DIR)
+    state = backup_state(backup_dir)
     saved_steps = state and state.get("steps_per_epoch")
     if steps_per_epoch and saved_steps and steps_per_epoch != saved_steps:
         raise ValueError(f"{output_dir}: the interrupted run has {saved_steps} steps per epoch, not {steps_per_epoch}; "
                          "resume it with the same settings, or pass overwrite=True (--overwrite) to start over.")
     steps_per_epoch = steps_per_epoch or saved_steps or _count_batches(epoch_data(0))
-    backup.steps_per_epoch = steps_per_epoch
     if not model.compiled:
         compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
+    guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
+    backup = EpochBackup(backup_dir, steps_per_epoch, guard)
     done = backup.restore(model)
     if state is not None:  # a killed run: drop what it logged after its last backup
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
         _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), done)
     monitor, mode = ("val_mean_iou", "max") if validation_data is not None else ("loss", "min")
-    guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
-    backup.guard = guard
     callback_list = [
         guard,
         # A resumed run only replaces best.keras with something better than what it holds.
@@ -130,10 +129,10 @@ def train(
         history = model.fit(stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
                             steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False, verbose=verbose)
     except tf.errors.InvalidArgumentError as error:
-        if label_error(error):
-            raise ValueError(label_error(error)) from None
-        if data_error_message(error):
-            raise DataError(data_error_message(error)) from None
+        if (message := label_error(error)) is not None:
+            raise ValueError(message) from None
+        if (message := data_error_message(error)) is not None:
+            raise DataError(message) from None
         raise
     if guard.failed_at:
         epoch, batch = guard.failed_at

@@ -2,8 +2,8 @@
 
 import os
 
-from fcn_keras.outputs import RunFolder
-from fcn_keras.training.callbacks import BACKUP_STATE, partial_path
+from fcn_keras.outputs import RunFolder, partial_path
+from fcn_keras.training.callbacks import BACKUP_STATE
 
 BEST_MODEL = "best.keras"
 LAST_MODEL = "last.keras"
