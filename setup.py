@@ -27,6 +27,7 @@ setup(
         "scipy>=1.11",
         "matplotlib>=3.8",
         "tensorflow-datasets>=4.9.6",
+        "importlib_resources>=6",  # TFDS imports it to prepare a data set; recent etils no longer brings it
         "tensorboard>=2.18",
     ],
     extras_require={

@@ -5,10 +5,13 @@ import os
 import sys
 import traceback
 
+from fcn_keras.arguments import positive_number_option, whole_number_option
 from fcn_keras.data.specs import SPECS, check_validation_source
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
+from fcn_keras.error_text import plain_message
 from fcn_keras.export.options import (
     DEFAULT_HOST,
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_IMAGE_PIXELS,
     DEFAULT_MODEL_NAME,
     DEFAULT_PORT,
@@ -29,8 +32,11 @@ from fcn_keras.outputs import claim_files
 from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
+from fcn_keras.training.run_folder import check_training_output
 
 DEMO = DemoSettings()
+COUNT = whole_number_option(1)
+SEED = whole_number_option(0, 2**32 - 1)  # NumPy's seed range
 
 COMMANDS = {}
 
@@ -66,8 +72,8 @@ def _model_arguments(parser, variant_default=DEFAULT_VARIANT):
 
 def _summary_arguments(parser):
     _model_arguments(parser)
-    parser.add_argument("--num-classes", type=int, default=DEFAULT_NUM_CLASSES)
-    parser.add_argument("--size", type=int, nargs=2, default=(500, 500), metavar=("HEIGHT", "WIDTH"),
+    parser.add_argument("--num-classes", type=COUNT, default=DEFAULT_NUM_CLASSES)
+    parser.add_argument("--size", type=COUNT, nargs=2, default=(500, 500), metavar=("HEIGHT", "WIDTH"),
                         help="input size used to count FLOPs (default 500 500)")
     parser.add_argument("--layers", action="store_true", help="also print the Keras layer table")
 
@@ -112,13 +118,13 @@ def _precision_argument(parser, default=DEFAULT_PRECISION):
 def _demo_arguments(parser):
     parser.add_argument("--output", default=DEMO_OUTPUT, help=f"folder of the run (default ./{DEMO_OUTPUT})")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --output")
-    parser.add_argument("--epochs", type=int, default=DEMO.epochs)
-    parser.add_argument("--train-images", type=int, default=DEMO.train_images)
-    parser.add_argument("--validation-images", type=int, default=DEMO.validation_images)
-    parser.add_argument("--image-size", type=int, nargs=2, default=DEMO.image_size, metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--epochs", type=COUNT, default=DEMO.epochs)
+    parser.add_argument("--train-images", type=COUNT, default=DEMO.train_images)
+    parser.add_argument("--validation-images", type=COUNT, default=DEMO.validation_images)
+    parser.add_argument("--image-size", type=COUNT, nargs=2, default=DEMO.image_size, metavar=("HEIGHT", "WIDTH"))
     parser.add_argument("--backbone", default=DEMO.backbone)
     _precision_argument(parser, DEMO.precision)
-    parser.add_argument("--seed", type=int, default=DEMO.seed)
+    parser.add_argument("--seed", type=SEED, default=DEMO.seed)
 
 
 @command("demo", "Train FCN-8s on built-in synthetic shapes (2 CPU cores: under 5 min) and report the paper's "
@@ -137,7 +143,9 @@ def _demo(args):
 
 def _data_arguments(parser, splits):
     parser.add_argument("--data", required=True, metavar="SOURCE", help=" | ".join(SPECS))
-    parser.add_argument("--num-classes", type=int, help="classes, for sources that do not define them")
+    parser.add_argument("--num-classes", type=COUNT, help="classes, for sources that do not define them")
+    parser.add_argument("--no-download", action="store_true",
+                        help="never download a data set (tfds:): fail at once if it is not prepared")
     for name, default in splits.items():
         parser.add_argument(f"--{name}", default=default, help=f"split name (default {default})")
 
@@ -153,16 +161,17 @@ def _train_arguments(parser):
     parser.add_argument("--init-from", metavar="MODEL.keras", help="start from a trained coarser FCN")
     parser.add_argument("--recipe", default=DEFAULT_RECIPE, choices=RECIPES,
                         help="; ".join(f"{name}: {meaning}" for name, meaning in RECIPES.items()))
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--warmup-steps", type=int, default=0, help="raise the learning rate linearly over the "
+    parser.add_argument("--learning-rate", type=positive_number_option())
+    parser.add_argument("--warmup-steps", type=whole_number_option(0), default=0, help="raise the learning rate linearly over the "
                                                                      "first steps (default 0: no warm-up)")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training data")
-    parser.add_argument("--batch-size", type=int, default=1, help="1 = whole images, the paper's (default)")
-    parser.add_argument("--crop-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="random crops")
-    parser.add_argument("--scale-range", type=float, nargs=2, metavar=("LOW", "HIGH"), help="random scaling")
+    parser.add_argument("--epochs", type=COUNT, default=DEFAULT_EPOCHS)
+    parser.add_argument("--steps-per-epoch", type=COUNT, help="default: one pass over the training data")
+    parser.add_argument("--batch-size", type=COUNT, default=1, help="1 = whole images, the paper's (default)")
+    parser.add_argument("--crop-size", type=COUNT, nargs=2, metavar=("HEIGHT", "WIDTH"), help="random crops")
+    parser.add_argument("--scale-range", type=positive_number_option(), nargs=2, metavar=("LOW", "HIGH"),
+                        help="random scaling")
     _precision_argument(parser)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--output", required=True, help="run folder; rerun the same command to resume it")
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --output")
 
@@ -174,7 +183,7 @@ def _train(args):
     import keras
 
     from fcn_keras.backbones import get_backbone
-    from fcn_keras.data import open_source, prepare
+    from fcn_keras.data import prepare
     from fcn_keras.models import build_fcn, load_fcn
     from fcn_keras.training import train, train_staged
 
@@ -182,8 +191,9 @@ def _train(args):
         raise ValueError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
                          "--init-from, or drop --staged.")
     check_validation_source(args.data, args.val_data, validation=not args.no_validation)
+    check_training_output(args.output, args.overwrite, staged=args.staged)  # refused before anything is measured
     keras.utils.set_random_seed(args.seed)  # initialization, dropout and the data's seeds: the same run every time
-    source = open_source(args.data, args.train_split, args.num_classes, args.seed)
+    source = _open_data(args, "--data", args.data, args.train_split, args.num_classes)
     num_classes = source.num_classes
     pad = get_backbone(args.backbone).mean_rgb
     augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
@@ -195,7 +205,8 @@ def _train(args):
 
     validation_data = None
     if not args.no_validation:
-        validation = open_source(args.val_data or args.data, args.val_split, num_classes, args.seed)
+        validation = _open_data(args, "--val-data" if args.val_data else "--data", args.val_data or args.data,
+                                args.val_split, num_classes)
         validation_data = prepare(validation.dataset, args.batch_size, image_pad_value=pad)
     options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
                "learning_rate": args.learning_rate, "warmup_steps": args.warmup_steps, "overwrite": args.overwrite}
@@ -211,6 +222,16 @@ def _train(args):
                               init_from=load_fcn(args.init_from) if args.init_from else None)
             train(model, train_data, validation_data, output_dir=args.output, **options)
     print(f"Done: best model in {args.output}.")
+
+
+def _open_data(args, option, spec, split, num_classes):
+    """`open_source` for a data option of the command; its refusals name the option."""
+    from fcn_keras.data import open_source
+
+    try:
+        return open_source(spec, split, num_classes, getattr(args, "seed", 0), download=not args.no_download)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{option}: {error}") from error
 
 
 def _preset_argument(parser, use="instead of a file"):
@@ -237,7 +258,7 @@ def _load_model(args):
 
 
 def _memory_argument(parser):
-    parser.add_argument("--memory-limit", type=lambda gigabytes: int(float(gigabytes) * 2**30),
+    parser.add_argument("--memory-limit", type=positive_number_option(2**30),
                         default=DEFAULT_MEMORY_LIMIT, metavar="GB",
                         help="activation memory one pass may use; larger images are scored in tiles with the same "
                              f"result (default {DEFAULT_MEMORY_LIMIT / 2**30:g})")
@@ -255,13 +276,12 @@ def _evaluate_arguments(parser):
 @command("evaluate", "Score a model with the paper's four metrics (and per-class IU).",
          "fcn-keras evaluate fcn-demo/model.keras --data synthetic --output metrics.json", _evaluate_arguments)
 def _evaluate(args):
-    from fcn_keras.data import open_source
     from fcn_keras.evaluation import evaluate, format_metrics, save_metrics
     from fcn_keras.models import num_classes_of
 
     model = _load_model(args)
     claim_files([args.output, args.confusion_plot], args.overwrite)
-    source = open_source(args.data, args.split, args.num_classes or num_classes_of(model))
+    source = _open_data(args, "--data", args.data, args.split, args.num_classes or num_classes_of(model))
     metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
                        class_names=source.class_names, memory_limit=args.memory_limit)
     print(format_metrics(metrics))
@@ -300,7 +320,7 @@ def _export_arguments(parser):
     parser.add_argument("--quantize", choices=[name for name in QUANTIZATIONS if name], help="TFLite quantization")
     parser.add_argument("--representative-data", metavar="PATH",
                         help="int8 calibration images: a folder of images or a .npy array")
-    parser.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+    parser.add_argument("--input-size", type=COUNT, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="fix the TFLite input size (default: dynamic)")
 
 
@@ -319,12 +339,15 @@ def _serve_arguments(parser):
     parser.add_argument("dir", nargs="?",
                         help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
     _preset_argument(parser, "instead of a folder, exported once into the cache")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", type=whole_number_option(0, 65535), default=DEFAULT_PORT, help="0 picks a free one")
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
-    parser.add_argument("--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS,
+    parser.add_argument("--max-image-pixels", type=COUNT, default=DEFAULT_MAX_IMAGE_PIXELS,
                         help="refuse (HTTP 413) requests whose images hold more pixels in all "
                              f"(default {DEFAULT_MAX_IMAGE_PIXELS})")
+    parser.add_argument("--max-concurrency", type=COUNT, default=DEFAULT_MAX_CONCURRENCY,
+                        help="requests parsed and predicted at the same time; the others wait their turn "
+                             f"(default {DEFAULT_MAX_CONCURRENCY})")
 
 
 @command("serve", "Serve an exported SavedModel over TF Serving's REST API (no Docker needed).",
@@ -339,7 +362,7 @@ def _serve(args):
 
         args.dir = preset_saved_model(args.preset)
     serve(args.dir, port=args.port, host=args.host, model_name=args.model_name,
-          max_image_pixels=args.max_image_pixels)
+          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency)
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",
@@ -373,6 +396,13 @@ def _convert(args):
     print(f"Converted {args.source}: {variant_of(model)}, {num_classes_of(model)} classes -> {args.output}.")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one stderr line (exit status 2), naming the option and `--help`."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
+
+
 def build_parser():
     """The argparse parser of `fcn-keras` with one subparser per registered command.
 
@@ -383,7 +413,7 @@ def build_parser():
         >>> build_parser().parse_args(["backbones"]).command
         'backbones'
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="fcn-keras", description="Fully Convolutional Networks (Long et al., 2015) in Keras 3."
     )
     common = argparse.ArgumentParser(add_help=False)
@@ -428,16 +458,17 @@ def main(argv=None):
         if not isinstance(error, tf.errors.OpError):
             raise
         # A bad file or label found inside a tf.data pipeline: its own message names it and the fix.
-        first_line = next((line for line in error.message.splitlines() if line.strip()), type(error).__name__)
-        return _report(args, label_error(error) or data_error_message(error) or f"{first_line} (--verbose shows more)")
+        found = label_error(error) or data_error_message(error)
+        return _report(args, found or f"{plain_message(error)} (--verbose shows more)")
     return 0
 
 
 def _report(args, message):
-    """Prints a failed command's one-line error (after its traceback with --verbose); returns 2."""
+    """Prints a failed command's error as one line (after its traceback with --verbose); returns 2."""
     if args.verbose:
         traceback.print_exc()
-    print(f"fcn-keras {args.command}: error: {message}", file=sys.stderr)
+    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    print(f"fcn-keras {args.command}: error: {one_line}", file=sys.stderr)
     return 2
 
 

@@ -114,6 +114,37 @@ class RunFolder:
             return RunState.INTERRUPTED
         return RunState.FINISHED if self.held_results() else RunState.NEW
 
+    def check(self, overwrite=False, what="run"):
+        """Says whether a run may use the folder, changing nothing: `claim` without its effects.
+
+        Call it before slow preparations, so that a refusal comes first.
+
+        Args:
+            overwrite: replace a finished run.
+            what: what to call the run in messages ("run", "demo run").
+
+        Returns:
+            The folder's `RunState`.
+
+        Raises:
+            FileNotFoundError: the parent folder does not exist.
+            NotADirectoryError: the path is a file.
+            FileExistsError: a finished run is there and `overwrite` is False.
+        """
+        parent = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"Cannot write the {what} to {self.path}: its parent folder {parent} does "
+                                    "not exist.")
+        if os.path.lexists(self.path) and not os.path.isdir(self.path):
+            raise NotADirectoryError(f"Cannot write the {what} to {self.path}: it is a file, and a {what} needs a "
+                                     "folder; choose another path.")
+        state = self.state
+        held = self.held_results()
+        if state is not RunState.INTERRUPTED and held and not overwrite:
+            raise FileExistsError(f"{self.path} already holds a finished {what} ({', '.join(held)}); pass "
+                                  "--overwrite (overwrite=True) to replace it, or choose another folder.")
+        return state
+
     def claim(self, overwrite=False, what="run"):
         """Prepares the folder for a run: resume, start fresh, or refuse a finished run.
 
@@ -129,20 +160,11 @@ class RunFolder:
             The folder's `RunState` before claiming.
 
         Raises:
-            FileNotFoundError: the parent folder does not exist.
-            FileExistsError: a finished run is there and `overwrite` is False.
+            FileNotFoundError, NotADirectoryError, FileExistsError: see `check`.
         """
-        parent = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(parent):
-            raise FileNotFoundError(f"Cannot write the {what} to {self.path}: its parent folder {parent} does "
-                                    "not exist.")
-        state = self.state
+        state = self.check(overwrite, what)
         if state is RunState.INTERRUPTED and not overwrite:
             return state
-        held = self.held_results()
-        if held and not overwrite:
-            raise FileExistsError(f"{self.path} already holds a finished {what} ({', '.join(held)}); pass "
-                                  "--overwrite (overwrite=True) to replace it, or choose another folder.")
         for name in (*self.results, *self.scratch):
             if os.path.lexists(self.file(name)):
                 _remove(self.file(name))

@@ -48,7 +48,8 @@ def image_files(inputs):
 def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, memory_limit=DEFAULT_MEMORY_LIMIT):
     """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image.
 
-    Nothing is written if any output exists already and `overwrite` is False.
+    Nothing is written if any output exists already and `overwrite` is False, or if
+    any input cannot be read (every image is decoded once before the first is segmented).
 
     Args:
         model: an FCN (RGB in [0, 255] -> logits).
@@ -74,6 +75,8 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         raise ValueError(f"Two inputs would both write {clashes[0]} (an image named like another's "
                          "'<name>_overlay'); rename one or predict them separately.")
     claim_files(outputs, overwrite)
+    for path in files.values():  # every input decodes before anything is written: a rerun needs no --overwrite
+        read_image(path)
     written = []
     for stem, path in files.items():
         image = read_image(path)

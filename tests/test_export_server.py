@@ -115,7 +115,7 @@ def test_versioned_route_and_unknown_servables(server, model):
         (b'{"signature_name": ["x"], "instances": [1]}', "Serving signature name"),
         (b'{"signature_name": "predict_image_bytes", "instances": ["raw"]}', 'send each item as {"b64"'),
         (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "%%%"}]}', "invalid base64"),
-        (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "aGVsbG8="}]}', "Unknown image file format"),
+        (b'{"signature_name": "predict_image_bytes", "instances": [{"b64": "aGVsbG8="}]}', "item 1 is not an image"),
         (b'{"signature_name": "predict_image_bytes", "inputs": {"image_bytes": []}}', "'image_bytes' is an empty list"),
         (b'{"inputs": []}', "'images' is an empty list"),
     ],
@@ -135,7 +135,7 @@ def test_bad_routes_and_methods_do_not_crash_the_server(server, client):
     status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", None, {"Content-Length": str(2**40)})
     assert status == 413 and "exceeds this server's limit" in payload["error"]
     mixed = [png_bytes(images(1, 16, 16)[0]), png_bytes(images(1, 16, 24)[0])]
-    with pytest.raises(ServingError, match="HTTP 400: .*must have the same size"):
+    with pytest.raises(ServingError, match="HTTP 400: .*must share a size, but item 1 is 16x16 .* item 2 is 24x16"):
         client.predict(mixed)
     assert client.status()["model_version_status"][0]["state"] == "AVAILABLE"
 
@@ -223,5 +223,5 @@ def test_an_image_header_announcing_a_decompression_bomb_gets_413(client):
 
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))  # 400M pixels, no data
     bomb = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IEND", b"")
-    with pytest.raises(ServingError, match="HTTP 413: An image of the request is too large to decode"):
+    with pytest.raises(ServingError, match="HTTP 413: Input .image_bytes. item 1 is too large to decode"):
         client.predict([bomb])

@@ -2,6 +2,7 @@
 
 from typing import NamedTuple, Optional
 
+from fcn_keras.arguments import whole_number
 from fcn_keras.data.classes import SYNTHETIC_CLASSES, VOC_CLASSES
 from fcn_keras.data.folder import folder_dataset
 from fcn_keras.data.specs import SPECS
@@ -22,7 +23,7 @@ class Source(NamedTuple):
     class_names: Optional[tuple]
 
 
-def open_source(spec, split="train", num_classes=None, seed=0):
+def open_source(spec, split="train", num_classes=None, seed=0, download=True):
     """Opens `spec` (see `SPECS`) for `split` as an `(image, mask)` dataset.
 
     Args:
@@ -35,6 +36,8 @@ def open_source(spec, split="train", num_classes=None, seed=0):
         num_classes: class count for sources that do not define one (folder, tfrecord);
             for the others it must match theirs.
         seed: seed of the synthetic source.
+        download: let a TFDS source download and prepare its data set if it is not
+            prepared yet; False refuses at once, saying how to prepare it.
 
     Returns:
         `Source(dataset, num_classes, class_names)`.
@@ -46,7 +49,8 @@ def open_source(spec, split="train", num_classes=None, seed=0):
     """
     kind, _, argument = str(spec).partition(":")
     if kind == "synthetic":
-        count = int(argument) if argument else SYNTHETIC_DEFAULT_IMAGES.get(split, SYNTHETIC_HELD_OUT_IMAGES)
+        count = _image_count(argument, spec) if argument else SYNTHETIC_DEFAULT_IMAGES.get(split,
+                                                                                        SYNTHETIC_HELD_OUT_IMAGES)
         classes = num_classes or 5
         dataset = synthetic_shapes(count, num_classes=classes, seed=seed if split == "train" else seed + 1)
         return _checked(Source(dataset, classes, SYNTHETIC_CLASSES[:classes]), num_classes, spec)
@@ -56,7 +60,7 @@ def open_source(spec, split="train", num_classes=None, seed=0):
         reader = voc_segmentation if kind == "voc" else sbd_segmentation
         return _checked(Source(reader(argument, split), len(VOC_CLASSES), VOC_CLASSES), num_classes, spec)
     if kind == "tfds":
-        dataset = tfds_segmentation(argument, split)
+        dataset = tfds_segmentation(argument, split, download=download)
         meta = TFDS_SEGMENTATION[argument]
         return _checked(Source(dataset, meta.num_classes, meta.class_names), num_classes, spec)
     if kind in ("folder", "tfrecord"):
@@ -78,6 +82,13 @@ def _checked(source, num_classes, spec):
     return source
 
 
+def _image_count(argument, spec):
+    try:
+        return whole_number(int(argument), "N")
+    except ValueError:
+        raise ValueError(f"Data source {spec!r}: synthetic:N takes a whole number of images >= 1, got "
+                         f"{argument!r}.") from None
+
+
 def _usage(problem):
-    lines = "\n".join(f"  {form:22s} {meaning}" for form, meaning in SPECS.items())
-    return f"{problem} Data sources:\n{lines}"
+    return f"{problem} The forms are: {', '.join(SPECS)} (fcn_keras.data.specs.SPECS says what each reads)."

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from fcn_keras.data.classes import PET_CLASSES
+from fcn_keras.data.validation import DataError
 from fcn_keras.labels import IGNORE_LABEL
 
 
@@ -48,7 +49,8 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
         name: a key of ``TFDS_SEGMENTATION`` (``"oxford_iiit_pet"``, ``"scene_parse150"``).
         split: a TFDS split string, e.g. ``"train"``, ``"test"``, ``"train[:90%]"``.
         data_dir: TFDS data folder (default ``~/tensorflow_datasets``).
-        download: let TFDS download and prepare the data set if missing (with its checksums).
+        download: let TFDS download and prepare the data set if it is not prepared yet
+            (with its checksums); False refuses at once, saying how to prepare it.
 
     Returns:
         ``tf.data.Dataset`` of ``(uint8 (H, W, 3), uint8 (H, W))`` in a fixed order. A mask
@@ -81,5 +83,21 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
         with tf.control_dependencies([assertion]):
             return tf.identity(image), tf.cast(mask, tf.uint8)
 
-    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download, shuffle_files=False)
+    builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():
+        _prepare(builder, name, download)
+    dataset = builder.as_dataset(split=split, shuffle_files=False)
     return dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _prepare(builder, name, download):
+    """Downloads and prepares a TFDS data set, saying so first; refuses at once when downloads are off."""
+    where = builder.data_dir_root
+    how = (f"prepare it once on a machine with network access (`tfds build {name} --data_dir {where}`) and "
+           "copy the folder here, or allow the download")
+    if not download:
+        raise DataError(f"The TFDS data set {name} is not prepared in {where}; {how} (drop --no-download, or "
+                        "pass download=True).")
+    print(f"The TFDS data set {name} is not prepared in {where}: downloading and preparing it (once; this "
+          f"takes a while; without network access it fails: then {how}).", flush=True)
+    builder.download_and_prepare()

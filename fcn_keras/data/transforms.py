@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.models.variants import DEFAULT_BACKBONE
@@ -121,6 +122,13 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
     return both[..., :3], tf.cast(both[..., 3], tf.int32)
 
 
+def _scale_range(scale_range):
+    low, high = (positive_number(factor, "scale_range factors") for factor in scale_range)
+    if low > high:
+        raise ValueError(f"scale_range must be (low, high) with low <= high, got {tuple(scale_range)!r}.")
+    return low, high
+
+
 def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=None, flip=None,
             shuffle_buffer=1000, cache=False, seed=None, image_pad_value=None,
             drop_remainder=False, epoch=None):
@@ -167,7 +175,10 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         (TensorShape([8, 64, 64, 3]), TensorShape([8, 64, 64]))
     """
     flip = training if flip is None else flip
+    batch_size = whole_number(batch_size, "batch_size")
     crop_size = None if crop_size is None else _size_pair(crop_size, "crop_size")
+    if scale_range is not None:
+        scale_range = _scale_range(scale_range)
     if not training and (crop_size or scale_range or flip):
         raise ValueError(
             "crop_size, scale_range and flip are training augmentations; with training=False whole "

@@ -8,12 +8,19 @@ model folder (as TF Serving's default version policy does) and answers
 * `POST /v1/models/NAME[/versions/N]:predict`   `{"signature_name": ..., "instances": [...]}`
   (row format) or `{"inputs": ...}` (columnar); string inputs as `{"b64": "..."}`
 
-with TF Serving's JSON bodies. Errors are `{"error": "..."}`: HTTP 400 for
-malformed requests and inputs the model rejects (e.g. an undecodable image),
-404 for an unknown model, version or route, 413 for a body or a batch of images
-too large for the server's limits (memory stays bounded), 500 for anything unexpected. Requests
-are served on threads; at most `max_concurrency` predictions run at once. A
-connection that stays silent for `request_timeout` seconds (for instance one that
+with TF Serving's JSON bodies. Errors are `{"error": "..."}` in plain words (no
+TensorFlow internals): HTTP 400 for malformed requests and inputs the model
+rejects (text, truncated or empty images, images of different sizes in one
+request, NaN pixels, JSON nested too deeply), 404 for an unknown model, version or
+route, 405 for a wrong method, 413 for a body or a batch of images too large for
+the server's limits (memory stays bounded), 500 only for a fault of the server
+itself. Each failed request is logged as one line, without a traceback.
+
+Load: the listening socket queues up to `LISTEN_BACKLOG` connections that arrive at
+once (the standard library's 5 resets most of a burst); every accepted connection
+is served on its own thread, and at most `max_concurrency` requests are parsed and
+predicted at a time while the others wait their turn, holding only their raw body.
+A connection that stays silent for `request_timeout` seconds (for instance one that
 announces a body it never sends) is closed. It is a development tool: no TLS, no
 auth, no batching; use TF Serving in production.
 """
@@ -26,18 +33,29 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from fcn_keras.data.decoding import read_image
+from fcn_keras.error_text import plain_message
 from fcn_keras.export.client import ServingError
-from fcn_keras.export.options import DEFAULT_HOST, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MODEL_NAME, DEFAULT_PORT
+from fcn_keras.export.options import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_PORT,
+)
 from fcn_keras.export.saved_model import saved_model_versions
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DRAIN_FACTOR = 16
+LISTEN_BACKLOG = 1024  # connections the kernel queues before the server accepts them (Linux caps it at somaxconn)
+DECODABLE_FORMATS = ("BMP", "GIF", "JPEG", "PNG", "WEBP")  # Pillow's names of what tf.io.decode_image reads
 _ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
 _LOG = logging.getLogger(__name__)
 
@@ -51,7 +69,7 @@ class ModelServer:
         port: TCP port; 0 picks a free one (read it back from `.port`).
         host: interface to listen on; the default answers this machine only.
         model_name: the NAME in `/v1/models/NAME`.
-        max_concurrency: predictions that may run at the same time.
+        max_concurrency: requests parsed and predicted at the same time; the others wait.
         max_request_bytes: larger request bodies are refused with HTTP 413 (read
             and discarded first, so the client sees the answer, up to 16 times the
             limit; larger announced bodies are refused at once).
@@ -72,7 +90,7 @@ class ModelServer:
         port=DEFAULT_PORT,
         host=DEFAULT_HOST,
         model_name=DEFAULT_MODEL_NAME,
-        max_concurrency=4,
+        max_concurrency=DEFAULT_MAX_CONCURRENCY,
         max_request_bytes=64 * 2**20,
         request_timeout=DEFAULT_REQUEST_TIMEOUT,
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
@@ -80,8 +98,7 @@ class ModelServer:
         self.model = _ServedModel(export_dir, model_name, max_concurrency, max_image_pixels)
         self.max_request_bytes = max_request_bytes
         self.request_timeout = request_timeout
-        self._httpd = http.server.ThreadingHTTPServer((host, port), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer((host, port), _handler_class(self))
         self._thread = None
         self._serving = False  # serve_forever was (or is about to be) entered: shutdown() can wait for it
         self._lock = threading.Lock()
@@ -174,8 +191,8 @@ class ModelServer:
 
 
 def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_MODEL_NAME,
-          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS):
-    """Serves an exported model with TF Serving's REST API until Ctrl-C.
+          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, max_concurrency=DEFAULT_MAX_CONCURRENCY):
+    """Serves an exported model with TF Serving's REST API until Ctrl-C, logging one line per request.
 
     Args:
         export_dir: a TF Serving model folder written by `export_saved_model`.
@@ -183,6 +200,7 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         host: interface; "0.0.0.0" answers other machines too.
         model_name: the NAME in `/v1/models/NAME`.
         max_image_pixels: requests with more image pixels in all get HTTP 413.
+        max_concurrency: requests parsed and predicted at the same time.
 
     Returns:
         None, once interrupted.
@@ -191,7 +209,13 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         >>> serve("serving/fcn", port=8501)  # doctest: +SKIP
         Serving fcn version 1 from serving/fcn at http://127.0.0.1:8501/v1/models/fcn (Ctrl-C stops)
     """
-    server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels)
+    server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
+                         max_concurrency=max_concurrency)
+    if not _LOG.handlers and not logging.getLogger().handlers:  # the access log, unless the caller set up logging
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        _LOG.addHandler(handler)
+        _LOG.setLevel(logging.INFO)
     print(
         f"Serving {model_name} version {server.model.version} from {export_dir} "
         f"at {server.url}/v1/models/{model_name} (Ctrl-C stops)",
@@ -229,7 +253,8 @@ class _ServedModel:
         if tail == ":predict":
             if method != "POST":
                 raise ServingError(405, f"Malformed request: {method} {path}; :predict takes POST")
-            return self._predict(body)
+            with self._slots:  # parsing a body can take many times its size: bounded like the predictions
+                return self._predict(body)
         if method != "GET":
             raise ServingError(405, f"Malformed request: {method} {path}; use GET")
         if tail == "/metadata":
@@ -259,17 +284,22 @@ class _ServedModel:
         row_format = "instances" in request
         values = _rows_to_columns(request["instances"], specs) if row_format else _named(request["inputs"], specs)
         tensors = {key: _to_tensor(values[key], spec, key) for key, spec in specs.items()}
-        pixels = sum(_pixels(tensor) for tensor in tensors.values())
+        pixels = sum(_pixels(tensor, key) for key, tensor in tensors.items())
         if pixels > self.max_image_pixels:
             raise ServingError(413, f"The request's images hold {pixels} pixels, more than this server's limit of "
                                     f"{self.max_image_pixels} (an FCN's activations grow with the pixels it scores); "
                                     "send fewer or smaller images, or start the server with a higher "
                                     "--max-image-pixels.")
-        with self._slots:
-            try:
-                outputs = function(**tensors)
-            except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
-                raise ServingError(400, getattr(error, "message", str(error))) from error
+        for key, tensor in tensors.items():
+            if tensor.dtype == tf.string:
+                _check_decodable(tensor, key)
+        try:
+            outputs = function(**tensors)
+        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+            raise ServingError(400, plain_message(error)) from error
+        except tf.errors.ResourceExhaustedError as error:
+            raise ServingError(413, f"The request needs more memory than this server has ({plain_message(error)}); "
+                                    "send fewer or smaller images.") from error
         outputs = {key: value.numpy().tolist() for key, value in outputs.items()}
         sole_output = next(iter(outputs.values())) if len(outputs) == 1 else None
         if not row_format:  # TF Serving leaves out the name of a sole output
@@ -280,21 +310,58 @@ class _ServedModel:
         return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
 
 
-def _pixels(tensor):
-    """Pixels of an image batch: N*H*W of a float (N, H, W, 3) input, or of encoded images by their headers."""
+def _pixels(tensor, key):
+    """Pixels of an image batch: N*H*W of a float (N, H, W, 3) input, or of encoded images by their headers.
+
+    Encoded images must be of a format the signature decodes, hold pixels, and share one size.
+    """
     if tensor.dtype != tf.string:
         shape = tensor.shape
         return int(np.prod(shape[:3])) if shape.rank == 4 else 0
-    total = 0
-    for data in np.ravel(tensor.numpy()):
+    sizes = [_encoded_size(data, f"Input '{key}' item {index}") for index, data in
+             enumerate(np.ravel(tensor.numpy()), 1)]
+    if len(set(sizes)) > 1:
+        other = next(index for index, size in enumerate(sizes) if size != sizes[0])
+        raise ServingError(400, f"Input '{key}': the images of one request must share a size, but item 1 is "
+                                f"{_size_text(sizes[0])} and item {other + 1} is {_size_text(sizes[other])}; send "
+                                "images of different sizes in separate requests.")
+    return sum(width * height for width, height in sizes)
+
+
+def _encoded_size(data, where):
+    """(width, height) of an encoded image from its header; refuses what the signature cannot decode."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            size, image_format = image.size, image.format
+    except Image.DecompressionBombError:
+        raise ServingError(413, f"{where} is too large to decode (its header announces more pixels than Pillow "
+                                "opens); send a smaller image.") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ServingError(400, f"{where} is not an image: send the bytes of a "
+                                f"{', '.join(DECODABLE_FORMATS)} file.") from None
+    if image_format not in DECODABLE_FORMATS:
+        raise ServingError(400, f"{where} is a {image_format} image; the model decodes "
+                                f"{', '.join(DECODABLE_FORMATS)}: convert it first.")
+    if 0 in size:
+        raise ServingError(400, f"{where} is {_size_text(size)}: it holds no pixels.")
+    return size
+
+
+def _size_text(size):
+    return f"{size[0]}x{size[1]} (WxH)"
+
+
+def _check_decodable(tensor, key):
+    """Decodes each encoded image once, so that a truncated or corrupt one is named before the model runs."""
+    for index, data in enumerate(np.ravel(tensor.numpy()), 1):
+        where = f"Input '{key}' item {index}"
         try:
-            width, height = Image.open(io.BytesIO(data)).size  # reads the header only
-        except Image.DecompressionBombError as error:
-            raise ServingError(413, f"An image of the request is too large to decode ({error})") from None
-        except (OSError, ValueError):
-            continue  # not an image: the signature's decoder reports it
-        total += width * height
-    return total
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()  # a PNG's chunks and checksums, which decoding alone may let pass
+            read_image(data, where)
+        except (OSError, ValueError, SyntaxError):
+            raise ServingError(400, f"{where} is a damaged image (truncated or corrupt); send the whole "
+                                    "file.") from None
 
 
 def _parse_json(body):
@@ -337,10 +404,12 @@ def _to_tensor(value, spec, key):
     else:
         try:
             array = np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise ServingError(
                 400, f"Input '{key}' is not a rectangular array of numbers ({error}); all rows need the same shape"
             ) from error
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ServingError(400, f"Input '{key}' holds NaN or infinite values; send pixel values in [0, 255].")
     if not spec.shape.is_compatible_with(array.shape):
         raise ServingError(400, f"Input '{key}' has shape {list(array.shape)}, the signature expects {spec.shape}")
     return tf.constant(array, dtype=spec.dtype)
@@ -387,7 +456,7 @@ def _handler_class(server):
 
         def do_POST(self):
             length = self.headers.get("Content-Length")
-            if length is None or not length.isdigit():
+            if length is None or not (length.isascii() and length.isdigit()):
                 self._send(400, {"error": "Malformed request: POST needs a Content-Length header"})
             elif int(length) > server.max_request_bytes:
                 # A client that sent "Expect: 100-continue" waits for a word before sending the body.
@@ -415,20 +484,57 @@ def _handler_class(server):
                 status, payload = 200, server.model.respond(method, self.path, body)
             except ServingError as error:
                 status, payload = error.status, {"error": error.message}
-            except Exception as error:  # a bug must not kill the server; the client gets a 500
-                _LOG.exception("Unexpected error answering %s %s", method, self.path)
-                status, payload = 500, {"error": f"Internal error: {type(error).__name__}: {error}"}
+            except RecursionError:  # json and the request walkers recurse once per nesting level
+                status, payload = 400, {"error": "JSON Value: the request nests deeper than this server reads; "
+                                                 "send images as arrays of rank 4 at most."}
+            except MemoryError:
+                status, payload = 413, {"error": "The request needs more memory than this server has; send fewer "
+                                                 "or smaller images."}
+            except Exception as error:  # a fault of the server must not kill it; the client gets a 500
+                _LOG.error("%s \"%s %s\" 500: %s: %s", self.address_string(), method, self.path,
+                           type(error).__name__, error, exc_info=_LOG.isEnabledFor(logging.DEBUG))
+                status, payload = 500, {"error": f"Internal error of the server: {plain_message(error)}"}
             self._send(status, payload)
 
         def _send(self, status, payload):
+            """Answers with JSON; a refused request is logged as one line with its reason."""
+            if 400 <= status < 500:
+                _LOG.warning("%s \"%s %s\" %d: %s", self.address_string(), self.command, getattr(self, "path", ""),
+                             status, payload["error"])
             data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError as error:  # the client hung up before its answer
+                self.close_connection = True
+                _LOG.warning("%s: the client left before its answer (%s)", self.address_string(), error)
+
+        def send_error(self, code, message=None, explain=None):
+            """The standard library's answer to a request it cannot parse, as JSON (an unknown method: 405)."""
+            self.close_connection = True
+            status = 405 if code == http.HTTPStatus.NOT_IMPLEMENTED else code
+            reason = message or http.HTTPStatus(code).phrase
+            self._send(status, {"error": f"Malformed request: {reason}"})
+
+        def log_request(self, code="-", size="-"):
+            if isinstance(code, int) and code >= 400:
+                return  # failed requests are logged once, with their reason, by _send
+            super().log_request(code, size)
 
         def log_message(self, format, *args):
             _LOG.info("%s %s", self.address_string(), format % args)
 
     return Handler
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, a deep listening queue, and one log line for a connection that fails."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        _LOG.warning("%s: connection dropped (%s)", client_address[0], plain_message(sys.exc_info()[1]))

@@ -1,6 +1,7 @@
 """Loading saved FCNs with errors that say what is wrong with the file."""
 
 import os
+import zipfile
 
 import keras
 
@@ -43,6 +44,12 @@ def _load_keras_file(path):
         raise ValueError(
             f"{path} is not a .keras file: give a model saved with model.save('name.keras') "
             "(a SavedModel folder or .h5 file is not accepted)."
+        )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a Keras model file: a .keras file is a zip archive written by model.save(), and "
+            f"this one ({os.path.getsize(path)} bytes) is not one. It may be truncated or another kind of file; "
+            "save the model again."
         )
     try:
         return keras.models.load_model(path, compile=False)

@@ -14,8 +14,7 @@ import warnings
 import keras
 
 from fcn_keras.outputs import save_atomically
-
-BACKUP_STATE = "state.json"
+from fcn_keras.training.run_folder import BACKUP_STATE
 
 
 def random_generators(model):
@@ -40,7 +39,8 @@ def random_generators(model):
 
 def backup_state(folder):
     """What an `EpochBackup` in `folder` saved last: {"epoch": epochs done, "weights": file name or None,
-    "steps_per_epoch": int, "policy": dtype policy, "random": {generator: state}}, or None without a backup."""
+    "steps_per_epoch": int, "data": `data_fingerprint` of the training data, "policy": dtype policy,
+    "random": {generator: state}}, or None without a backup."""
     path = os.path.join(folder, BACKUP_STATE)
     if not os.path.exists(path):
         return None
@@ -62,15 +62,17 @@ class EpochBackup(keras.callbacks.Callback):
     Args:
         folder: where the backup lives.
         steps_per_epoch: recorded, so a resumed run need not count its data again.
+        data: what identifies the training data (`data_fingerprint`), recorded so
+            that a resume on other data can be refused.
         guard: the run's `NaNGuard`, or None.
 
     Example:
         >>> EpochBackup("runs/voc/backup", steps_per_epoch=8498)  # doctest: +SKIP
     """
 
-    def __init__(self, folder, steps_per_epoch=None, guard=None):
+    def __init__(self, folder, steps_per_epoch=None, guard=None, data=None):
         super().__init__()
-        self.folder, self.steps_per_epoch, self.guard = folder, steps_per_epoch, guard
+        self.folder, self.steps_per_epoch, self.guard, self.data = folder, steps_per_epoch, guard, data
 
     @property
     def state_path(self):
@@ -117,7 +119,7 @@ class EpochBackup(keras.callbacks.Callback):
     def _commit(self, epochs_done, weights):
         os.makedirs(self.folder, exist_ok=True)
         previous = self.state()
-        state = {"epoch": epochs_done, "weights": weights, "steps_per_epoch": self.steps_per_epoch,
+        state = {"epoch": epochs_done, "weights": weights, "steps_per_epoch": self.steps_per_epoch, "data": self.data,
                  "policy": self.model.dtype_policy.name,
                  "random": {key: keras.ops.convert_to_numpy(generator.state).tolist()
                             for key, generator in random_generators(self.model).items()}}

@@ -9,15 +9,18 @@ import csv
 import functools
 import math
 import os
+import shutil
 
 import keras
 import tensorflow as tf
 
+from fcn_keras.arguments import whole_number
 from fcn_keras.data.validation import DataError, data_error_message
 from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS, num_classes_of
 from fcn_keras.outputs import RunState
+from fcn_keras.progress import progress_verbosity
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard, backup_state
 from fcn_keras.training.optimizers import compile_for_training
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
@@ -61,7 +64,9 @@ def train(
     `lambda epoch: prepare(source, ..., training=True, seed=seed, epoch=epoch)`.
     That is bit-exact with CPU kernels; on GPUs also call
     `tf.config.experimental.enable_op_determinism()`. A resumed run must keep its
-    precision and steps per epoch (a different one is refused).
+    precision, steps per epoch and data (batches per pass and their shapes): a
+    resume that differs is refused. A run stopped before it finished its first
+    epoch left nothing to resume and starts over.
 
     Args:
         model: an FCN (built inside `strategy.scope()` to train distributed). An
@@ -78,7 +83,8 @@ def train(
         recipe, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
         overwrite: replace a finished run in `output_dir` (otherwise an error).
         callbacks: extra Keras callbacks.
-        verbose: Keras progress bar setting.
+        verbose: Keras progress setting; "auto" shows a live bar on a terminal and
+            one line per epoch when the output goes to a file or a pipe.
 
     Returns:
         The Keras `History` (of the epochs this call trained).
@@ -92,6 +98,9 @@ def train(
         >>> model = build_fcn8s(5, backbone="vgg16_slim", padding="same")
         >>> train(model, data, output_dir="runs/shapes", epochs=5)  # doctest: +SKIP
     """
+    epochs = whole_number(epochs, "epochs")
+    if steps_per_epoch is not None:
+        steps_per_epoch = whole_number(steps_per_epoch, "steps_per_epoch")
     num_classes = num_classes_of(model)
     epoch_data = _epoch_data(train_data, num_classes)
     if validation_data is not None:
@@ -99,17 +108,18 @@ def train(
     output_dir = worker_output_dir(model, output_dir)
     training_run(output_dir).claim(overwrite)
     backup_dir = os.path.join(output_dir, BACKUP_DIR)
-    state = backup_state(backup_dir)
-    saved_steps = state and state.get("steps_per_epoch")
-    if steps_per_epoch and saved_steps and steps_per_epoch != saved_steps:
-        raise ValueError(f"{output_dir}: the interrupted run has {saved_steps} steps per epoch, not {steps_per_epoch}; "
-                         "resume it with the same settings, or pass overwrite=True (--overwrite) to start over.")
-    steps_per_epoch = steps_per_epoch or saved_steps or _count_batches(epoch_data(0))
+    state = _resumable_state(backup_dir)
+    done = state["epoch"] if state else 0
+    first_data = epoch_data(min(done, epochs))  # the first epoch this call trains (built once)
+    data = data_fingerprint(first_data)
+    if state is not None:
+        _check_same_run(state, steps_per_epoch, data, output_dir)
+    steps_per_epoch = steps_per_epoch or (state and state["steps_per_epoch"]) or _count_batches(first_data)
     if not model.compiled:
         compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
     guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
-    backup = EpochBackup(backup_dir, steps_per_epoch, guard)
-    done = backup.restore(model)
+    backup = EpochBackup(backup_dir, steps_per_epoch, guard, data)
+    backup.restore(model)
     if state is not None:  # a killed run: drop what it logged after its last backup
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
         _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), done)
@@ -124,10 +134,11 @@ def train(
         *callbacks,
         backup,  # last: an epoch is done once everything above has been written for it
     ]
-    stream = _batch_stream(train_data, epoch_data, done, epochs, steps_per_epoch)
+    stream = _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_epoch)
     try:
         history = model.fit(stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
-                            steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False, verbose=verbose)
+                            steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False,
+                            verbose=progress_verbosity(verbose))
     except tf.errors.InvalidArgumentError as error:
         if (message := label_error(error)) is not None:
             raise ValueError(message) from None
@@ -152,14 +163,53 @@ def _epoch_data(train_data, num_classes):
     return lambda epoch: checked
 
 
-def _batch_stream(train_data, epoch_data, done, epochs, steps_per_epoch):
-    """The batches of epochs `done..epochs-1`, exactly those of an uninterrupted run."""
+def _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_epoch):
+    """The batches of epochs `done..epochs-1`, exactly those of an uninterrupted run (`first_data`: epoch `done`'s)."""
     if not callable(train_data):  # one dataset, reshuffled on each pass: replay the finished passes
-        return epoch_data(0).repeat().skip(done * steps_per_epoch)
-    remaining = [epoch_data(epoch).repeat().take(steps_per_epoch) for epoch in range(done, epochs)]
-    if not remaining:
-        return epoch_data(epochs).take(0)
-    return functools.reduce(lambda first, second: first.concatenate(second), remaining)
+        return first_data.repeat().skip(done * steps_per_epoch)
+    if done >= epochs:
+        return first_data.take(0)
+    remaining = [first_data] + [epoch_data(epoch) for epoch in range(done + 1, epochs)]
+    return functools.reduce(lambda first, second: first.concatenate(second),
+                            [dataset.repeat().take(steps_per_epoch) for dataset in remaining])
+
+
+def _resumable_state(backup_dir):
+    """The backup state of an interrupted run to resume, or None; a backup without a finished epoch is
+    dropped (a run that failed or was killed in its first epoch, say on bad data, leaves nothing to resume)."""
+    state = backup_state(backup_dir)
+    if state is not None and not state["epoch"]:
+        shutil.rmtree(backup_dir)
+        return None
+    return state
+
+
+def data_fingerprint(dataset):
+    """What a resumed run's training data must share with the interrupted run's: batches per pass
+    (None where tf.data cannot tell without reading) and the batches' shapes and dtypes.
+
+    Example:
+        >>> data_fingerprint(prepare(synthetic_shapes(8, (32, 32)), batch_size=4))["batches"]
+        2
+    """
+    count = int(dataset.cardinality())
+    return {"batches": count if count >= 0 else None, "element_spec": str(dataset.element_spec)}
+
+
+def _check_same_run(state, steps_per_epoch, data, output_dir):
+    """Refuses to resume an interrupted run with other steps per epoch or other training data."""
+    fix = "resume it with the same data and settings, or pass overwrite=True (--overwrite) to start over."
+    saved_steps = state["steps_per_epoch"]
+    if steps_per_epoch and saved_steps and steps_per_epoch != saved_steps:
+        raise ValueError(f"{output_dir}: the interrupted run has {saved_steps} steps per epoch, not "
+                         f"{steps_per_epoch}; {fix}")
+    saved = state.get("data") or data
+    if saved["element_spec"] != data["element_spec"]:
+        raise ValueError(f"{output_dir}: the interrupted run trained on batches {saved['element_spec']}, this data "
+                         f"gives {data['element_spec']}; {fix}")
+    if None not in (saved["batches"], data["batches"]) and saved["batches"] != data["batches"]:
+        raise ValueError(f"{output_dir}: the interrupted run trained on {saved['batches']} batches per pass over "
+                         f"its data, this data gives {data['batches']}; {fix}")
 
 
 def _keep_logged_epochs(path, epochs):

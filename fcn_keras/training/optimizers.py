@@ -5,6 +5,7 @@ import functools
 import keras
 import tensorflow as tf
 
+from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.losses import SegmentationCrossEntropy
 from fcn_keras.metrics import MeanIoU
@@ -87,6 +88,9 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
     """
     if recipe not in RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}. Valid recipes: {', '.join(RECIPES)}.")
+    if learning_rate is not None:
+        learning_rate = positive_number(learning_rate, "learning_rate")
+    warmup_steps = whole_number(warmup_steps, "warmup_steps", minimum=0)
     if recipe == "practical":
         rate = learning_rate or PRACTICAL_LEARNING_RATE
         if total_steps:

@@ -2,13 +2,14 @@
 
 import os
 
+from fcn_keras.models.variants import VARIANTS
 from fcn_keras.outputs import RunFolder, partial_path
-from fcn_keras.training.callbacks import BACKUP_STATE
 
 BEST_MODEL = "best.keras"
 LAST_MODEL = "last.keras"
 LOG_FILE = "log.csv"
 BACKUP_DIR = "backup"
+BACKUP_STATE = "state.json"  # in BACKUP_DIR, while a run is unfinished (see `EpochBackup`)
 TENSORBOARD_DIR = "tensorboard"
 
 
@@ -29,6 +30,29 @@ def training_run(output_dir):
     return RunFolder(output_dir, results=(BEST_MODEL, LAST_MODEL, LOG_FILE),
                      scratch=(TENSORBOARD_DIR, BACKUP_DIR, partial_path(BEST_MODEL), partial_path(LAST_MODEL)),
                      resume_marker=os.path.join(BACKUP_DIR, BACKUP_STATE))
+
+
+def check_training_output(output_dir, overwrite=False, staged=False):
+    """Refuses, changing nothing, an output folder a training run may not use; call it before slow work.
+
+    Args:
+        output_dir: the run's folder (of `train`, or of `train_staged` with `staged`).
+        overwrite: a finished run may be replaced.
+        staged: the folder of staged training, whose last stage decides whether it finished.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError, FileExistsError: see `RunFolder.check`.
+
+    Example:
+        >>> check_training_output("runs/new-run")  # doctest: +SKIP
+    """
+    if not staged:
+        training_run(output_dir).check(overwrite)
+        return
+    RunFolder(output_dir, results=()).check(overwrite, what="staged run")
+    last_stage = os.path.join(output_dir, VARIANTS[-1])
+    if os.path.isdir(output_dir):
+        training_run(last_stage).check(overwrite, what="staged run")
 
 
 def worker_output_dir(model, output_dir):
