@@ -1,5 +1,8 @@
 """The `fcn-keras` command line: each command runs end to end on tiny models."""
 
+import re
+
+import numpy as np
 import pytest
 
 import fcn_keras
@@ -113,8 +116,11 @@ def test_train_command_writes_a_resumable_run(tmp_path, capsys):
             "--output", str(run)]
     assert cli.main(args) == 0
     assert (run / "best.keras").exists() and (run / "log.csv").exists()
+    capsys.readouterr()
     assert cli.main(args) == 2
-    assert "already holds a finished run" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "already holds a finished run" in err
+    assert out == ""  # refused before the precision is chosen or anything else is said
 
 
 def test_unknown_data_source_lists_the_forms(capsys):
@@ -136,45 +142,6 @@ def test_export_commands_write_new_files_only(demo_run, tmp_path, capsys):
     assert cli.main(["export", str(demo_run / "model.keras"), "--format", "tflite", "--output",
                      str(tmp_path / "lite")]) == 2
     assert "already exists" in capsys.readouterr().err
-
-
-def test_serve_command_answers_the_rest_api(demo_run, tmp_path):
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    from fcn_keras.data import make_shapes
-    from fcn_keras.evaluation import predict
-    from fcn_keras.export import ServingClient
-    from fcn_keras.models import load_fcn
-
-    serving = tmp_path / "serving"
-    assert cli.main(["export", str(demo_run / "model.keras"), "--format", "saved_model", "--output", str(serving)]) == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "fcn_keras.cli", "serve", str(serving), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        client = ServingClient(f"http://127.0.0.1:{port}", "fcn")
-        deadline = time.time() + 120
-        while True:
-            try:
-                client.status()
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    server.kill()  # so reading its output cannot block
-                    pytest.fail(f"the server did not come up:\n{server.communicate(timeout=30)[0].decode()}")
-                time.sleep(0.5)
-        images, _ = make_shapes(2, (32, 40), seed=5)
-        classes = client.predict(images.astype("float32"))["classes"]
-        expected = predict(load_fcn(str(demo_run / "model.keras")), images)
-        assert (classes == expected).mean() > 0.999
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_bad_file_inside_the_pipeline_is_named_without_a_traceback(demo_run, tmp_path, capsys):
@@ -253,16 +220,18 @@ print(sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow"
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_a_short_train_prints_no_tensorflow_log_lines(tmp_path):
+def test_a_short_train_prints_no_tensorflow_log_lines_and_plain_progress_into_a_pipe(tmp_path):
     from fcn_keras.tensorflow_startup import ABSL_BANNER, CPP_LOG_LINE
 
     result = run_cli_process("train", "--data", "synthetic:8", "--no-validation", "--backbone", "vgg16_tiny",
-                             "--padding", "same", "--batch-size", "8", "--epochs", "1", "--precision", "float32",
+                             "--padding", "same", "--batch-size", "4", "--epochs", "2", "--precision", "float32",
                              "--output", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert not [line for line in lines if CPP_LOG_LINE.match(line) or ABSL_BANNER in line], result.stderr
     assert "Training in float32: as asked." in result.stdout
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout  # no progress-bar redraws in a log file
+    assert [line.split(" - ")[0] for line in result.stdout.splitlines() if " - loss: " in line] == ["2/2", "2/2"]
 
 
 @pytest.mark.parametrize("argv, user_level, level", [
@@ -304,3 +273,101 @@ def test_a_tensorflow_that_fails_to_import_is_reported_with_its_own_lines(tmp_pa
     assert "a line the user must see" in result.stderr and "fatal: needs AVX" in result.stderr
     assert "start-up noise" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == "fcn-keras backbones: error: this TensorFlow is broken"
+
+
+@pytest.mark.parametrize("argv, option, rule", [
+    (["train", "--data", "synthetic", "--output", "r", "--batch-size", "0"], "--batch-size", ">= 1, got '0'"),
+    (["train", "--data", "synthetic", "--output", "r", "--epochs", "-1"], "--epochs", ">= 1, got '-1'"),
+    (["train", "--data", "synthetic", "--output", "r", "--steps-per-epoch", "0"], "--steps-per-epoch", ">= 1"),
+    (["train", "--data", "synthetic", "--output", "r", "--warmup-steps", "-5"], "--warmup-steps", ">= 0"),
+    (["train", "--data", "synthetic", "--output", "r", "--learning-rate", "-1"], "--learning-rate", "> 0"),
+    (["train", "--data", "synthetic", "--output", "r", "--scale-range", "0", "2"], "--scale-range", "> 0"),
+    (["train", "--data", "synthetic", "--output", "r", "--seed", "-1"], "--seed", "from 0 to 4294967295"),
+    (["demo", "--image-size", "0", "8"], "--image-size", ">= 1, got '0'"),
+    (["predict", "m.keras", "a.png", "--output", "o", "--memory-limit", "nan"], "--memory-limit", "> 0, got 'nan'"),
+    (["serve", "serving", "--port", "99999"], "--port", "from 0 to 65535"),
+    (["train", "--data", "synthetic"], "--output", "required"),
+])
+def test_bad_options_are_one_line_naming_the_option(argv, option, rule, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1, err
+    assert option in err and rule in err and f"fcn-keras {argv[0]} --help" in err
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("bogus:xyz", r"--data: Unknown data source 'bogus:xyz'\. The forms are: synthetic\[:N\], voc:ROOT"),
+    ("synthetic:abc", r"--data: Data source 'synthetic:abc': synthetic:N takes a whole number of images >= 1, "
+                      r"got 'abc'"),
+])
+def test_a_bad_data_spec_is_one_line_naming_the_option(demo_run, spec, message, capsys):
+    assert cli.main(["evaluate", str(demo_run / "model.keras"), "--data", spec]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and re.search(message, err), err
+
+
+@pytest.mark.parametrize("command", [["train", "--data", "synthetic:8", "--no-validation"], ["demo"]])
+def test_an_output_folder_that_is_a_file_is_named(command, tmp_path, capsys):
+    (tmp_path / "taken").write_text("mine")
+    assert cli.main([*command, "--output", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'taken'}: it is a file" in err and "Errno" not in err
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+def test_a_file_that_is_not_a_keras_model_is_called_so(tmp_path, capsys):
+    (tmp_path / "model.keras").write_bytes(b"not a zip archive")
+    assert cli.main(["evaluate", str(tmp_path / "model.keras"), "--data", "synthetic:2"]) == 2
+    err = capsys.readouterr().err
+    assert "model.keras is not a Keras model file: a .keras file is a zip archive" in err
+    assert "not found" not in err
+
+
+def test_predict_writes_nothing_when_one_input_is_bad(demo_run, tmp_path, capsys):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(photos / f"{name}.png")
+    (photos / "c.png").write_bytes(b"not an image")
+    args = ["predict", str(demo_run / "model.keras"), str(photos), "--output", str(tmp_path / "out")]
+    assert cli.main(args) == 2
+    assert "c.png: cannot decode the image" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("*.png"))
+    (photos / "c.png").unlink()
+    assert cli.main(args) == 0  # the corrected rerun needs no --overwrite
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "a.png", "a_overlay.png", "b.png", "b_overlay.png"]
+
+
+def test_a_run_that_failed_on_bad_data_does_not_steer_the_next(tmp_path, capsys):
+    from PIL import Image
+
+    from fcn_keras.data import write_mask
+
+    def folder(name, count, bad=False):
+        for kind in ("images", "masks"):
+            (tmp_path / name / kind).mkdir(parents=True)
+        for index in range(count):
+            Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / name / "images" / f"{index}.png")
+            write_mask(tmp_path / name / "masks" / f"{index}.png", np.full((16, 16), 9 if bad else 1))
+        return f"folder:{tmp_path / name / 'images'},{tmp_path / name / 'masks'}"
+
+    args = ["--num-classes", "3", "--no-validation", "--backbone", "vgg16_tiny", "--padding", "same",
+            "--batch-size", "2", "--epochs", "1", "--precision", "float32", "--output", str(tmp_path / "run")]
+    assert cli.main(["train", "--data", folder("bad", 4, bad=True), *args]) == 2  # 2 steps per epoch, failed
+    assert "mask values [9]" in capsys.readouterr().err
+    assert cli.main(["train", "--data", folder("good", 6), *args]) == 0
+    out = capsys.readouterr().out
+    assert "Resuming" not in out and "3/3 - " in out  # the new data's 3 steps, not the failed run's 2
+
+
+def test_an_unprepared_tfds_data_set_is_refused_at_once_without_downloads(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    assert cli.main(["train", "--data", "tfds:oxford_iiit_pet", "--no-download", "--output",
+                     str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert f"oxford_iiit_pet is not prepared in {tmp_path / 'tfds'}" in err and "tfds build oxford_iiit_pet" in err

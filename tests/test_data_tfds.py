@@ -1,5 +1,7 @@
 """TFDS sources, offline through tfds.testing.mock_data with realistic examples."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -24,10 +26,12 @@ def mocked(features_by_example):
     return tfds.testing.mock_data(num_examples=len(features_by_example), as_dataset_fn=as_dataset)
 
 
-def test_pet_trimap_maps_to_background_pet_and_ignore():
+def test_pet_trimap_maps_to_background_pet_and_ignore(capsys):
     trimap = np.array([[1, 2, 3, 2, 1]] * 4, np.uint8)[..., None]
     with mocked([{"image": IMAGE, "segmentation_mask": trimap, "file_name": "Abyssinian_1.jpg"}]):
         pairs = list(tfds_segmentation("oxford_iiit_pet", "train").as_numpy_iterator())
+    assert re.match(r"The TFDS data set oxford_iiit_pet is not prepared in \S+: downloading and preparing it",
+                    capsys.readouterr().out)  # said before a download that may take minutes
     assert len(pairs) == 1
     image, mask = pairs[0]
     np.testing.assert_array_equal(image, IMAGE)
@@ -61,3 +65,11 @@ def test_the_command_line_spec_lists_every_tfds_data_set():
     from fcn_keras.data import SPECS, TFDS_SEGMENTATION
 
     assert SPECS["tfds:NAME"].endswith(", ".join(sorted(TFDS_SEGMENTATION)))
+
+
+def test_an_unprepared_data_set_is_refused_at_once_when_downloads_are_off(tmp_path):
+    from fcn_keras.data import DataError
+
+    with pytest.raises(DataError, match=rf"oxford_iiit_pet is not prepared in {tmp_path}; prepare it once .*"
+                                        rf"`tfds build oxford_iiit_pet --data_dir {tmp_path}`"):
+        tfds_segmentation("oxford_iiit_pet", "train", data_dir=str(tmp_path), download=False)

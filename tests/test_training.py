@@ -199,6 +199,22 @@ def test_run_stopped_in_its_first_epoch_starts_again(tmp_path):
     assert len(open(os.path.join(run, "log.csv")).read().strip().splitlines()) == 3
 
 
+def test_a_resume_on_other_data_is_refused_and_the_backup_kept(tmp_path):
+    run = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):  # dies in epoch 2 of 2-step epochs
+        train(tiny_model(), tiny_data(8), output_dir=run, epochs=2, callbacks=[Interrupt(3)], verbose=0)
+    with pytest.raises(ValueError, match=r"trained on 2 batches per pass over its data, this data gives 3; "
+                                         r"resume it with the same data"):
+        train(tiny_model(), tiny_data(12), output_dir=run, epochs=2, verbose=0)
+    cropped = prepare(synthetic_shapes(8, (32, 32), NUM_CLASSES), batch_size=4, training=True, seed=0, crop_size=16)
+    with pytest.raises(ValueError, match=r"trained on batches of \(None, 32, 32, 3\) float32, \(None, 32, 32\) int32, "
+                                         r"this data gives \(None, 16, 16, 3\) float32, \(None, 16, 16\) int32"):
+        train(tiny_model(), cropped, output_dir=run, epochs=2, verbose=0)
+    assert json.load(open(os.path.join(run, "backup", "state.json")))["epoch"] == 1
+    train(tiny_model(), tiny_data(8), output_dir=run, epochs=2, verbose=0)  # the same data resumes
+    assert len(open(os.path.join(run, "log.csv")).read().strip().splitlines()) == 3
+
+
 def test_finished_runs_are_not_overwritten(tmp_path):
     run = str(tmp_path / "run")
     train(tiny_model(), tiny_data(4), output_dir=run, epochs=1, verbose=0)

@@ -39,7 +39,7 @@ def random_generators(model):
 
 def backup_state(folder):
     """What an `EpochBackup` in `folder` saved last: {"epoch": epochs done, "weights": file name or None,
-    "steps_per_epoch": int, "data": `data_fingerprint` of the training data, "policy": dtype policy,
+    "steps_per_epoch": int, "data": {"batches", "element_spec"} of the training data, "policy": dtype policy,
     "random": {generator: state}}, or None without a backup."""
     path = os.path.join(folder, BACKUP_STATE)
     if not os.path.exists(path):
@@ -62,7 +62,7 @@ class EpochBackup(keras.callbacks.Callback):
     Args:
         folder: where the backup lives.
         steps_per_epoch: recorded, so a resumed run need not count its data again.
-        data: what identifies the training data (`data_fingerprint`), recorded so
+        data: what identifies the training data ({"batches", "element_spec"}), recorded so
             that a resume on other data can be refused.
         guard: the run's `NaNGuard`, or None.
 

@@ -111,7 +111,7 @@ def train(
     state = _resumable_state(backup_dir)
     done = state["epoch"] if state else 0
     first_data = epoch_data(min(done, epochs))  # the first epoch this call trains (built once)
-    data = data_fingerprint(first_data)
+    data = _data_fingerprint(first_data)
     if state is not None:
         _check_same_run(state, steps_per_epoch, data, output_dir)
     steps_per_epoch = steps_per_epoch or (state and state["steps_per_epoch"]) or _count_batches(first_data)
@@ -184,16 +184,12 @@ def _resumable_state(backup_dir):
     return state
 
 
-def data_fingerprint(dataset):
+def _data_fingerprint(dataset):
     """What a resumed run's training data must share with the interrupted run's: batches per pass
-    (None where tf.data cannot tell without reading) and the batches' shapes and dtypes.
-
-    Example:
-        >>> data_fingerprint(prepare(synthetic_shapes(8, (32, 32)), batch_size=4))["batches"]
-        2
-    """
+    (None where tf.data cannot tell without reading) and the batches' shapes and dtypes."""
     count = int(dataset.cardinality())
-    return {"batches": count if count >= 0 else None, "element_spec": str(dataset.element_spec)}
+    shapes = [f"{tuple(spec.shape)} {spec.dtype.name}" for spec in tf.nest.flatten(dataset.element_spec)]
+    return {"batches": count if count >= 0 else None, "element_spec": ", ".join(shapes)}
 
 
 def _check_same_run(state, steps_per_epoch, data, output_dir):
@@ -205,8 +201,8 @@ def _check_same_run(state, steps_per_epoch, data, output_dir):
                          f"{steps_per_epoch}; {fix}")
     saved = state.get("data") or data
     if saved["element_spec"] != data["element_spec"]:
-        raise ValueError(f"{output_dir}: the interrupted run trained on batches {saved['element_spec']}, this data "
-                         f"gives {data['element_spec']}; {fix}")
+        raise ValueError(f"{output_dir}: the interrupted run trained on batches of {saved['element_spec']}, this "
+                         f"data gives {data['element_spec']}; {fix}")
     if None not in (saved["batches"], data["batches"]) and saved["batches"] != data["batches"]:
         raise ValueError(f"{output_dir}: the interrupted run trained on {saved['batches']} batches per pass over "
                          f"its data, this data gives {data['batches']}; {fix}")
