@@ -108,7 +108,7 @@ def train(
     output_dir = worker_output_dir(model, output_dir)
     training_run(output_dir).claim(overwrite)
     backup_dir = os.path.join(output_dir, BACKUP_DIR)
-    state = _resumable_state(backup_dir)
+    state = _interrupted_state(output_dir, backup_dir)
     done = state["epoch"] if state else 0
     first_data = epoch_data(min(done, epochs))  # the first epoch this call trains (built once)
     data = _data_fingerprint(first_data)
@@ -120,9 +120,8 @@ def train(
     guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
     backup = EpochBackup(backup_dir, steps_per_epoch, guard, data)
     backup.restore(model)
-    if state is not None:  # a killed run: drop what it logged after its last backup
+    if state is not None:
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
-        _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), done)
     monitor, mode = ("val_mean_iou", "max") if validation_data is not None else ("loss", "min")
     callback_list = [
         guard,
@@ -174,16 +173,6 @@ def _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_ep
                             [dataset.repeat().take(steps_per_epoch) for dataset in remaining])
 
 
-def _resumable_state(backup_dir):
-    """The backup state of an interrupted run to resume, or None; a backup without a finished epoch is
-    dropped (a run that failed or was killed in its first epoch, say on bad data, leaves nothing to resume)."""
-    state = backup_state(backup_dir)
-    if state is not None and not state["epoch"]:
-        shutil.rmtree(backup_dir)
-        return None
-    return state
-
-
 def _data_fingerprint(dataset):
     """What a resumed run's training data must share with the interrupted run's: batches per pass
     (None where tf.data cannot tell without reading) and the batches' shapes and dtypes."""
@@ -206,6 +195,23 @@ def _check_same_run(state, steps_per_epoch, data, output_dir):
     if None not in (saved["batches"], data["batches"]) and saved["batches"] != data["batches"]:
         raise ValueError(f"{output_dir}: the interrupted run trained on {saved['batches']} batches per pass over "
                          f"its data, this data gives {data['batches']}; {fix}")
+
+
+def _interrupted_state(output_dir, backup_dir):
+    """The backup state of an interrupted run to resume, or None.
+
+    What the run logged after its last backup is dropped (those epochs are trained
+    again). A backup without a finished epoch is removed: that run failed or was
+    killed in its first epoch (on bad data, say) and left nothing to resume.
+    """
+    state = backup_state(backup_dir)
+    if state is None:
+        return None
+    _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), state["epoch"])
+    if not state["epoch"]:
+        shutil.rmtree(backup_dir)
+        return None
+    return state
 
 
 def _keep_logged_epochs(path, epochs):
