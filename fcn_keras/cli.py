@@ -35,6 +35,12 @@ from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
 from fcn_keras.training.run_folder import check_training_output
 
 DEMO = DemoSettings()
+
+
+class UsageError(ValueError):
+    """Options that contradict each other or are missing: reported as argparse reports its own errors."""
+
+
 COUNT = whole_number_option(1)
 SEED = whole_number_option(0, 2**32 - 1)  # NumPy's seed range
 
@@ -188,7 +194,7 @@ def _train(args):
     from fcn_keras.training import train, train_staged
 
     if args.staged and (args.variant not in (None, list(VARIANTS)[-1]) or args.at_once or args.init_from):
-        raise ValueError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
+        raise UsageError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
                          "--init-from, or drop --staged.")
     check_validation_source(args.data, args.val_data, validation=not args.no_validation)
     check_training_output(args.output, args.overwrite, staged=args.staged)  # refused before anything is measured
@@ -244,10 +250,14 @@ def _model_source_arguments(parser):
     _preset_argument(parser)
 
 
+def _check_one_model_source(args):
+    if (args.model is None) == (args.preset is None):
+        raise UsageError("give a .keras model file or --preset NAME (exactly one).")
+
+
 def _load_model(args):
     """The model a command works on: `--preset NAME` or the .keras file, exactly one of them."""
-    if (args.model is None) == (args.preset is None):
-        raise ValueError("give a .keras model file or --preset NAME (exactly one).")
+    _check_one_model_source(args)
     if args.preset:
         from fcn_keras.models import from_preset
 
@@ -306,7 +316,7 @@ def _predict(args):
 
     args.model, inputs = (None, args.paths) if args.preset else (args.paths[0], args.paths[1:])
     if not inputs:
-        raise ValueError("give the images to segment after the model file.")
+        raise UsageError("give the images to segment after the model file.")
     written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite,
                                 memory_limit=args.memory_limit)
     print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
@@ -329,6 +339,7 @@ def _export_arguments(parser):
 def _export(args):
     from fcn_keras.export import export_model
 
+    _check_one_model_source(args)
     path = export_model(_load_model(args) if args.preset else args.model, args.format, args.output,
                         quantize=args.quantize, representative_data=args.representative_data,
                         input_size=tuple(args.input_size) if args.input_size else None)
@@ -356,7 +367,7 @@ def _serve(args):
     from fcn_keras.export import serve
 
     if (args.dir is None) == (args.preset is None):
-        raise ValueError("give a SavedModel folder or --preset NAME (exactly one).")
+        raise UsageError("give a SavedModel folder or --preset NAME (exactly one).")
     if args.preset:
         from fcn_keras.export.preset_exports import preset_saved_model
 
@@ -400,14 +411,18 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one stderr line (exit status 2), naming the option and `--help`."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
+        self.exit(2, self.error_line(message) + "\n")
+
+    def error_line(self, message):
+        """The line `error` prints for `message`."""
+        return f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)"
 
 
 def build_parser():
     """The argparse parser of `fcn-keras` with one subparser per registered command.
 
     Returns:
-        `argparse.ArgumentParser`.
+        `argparse.ArgumentParser`; `.commands` maps each command to its subparser.
 
     Example:
         >>> build_parser().parse_args(["backbones"]).command
@@ -420,12 +435,14 @@ def build_parser():
     common.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's own log lines and full tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = {}
     for name, (function, help_text, example, arguments) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=f"{help_text}\n\nExample:\n  {example}",
                                     formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
         if arguments:
             arguments(sub)
         sub.set_defaults(run=function)
+        parser.commands[name] = sub
     return parser
 
 
@@ -442,11 +459,15 @@ def main(argv=None):
         >>> main(["summary", "--backbone", "vgg16_tiny", "--size", "64", "64"])  # doctest: +SKIP
         0
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         if not args.verbose:
             load_tensorflow_quietly()
         args.run(args)
+    except UsageError as error:
+        print(parser.commands[args.command].error_line(str(error)), file=sys.stderr)
+        return 2
     except (ValueError, OSError, ImportError, FloatingPointError, MemoryError) as error:
         return _report(args, str(error))
     except Exception as error:
