@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.backbones": ["available_backbones", "get_backbone", "register_backbone"],
     "fcn_keras.data": ["data"],
     "fcn_keras.evaluation": ["evaluate", "predict"],
-    "fcn_keras.layers": ["BilinearUpsampling", "CaffePreprocessing", "CropToReference"],
+    "fcn_keras.layers": ["BilinearUpsampling", "CaffePreprocessing", "CropToReference", "ImagePreprocessing"],
     "fcn_keras.losses": ["losses"],
     "fcn_keras.metrics": ["metrics"],
     "fcn_keras.models.presets": ["presets"],  # the registry of the authors' trained networks

@@ -104,7 +104,7 @@ def _backbones(args):
 
     for name in available_backbones():
         spec = get_backbone(name)
-        pretrained = "imagenet weights" if spec.classifier else "no pretrained weights"
+        pretrained = "imagenet weights" if spec.load_weights else "no pretrained weights"
         print(f"{name:14s} {pretrained:22s} {spec.description}")
 
 

@@ -9,37 +9,6 @@ The crop offsets of the reference network (19; 5, 27; 5, 9, 31) all follow from 
 import dataclasses
 
 
-def keras_padding_before(kernel, stride, padding, transposed=False):
-    """Rows/columns a Keras layer pads at the top/left for `padding` "valid" or "same".
-
-    Args:
-        kernel, stride: the layer's (square) kernel size and stride.
-        padding: "valid" or "same".
-        transposed: True for `Conv2DTranspose`.
-
-    Returns:
-        int, the leading padding (for a transposed layer: the leading crop).
-
-    Example:
-        >>> keras_padding_before(3, 1, "same"), keras_padding_before(4, 2, "same", True)
-        (1, 1)
-    """
-    if padding == "valid":
-        return 0
-    if padding != "same":
-        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")
-    if transposed:
-        return max(kernel - stride, 0) // 2
-    if stride == 1:
-        return (kernel - 1) // 2
-    if kernel <= stride:
-        return 0
-    raise ValueError(
-        f"A 'same' layer with kernel {kernel} and stride {stride} pads by an amount that "
-        "depends on the input size; give it explicit padding instead."
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Grid:
     """Affine map from feature-map index to input pixel: `x = stride * i + offset`.
@@ -64,12 +33,11 @@ class Grid:
         """
         return Grid(self.stride * stride, self.offset + self.stride * ((kernel - 1) / 2 - pad))
 
-    def transposed_conv(self, kernel, stride, crop=0):
-        """The grid after a transposed convolution that drops `crop` leading outputs.
+    def transposed_conv(self, kernel, stride):
+        """The grid after a "valid" transposed convolution (every output kept).
 
         Args:
             kernel, stride: the layer's kernel size and stride (the upsampling factor).
-            crop: leading outputs removed ("same" padding does this).
 
         Returns:
             The new `Grid`.
@@ -77,7 +45,7 @@ class Grid:
         new_stride = self.stride / stride
         if new_stride != int(new_stride):
             raise ValueError(f"Cannot upsample a stride-{self.stride} map by {stride}.")
-        return Grid(int(new_stride), self.offset - new_stride * ((kernel - 1) / 2 - crop))
+        return Grid(int(new_stride), self.offset - new_stride * (kernel - 1) / 2)
 
     def shift_to(self, other):
         """Index in this map of `other`'s first pixel (both maps share one stride).
@@ -100,3 +68,163 @@ class Grid:
                 f"common stride-{self.stride} grid."
             )
         return int(shift)
+
+
+class GridError(ValueError):
+    """A layer between the input and a tap whose effect on the grid cannot be derived."""
+
+
+# Layers and keras.ops operations that act on each pixel alone (or merge same-grid maps).
+POINTWISE = {
+    "Activation", "Add", "Average", "BatchNormalization", "CaffePreprocessing", "Cast", "Concatenate", "Divide",
+    "Dropout", "ELU", "GaussianDropout", "GaussianNoise", "GroupNormalization", "HardSigmoid", "HardSwish",
+    "Identity", "ImagePreprocessing", "LayerNormalization", "LeakyReLU", "LocalResponseNormalization", "Maximum",
+    "Minimum", "Multiply", "Normalization", "PReLU", "ReLU", "Relu", "Relu6", "Rescaling", "Sigmoid", "Silu",
+    "Softmax", "SpatialDropout2D", "Subtract", "Swish", "Dense", "EinsumDense", "Hard_swish", "HardSilu",
+    "UnitNormalization", "Clip", "Tanh", "Gelu", "Mish", "Exp", "Sqrt", "Square", "Negative", "Absolute",
+}
+# Layers whose output is constant across pixels (broadcast back onto a map, as in squeeze-and-excitation).
+GLOBAL = {"GlobalAveragePooling2D", "GlobalMaxPooling2D", "Mean", "Max"}
+SHAPE_ONLY = {"Reshape", "ExpandDims", "Squeeze"}  # allowed on global (1x1) values only
+
+_RULES = {}
+
+
+def register_layer_geometry(layer_class, rule):
+    """Teaches `tensor_grid` how a layer class of your own moves the grid.
+
+    Args:
+        layer_class: the layer (or operation) class.
+        rule: `rule(layer, grid) -> Grid`, the output grid for the input grid.
+
+    Example:
+        >>> register_layer_geometry(MyShift, lambda layer, grid: Grid(grid.stride, grid.offset + 1))  # doctest: +SKIP
+    """
+    _RULES[layer_class] = rule
+
+
+def tensor_grid(tensor):
+    """The `Grid` of a tensor of a Keras Functional graph, derived from the layers between it and the input.
+
+    Like Caffe's `coord_map`: convolutions and pooling (any padding, dilation),
+    `ZeroPadding2D` and `Cropping2D` move and scale the grid, per-pixel layers
+    keep it, nested models are walked into, and merges (Add, Concatenate, ...)
+    check that their inputs share one grid. Global pooling gives a value that is
+    the same at every pixel, which may be broadcast back onto a map (squeeze-and-
+    excitation blocks). For "same" layers whose kernel exceeds their stride,
+    TensorFlow's padding depends on the input size; the grid assumes sizes that
+    the stride divides (the exact case for inputs that are multiples of the
+    network's stride).
+
+    Args:
+        tensor: a symbolic Keras tensor (a layer's output in a Functional graph).
+
+    Returns:
+        `Grid`: where the tensor's pixel (i, j) sits in the graph's input image.
+
+    Raises:
+        GridError: a layer on the way is not understood (named, with its class),
+            or merges maps of different grids, or treats height and width differently.
+
+    Example:
+        >>> images = keras.Input((None, None, 3))
+        >>> x = keras.layers.ZeroPadding2D(100)(images)
+        >>> x = keras.layers.Conv2D(4, 3)(x)
+        >>> tensor_grid(keras.layers.MaxPooling2D(2, 2, padding="same")(x))
+        Grid(stride=2, offset=-98.5)
+    """
+    grids = {}  # id(tensor) -> Grid, or None for a value that is the same at every pixel
+    stack = [tensor]
+    while stack:
+        current = stack[-1]
+        if id(current) in grids:
+            stack.pop()
+            continue
+        operation, node_index, tensor_index = current._keras_history
+        node = operation._inbound_nodes[node_index]
+        if node.is_input:
+            grids[id(current)] = Grid()
+            stack.pop()
+            continue
+        if _is_model(operation):
+            inner = operation.outputs[tensor_index]
+            missing = [t for t in node.input_tensors if id(t) not in grids]
+            if missing:
+                stack.extend(missing)
+                continue
+            grids[id(current)] = _model_grid(operation, inner, [grids[id(t)] for t in node.input_tensors])
+            stack.pop()
+            continue
+        missing = [t for t in node.input_tensors if id(t) not in grids]
+        if missing:
+            stack.extend(missing)
+            continue
+        grids[id(current)] = _layer_grid(operation, [grids[id(t)] for t in node.input_tensors])
+        stack.pop()
+    if grids[id(tensor)] is None:
+        raise GridError(f"{_describe(tensor._keras_history.operation)} gives one value for the whole image, not a map.")
+    return grids[id(tensor)]
+
+
+def _is_model(operation):
+    return hasattr(operation, "_run_through_graph") and hasattr(operation, "outputs")
+
+
+def _model_grid(model, inner_output, input_grids):
+    """The grid of a nested model's output, its inputs being on `input_grids`."""
+    if len(model.inputs) != len(input_grids) or len(set(g for g in input_grids if g is not None)) > 1:
+        raise GridError(f"{_describe(model)} takes inputs on different grids; give it one image input.")
+    inner = tensor_grid(inner_output)
+    outer = next(g for g in input_grids)
+    return Grid(outer.stride * inner.stride, outer.offset + outer.stride * inner.offset)
+
+
+def _layer_grid(layer, input_grids):
+    spatial = [grid for grid in input_grids if grid is not None]
+    kind = type(layer).__name__
+    if type(layer) in _RULES:
+        return _RULES[type(layer)](layer, spatial[0])
+    if kind in GLOBAL:
+        return None
+    if not spatial:
+        return None  # a function of global values stays global
+    if kind in SHAPE_ONLY:
+        raise GridError(f"{_describe(layer)} reshapes a feature map; the grid cannot follow it.")
+    if len(set(spatial)) > 1:
+        raise GridError(f"{_describe(layer)} merges maps on different grids: "
+                        f"{', '.join(str(grid) for grid in spatial)}.")
+    grid = spatial[0]
+    if kind in POINTWISE:
+        return grid
+    if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D"):
+        kernel = _square(layer, getattr(layer, "kernel_size", None) or layer.pool_size, "kernel")
+        stride = _square(layer, layer.strides, "stride")
+        dilation = _square(layer, getattr(layer, "dilation_rate", 1), "dilation")
+        extent = dilation * (kernel - 1) + 1
+        return grid.conv(extent, stride, _leading_pad(extent, stride, layer.padding))
+    if kind == "ZeroPadding2D":
+        (top, _), (left, _) = layer.padding
+        return grid.conv(1, 1, _square(layer, (top, left), "leading padding"))
+    if kind == "Cropping2D":
+        (top, _), (left, _) = layer.cropping
+        return grid.conv(1, 1, -_square(layer, (top, left), "leading crop"))
+    raise GridError(f"{_describe(layer)}: how it moves the feature grid is not known; use layers that "
+                    "fcn_keras.geometry understands, or teach it with register_layer_geometry.")
+
+
+def _leading_pad(extent, stride, padding):
+    if padding == "valid":
+        return 0
+    return max(extent - stride, 0) // 2  # TensorFlow's "same" when the stride divides the size
+
+
+def _square(layer, value, what):
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(set(values)) != 1:
+        raise GridError(f"{_describe(layer)} has {what} {values}, different for height and width; an FCN grid "
+                        "needs the same on both axes.")
+    return values[0]
+
+
+def _describe(layer):
+    return f"layer {layer.name!r} ({type(layer).__name__})"

@@ -1,12 +1,14 @@
-"""Backbones: registry plus one module per network; importing registers them."""
+"""Backbones: the registry, one module per family, and any Keras model; importing registers them."""
 
-from fcn_keras.backbones import vgg  # noqa: F401  (registers the VGG16 family)
+from fcn_keras.backbones import applications, vgg  # noqa: F401  (register the VGG16 family and keras.applications)
+from fcn_keras.backbones.from_model import model_backbone
 from fcn_keras.backbones.registry import (
     BackboneSpec,
-    Tap,
     available_backbones,
     get_backbone,
     register_backbone,
 )
+from fcn_keras.backbones.surgery import convolutionalize
 
-__all__ = ["BackboneSpec", "Tap", "available_backbones", "get_backbone", "register_backbone"]
+__all__ = ["BackboneSpec", "available_backbones", "convolutionalize", "get_backbone", "model_backbone",
+           "register_backbone"]

@@ -1,16 +1,20 @@
-"""The registry of backbones: name -> how to build its taps and load its classifier weights."""
+"""The registry of backbones: name -> how to build its feature taps, normalize its input, load its weights.
+
+The backbone contract: `build(images, padding, dropout)` lays the backbone's
+layers on the preprocessed image tensor and returns its taps, {stride: tensor}
+for strides 8, 16 and 32. Nothing else: where each tap's pixels sit in the image
+(its grid, hence every crop of the FCN head) is derived from the layers by
+`fcn_keras.geometry.tensor_grid`.
+"""
 
 import dataclasses
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 
-from fcn_keras.geometry import Grid
-
-
-class Tap(NamedTuple):
-    """A backbone output for the FCN head: the feature tensor and its input grid."""
-
-    tensor: object
-    grid: Grid
+# The input normalizations backbones' weights expect, as `ImagePreprocessing` arguments.
+CAFFE_IMAGENET = {"mean_rgb": (123.68, 116.779, 103.939), "channel_order": "BGR"}  # VGG, keras.applications ResNet
+INCEPTION = {"mean_rgb": (127.5,) * 3, "std_rgb": (127.5,) * 3}  # to [-1, 1]: MobileNet, Inception
+TORCH_IMAGENET = {"mean_rgb": (123.675, 116.28, 103.53), "std_rgb": (58.395, 57.12, 57.375)}
+RAW_PIXELS = {}  # the network normalizes its input itself (EfficientNet, most keras-hub backbones)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,26 +23,27 @@ class BackboneSpec:
 
     Attributes:
         name: the registry key, e.g. "vgg16".
-        build: `build(images, padding, dropout) -> {stride: Tap}` taking the
+        build: `build(images, padding, dropout) -> {stride: tensor}` on the
             preprocessed image tensor; strides 8, 16 and 32 feed FCN-8s/16s/32s.
-        mean_bgr: the per-channel mean the backbone's weights expect (BGR order).
-        classifier: `classifier(weights) -> keras.Model`, the image classifier whose
-            weights `convolutionalize` can load ("imagenet" or a local file), or None.
-        classifier_layers: classifier layer name -> FCN layer name.
+            `padding` is "paper" (the reference's: 100 pixels of zeros around the
+            image, so that the coarsest layers see all of it) or "same".
+        preprocessing: the `ImagePreprocessing` arguments its weights expect
+            (`mean_rgb`, `std_rgb`, `channel_order`).
+        load_weights: `load_weights(fcn, weights)` loading pretrained weights
+            ("imagenet" or a local file) into an FCN built on it, or None.
         description: one line for listings.
     """
 
     name: str
     build: Callable
-    mean_bgr: tuple
-    classifier: Optional[Callable] = None
-    classifier_layers: dict = dataclasses.field(default_factory=dict)
+    preprocessing: dict = dataclasses.field(default_factory=dict)
+    load_weights: Optional[Callable] = None
     description: str = ""
 
     @property
     def mean_rgb(self):
-        """`mean_bgr` in RGB order: the image value the backbone's preprocessing maps to zero."""
-        return tuple(reversed(self.mean_bgr))
+        """The RGB image value the preprocessing maps to zero (what padded pixels get)."""
+        return tuple(self.preprocessing.get("mean_rgb", (0.0, 0.0, 0.0)))
 
 
 _BACKBONES = {}
@@ -57,7 +62,7 @@ def register_backbone(spec):
         ValueError: the name is taken.
 
     Example:
-        >>> register_backbone(BackboneSpec("my_net", build=my_build, mean_bgr=(0, 0, 0)))
+        >>> register_backbone(BackboneSpec("my_net", build=my_build))  # doctest: +SKIP
     """
     if spec.name in _BACKBONES:
         raise ValueError(f"A backbone named {spec.name!r} is already registered.")
@@ -91,8 +96,8 @@ def get_backbone(name):
         ValueError: naming the valid backbones when `name` is unknown.
 
     Example:
-        >>> get_backbone("vgg16").mean_bgr
-        (103.939, 116.779, 123.68)
+        >>> get_backbone("vgg16").preprocessing["channel_order"]
+        'BGR'
     """
     try:
         return _BACKBONES[name]

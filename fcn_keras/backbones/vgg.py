@@ -10,14 +10,12 @@ import functools
 
 import keras
 
-from fcn_keras.backbones.registry import BackboneSpec, Tap, register_backbone
-from fcn_keras.geometry import Grid, keras_padding_before
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
+from fcn_keras.backbones.surgery import convolutionalize
 
 CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 FC_KERNEL = 7
 PAPER_PAD = 100
-# keras.applications.VGG16 weights expect this BGR mean (the Caffe VGG release's).
-IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 def build_vgg16_taps(images, padding, dropout, widths, fc_units):
@@ -31,54 +29,52 @@ def build_vgg16_taps(images, padding, dropout, widths, fc_units):
         fc_units: filters of fc6 and fc7, 4096 for VGG16.
 
     Returns:
-        {8: Tap(pool3), 16: Tap(pool4), 32: Tap(fc7)}.
+        {8: pool3, 16: pool4, 32: fc7 (after its dropout)}.
 
     Example:
         >>> images = keras.Input((None, None, 3))
         >>> taps = build_vgg16_taps(images, "paper", 0.5, (64, 128, 256, 512, 512), 4096)
-        >>> taps[32].grid
+        >>> tensor_grid(taps[32])
         Grid(stride=32, offset=12.5)
     """
-    x, grid, taps = images, Grid(), {}
+    x, taps = images, {}
     for block, (width, convs) in enumerate(zip(widths, CONVS_PER_BLOCK), start=1):
         for index in range(1, convs + 1):
             name = f"conv{block}_{index}"
             if padding == "paper" and name == "conv1_1":
                 x = keras.layers.ZeroPadding2D(PAPER_PAD, name="conv1_1_pad")(x)
-                pad, keras_padding = PAPER_PAD, "valid"
-            else:
-                pad, keras_padding = 1, "same"
+            keras_padding = "valid" if padding == "paper" and name == "conv1_1" else "same"
             x = keras.layers.Conv2D(width, 3, padding=keras_padding, activation="relu", name=name)(x)
-            grid = grid.conv(3, pad=pad)
         # "same" 2x2/2 pooling pads only bottom/right: Caffe's ceil rounding.
         x = keras.layers.MaxPooling2D(2, 2, padding="same", name=f"pool{block}")(x)
-        grid = grid.conv(2, stride=2)
         if block in (3, 4):
-            taps[2**block] = Tap(x, grid)
+            taps[2**block] = x
     fc6_padding = "valid" if padding == "paper" else "same"
     for name, kernel, keras_padding in (("fc6", FC_KERNEL, fc6_padding), ("fc7", 1, "valid")):
         x = keras.layers.Conv2D(fc_units, kernel, padding=keras_padding, activation="relu", name=name)(x)
-        grid = grid.conv(kernel, pad=keras_padding_before(kernel, 1, keras_padding))
         if dropout:
             x = keras.layers.Dropout(dropout, name=name.replace("fc", "drop"))(x)
-    taps[32] = Tap(x, grid)
+    taps[32] = x
     return taps
 
 
-def vgg16_classifier(weights):
-    """keras.applications.VGG16 with its classifier top, for convolutionalization.
+def load_vgg16_classifier(fcn, weights):
+    """Convolutionalizes keras.applications.VGG16 with its classifier top into an FCN on "vgg16".
 
     Args:
-        weights: "imagenet" (downloaded by Keras) or a local weights file path.
+        fcn: an FCN built on the "vgg16" backbone (changed in place).
+        weights: "imagenet" (downloaded by Keras) or a local weights file of
+            `keras.applications.VGG16(include_top=True)`.
 
     Returns:
-        The `keras.Model` with fc1, fc2 and predictions.
+        The FCN layer names that received weights.
 
     Example:
-        >>> vgg16_classifier("vgg16.weights.h5").get_layer("fc1").units  # doctest: +SKIP
-        4096
+        >>> load_vgg16_classifier(build_fcn8s(21), "vgg16.weights.h5")  # doctest: +SKIP
+        ['conv1_1', ..., 'fc6', 'fc7']
     """
-    return keras.applications.VGG16(include_top=True, weights=weights)
+    classifier = keras.applications.VGG16(include_top=True, weights=weights)
+    return convolutionalize(classifier, fcn, VGG16_CLASSIFIER_LAYERS)
 
 
 VGG16_CLASSIFIER_LAYERS = {
@@ -103,14 +99,12 @@ VGG16_FAMILY = {
 }
 
 for _name, (_widths, _fc_units, _description) in VGG16_FAMILY.items():
-    _pretrained = _name == "vgg16"
     register_backbone(
         BackboneSpec(
             name=_name,
             build=functools.partial(build_vgg16_taps, widths=_widths, fc_units=_fc_units),
-            mean_bgr=IMAGENET_MEAN_BGR,
-            classifier=vgg16_classifier if _pretrained else None,
-            classifier_layers=VGG16_CLASSIFIER_LAYERS if _pretrained else {},
+            preprocessing=CAFFE_IMAGENET,
+            load_weights=load_vgg16_classifier if _name == "vgg16" else None,
             description=_description,
         )
     )

@@ -2,6 +2,6 @@
 
 from fcn_keras.layers.bilinear import BilinearUpsampling, bilinear_kernel
 from fcn_keras.layers.crop import CropToReference
-from fcn_keras.layers.preprocessing import CaffePreprocessing
+from fcn_keras.layers.preprocessing import CaffePreprocessing, ImagePreprocessing
 
-__all__ = ["BilinearUpsampling", "CaffePreprocessing", "CropToReference", "bilinear_kernel"]
+__all__ = ["BilinearUpsampling", "CaffePreprocessing", "CropToReference", "ImagePreprocessing", "bilinear_kernel"]

@@ -1,12 +1,13 @@
 """FCN-32s, FCN-16s and FCN-8s builders (Long, Shelhamer & Darrell, CVPR 2015)."""
 
+import os
+
 import keras
 
-from fcn_keras.backbones import get_backbone
-from fcn_keras.geometry import keras_padding_before
-from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
+from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone, model_backbone
+from fcn_keras.geometry import Grid, GridError, tensor_grid
+from fcn_keras.layers import BilinearUpsampling, CropToReference, ImagePreprocessing
 from fcn_keras.models.shared_weights import copy_shared_weights
-from fcn_keras.models.surgery import load_backbone_weights
 from fcn_keras.models.variants import (
     DEFAULT_BACKBONE,
     DEFAULT_NUM_CLASSES,
@@ -23,6 +24,7 @@ def build_fcn(
     num_classes=DEFAULT_NUM_CLASSES,
     *,
     backbone=DEFAULT_BACKBONE,
+    taps=None,
     backbone_weights=None,
     input_shape=(None, None, 3),
     padding=DEFAULT_PADDING,
@@ -37,22 +39,27 @@ def build_fcn(
 
     The model takes float RGB in [0, 255] of shape (N, H, W, 3) and returns
     float32 logits (N, H, W, num_classes) of exactly the input's H and W. The
-    backbone's normalization is inside the graph.
+    backbone's normalization is inside the graph. Where the backbone's taps sit
+    in the image (and so every crop of the head) is derived from its layers.
 
     Args:
         variant: "fcn32s", "fcn16s" or "fcn8s".
         num_classes: number of classes, 21 for PASCAL VOC.
-        backbone: a registered backbone name (see `available_backbones()`).
+        backbone: a registered backbone name (see `available_backbones()`), a
+            `BackboneSpec`, or your own Functional `keras.Model` (with `taps`).
+        taps: for a `keras.Model` backbone, {stride: layer name} of its stride-8, 16
+            and 32 maps (default: a keras-hub backbone's pyramid outputs).
         backbone_weights: None (random), "imagenet" or a local weights file of the
-            backbone's classifier, convolutionalized into the FCN.
+            backbone's pretrained network (for VGG16, its classifier, convolutionalized).
         input_shape: (H, W, 3); H and W may be None for any size.
-        padding: "paper" (reference geometry: pad 100, ceil pools, VALID fc6, crops
-            19 / 5, 27 / 5, 9, 31) or "same" (compact, about half the FLOPs).
+        padding: "paper" (reference geometry: 100 pixels of zeros around the image;
+            for VGG16 also ceil pools and a VALID fc6, crops 19 / 5, 27 / 5, 9, 31)
+            or "same" (compact, about half the FLOPs).
         at_once: scale pool4 by 0.01 and pool3 by 0.0001 before scoring, for
             training FCN-16s/8s in one stage.
         init_from: a trained coarser FCN (e.g. FCN-32s for an FCN-16s) whose layers
             are copied by name; the new score layers start at zero.
-        dropout: dropout rate after fc6 and fc7 (0 for none).
+        dropout: dropout rate after fc6 and fc7 of backbones that have them (0 for none).
         learn_upsampling: False keeps the bilinear upsamplers fixed, as the
             reference does; True trains them from their bilinear start.
         mean_bgr: the (B, G, R) mean the built-in preprocessing subtracts; default:
@@ -69,33 +76,35 @@ def build_fcn(
         TensorShape([1, 61, 77, 21])
     """
     _check_arguments(variant, num_classes, input_shape, padding, at_once)
-    spec = get_backbone(backbone)
+    spec = _backbone_spec(backbone, taps)
     if backbone_weights is not None and init_from is not None:
         raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
 
     images = keras.Input(tuple(input_shape), name="images")
-    mean_bgr = spec.mean_bgr if mean_bgr is None else mean_bgr
-    features = CaffePreprocessing(mean_bgr, name="preprocess")(images)
-    taps = spec.build(features, padding, dropout)
-    upsample = _upsampler(num_classes, padding, learn_upsampling)
+    preprocessing = dict(spec.preprocessing)
+    if mean_bgr is not None:
+        preprocessing["mean_rgb"] = tuple(reversed(mean_bgr))
+    features = ImagePreprocessing(**preprocessing, name="preprocess")(images)
+    taps = _checked_taps(spec, spec.build(features, padding, dropout), variant)
+    upsample = _upsampler(num_classes, learn_upsampling)
 
-    score = _score(num_classes, SCORE_FR)(taps[32].tensor)
-    grid = taps[32].grid
+    score = _score(num_classes, SCORE_FR)(taps[32][0])
+    grid = taps[32][1]
     for skip in VARIANTS[variant].skips:
-        score, grid = upsample(score, grid, 2, skip.upsample)
-        features = taps[skip.stride].tensor
+        features, skip_grid = taps[skip.stride]
+        score, grid = upsample(score, grid, skip_grid, skip.upsample)
         if at_once:
             features = keras.layers.Rescaling(skip.at_once_scale, name=skip.scale)(features)
         skip_score = _score(num_classes, skip.score)(features)
-        score, skip_score, grid = _align(score, grid, skip_score, taps[skip.stride].grid, skip)
+        score, skip_score, grid = _align(score, grid, skip_score, skip_grid, skip)
         score = keras.layers.Add(name=skip.fuse)([score, skip_score])
-    score, grid = upsample(score, grid, grid.stride, VARIANTS[variant].upscore)
+    score, grid = upsample(score, grid, Grid(), VARIANTS[variant].upscore)
     # The final crop also casts to float32, so logits are float32 under mixed precision.
     logits = CropToReference(_crop_offset(grid.offset), name=OUTPUT, dtype="float32")([score, images])
 
-    model = keras.Model(images, logits, name=name or f"{variant}_{backbone}")
+    model = keras.Model(images, logits, name=name or f"{variant}_{spec.name}")
     if backbone_weights is not None:
-        load_backbone_weights(model, backbone, backbone_weights)
+        _load_backbone_weights(model, spec, backbone_weights)
     if init_from is not None:
         copy_shared_weights(init_from, model)
     return model
@@ -168,29 +177,76 @@ def _check_arguments(variant, num_classes, input_shape, padding, at_once):
         raise ValueError("at_once applies to the skip layers of fcn16s and fcn8s; fcn32s has none.")
 
 
+def _backbone_spec(backbone, taps):
+    if isinstance(backbone, BackboneSpec):
+        return backbone
+    if isinstance(backbone, keras.Model):
+        return model_backbone(backbone, taps)
+    if taps is not None:
+        raise ValueError(f"taps= picks the layers of a keras.Model backbone; the registered backbone {backbone!r} "
+                         "has its own.")
+    return get_backbone(backbone)
+
+
+def _checked_taps(spec, tensors, variant):
+    """{stride: (tensor, grid)} of the strides `variant` needs, each grid derived and checked."""
+    needed = [32, *(skip.stride for skip in VARIANTS[variant].skips)]
+    missing = [stride for stride in needed if stride not in tensors]
+    if missing:
+        raise ValueError(f"Backbone {spec.name!r} has no tap at stride {missing[0]}; {variant} needs strides "
+                         f"{sorted(needed)}.")
+    taps = {}
+    for stride in needed:
+        grid = tensor_grid(tensors[stride])
+        if grid.stride != stride:
+            raise ValueError(f"The tap of backbone {spec.name!r} given for stride {stride} "
+                             f"({tensors[stride]._keras_history.operation.name!r}) has stride {grid.stride}: "
+                             f"tap the layer whose output is 1/{stride} of the image size.")
+        taps[stride] = (tensors[stride], grid)
+    return taps
+
+
+def _load_backbone_weights(model, spec, weights):
+    if spec.load_weights is None:
+        with_weights = [name for name in available_backbones() if get_backbone(name).load_weights]
+        raise ValueError(f"Backbone {spec.name!r} has no pretrained weights; use backbone_weights=None or a "
+                         f"backbone that has them ({', '.join(with_weights)}).")
+    if weights != "imagenet" and not os.path.isfile(str(weights)):
+        raise FileNotFoundError(f"backbone_weights: no weights file at {weights!r}; give 'imagenet', None or the "
+                                f"path of a {spec.name} weights file.")
+    try:
+        spec.load_weights(model, weights)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"Could not load {spec.name} weights from {weights!r}: {error}") from error
+
+
 def _score(num_classes, name):
     # Score layers start at zero, as in the reference: new skips add nothing at first.
     return keras.layers.Conv2D(num_classes, 1, kernel_initializer="zeros", name=name)
 
 
-def _upsampler(num_classes, padding, trainable):
-    """Returns `upsample(x, grid, factor, name) -> (x, grid)` with bilinear Conv2DTranspose."""
-    keras_padding = "valid" if padding == "paper" else "same"
+def _upsampler(num_classes, trainable):
+    """Returns `upsample(x, grid, target, name) -> (x, grid)`: a bilinear Conv2DTranspose from `grid`'s
+    stride to `target`'s, whose kernel (2f or 2f - 1 for factor f) puts its outputs on `target`'s pixels."""
 
-    def upsample(x, grid, factor, name):
-        kernel = 2 * factor
+    def upsample(x, grid, target, name):
+        factor = grid.stride // target.stride
+        lag = ((grid.offset - target.offset) / target.stride) % 1  # of a target pixel
+        if lag not in (0.0, 0.5):
+            raise GridError(f"{name}: the stride-{grid.stride} scores sit {lag} of a pixel off the stride-"
+                            f"{target.stride} grid they are fused with; no bilinear upsampling lines them up.")
+        kernel = 2 * factor if lag == 0.5 else 2 * factor - 1  # even kernels move the centre by half a pixel
         layer = keras.layers.Conv2DTranspose(
             num_classes,
             kernel,
             strides=factor,
-            padding=keras_padding,
+            padding="valid",
             use_bias=False,
             kernel_initializer=BilinearUpsampling(),
             trainable=trainable,
             name=name,
         )
-        crop = keras_padding_before(kernel, factor, keras_padding, transposed=True)
-        return layer(x), grid.transposed_conv(kernel, factor, crop)
+        return layer(x), grid.transposed_conv(kernel, factor)
 
     return upsample
 
@@ -198,9 +254,8 @@ def _upsampler(num_classes, padding, trainable):
 def _align(upsampled, up_grid, skip_scores, skip_grid, skip):
     """Crops whichever map starts earlier so both cover the same pixels; returns both and their grid."""
     shift = up_grid.shift_to(skip_grid)  # index in `upsampled` of the skip's first pixel
-    if shift < 0:  # reference geometry: crop the skip (Caffe's score_pool4c, score_pool3c)
+    if shift < 0:  # the skip starts first, as in the reference geometry (Caffe's score_pool4c, score_pool3c)
         return upsampled, CropToReference(-shift, name=skip.crop)([skip_scores, upsampled]), up_grid
-    # Same grids: the upsampled map may overhang bottom/right after ceil rounding.
     return CropToReference(shift, name=skip.upsample_crop)([upsampled, skip_scores]), skip_scores, skip_grid
 
 

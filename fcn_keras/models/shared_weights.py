@@ -1,4 +1,4 @@
-"""Copying weights between FCNs by layer name: staged training (FCN §4.2) and warm starts."""
+"""Copying weights between models by layer name: staged training (FCN §4.2), warm starts, pretrained backbones."""
 
 
 def copy_shared_weights(source, target):
@@ -28,15 +28,15 @@ def copy_shared_weights(source, target):
         expected = [w.shape for w in layer.get_weights()]
         if [w.shape for w in weights] != expected:
             raise ValueError(
-                f"init_from: layer {layer.name!r} has weights {[w.shape for w in weights]} in "
-                f"{source.name!r} but {expected} in the new model; build it with the same "
-                "backbone and num_classes."
+                f"Layer {layer.name!r} has weights {[w.shape for w in weights]} in {source.name!r} but "
+                f"{expected} in {target.name!r}; weights copied by layer name need the same backbone (and, "
+                "between FCNs, the same num_classes)."
             )
         layer.set_weights(weights)
         copied.append(layer.name)
     if not copied:
         raise ValueError(
-            f"init_from: {source.name!r} shares no layer names with the new model; pass an "
-            "FCN built by fcn_keras on the same backbone."
+            f"{source.name!r} shares no layer names with {target.name!r}, so no weights could be copied; "
+            "pass a model built on the same backbone."
         )
     return copied

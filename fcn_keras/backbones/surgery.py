@@ -1,10 +1,6 @@
 """Network surgery (FCN §3.1): a classifier's fully connected weights become the FCN's convolutions."""
 
-import os
-
 import numpy as np
-
-from fcn_keras.backbones import get_backbone
 
 
 def convolutionalize(classifier, fcn, layer_map):
@@ -50,40 +46,6 @@ def convolutionalize(classifier, fcn, layer_map):
         target.set_weights(converted)
         copied.append(target_name)
     return copied
-
-
-def load_backbone_weights(fcn, backbone, weights):
-    """Loads a backbone's pretrained classifier ("imagenet" or a local file) into an FCN.
-
-    Args:
-        fcn: a model built on `backbone`.
-        backbone: registry name, e.g. "vgg16".
-        weights: "imagenet" (downloaded by Keras on first use) or the path of a
-            weights file of the backbone's classifier (for "vgg16": of
-            `keras.applications.VGG16(include_top=True)`).
-
-    Returns:
-        The FCN layer names that received weights.
-
-    Example:
-        >>> load_backbone_weights(fcn, "vgg16", "vgg16.weights.h5")  # doctest: +SKIP
-    """
-    spec = get_backbone(backbone)
-    if spec.classifier is None:
-        raise ValueError(
-            f"Backbone {backbone!r} has no pretrained classifier; use backbone_weights=None "
-            "or a backbone that has one (e.g. 'vgg16')."
-        )
-    if weights != "imagenet" and not os.path.isfile(str(weights)):
-        raise FileNotFoundError(
-            f"backbone_weights: no weights file at {weights!r}; give 'imagenet', None or the "
-            f"path of a saved {backbone} classifier weights file."
-        )
-    try:
-        classifier = spec.classifier(weights)
-    except Exception as error:
-        raise ValueError(f"Could not load {backbone} classifier weights from {weights!r}: {error}") from error
-    return convolutionalize(classifier, fcn, spec.classifier_layers)
 
 
 def _layer(model, name, role):

@@ -1,0 +1,65 @@
+"""keras.applications classifiers as FCN backbones: ResNet-50/101, MobileNetV2, EfficientNet-B0.
+
+Each is built without its classifier top for any input size; its stride-8, 16 and 32
+block outputs are the taps. `backbone_weights="imagenet"` loads Keras' ImageNet
+weights (downloaded by Keras on first use), a path loads a weights file saved from
+the same network built with `include_top=False`.
+"""
+
+import functools
+
+import keras
+
+from fcn_keras.backbones.from_model import EXTRACTOR, model_backbone
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, INCEPTION, RAW_PIXELS, BackboneSpec, register_backbone
+
+# name: (keras.applications class, {stride: tap layer}, preprocessing its weights expect, description)
+APPLICATIONS = {
+    "resnet50": ("ResNet50", {8: "conv3_block4_out", 16: "conv4_block6_out", 32: "conv5_block3_out"},
+                 CAFFE_IMAGENET, "ResNet-50 (He et al. 2016), keras.applications."),
+    "resnet101": ("ResNet101", {8: "conv3_block4_out", 16: "conv4_block23_out", 32: "conv5_block3_out"},
+                  CAFFE_IMAGENET, "ResNet-101 (He et al. 2016), keras.applications."),
+    "mobilenetv2": ("MobileNetV2", {8: "block_5_add", 16: "block_12_add", 32: "out_relu"},
+                    INCEPTION, "MobileNetV2 (Sandler et al. 2018), keras.applications; small and fast."),
+    "efficientnetb0": ("EfficientNetB0", {8: "block3b_add", 16: "block5c_add", 32: "top_activation"},
+                       RAW_PIXELS, "EfficientNet-B0 (Tan & Le 2019), keras.applications; normalizes inside."),
+}
+
+
+def application_network(class_name, weights=None):
+    """A keras.applications network without its top, for images of any size.
+
+    Args:
+        class_name: e.g. "ResNet50".
+        weights: None, "imagenet" or a weights file path.
+
+    Returns:
+        `keras.Model`.
+
+    Example:
+        >>> application_network("MobileNetV2").output.shape
+        (None, None, None, 1280)
+    """
+    return getattr(keras.applications, class_name)(include_top=False, weights=weights, input_shape=(None, None, 3))
+
+
+def _build(class_name, taps, preprocessing, images, padding, dropout):
+    return model_backbone(application_network(class_name), taps, preprocessing).build(images, padding, dropout)
+
+
+def _load_weights(class_name, fcn, weights):
+    """The pretrained network's weights, layer by layer, into the FCN's extractor (named as in the network)."""
+    pretrained = application_network(class_name, weights)
+    for layer in fcn.get_layer(EXTRACTOR).layers:
+        if layer.weights:
+            layer.set_weights(pretrained.get_layer(layer.name).get_weights())
+
+
+for _name, (_class_name, _taps, _preprocessing, _description) in APPLICATIONS.items():
+    register_backbone(BackboneSpec(
+        name=_name,
+        build=functools.partial(_build, _class_name, _taps, _preprocessing),
+        preprocessing=_preprocessing,
+        load_weights=functools.partial(_load_weights, _class_name),
+        description=_description,
+    ))
