@@ -366,12 +366,12 @@ def test_a_run_that_failed_on_bad_data_does_not_steer_the_next(tmp_path, capsys)
     assert cli.main(["train", "--data", folder("good", 6), *args]) == 0
     out = capsys.readouterr().out
     assert "Resuming" not in out and "3/3 - " in out  # the new data's 3 steps, not the failed run's 2
+    assert "run there finished no epoch" in out
 
 
-def test_an_unprepared_tfds_data_set_is_refused_at_once_without_downloads(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+def test_an_unprepared_tfds_data_set_is_refused_at_once_without_downloads(tmp_path, capsys):
     assert cli.main(["train", "--data", "tfds:oxford_iiit_pet", "--no-download", "--output",
                      str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
-    assert f"oxford_iiit_pet is not prepared in {tmp_path / 'tfds'}" in err and "tfds build oxford_iiit_pet" in err
+    assert "oxford_iiit_pet is not prepared in " in err and "tfds build oxford_iiit_pet" in err

@@ -226,6 +226,21 @@ def test_finished_runs_are_not_overwritten(tmp_path):
     assert len(open(os.path.join(run, "log.csv")).read().strip().splitlines()) == 2
 
 
+def test_training_outputs_are_checked_before_any_work(tmp_path):
+    from fcn_keras.training.run_folder import check_training_output
+
+    (tmp_path / "staged" / "fcn8s").mkdir(parents=True)
+    (tmp_path / "staged" / "fcn8s" / "best.keras").write_bytes(b"a finished last stage")
+    with pytest.raises(FileExistsError, match="already holds a finished staged run"):
+        check_training_output(str(tmp_path / "staged"), staged=True)
+    check_training_output(str(tmp_path / "staged"), overwrite=True, staged=True)
+    check_training_output(str(tmp_path / "new"), staged=True)  # nothing there yet: fine
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="it is a file"):
+        check_training_output(str(tmp_path / "file"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "staged"]  # nothing was created
+
+
 def test_missing_parent_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="parent folder .*nowhere does not exist"):
         train(tiny_model(), tiny_data(4), output_dir=str(tmp_path / "nowhere" / "run"), epochs=1, verbose=0)

@@ -209,6 +209,7 @@ def _interrupted_state(output_dir, backup_dir):
         return None
     _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), state["epoch"])
     if not state["epoch"]:
+        print(f"Starting {output_dir} over: the interrupted run there finished no epoch.")
         shutil.rmtree(backup_dir)
         return None
     return state

@@ -50,7 +50,7 @@ def check_training_output(output_dir, overwrite=False, staged=False):
         training_run(output_dir).check(overwrite)
         return
     RunFolder(output_dir, results=()).check(overwrite, what="staged run")
-    last_stage = os.path.join(output_dir, VARIANTS[-1])
+    last_stage = os.path.join(output_dir, list(VARIANTS)[-1])
     if os.path.isdir(output_dir):
         training_run(last_stage).check(overwrite, what="staged run")
 
