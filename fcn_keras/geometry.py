@@ -8,6 +8,8 @@ The crop offsets of the reference network (19; 5, 27; 5, 9, 31) all follow from 
 
 import dataclasses
 
+import keras
+
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
@@ -167,15 +169,19 @@ def tensor_grid(tensor):
 
 
 def _is_model(operation):
-    return hasattr(operation, "_run_through_graph") and hasattr(operation, "outputs")
+    return isinstance(operation, keras.Model)
 
 
 def _model_grid(model, inner_output, input_grids):
     """The grid of a nested model's output, its inputs being on `input_grids`."""
-    if len(model.inputs) != len(input_grids) or len(set(g for g in input_grids if g is not None)) > 1:
+    if len(set(input_grids)) != 1 or input_grids[0] is None:
         raise GridError(f"{_describe(model)} takes inputs on different grids; give it one image input.")
-    inner = tensor_grid(inner_output)
-    outer = next(g for g in input_grids)
+    if isinstance(model, keras.Sequential):
+        grid = input_grids[0]
+        for layer in model.layers:
+            grid = _model_grid(layer, layer.outputs[0], [grid]) if _is_model(layer) else _layer_grid(layer, [grid])
+        return grid
+    inner, outer = tensor_grid(inner_output), input_grids[0]
     return Grid(outer.stride * inner.stride, outer.offset + outer.stride * inner.offset)
 
 

@@ -10,6 +10,7 @@ from fcn_keras.layers import CropToReference
 from fcn_keras.models import PADDINGS, VARIANTS, variant_of
 
 FULL_SIZE = {"vgg16"}  # 134M parameters: built in the slow tests only
+VGG_FAMILY = {name for name in fcn_keras.available_backbones() if name.startswith("vgg16")}
 BACKBONES = [
     pytest.param(name, marks=pytest.mark.slow) if name in FULL_SIZE else name
     for name in fcn_keras.available_backbones()
@@ -25,12 +26,21 @@ REFERENCE_NAMES = {
 }
 BACKBONE_NAMES = [f"conv{b}_{i}" for b, n in enumerate((2, 2, 3, 3, 3), 1) for i in range(1, n + 1)] + [
     f"pool{b}" for b in range(1, 6)] + ["fc6", "fc7"]
-# Caffe crop offsets of the reference nets, by crop layer.
-PAPER_CROPS = {
-    "fcn32s": {"score": 19},
-    "fcn16s": {"score_pool4c": 5, "score": 27},
-    "fcn8s": {"score_pool4c": 5, "score_pool3c": 9, "score": 31},
+# Crop offsets by crop layer. VGG16 "paper": the reference nets' (Caffe's). VGG16 "same": its pools centre
+# stride-s pixels at s*i + (s-1)/2, so even bilinear kernels land half a pixel off and are trimmed. ResNet
+# (keras.applications): every map has its pixels at s*i (offset 0), so odd kernels (2f - 1) fit, and an
+# upsampled map starts (f - 1) fine pixels early; "paper" adds the 100 pixels of padding.
+CROPS = {
+    ("vgg16", "paper"): {"fcn32s": {"score": 19}, "fcn16s": {"score_pool4c": 5, "score": 27},
+                         "fcn8s": {"score_pool4c": 5, "score_pool3c": 9, "score": 31}},
+    ("vgg16", "same"): {"fcn32s": {"score": 16}, "fcn16s": {"upscore2c": 1, "score": 8},
+                        "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 4}},
+    ("resnet", "same"): {"fcn32s": {"score": 31}, "fcn16s": {"upscore2c": 1, "score": 15},
+                         "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 7}},
+    ("resnet", "paper"): {"fcn32s": {"score": 131}, "fcn16s": {"upscore2c": 1, "score": 115},
+                          "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 107}},
 }
+PAPER_CROPS = CROPS[("vgg16", "paper")]
 
 
 def table_names(variant):
@@ -57,19 +67,20 @@ def crops(model):
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("backbone", BACKBONES)
-def test_logits_have_input_size_for_every_model(backbone, variant, padding):
+def test_every_backbone_variant_and_padding_scores_every_pixel(backbone, variant, padding):
     model = fcn_keras.build_fcn(variant, 5, backbone=backbone, padding=padding)
-    for height, width in SIZES:
-        logits = model(random_images(2, height, width))
-        assert tuple(logits.shape) == (2, height, width, 5)
+    for height, width in SIZES if backbone in VGG_FAMILY else SIZES[:1]:
+        logits = model(random_images(1, height, width))
+        assert tuple(logits.shape) == (1, height, width, 5)
         assert logits.dtype == "float32"
     names = {layer.name for layer in model.layers}
-    assert set(BACKBONE_NAMES) | table_names(variant) <= names
+    assert table_names(variant) <= names
     assert variant_of(model) == variant
-    if padding == "paper":
-        assert crops(model) == {name: (o, o) for name, o in PAPER_CROPS[variant].items()}
-    else:  # compact geometry: crops only trim ceil-rounding overhang, never shift
-        assert set(crops(model).values()) == {(0, 0)}
+    family = "vgg16" if backbone in VGG_FAMILY else "resnet" if backbone.startswith("resnet") else None
+    if family == "vgg16":
+        assert set(BACKBONE_NAMES) <= names
+    if family:
+        assert crops(model) == {name: (o, o) for name, o in CROPS[(family, padding)][variant].items()}
 
 
 @pytest.mark.parametrize("size", [(1, 1), (2, 3), (15, 16), (31, 33), (47, 95), (64, 64)])
