@@ -1,4 +1,4 @@
-"""Layer tests for CropToReference, CaffePreprocessing and the BilinearUpsampling initializer."""
+"""Layer tests for CropToReference, ImagePreprocessing (and CaffePreprocessing) and the BilinearUpsampling initializer."""
 
 import re
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference
+from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference, ImagePreprocessing
 
 
 def to_numpy(x):
@@ -136,8 +136,35 @@ def test_preprocessing_config_round_trip():
 
 @pytest.mark.parametrize("mean", [(1.0, 2.0), (1.0, 2.0, 3.0, 4.0)])
 def test_preprocessing_rejects_wrong_mean_length(mean):
-    with pytest.raises(ValueError, match=r"mean_bgr needs 3 values \(B, G, R\), got " + re.escape(repr(mean))):
+    with pytest.raises(ValueError, match=r"mean_bgr needs 3 values, one per colour channel, got " + re.escape(repr(mean))):
         CaffePreprocessing(mean_bgr=mean)
+
+
+def test_image_preprocessing_normalizes_per_channel_then_orders_them():
+    x = np.random.default_rng(6).uniform(0, 255, (2, 3, 4, 3)).astype("float32")
+    mean, std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
+    rgb = to_numpy(ImagePreprocessing(mean, std)(x))
+    np.testing.assert_allclose(rgb, (x - np.array(mean)) / np.array(std), rtol=1e-6, atol=1e-6)
+    bgr = to_numpy(ImagePreprocessing(mean, std, channel_order="BGR")(x))
+    np.testing.assert_array_equal(bgr, rgb[..., ::-1])
+    caffe = CaffePreprocessing(mean_bgr=mean[::-1])
+    np.testing.assert_array_equal(to_numpy(caffe(x)), to_numpy(ImagePreprocessing(mean, channel_order="BGR")(x)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"std_rgb": (1.0, 0.0, 1.0)}, r"std_rgb must be positive"),
+    ({"channel_order": "GRB"}, r"channel_order must be one of \('RGB', 'BGR'\), got 'GRB'"),
+    ({"mean_rgb": (1.0,)}, r"mean_rgb needs 3 values"),
+])
+def test_image_preprocessing_argument_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ImagePreprocessing(**kwargs)
+
+
+def test_image_preprocessing_config_round_trip():
+    layer = ImagePreprocessing((1, 2, 3), (4, 5, 6), "BGR", name="pre")
+    restored = ImagePreprocessing.from_config(layer.get_config())
+    assert (restored.mean_rgb, restored.std_rgb, restored.channel_order) == ((1, 2, 3), (4, 5, 6), "BGR")
 
 
 # BilinearUpsampling (shape checks and the formula are in test_bilinear.py)

@@ -35,7 +35,7 @@ def test_every_keras_weight_is_the_source_array_in_keras_layout(tmp_path, varian
         np.testing.assert_array_equal(weights[0], arrays[0].transpose(2, 3, 1, 0), err_msg=name)
         if len(arrays) > 1:
             np.testing.assert_array_equal(weights[1], arrays[1], err_msg=name)
-    assert model.get_layer("preprocess").mean_bgr == CAFFE_MEAN_BGR
+    assert model.get_layer("preprocess").mean_rgb == CAFFE_MEAN_BGR[::-1]
     assert model.get_layer("conv1_1_pad").padding == ((100, 100), (100, 100))  # the paper geometry
 
 
@@ -103,7 +103,7 @@ def test_convert_writes_a_keras_file_that_keeps_the_mean_and_never_overwrites(tm
     source = write_caffemodel(tmp_path / "fcn16s-tiny.caffemodel", authors_layers("fcn16s", CLASSES, seed=11))
     model = convert_weights_file(source, tmp_path / "out.keras")
     loaded = keras.models.load_model(tmp_path / "out.keras")
-    assert loaded.get_layer("preprocess").mean_bgr == CAFFE_MEAN_BGR
+    assert loaded.get_layer("preprocess").mean_rgb == CAFFE_MEAN_BGR[::-1]
     image = random_images(1, 19, 22)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(image)), keras.ops.convert_to_numpy(model(image)))
     with pytest.raises(FileExistsError, match="out.keras already exists"):

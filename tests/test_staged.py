@@ -64,7 +64,7 @@ def test_staged_models_differ_from_unstaged(padding):
 
 def test_init_from_rejects_other_class_counts():
     fcn32s = fcn_keras.build_fcn32s(6, backbone="vgg16_tiny")
-    with pytest.raises(ValueError, match="score_fr.*same backbone and num_classes"):
+    with pytest.raises(ValueError, match=r"score_fr.*same backbone \(and, between FCNs, the same num_classes\)"):
         fcn_keras.build_fcn16s(5, backbone="vgg16_tiny", init_from=fcn32s)
 
 

@@ -6,10 +6,11 @@ import keras
 
 
 def convolution_flops(model):
-    """FLOPs (2 per multiply-add) of every Conv2D/Conv2DTranspose of a fixed-size model.
+    """FLOPs (2 per multiply-add) of every convolution of a fixed-size model, nested backbones included.
 
-    Pooling, activations and additions are left out: they are a rounding error
-    next to the convolutions.
+    Conv2D (grouped too), DepthwiseConv2D, SeparableConv2D and Conv2DTranspose
+    count; pooling, activations, normalization and additions are left out: they
+    are a rounding error next to the convolutions.
 
     Args:
         model: a model built with a fixed `input_shape`, e.g. (500, 500, 3).
@@ -22,19 +23,44 @@ def convolution_flops(model):
         >>> round(convolution_flops(model) / 1e9)   # paper geometry
         363
     """
-    total = 0
+    return sum(_layer_flops(layer) for layer in _layers(model))
+
+
+def _layers(model):
+    """The model's layers, with each nested model replaced by its layers at the size it is fed."""
     for layer in model.layers:
-        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
-            continue
-        # A transposed convolution's work grows with its input, a convolution's with its output.
-        transposed = isinstance(layer, keras.layers.Conv2DTranspose)
-        spatial = (layer.input if transposed else layer.output).shape[1:3]
-        if None in spatial:
-            raise ValueError(
-                f"Layer {layer.name!r} has an unknown size {tuple(spatial)}; build the model with a "
-                "fixed input_shape, e.g. input_shape=(500, 500, 3)."
-            )
-        kernel_height, kernel_width = layer.kernel_size
-        in_channels = layer.input.shape[-1]
-        total += 2 * math.prod(spatial) * kernel_height * kernel_width * in_channels * layer.filters
-    return total
+        if isinstance(layer, keras.Model):
+            yield from _layers(_at_fed_size(layer))
+        else:
+            yield layer
+
+
+def _at_fed_size(nested):
+    """A weightless copy of a nested model whose input has the fixed shape its caller feeds it."""
+    shape = nested._inbound_nodes[-1].input_tensors[0].shape
+    config = nested.get_config()
+    for layer in config.get("layers", []):
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = list(shape)
+    return type(nested).from_config(config)
+
+
+def _layer_flops(layer):
+    if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.DepthwiseConv2D,
+                              keras.layers.SeparableConv2D)):
+        return 0
+    # A transposed convolution's work grows with its input, a convolution's with its output.
+    transposed = isinstance(layer, keras.layers.Conv2DTranspose)
+    spatial = (layer.input if transposed else layer.output).shape[1:3]
+    if None in spatial:
+        raise ValueError(
+            f"Layer {layer.name!r} has an unknown size {tuple(spatial)}; build the model with a "
+            "fixed input_shape, e.g. input_shape=(500, 500, 3)."
+        )
+    window = math.prod(layer.kernel_size)
+    in_channels = layer.input.shape[-1]
+    if isinstance(layer, (keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
+        depthwise = window * in_channels * layer.depth_multiplier
+        pointwise = in_channels * layer.depth_multiplier * getattr(layer, "filters", 0)  # SeparableConv2D
+        return 2 * math.prod(spatial) * (depthwise + pointwise)
+    return 2 * math.prod(spatial) * window * in_channels // getattr(layer, "groups", 1) * layer.filters

@@ -200,10 +200,16 @@ def _checked_taps(spec, tensors, variant):
         grid = tensor_grid(tensors[stride])
         if grid.stride != stride:
             raise ValueError(f"The tap of backbone {spec.name!r} given for stride {stride} "
-                             f"({tensors[stride]._keras_history.operation.name!r}) has stride {grid.stride}: "
+                             f"({_producer(tensors[stride]).name!r}) has stride {grid.stride}: "
                              f"tap the layer whose output is 1/{stride} of the image size.")
         taps[stride] = (tensors[stride], grid)
     return taps
+
+
+def _producer(tensor):
+    """The layer that computes `tensor`, looked up inside nested models."""
+    operation, _, index = tensor._keras_history
+    return _producer(operation.outputs[index]) if isinstance(operation, keras.Model) else operation
 
 
 def _load_backbone_weights(model, spec, weights):

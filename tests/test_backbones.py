@@ -1,0 +1,103 @@
+"""Backbones beyond VGG: your own Keras model by tap names, keras.applications with their weights, FLOPs."""
+
+import keras
+import numpy as np
+import pytest
+from helpers import random_images
+
+import fcn_keras
+from fcn_keras.backbones import model_backbone
+from fcn_keras.backbones.applications import application_network
+from fcn_keras.models import convolution_flops
+
+
+def my_network():
+    """A small residual network of the kind users bring: explicit padding, BatchNorm, a projection shortcut."""
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(images)
+    x = keras.layers.ZeroPadding2D(3)(x)
+    x = keras.layers.Conv2D(8, 7, strides=2, name="stem")(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
+    for stage, width in enumerate((16, 24, 32), start=3):
+        shortcut = keras.layers.Conv2D(width, 1, strides=2, name=f"s{stage}_project")(x)
+        x = keras.layers.ZeroPadding2D(1)(x)  # so that its 3x3/2 windows centre where the 1x1/2 shortcut reads
+        x = keras.layers.Conv2D(width, 3, strides=2, activation="relu", name=f"s{stage}_a")(x)
+        x = keras.layers.Conv2D(width, 3, padding="same", name=f"s{stage}_b")(x)
+        x = keras.layers.ReLU(name=f"s{stage}_out")(keras.layers.Add()([x, shortcut]))
+    return keras.Model(images, x, name="my_net")
+
+
+TAPS = {8: "s3_out", 16: "s4_out", 32: "s5_out"}
+
+
+def test_your_own_model_by_tap_names_keeps_its_weights_and_round_trips(tmp_path):
+    network = my_network()
+    model = fcn_keras.build_fcn8s(4, backbone=network, taps=TAPS)
+    images = random_images(2, 45, 61)
+    assert tuple(model(images).shape) == (2, 45, 61, 4)
+    extractor = model.get_layer("backbone")
+    for layer in network.layers[1:]:  # all but the input layer
+        for mine, used in zip(layer.get_weights(), extractor.get_layer(layer.name).get_weights()):
+            np.testing.assert_array_equal(mine, used)
+    model.get_layer("score_fr").set_weights([np.full_like(w, 0.01) for w in model.get_layer("score_fr").get_weights()])
+    model.save(tmp_path / "mine.keras")
+    loaded = keras.models.load_model(tmp_path / "mine.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), keras.ops.convert_to_numpy(model(images)),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("taps, message", [
+    ({8: "s4_out", 16: "s4_out", 32: "s5_out"}, r"given for stride 8 \('s4_out'\) has stride 16"),
+    ({16: "s4_out", 32: "s5_out"}, r"has no tap at stride 8; fcn8s needs strides \[8, 16, 32\]"),
+    ({8: "s3_out", 16: "nope", 32: "s5_out"}, r"Model 'my_net' has no layer named 'nope'"),
+])
+def test_wrong_taps_are_named(taps, message):
+    with pytest.raises(ValueError, match=message):
+        fcn_keras.build_fcn8s(3, backbone=my_network(), taps=taps)
+
+
+def test_a_model_without_taps_or_pyramid_is_refused():
+    with pytest.raises(ValueError, match=r"Give the taps of model 'my_net'"):
+        fcn_keras.build_fcn8s(3, backbone=my_network())
+    with pytest.raises(ValueError, match="the registered backbone 'vgg16_tiny' has its own"):
+        fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", taps=TAPS)
+
+
+def test_a_keras_hub_style_pyramid_supplies_the_taps():
+    network = my_network()
+    network.pyramid_outputs = {f"P{level}": network.get_layer(f"s{level}_out").output for level in (3, 4, 5)}
+    model = fcn_keras.build_fcn16s(3, backbone=network)
+    assert tuple(model(random_images(1, 40, 40)).shape) == (1, 40, 40, 3)
+
+
+def test_application_weights_load_from_a_local_file(tmp_path):
+    network = application_network("MobileNetV2")
+    for weight in network.weights:  # distinct from a fresh build's
+        weight.assign(np.random.default_rng(len(weight.path)).normal(size=weight.shape).astype("float32"))
+    network.save_weights(tmp_path / "mobilenetv2.weights.h5")
+    model = fcn_keras.build_fcn32s(3, backbone="mobilenetv2", backbone_weights=str(tmp_path / "mobilenetv2.weights.h5"))
+    extractor = model.get_layer("backbone")
+    for layer in network.layers[1:]:  # all but the input layer
+        for expected, loaded in zip(layer.get_weights(), extractor.get_layer(layer.name).get_weights()):
+            np.testing.assert_array_equal(loaded, expected)
+
+
+def test_preprocessing_is_the_backbones_own():
+    assert fcn_keras.build_fcn32s(2, backbone="mobilenetv2").get_layer("preprocess").get_config()["std_rgb"] == [
+        127.5] * 3
+    resnet = fcn_keras.build_fcn32s(2, backbone="resnet50").get_layer("preprocess")
+    assert (resnet.channel_order, resnet.mean_rgb) == ("BGR", (123.68, 116.779, 103.939))
+
+
+def test_flops_count_nested_backbones_at_the_size_they_are_fed():
+    model = fcn_keras.build_fcn32s(2, backbone=my_network(), taps={32: "s5_out"}, input_shape=(64, 64, 3),
+                                   padding="same")
+    # (output pixels, kernel window, in, out) of each convolution of my_network on 64x64: stem 70 -> 32, pool -> 16
+    convolutions = [(32 * 32, 49, 3, 8)]
+    for size, (before, width) in zip((8, 4, 2), ((8, 16), (16, 24), (24, 32))):
+        convolutions += [(size * size, 1, before, width), (size * size, 9, before, width), (size * size, 9, width, width)]
+    backbone = sum(2 * pixels * window * inputs * outputs for pixels, window, inputs, outputs in convolutions)
+    upscore = model.get_layer("upscore")
+    head = 2 * 2 * 2 * 32 * 2 + 2 * 2 * 2 * upscore.kernel_size[0] ** 2 * 2 * 2  # score_fr, then upscore on 2x2
+    assert convolution_flops(model) == backbone + head
