@@ -89,6 +89,8 @@ POINTWISE = {
 GLOBAL = {"GlobalAveragePooling2D", "GlobalMaxPooling2D", "Mean", "Max"}
 SHAPE_ONLY = {"Reshape", "ExpandDims", "Squeeze"}  # allowed on global (1x1) values only
 
+WINDOWED = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D,
+            keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)  # and their subclasses
 _RULES = {}
 
 
@@ -202,7 +204,7 @@ def _layer_grid(layer, input_grids):
     grid = spatial[0]
     if kind in POINTWISE:
         return grid
-    if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D"):
+    if isinstance(layer, WINDOWED):
         kernel = _square(layer, getattr(layer, "kernel_size", None) or layer.pool_size, "kernel")
         stride = _square(layer, layer.strides, "stride")
         dilation = _square(layer, getattr(layer, "dilation_rate", 1), "dilation")

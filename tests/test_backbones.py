@@ -101,3 +101,23 @@ def test_flops_count_nested_backbones_at_the_size_they_are_fed():
     upscore = model.get_layer("upscore")
     head = 2 * 2 * 2 * 32 * 2 + 2 * 2 * 2 * upscore.kernel_size[0] ** 2 * 2 * 2  # score_fr, then upscore on 2x2
     assert convolution_flops(model) == backbone + head
+
+
+def test_alexnet_takes_a_caffe_classifiers_weights_fc_layers_convolutionalized(tmp_path):
+    from weight_fixtures import alexnet_layers, write_caffemodel
+
+    from fcn_keras.weight_files import read_weights
+
+    path = write_caffemodel(tmp_path / "bvlc_alexnet_tiny.caffemodel", alexnet_layers(seed=3, fc_kind="dense"))
+    assert read_weights(path)["fc6"].kind == "dense"
+    model = fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights=str(path), dropout=0,
+                                   padding="same", input_shape=(188, 188, 3))
+    layers = alexnet_layers(seed=3, fc_kind="dense")
+    pool5 = keras.Model(model.input, model.get_layer("pool5").output)(random_images(1, 188, 188))
+    pool5 = keras.ops.convert_to_numpy(pool5)[0]  # (6, 6, C) at 188 px; "same" fc6 pads 2 above: pixel 2 sees it
+    assert pool5.shape[:2] == (6, 6)
+    dense = layers["fc6"][0] @ pool5.transpose(2, 0, 1).ravel() + layers["fc6"][1]  # Caffe flattens (C, H, W)
+    fc6 = keras.Model(model.input, model.get_layer("fc6").output)(random_images(1, 188, 188))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fc6)[0, 2, 2], np.maximum(dense, 0), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="bvlc_alexnet.caffemodel"):
+        fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights="imagenet")

@@ -9,8 +9,7 @@ import fcn_keras
 from fcn_keras.layers import CropToReference
 from fcn_keras.models import PADDINGS, VARIANTS, variant_of
 
-FULL_SIZE = {"vgg16"}  # 134M parameters: built in the slow tests only
-VGG_FAMILY = {name for name in fcn_keras.available_backbones() if name.startswith("vgg16")}
+FULL_SIZE = {"vgg16", "alexnet"}  # 134M and 57M parameters: built in the slow tests only
 BACKBONES = [
     pytest.param(name, marks=pytest.mark.slow) if name in FULL_SIZE else name
     for name in fcn_keras.available_backbones()
@@ -35,6 +34,11 @@ CROPS = {
                          "fcn8s": {"score_pool4c": 5, "score_pool3c": 9, "score": 31}},
     ("vgg16", "same"): {"fcn32s": {"score": 16}, "fcn16s": {"upscore2c": 1, "score": 8},
                         "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 4}},
+    # AlexNet "paper": the authors' voc-fcn-alexnet (upscore 63/32, crop 18), hand-checked for the skips.
+    ("alexnet", "paper"): {"fcn32s": {"score": 18}, "fcn16s": {"score_pool4c": 5, "score": 18},
+                           "fcn8s": {"score_pool4c": 5, "score_pool3c": 10, "score": 18}},
+    ("alexnet", "same"): {"fcn32s": {"score": 15}, "fcn16s": {"upscore2c": 0, "score": 15},
+                          "fcn8s": {"upscore2c": 0, "upscore_pool4c": 1, "score": 7}},
     ("resnet", "same"): {"fcn32s": {"score": 31}, "fcn16s": {"upscore2c": 1, "score": 15},
                          "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 7}},
     ("resnet", "paper"): {"fcn32s": {"score": 131}, "fcn16s": {"upscore2c": 1, "score": 115},
@@ -69,14 +73,14 @@ def crops(model):
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_every_backbone_variant_and_padding_scores_every_pixel(backbone, variant, padding):
     model = fcn_keras.build_fcn(variant, 5, backbone=backbone, padding=padding)
-    for height, width in SIZES if backbone in VGG_FAMILY else SIZES[:1]:
+    for height, width in SIZES if backbone in ("vgg16_tiny", "alexnet_tiny") else SIZES[:1]:
         logits = model(random_images(1, height, width))
         assert tuple(logits.shape) == (1, height, width, 5)
         assert logits.dtype == "float32"
     names = {layer.name for layer in model.layers}
     assert table_names(variant) <= names
     assert variant_of(model) == variant
-    family = "vgg16" if backbone in VGG_FAMILY else "resnet" if backbone.startswith("resnet") else None
+    family = next((name for name in ("vgg16", "alexnet", "resnet") if backbone.startswith(name)), None)
     if family == "vgg16":
         assert set(BACKBONE_NAMES) <= names
     if family:

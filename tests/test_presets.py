@@ -221,7 +221,8 @@ def test_the_registry_holds_the_authors_voc_models():
     assert {name: (p.variant, p.at_once, p.num_classes, p.scores["seg11valid mean IU"])
             for name, p in PRESETS.items()} == {
         "fcn32s-heavy-pascal": ("fcn32s", False, 21, 63.6), "fcn16s-heavy-pascal": ("fcn16s", False, 21, 65.0),
-        "fcn8s-heavy-pascal": ("fcn8s", False, 21, 65.5), "fcn8s-atonce-pascal": ("fcn8s", True, 21, 65.4)}
+        "fcn8s-heavy-pascal": ("fcn8s", False, 21, 65.5), "fcn8s-atonce-pascal": ("fcn8s", True, 21, 65.4),
+        "fcn-alexnet-pascal": ("fcn32s", False, 21, 48.0)}
     for preset in PRESETS.values():
         assert preset.sources[0].url == f"http://dl.caffe.berkeleyvision.org/{preset.name}.caffemodel"
         assert all(source.checksum for source in preset.sources[1:])  # the converted copies' published md5s
@@ -307,3 +308,14 @@ def test_the_authors_fcn8s_reproduces_its_reported_mean_iu_on_seg11valid():
                          "--split", "seg11valid", "--output", scores]) == 0
         mean_iou = json.load(open(scores))["mean_iou"]
     assert 100 * mean_iou == pytest.approx(PRESETS["fcn8s-heavy-pascal"].scores["seg11valid mean IU"], abs=0.15)
+
+
+def test_the_authors_fcn_alexnet_converts_to_their_scores(tmp_path):
+    from weight_fixtures import alexnet_layers, caffe_alexnet_forward
+
+    layers = alexnet_layers(CLASSES, seed=21)
+    model = fcn_from_weights(read_weights(write_caffemodel(tmp_path / "fcn-alexnet.caffemodel", layers)))
+    assert model.get_layer("conv2").groups == 2 and model.get_layer("upscore").kernel_size == (63, 63)
+    image = np.random.default_rng(5).uniform(0, 255, (45, 58, 3)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(image[None]))[0],
+                               caffe_alexnet_forward(layers, image), rtol=1e-4, atol=1e-3)

@@ -12,6 +12,7 @@ net (pad 100, ceil pooling, deconvolution, crops, sums) to compare outputs with.
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from fcn_keras.backbones.alexnet import ALEXNET_FAMILY
 from fcn_keras.backbones.vgg import VGG16_FAMILY
 from fcn_keras.layers import bilinear_kernel
 
@@ -49,6 +50,36 @@ def authors_layers(variant="fcn8s", num_classes=3, at_once=False, seed=0, biline
             layers[f"scale_{pool}"] = [np.full(pool_channels[pool], AT_ONCE_SCALES[pool], np.float32)]
     name, stride, _ = FINAL[variant]
     layers[name] = [_upsampler(rng, num_classes, 2 * stride, bilinear)]
+    return layers
+
+
+ALEXNET_WIDTHS, ALEXNET_FC_UNITS = ALEXNET_FAMILY["alexnet_tiny"][:2]
+ALEXNET_CONVS = (("conv1", 11, 4, 1, 0), ("conv2", 5, 1, 2, 2), ("conv3", 3, 1, 1, 1), ("conv4", 3, 1, 2, 1),
+                 ("conv5", 3, 1, 2, 1))  # name, kernel, stride, groups, pad (conv1's is 100 in the FCN)
+
+
+def alexnet_layers(num_classes=3, seed=0, fc_kind="conv"):
+    """{layer name: [arrays]} in Caffe's layouts for a tiny FCN-AlexNet (FCN-32s) with the authors' names.
+
+    fc_kind "dense" gives fc6/fc7 as a Caffe classifier stores them (InnerProduct (out, in * 6 * 6)) and no
+    score layers: the BVLC ImageNet release's form."""
+    rng = np.random.default_rng(seed)
+    layers, channels = {}, 3
+    for (name, kernel, _, groups, _), width in zip(ALEXNET_CONVS, ALEXNET_WIDTHS):
+        scale = np.sqrt(2.0 / (channels // groups * kernel * kernel))
+        layers[name] = [rng.normal(0, scale, (width, channels // groups, kernel, kernel)).astype(np.float32),
+                        rng.normal(0, 0.1, width).astype(np.float32)]
+        channels = width
+    for name, kernel in (("fc6", 6), ("fc7", 1)):
+        weight = rng.normal(0, np.sqrt(2.0 / (channels * kernel * kernel)),
+                            (ALEXNET_FC_UNITS, channels, kernel, kernel)).astype(np.float32)
+        layers[name] = [weight.reshape(ALEXNET_FC_UNITS, -1) if fc_kind == "dense" else weight,
+                        rng.normal(0, 0.1, ALEXNET_FC_UNITS).astype(np.float32)]
+        channels = ALEXNET_FC_UNITS
+    if fc_kind == "conv":
+        layers["score_fr"] = [rng.normal(0, 0.1, (num_classes, channels, 1, 1)).astype(np.float32),
+                              rng.normal(0, 0.1, num_classes).astype(np.float32)]
+        layers["upscore"] = [_upsampler(rng, num_classes, 63, False)]
     return layers
 
 
@@ -101,9 +132,11 @@ def _caffe_messages():
     return message_factory.GetMessageClassesForFiles([file.name], pool)
 
 
-def _kind(name):
+def _kind(name, arrays):
     if name.startswith("upscore"):
         return "Deconvolution", 39
+    if name.startswith("fc") and arrays[0].ndim == 2:
+        return "InnerProduct", 14
     return ("Scale", None) if name.startswith("scale_") else ("Convolution", 4)
 
 
@@ -114,7 +147,7 @@ def write_caffemodel(path, layers, legacy=False, extra_layers=()):
     if not legacy:  # layers without weights come first in real files, as in the prototxt
         net.layer.add(name="data", type="Input")
     for name, arrays in list(layers.items()) + list(extra_layers):
-        layer_type, legacy_type = _kind(name)
+        layer_type, legacy_type = _kind(name, arrays)
         layer = net.layers.add(name=name, type=legacy_type) if legacy else net.layer.add(name=name, type=layer_type)
         for array in arrays:
             blob = layer.blobs.add()
@@ -151,12 +184,49 @@ def write_torch_pth(path, layers):
 
 # ---------------------------------------------------------------------------------------------- NumPy forward
 
-def _conv(x, weight, bias, pad=0):
-    """Caffe convolution (cross-correlation), x (C, H, W), weight (out, in, kh, kw)."""
+def _conv(x, weight, bias, pad=0, stride=1, groups=1):
+    """Caffe convolution (cross-correlation), x (C, H, W), weight (out, in / groups, kh, kw)."""
+    if groups > 1:
+        parts = zip(np.split(x, groups), np.split(weight, groups), np.split(bias, groups))
+        return np.concatenate([_conv(part, w, b, pad, stride) for part, w, b in parts])
     x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
     kh, kw = weight.shape[2:]
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (C, H, W, kh, kw)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
     return np.einsum("chwij,ocij->ohw", windows, weight, optimize=True) + bias[:, None, None]
+
+
+def _max_pool_3x3_2(x):
+    """Caffe 3x3/2 max pooling rounding the output size up: out = ceil((H - 3) / 2) + 1."""
+    channels, height, width = x.shape
+    out_h, out_w = -(-(height - 3) // 2) + 1, -(-(width - 3) // 2) + 1
+    padded = np.full((channels, 2 * out_h + 1, 2 * out_w + 1), -np.inf, x.dtype)
+    padded[:, :height, :width] = x
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))[:, ::2, ::2]
+    return windows.max(axis=(3, 4))[:, :out_h, :out_w]
+
+
+def _lrn(x, size=5, alpha=1e-4, beta=0.75):
+    """Caffe LRN across channels: x / (1 + alpha / size * sum of squares over `size` channels) ** beta."""
+    squares = np.pad(x ** 2, ((size // 2, size // 2), (0, 0), (0, 0)))
+    window = sum(squares[shift:shift + x.shape[0]] for shift in range(size))
+    return x / (1 + alpha / size * window) ** beta
+
+
+def caffe_alexnet_forward(layers, image_rgb, mean_bgr=(104.00698793, 116.66876762, 122.67891434)):
+    """The authors' voc-fcn-alexnet on one RGB image (H, W, 3): scores (H, W, classes), float64."""
+    relu = lambda x: np.maximum(x, 0)  # noqa: E731
+    x = (image_rgb[..., ::-1].astype(np.float64) - np.asarray(mean_bgr)).transpose(2, 0, 1)
+    for name, _, stride, groups, pad in ALEXNET_CONVS:
+        x = relu(_conv(x, *layers[name], pad=100 if name == "conv1" else pad, stride=stride, groups=groups))
+        if name in ("conv1", "conv2", "conv5"):
+            x = _max_pool_3x3_2(x)
+            if name != "conv5":
+                x = _lrn(x)
+    x = relu(_conv(x, *layers["fc6"]))
+    x = relu(_conv(x, *layers["fc7"]))
+    score = _deconv(_conv(x, *layers["score_fr"]), layers["upscore"][0], 32)
+    height, width = image_rgb.shape[:2]
+    return score[:, 18:18 + height, 18:18 + width].transpose(1, 2, 0)
 
 
 def _max_pool(x):

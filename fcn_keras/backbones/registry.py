@@ -32,6 +32,9 @@ class BackboneSpec:
         load_weights: `load_weights(fcn, weights)` loading pretrained weights
             ("imagenet" or a local file) into an FCN built on it, or None.
         description: one line for listings.
+        layer_widths: {layer name: output channels} by which trained FCN weight
+            files (Caffe, Chainer, PyTorch) of this backbone are recognized; its
+            Keras layers carry the same names, so the weights load by name.
     """
 
     name: str
@@ -39,6 +42,7 @@ class BackboneSpec:
     preprocessing: dict = dataclasses.field(default_factory=dict)
     load_weights: Optional[Callable] = None
     description: str = ""
+    layer_widths: dict = dataclasses.field(default_factory=dict)
 
     @property
     def mean_rgb(self):

@@ -53,3 +53,45 @@ def _layer(model, name, role):
         return model.get_layer(name)
     except ValueError:
         raise ValueError(f"The {role} model has no layer named {name!r}.") from None
+
+
+def load_caffe_trunk(fcn, weights, layer_names):
+    """Loads a Caffe classifier's layers (a `.caffemodel`, e.g. BVLC's AlexNet) into an FCN by name.
+
+    Convolutions convert from Caffe's (out, in, kh, kw) to Keras' (kh, kw, in, out);
+    fully connected layers (InnerProduct, (out, in * kh * kw) in Caffe's
+    channel-major order) become the FCN's kh x kw convolutions first.
+
+    Args:
+        fcn: an FCN whose trunk layers carry the Caffe names (changed in place).
+        weights: the `.caffemodel` path ("imagenet" is refused: Keras ships no such weights).
+        layer_names: the layers to load, e.g. ("conv1", ..., "fc7").
+
+    Returns:
+        The FCN layer names that received weights.
+
+    Raises:
+        ValueError: a layer is missing or its shape does not fit (both named).
+
+    Example:
+        >>> load_caffe_trunk(build_fcn32s(21, backbone="alexnet"), "bvlc_alexnet.caffemodel",
+        ...                  ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"))  # doctest: +SKIP
+    """
+    from fcn_keras.weight_files import read_weights  # the readers, only where a file is read
+
+    if weights == "imagenet":
+        raise ValueError("Keras ships no ImageNet weights for this backbone; give the path of its Caffe "
+                         "classifier (for AlexNet: bvlc_alexnet.caffemodel from the BVLC model zoo).")
+    layers = read_weights(weights)
+    for name in layer_names:
+        if name not in layers:
+            raise ValueError(f"{weights} has no layer {name!r}; it needs {', '.join(layer_names)}.")
+        target = _layer(fcn, name, "FCN")
+        kernel_height, kernel_width, in_channels, out_channels = target.kernel.shape
+        weight, *rest = layers[name].arrays
+        if weight.size != kernel_height * kernel_width * in_channels * out_channels:
+            raise ValueError(f"{weights}: layer {name!r} has {weight.size} weights, the FCN's {name} needs "
+                             f"{tuple(target.kernel.shape)}; check the backbone's widths.")
+        weight = np.reshape(weight, (out_channels, in_channels, kernel_height, kernel_width))
+        target.set_weights([np.transpose(weight, (2, 3, 1, 0)), *(np.reshape(bias, -1) for bias in rest)])
+    return list(layer_names)

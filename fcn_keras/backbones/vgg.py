@@ -106,5 +106,7 @@ for _name, (_widths, _fc_units, _description) in VGG16_FAMILY.items():
             preprocessing=CAFFE_IMAGENET,
             load_weights=load_vgg16_classifier if _name == "vgg16" else None,
             description=_description,
+            layer_widths={**{f"conv{block}_1": width for block, width in enumerate(_widths, start=1)},
+                          "fc6": _fc_units},
         )
     )

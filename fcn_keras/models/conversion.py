@@ -15,7 +15,7 @@ import os
 import keras
 import numpy as np
 
-from fcn_keras.backbones.vgg import VGG16_FAMILY
+from fcn_keras.backbones import available_backbones, get_backbone
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import SCORE_FR, variant_with_score_layers
 from fcn_keras.outputs import claim_files, save_atomically
@@ -24,35 +24,36 @@ from fcn_keras.weight_files import read_weights
 
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 """The BGR mean the authors' VGG16 FCNs were trained with (their data layers subtract it)."""
-WIDTH_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # each block's width, then fc6's
-
-
 def backbone_from_layers(layers):
-    """The registered VGG16-family backbone whose widths the source's convolutions have.
+    """The registered backbone whose trunk the source's layers are: names and widths as it declares them.
 
     Args:
         layers: {name: SourceLayer}.
 
     Returns:
-        The backbone name, e.g. "vgg16".
+        The backbone name, e.g. "vgg16" or "alexnet".
 
     Raises:
-        ValueError: a width layer is missing or the widths match no backbone.
+        ValueError: no registered backbone has those layers and widths.
 
     Example:
         >>> backbone_from_layers(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
         'vgg16'
     """
-    missing = [name for name in (*WIDTH_LAYERS, "fc6") if name not in layers]
-    if missing:
-        raise ValueError(f"The weights lack the VGG16 layers {missing}; an FCN of this package needs all of them.")
-    widths = tuple(int(layers[name].arrays[0].shape[0]) for name in WIDTH_LAYERS)
-    fc_units = int(layers["fc6"].arrays[0].shape[0])
-    for name, (family_widths, family_fc_units, _) in VGG16_FAMILY.items():
-        if (tuple(family_widths), family_fc_units) == (widths, fc_units):
-            return name
-    raise ValueError(f"The convolution widths {widths} and fc6 width {fc_units} match no VGG16 backbone of this "
-                     f"package ({', '.join(VGG16_FAMILY)}).")
+    found = {}
+    for name in available_backbones():
+        declared = get_backbone(name).layer_widths
+        if declared and all(layer in layers for layer in declared):
+            widths = {layer: int(layers[layer].arrays[0].shape[0]) for layer in declared}
+            if widths == declared:
+                return name
+            found[name] = widths
+    if not found:
+        raise ValueError("The weights have the trunk layers of no backbone of this package (VGG16's conv1_1 ... "
+                         "fc6, AlexNet's conv1 ... fc6); an FCN of this package needs all of them.")
+    widths = next(iter(found.values()))
+    raise ValueError(f"The trunk widths {widths} match no registered backbone: {', '.join(found)} have these "
+                     "layers with other widths.")
 
 
 def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, source="the weights"):

@@ -119,8 +119,12 @@ def _voc_preset(name, variant, at_once, scores, torch, chainer, description):
 
 
 PRESETS = {name: _voc_preset(name, *release) for name, release in VOC_RELEASES.items()}
+PRESETS["fcn-alexnet-pascal"] = Preset(
+    "fcn-alexnet-pascal", "fcn32s", False, VOC_CLASSES, CAFFE_MEAN_BGR, {"seg11valid mean IU": 48.0},
+    (_caffe("fcn-alexnet-pascal.caffemodel"),), 227, CAFFE_LICENCE,
+    "FCN-AlexNet (FCN-32s), PASCAL VOC; the authors' later training (gradient accumulation, normalized loss)")
 """name -> `Preset`. The authors' NYUDv2, SIFT Flow and PASCAL-Context nets need
-backbones and heads this package does not have yet."""
+heads this package does not have yet."""
 
 
 def fcn_keras_home():

@@ -1,0 +1,93 @@
+"""AlexNet (Krizhevsky et al. 2012) as an FCN backbone, in the Caffe geometry of the authors' FCN-AlexNet.
+
+conv1 11x11/4, LRN after pool1 and pool2, conv2/4/5 in two groups, 3x3/2 max
+pools rounding up, fc6 a 6x6 convolution, fc7 1x1. "paper" pads conv1 by 100 and
+leaves fc6 VALID, as the authors' voc-fcn-alexnet does (its upscore is 63/32 and
+its crop 18, which the derived grid reproduces). "same" pads every layer to keep
+maps at ceil(H / stride). ImageNet weights: the BVLC release's
+`bvlc_alexnet.caffemodel`, given as `backbone_weights=PATH`.
+"""
+
+import functools
+
+import keras
+
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
+from fcn_keras.backbones.surgery import load_caffe_trunk
+from fcn_keras.layers.grouped_conv import GroupedConv2D
+from fcn_keras.layers.lrn import LocalResponseNormalization
+
+PAPER_PAD = 100
+CONVS = (("conv1", 11, 4, 1), ("conv2", 5, 1, 2), ("conv3", 3, 1, 1), ("conv4", 3, 1, 2), ("conv5", 3, 1, 2))
+POOLED = {"conv1": "pool1", "conv2": "pool2", "conv5": "pool5"}  # a 3x3/2 max pool after these
+NORMALIZED = {"pool1": "norm1", "pool2": "norm2"}  # LRN after these (size 5, alpha 1e-4, beta 0.75)
+FC_KERNEL = 6
+
+
+def build_alexnet_taps(images, padding, dropout, widths, fc_units):
+    """Builds AlexNet's layers (the authors' names) on `images`; returns its taps at strides 8, 16 and 32.
+
+    Args:
+        images: preprocessed (BGR, mean-subtracted) image tensor (N, H, W, 3).
+        padding: "paper" or "same" (see the module docstring).
+        dropout: rate of the dropout after fc6 and fc7 (0 for none).
+        widths: filters of conv1..conv5, (96, 256, 384, 384, 256) for AlexNet.
+        fc_units: filters of fc6 and fc7, 4096 for AlexNet.
+
+    Returns:
+        {8: norm1, 16: norm2, 32: fc7 (after its dropout)}.
+
+    Example:
+        >>> taps = build_alexnet_taps(keras.Input((None, None, 3)), "paper", 0.5, (96, 256, 384, 384, 256), 4096)
+        >>> tensor_grid(taps[32])
+        Grid(stride=32, offset=13.0)
+    """
+    x, taps = images, {}
+    for (name, kernel, stride, groups), width in zip(CONVS, widths):
+        pad = PAPER_PAD if padding == "paper" and name == "conv1" else (kernel - 1) // 2
+        if pad:
+            x = keras.layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
+        x = GroupedConv2D(width, kernel, strides=stride, groups=groups, activation="relu", name=name)(x)
+        if name in POOLED:
+            x = _ceil_max_pool(x, POOLED[name], padding)
+            if POOLED[name] in NORMALIZED:
+                x = LocalResponseNormalization(5, 1e-4, 0.75, name=NORMALIZED[POOLED[name]])(x)
+                taps[8 if name == "conv1" else 16] = x
+    fc6_padding = "valid" if padding == "paper" else "same"
+    for name, kernel, keras_padding in (("fc6", FC_KERNEL, fc6_padding), ("fc7", 1, "valid")):
+        x = keras.layers.Conv2D(fc_units, kernel, padding=keras_padding, activation="relu", name=name)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=name.replace("fc", "drop"))(x)
+    taps[32] = x
+    return taps
+
+
+def _ceil_max_pool(x, name, padding):
+    """Caffe's 3x3/2 max pool, whose output rounds up: a zero row and column at the bottom and right (the
+    inputs follow a ReLU, so a zero never wins), or in "same" a zero frame all round."""
+    frame = ((0, 1), (0, 1)) if padding == "paper" else 1
+    x = keras.layers.ZeroPadding2D(frame, name=f"{name}_pad")(x)
+    return keras.layers.MaxPooling2D(3, 2, name=name)(x)
+
+
+CLASSIFIER_LAYERS = tuple(name for name, *_ in CONVS) + ("fc6", "fc7")
+
+# name: (conv1..conv5 widths, fc6/fc7 units, description). Only "alexnet" has ImageNet weights.
+ALEXNET_FAMILY = {
+    "alexnet": ((96, 256, 384, 384, 256), 4096,
+                "AlexNet, the paper's FCN-AlexNet (57M parameters as FCN-32s); ImageNet weights from "
+                "bvlc_alexnet.caffemodel."),
+    "alexnet_tiny": ((8, 16, 24, 24, 16), 64, "AlexNet layout, narrow (conv 8..24, fc6/fc7: 64); for tests."),
+}
+
+for _name, (_widths, _fc_units, _description) in ALEXNET_FAMILY.items():
+    register_backbone(
+        BackboneSpec(
+            name=_name,
+            build=functools.partial(build_alexnet_taps, widths=_widths, fc_units=_fc_units),
+            preprocessing=CAFFE_IMAGENET,
+            load_weights=functools.partial(load_caffe_trunk, layer_names=CLASSIFIER_LAYERS),
+            description=_description,
+            layer_widths=dict(zip(CLASSIFIER_LAYERS, (*_widths, _fc_units, _fc_units))),
+        )
+    )
