@@ -104,7 +104,7 @@ def _backbones(args):
 
     for name in available_backbones():
         spec = get_backbone(name)
-        pretrained = "imagenet weights" if spec.load_weights else "no pretrained weights"
+        pretrained = "loads pretrained weights" if spec.load_weights else "no pretrained weights"
         print(f"{name:14s} {pretrained:22s} {spec.description}")
 
 
@@ -168,8 +168,8 @@ def _train_arguments(parser):
     parser.add_argument("--recipe", default=DEFAULT_RECIPE, choices=RECIPES,
                         help="; ".join(f"{name}: {meaning}" for name, meaning in RECIPES.items()))
     parser.add_argument("--learning-rate", type=positive_number_option())
-    parser.add_argument("--warmup-steps", type=whole_number_option(0), default=0, help="raise the learning rate linearly over the "
-                                                                     "first steps (default 0: no warm-up)")
+    parser.add_argument("--warmup-steps", type=whole_number_option(0), default=0,
+                        help="raise the learning rate linearly over the first steps (default 0: no warm-up)")
     parser.add_argument("--epochs", type=COUNT, default=DEFAULT_EPOCHS)
     parser.add_argument("--steps-per-epoch", type=COUNT, help="default: one pass over the training data")
     parser.add_argument("--batch-size", type=COUNT, default=1, help="1 = whole images, the paper's (default)")

@@ -96,7 +96,8 @@ def test_flops_count_nested_backbones_at_the_size_they_are_fed():
     # (output pixels, kernel window, in, out) of each convolution of my_network on 64x64: stem 70 -> 32, pool -> 16
     convolutions = [(32 * 32, 49, 3, 8)]
     for size, (before, width) in zip((8, 4, 2), ((8, 16), (16, 24), (24, 32))):
-        convolutions += [(size * size, 1, before, width), (size * size, 9, before, width), (size * size, 9, width, width)]
+        pixels = size * size
+        convolutions += [(pixels, 1, before, width), (pixels, 9, before, width), (pixels, 9, width, width)]
     backbone = sum(2 * pixels * window * inputs * outputs for pixels, window, inputs, outputs in convolutions)
     upscore = model.get_layer("upscore")
     head = 2 * 2 * 2 * 32 * 2 + 2 * 2 * 2 * upscore.kernel_size[0] ** 2 * 2 * 2  # score_fr, then upscore on 2x2
@@ -121,3 +122,19 @@ def test_alexnet_takes_a_caffe_classifiers_weights_fc_layers_convolutionalized(t
     np.testing.assert_allclose(keras.ops.convert_to_numpy(fc6)[0, 2, 2], np.maximum(dense, 0), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="bvlc_alexnet.caffemodel"):
         fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights="imagenet")
+
+
+@pytest.mark.parametrize("module", ["backbones.alexnet", "backbones.applications", "backbones.from_model",
+                                    "backbones.surgery", "backbones.vgg", "geometry", "layers.grouped_conv",
+                                    "layers.lrn", "layers.preprocessing"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    from fcn_keras.geometry import tensor_grid
+
+    globs = {"keras": keras, "np": np, "tensor_grid": tensor_grid, "model_backbone": model_backbone,
+             "build_fcn8s": fcn_keras.build_fcn8s}
+    result = doctest.testmod(importlib.import_module(f"fcn_keras.{module}"), extraglobs=globs,
+                             optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -13,7 +13,7 @@ import functools
 import keras
 
 from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
-from fcn_keras.backbones.surgery import load_caffe_trunk
+from fcn_keras.backbones.surgery import fully_connected_as_convolutions, load_caffe_trunk
 from fcn_keras.layers.grouped_conv import GroupedConv2D
 from fcn_keras.layers.lrn import LocalResponseNormalization
 
@@ -53,12 +53,7 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
             if POOLED[name] in NORMALIZED:
                 x = LocalResponseNormalization(5, 1e-4, 0.75, name=NORMALIZED[POOLED[name]])(x)
                 taps[8 if name == "conv1" else 16] = x
-    fc6_padding = "valid" if padding == "paper" else "same"
-    for name, kernel, keras_padding in (("fc6", FC_KERNEL, fc6_padding), ("fc7", 1, "valid")):
-        x = keras.layers.Conv2D(fc_units, kernel, padding=keras_padding, activation="relu", name=name)(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name=name.replace("fc", "drop"))(x)
-    taps[32] = x
+    taps[32] = fully_connected_as_convolutions(x, fc_units, FC_KERNEL, padding, dropout)
     return taps
 
 
@@ -77,7 +72,8 @@ ALEXNET_FAMILY = {
     "alexnet": ((96, 256, 384, 384, 256), 4096,
                 "AlexNet, the paper's FCN-AlexNet (57M parameters as FCN-32s); ImageNet weights from "
                 "bvlc_alexnet.caffemodel."),
-    "alexnet_tiny": ((8, 16, 24, 24, 16), 64, "AlexNet layout, narrow (conv 8..24, fc6/fc7: 64); for tests."),
+    "alexnet_tiny": ((8, 16, 24, 24, 16), 64,
+                     "AlexNet layout, narrow (conv 8..24, fc6/fc7: 64); for tests (weights: a Caffe file of its widths)."),
 }
 
 for _name, (_widths, _fc_units, _description) in ALEXNET_FAMILY.items():

@@ -1,6 +1,34 @@
 """Network surgery (FCN §3.1): a classifier's fully connected weights become the FCN's convolutions."""
 
+import keras
 import numpy as np
+
+
+def fully_connected_as_convolutions(x, units, fc6_kernel, padding, dropout):
+    """A classifier's fc6 and fc7 as convolutions (§3.1): fc6 a `fc6_kernel` square over the last pooled
+    map (VALID in the "paper" geometry, "same" otherwise), fc7 1x1, each with ReLU and dropout.
+
+    Args:
+        x: the last pooled feature map.
+        units: filters of fc6 and fc7 (4096 for VGG16 and AlexNet).
+        fc6_kernel: the pooled map's size at the classifier's input size (VGG16 7, AlexNet 6).
+        padding: "paper" or "same".
+        dropout: the rate of drop6 and drop7 (0 for none).
+
+    Returns:
+        fc7's output (after its dropout).
+
+    Example:
+        >>> fc7 = fully_connected_as_convolutions(keras.Input((None, None, 8)), 16, 7, "same", 0.5)
+        >>> fc7.shape
+        (None, None, None, 16)
+    """
+    fc6_padding = "valid" if padding == "paper" else "same"
+    for name, kernel, keras_padding in (("fc6", fc6_kernel, fc6_padding), ("fc7", 1, "valid")):
+        x = keras.layers.Conv2D(units, kernel, padding=keras_padding, activation="relu", name=name)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=name.replace("fc", "drop"))(x)
+    return x
 
 
 def convolutionalize(classifier, fcn, layer_map):

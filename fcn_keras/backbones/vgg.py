@@ -11,7 +11,7 @@ import functools
 import keras
 
 from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
-from fcn_keras.backbones.surgery import convolutionalize
+from fcn_keras.backbones.surgery import convolutionalize, fully_connected_as_convolutions
 
 CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 FC_KERNEL = 7
@@ -49,12 +49,7 @@ def build_vgg16_taps(images, padding, dropout, widths, fc_units):
         x = keras.layers.MaxPooling2D(2, 2, padding="same", name=f"pool{block}")(x)
         if block in (3, 4):
             taps[2**block] = x
-    fc6_padding = "valid" if padding == "paper" else "same"
-    for name, kernel, keras_padding in (("fc6", FC_KERNEL, fc6_padding), ("fc7", 1, "valid")):
-        x = keras.layers.Conv2D(fc_units, kernel, padding=keras_padding, activation="relu", name=name)(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name=name.replace("fc", "drop"))(x)
-    taps[32] = x
+    taps[32] = fully_connected_as_convolutions(x, fc_units, FC_KERNEL, padding, dropout)
     return taps
 
 

@@ -14,7 +14,7 @@ class GroupedConv2D(keras.layers.Conv2D):
 
     Example:
         >>> layer = GroupedConv2D(4, 3, groups=2)
-        >>> layer(keras.ops.ones((1, 5, 5, 6))).shape
+        >>> tuple(layer(keras.ops.ones((1, 5, 5, 6))).shape)
         (1, 3, 3, 4)
     """
 

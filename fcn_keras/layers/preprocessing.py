@@ -60,7 +60,8 @@ class CaffePreprocessing(ImagePreprocessing):
 
     Example:
         >>> layer = CaffePreprocessing(mean_bgr=(103.939, 116.779, 123.68))
-        >>> [round(value, 3) for value in keras.ops.convert_to_numpy(layer(keras.ops.full((1, 1, 1, 3), 128.0)))[0, 0, 0]]
+        >>> pixel = keras.ops.convert_to_numpy(layer(keras.ops.full((1, 1, 1, 3), 128.0)))[0, 0, 0]
+        >>> [round(float(value), 3) for value in pixel]
         [24.061, 11.221, 4.32]
     """
 
