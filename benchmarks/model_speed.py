@@ -36,7 +36,7 @@ def main():
     parser.add_argument("--size", type=int, nargs=2, default=(500, 500))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--backbones", nargs="+", default=["vgg16", "resnet50", "resnet101", "mobilenetv2",
-                                                           "efficientnetb0"])
+                                                           "efficientnetv2b0"])
     parser.add_argument("--paddings", nargs="+", default=["paper", "same"])
     args = parser.parse_args()
     print(machine_line())

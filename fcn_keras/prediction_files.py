@@ -75,7 +75,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         raise ValueError(f"Two inputs would both write {clashes[0]} (an image named like another's "
                          "'<name>_overlay'); rename one or predict them separately.")
     claim_files(outputs, overwrite)
-    for path in files.values():  # every input decodes before anything is written: a rerun needs no --overwrite
+    for path in files.values():  # every input decodes before a file is written: a rerun needs no --overwrite
         read_image(path)
     written = []
     for stem, path in files.items():

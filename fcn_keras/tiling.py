@@ -66,15 +66,25 @@ def context_margin(model):
     """How far (pixels, a multiple of 32) the scores of a pixel can depend on input around it:
     half the receptive field of the coarsest map plus its upsampling's reach."""
     field, jump = 1, 1
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D) and not isinstance(layer, keras.layers.Conv2DTranspose):
-            field += (layer.kernel_size[0] - 1) * jump
+    for layer in _all_layers(model):  # every layer in a row: more than the deepest path, never less
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            continue
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
+            field += layer.dilation_rate[0] * (layer.kernel_size[0] - 1) * jump
             jump *= layer.strides[0]
-        elif isinstance(layer, keras.layers.MaxPooling2D):
+        elif isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
             field += (layer.pool_size[0] - 1) * jump
             jump *= layer.strides[0]
     reach = field // 2 + 2 * NETWORK_STRIDE
     return -(-reach // NETWORK_STRIDE) * NETWORK_STRIDE
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+        else:
+            yield layer
 
 
 def tile_side(model, memory_limit):

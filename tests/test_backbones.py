@@ -71,16 +71,20 @@ def test_a_keras_hub_style_pyramid_supplies_the_taps():
     assert tuple(model(random_images(1, 40, 40)).shape) == (1, 40, 40, 3)
 
 
-def test_application_weights_load_from_a_local_file(tmp_path):
-    network = application_network("MobileNetV2")
-    for weight in network.weights:  # distinct from a fresh build's
-        weight.assign(np.random.default_rng(len(weight.path)).normal(size=weight.shape).astype("float32"))
-    network.save_weights(tmp_path / "mobilenetv2.weights.h5")
-    model = fcn_keras.build_fcn32s(3, backbone="mobilenetv2", backbone_weights=str(tmp_path / "mobilenetv2.weights.h5"))
-    extractor = model.get_layer("backbone")
-    for layer in network.layers[1:]:  # all but the input layer
-        for expected, loaded in zip(layer.get_weights(), extractor.get_layer(layer.name).get_weights()):
-            np.testing.assert_array_equal(loaded, expected)
+@pytest.mark.parametrize("backbone, class_name", [("mobilenetv2", "MobileNetV2"),
+                                                  ("efficientnetv2b0", "EfficientNetV2B0")])
+def test_application_weights_load_from_a_local_file(backbone, class_name, tmp_path):
+    network = application_network(class_name)
+    for index, weight in enumerate(network.weights):  # distinct from a fresh build's
+        weight.assign(np.random.default_rng(index).normal(size=weight.shape).astype("float32"))
+    network.save_weights(tmp_path / "pretrained.weights.h5")
+    model = fcn_keras.build_fcn32s(3, backbone=backbone, backbone_weights=str(tmp_path / "pretrained.weights.h5"))
+    loaded = [layer for layer in model.get_layer("backbone").layers if layer.weights]
+    expected = [layer for layer in network.layers if layer.weights]
+    assert [layer.name for layer in loaded] == [layer.name for layer in expected]
+    for source, target in zip(expected, loaded):
+        for array, copied in zip(source.get_weights(), target.get_weights()):
+            np.testing.assert_array_equal(copied, array)
 
 
 def test_preprocessing_is_the_backbones_own():

@@ -118,6 +118,9 @@ HOSTILE = {
     "a request line of four words": (exchange, b"GET /v1/models/fcn two words HTTP/1.1\r\n\r\n", 400,
                                      r"Malformed request: Bad request syntax"),
     "an unknown method": (exchange, b"BREW /v1/models/fcn HTTP/1.1\r\nHost: x\r\n\r\n", 405, r"Malformed request"),
+    "a Content-Length of 5000 digits": (
+        exchange, b"POST /v1/models/fcn:predict HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 413,
+        r"exceeds this server's limit"),
     "a Content-Length in other digits": (
         exchange, "POST /v1/models/fcn:predict HTTP/1.1\r\nContent-Length: ²\r\n\r\n".encode(), 400,
         r"Content-Length"),

@@ -1,4 +1,4 @@
-"""keras.applications classifiers as FCN backbones: ResNet-50/101, MobileNetV2, EfficientNet-B0.
+"""keras.applications classifiers as FCN backbones: ResNet-50/101, MobileNetV2, EfficientNetV2-B0.
 
 Each is built without its classifier top for any input size; its stride-8, 16 and 32
 block outputs are the taps. `backbone_weights="imagenet"` loads Keras' ImageNet
@@ -11,7 +11,7 @@ import functools
 import keras
 
 from fcn_keras.backbones.from_model import EXTRACTOR, model_backbone
-from fcn_keras.backbones.registry import CAFFE_IMAGENET, INCEPTION, RAW_PIXELS, BackboneSpec, register_backbone
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, INCEPTION, TORCH_IMAGENET, BackboneSpec, register_backbone
 
 # name: (keras.applications class, {stride: tap layer}, preprocessing its weights expect, description)
 APPLICATIONS = {
@@ -21,9 +21,11 @@ APPLICATIONS = {
                   CAFFE_IMAGENET, "ResNet-101 (He et al. 2016), keras.applications."),
     "mobilenetv2": ("MobileNetV2", {8: "block_5_add", 16: "block_12_add", 32: "out_relu"},
                     INCEPTION, "MobileNetV2 (Sandler et al. 2018), keras.applications; small and fast."),
-    "efficientnetb0": ("EfficientNetB0", {8: "block3b_add", 16: "block5c_add", 32: "top_activation"},
-                       RAW_PIXELS, "EfficientNet-B0 (Tan & Le 2019), keras.applications; normalizes inside."),
+    # Built without its own normalization layers (whose form depends on the weights in EfficientNet v1).
+    "efficientnetv2b0": ("EfficientNetV2B0", {8: "block3b_add", 16: "block5e_add", 32: "top_activation"},
+                         TORCH_IMAGENET, "EfficientNetV2-B0 (Tan & Le 2021), keras.applications; small and fast."),
 }
+OPTIONS = {"EfficientNetV2B0": {"include_preprocessing": False}}  # the normalization is the FCN's own
 
 
 def application_network(class_name, weights=None):
@@ -40,7 +42,8 @@ def application_network(class_name, weights=None):
         >>> application_network("MobileNetV2").output.shape
         (None, None, None, 1280)
     """
-    return getattr(keras.applications, class_name)(include_top=False, weights=weights, input_shape=(None, None, 3))
+    return getattr(keras.applications, class_name)(include_top=False, weights=weights, input_shape=(None, None, 3),
+                                                   **OPTIONS.get(class_name, {}))
 
 
 def _build(class_name, taps, preprocessing, images, padding, dropout):
@@ -48,11 +51,15 @@ def _build(class_name, taps, preprocessing, images, padding, dropout):
 
 
 def _load_weights(class_name, fcn, weights):
-    """The pretrained network's weights, layer by layer, into the FCN's extractor (named as in the network)."""
-    pretrained = application_network(class_name, weights)
-    for layer in fcn.get_layer(EXTRACTOR).layers:
-        if layer.weights:
-            layer.set_weights(pretrained.get_layer(layer.name).get_weights())
+    """The pretrained network's weights into the FCN's extractor: the same layers, built in the same order
+    (by position, since Keras names some layers by how many of their kind the process made before)."""
+    sources = [layer for layer in application_network(class_name, weights).layers if layer.weights]
+    targets = [layer for layer in fcn.get_layer(EXTRACTOR).layers if layer.weights]
+    if len(sources) != len(targets):
+        raise ValueError(f"The pretrained {class_name} has {len(sources)} layers with weights, the FCN's "
+                         f"backbone {len(targets)}.")
+    for source, target in zip(sources, targets):
+        target.set_weights(source.get_weights())
 
 
 for _name, (_class_name, _taps, _preprocessing, _description) in APPLICATIONS.items():

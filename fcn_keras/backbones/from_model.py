@@ -12,8 +12,10 @@ PYRAMID_LEVELS = {8: "P3", 16: "P4", 32: "P5"}  # keras-hub's `pyramid_outputs` 
 def model_backbone(model, taps=None, preprocessing=None, name=None, load_weights=None):
     """A `BackboneSpec` for a Keras Functional model, whose layers named in `taps` feed the FCN head.
 
-    The model becomes one layer of the FCN (named "backbone") that returns the taps;
-    it keeps the model's weights and is saved with the FCN. The taps' grids are
+    The model becomes one layer of the FCN (named "backbone") that returns the taps:
+    the model's own layers, not copies, so training the FCN trains `model`, and two
+    FCNs built on one model share it (build each on a fresh model, or clone it with
+    `keras.models.clone_model`). It is saved with the FCN. The taps' grids are
     derived from its layers, so any stride-8/16/32 maps work, whatever their padding.
     With `padding="paper"` the image gets 100 pixels of zeros around it first.
 

@@ -13,13 +13,15 @@ TensorFlow internals): HTTP 400 for malformed requests and inputs the model
 rejects (text, truncated or empty images, images of different sizes in one
 request, NaN pixels, JSON nested too deeply), 404 for an unknown model, version or
 route, 405 for a wrong method, 413 for a body or a batch of images too large for
-the server's limits (memory stays bounded), 500 only for a fault of the server
+the server's limits, 500 only for a fault of the server
 itself. Each failed request is logged as one line, without a traceback.
 
 Load: the listening socket queues up to `LISTEN_BACKLOG` connections that arrive at
 once (the standard library's 5 resets most of a burst); every accepted connection
 is served on its own thread, and at most `max_concurrency` requests are parsed and
-predicted at a time while the others wait their turn, holding only their raw body.
+predicted at a time while the others wait their turn, holding only their raw body
+(so a server's memory grows with its waiting requests' bodies, each at most
+`max_request_bytes`).
 A connection that stays silent for `request_timeout` seconds (for instance one that
 announces a body it never sends) is closed. It is a development tool: no TLS, no
 auth, no batching; use TF Serving in production.
@@ -55,7 +57,7 @@ from fcn_keras.export.saved_model import saved_model_versions
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DRAIN_FACTOR = 16
 LISTEN_BACKLOG = 1024  # connections the kernel queues before the server accepts them (Linux caps it at somaxconn)
-DECODABLE_FORMATS = ("BMP", "GIF", "JPEG", "PNG", "WEBP")  # Pillow's names of what tf.io.decode_image reads
+DECODABLE_FORMATS = ("BMP", "GIF", "JPEG", "MPO", "PNG", "WEBP")  # Pillow's names of what decode_image reads
 _ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
 _LOG = logging.getLogger(__name__)
 
@@ -458,12 +460,14 @@ def _handler_class(server):
             length = self.headers.get("Content-Length")
             if length is None or not (length.isascii() and length.isdigit()):
                 self._send(400, {"error": "Malformed request: POST needs a Content-Length header"})
-            elif int(length) > server.max_request_bytes:
+                return
+            length = int(length[-19:]) if len(length.lstrip("0")) < 19 else 10**19  # int() refuses 4300+ digits
+            if length > server.max_request_bytes:
                 # A client that sent "Expect: 100-continue" waits for a word before sending the body.
                 waiting = self.headers.get("Expect", "").lower() == "100-continue"
-                self._refuse_body(int(length), read=not waiting)
+                self._refuse_body(length, read=not waiting)
             else:
-                self._answer("POST", self.rfile.read(int(length)))
+                self._answer("POST", self.rfile.read(length))
 
         def _refuse_body(self, length, read=True):
             """413 with a JSON error; a body of plausible size is read and dropped first, so that a client

@@ -36,7 +36,8 @@ def _layers(model):
 
 
 def _at_fed_size(nested):
-    """A weightless copy of a nested model whose input has the fixed shape its caller feeds it."""
+    """A copy of a nested model (fresh weights, which the count ignores) whose input has the fixed shape its
+    caller last fed it."""
     shape = nested._inbound_nodes[-1].input_tensors[0].shape
     config = nested.get_config()
     for layer in config.get("layers", []):
