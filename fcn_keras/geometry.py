@@ -146,24 +146,17 @@ def tensor_grid(tensor):
             continue
         operation, node_index, tensor_index = current._keras_history
         node = operation._inbound_nodes[node_index]
-        if node.is_input:
-            grids[id(current)] = Grid()
-            stack.pop()
-            continue
-        if _is_model(operation):
-            inner = operation.outputs[tensor_index]
-            missing = [t for t in node.input_tensors if id(t) not in grids]
-            if missing:
-                stack.extend(missing)
-                continue
-            grids[id(current)] = _model_grid(operation, inner, [grids[id(t)] for t in node.input_tensors])
-            stack.pop()
-            continue
         missing = [t for t in node.input_tensors if id(t) not in grids]
-        if missing:
+        if missing:  # their grids first
             stack.extend(missing)
             continue
-        grids[id(current)] = _layer_grid(operation, [grids[id(t)] for t in node.input_tensors])
+        inputs = [grids[id(t)] for t in node.input_tensors]
+        if node.is_input:
+            grids[id(current)] = Grid()
+        elif _is_model(operation):
+            grids[id(current)] = _model_grid(operation, operation.outputs[tensor_index], inputs)
+        else:
+            grids[id(current)] = _layer_grid(operation, inputs)
         stack.pop()
     if grids[id(tensor)] is None:
         raise GridError(f"{_describe(tensor._keras_history.operation)} gives one value for the whole image, not a map.")
@@ -190,8 +183,6 @@ def _model_grid(model, inner_output, input_grids):
 def _layer_grid(layer, input_grids):
     spatial = [grid for grid in input_grids if grid is not None]
     kind = type(layer).__name__
-    if type(layer) in _RULES:
-        return _RULES[type(layer)](layer, spatial[0])
     if kind in GLOBAL:
         return None
     if not spatial:
@@ -202,6 +193,8 @@ def _layer_grid(layer, input_grids):
         raise GridError(f"{_describe(layer)} merges maps on different grids: "
                         f"{', '.join(str(grid) for grid in spatial)}.")
     grid = spatial[0]
+    if type(layer) in _RULES:
+        return _RULES[type(layer)](layer, grid)
     if kind in POINTWISE:
         return grid
     if isinstance(layer, WINDOWED):

@@ -73,7 +73,8 @@ ALEXNET_FAMILY = {
                 "AlexNet, the paper's FCN-AlexNet (57M parameters as FCN-32s); ImageNet weights from "
                 "bvlc_alexnet.caffemodel."),
     "alexnet_tiny": ((8, 16, 24, 24, 16), 64,
-                     "AlexNet layout, narrow (conv 8..24, fc6/fc7: 64); for tests (weights: a Caffe file of its widths)."),
+                     "AlexNet layout, narrow (conv 8..24, fc6/fc7: 64); for tests (weights: a Caffe file of its "
+                     "widths)."),
 }
 
 for _name, (_widths, _fc_units, _description) in ALEXNET_FAMILY.items():
