@@ -10,6 +10,8 @@ DEPLOY = [
     "onnxruntime>=1.18",
     "tensorflow-serving-api>=2.18,<2.22",
 ]
+# keras-hub backbones, backbone="hub:<preset>" (keras-cv's successor; keras-cv itself is not needed).
+HUB = ["keras-hub>=0.20"]
 
 setup(
     name="fcn-keras",
@@ -32,8 +34,9 @@ setup(
     ],
     extras_require={
         "deploy": DEPLOY,
+        "hub": HUB,
         "torch": ["torch>=2.1"],  # reads pytorch-fcn's .pth weights; the .caffemodel and .npz readers need none
-        "dev": ["pytest>=8", *DEPLOY],
+        "dev": ["pytest>=8", *DEPLOY, *HUB],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from helpers import random_images
+from helpers import random_images, randomize_scores
 
 import fcn_keras
 from fcn_keras.backbones import model_backbone
@@ -129,8 +129,8 @@ def test_alexnet_takes_a_caffe_classifiers_weights_fc_layers_convolutionalized(t
 
 
 @pytest.mark.parametrize("module", ["backbones.alexnet", "backbones.applications", "backbones.from_model",
-                                    "backbones.surgery", "backbones.vgg", "geometry", "layers.grouped_conv",
-                                    "layers.lrn", "layers.preprocessing"])
+                                    "backbones.hub", "backbones.surgery", "backbones.vgg", "geometry",
+                                    "layers.grouped_conv", "layers.lrn", "layers.preprocessing"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib
@@ -142,3 +142,60 @@ def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"fcn_keras.{module}"), extraglobs=globs,
                              optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def needs_keras_hub():
+    return pytest.importorskip("keras_hub", reason="keras-hub is an optional extra: pip install 'fcn-keras[hub]'")
+
+
+def hub_resnet():
+    """A small keras-hub ResNet built from its configuration (no download)."""
+    return needs_keras_hub().models.ResNetBackbone(
+        input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 8, 16, 16],
+        stackwise_num_blocks=[1, 1, 1, 1], stackwise_num_strides=[1, 2, 2, 2], block_type="basic_block",
+        use_pre_activation=False, image_shape=(None, None, 3))
+
+
+def test_a_keras_hub_backbone_feeds_its_pyramid_to_the_fcn(tmp_path):
+    model = fcn_keras.build_fcn8s(3, backbone=hub_resnet(), padding="paper")
+    # keras-hub's ResNet keeps its pixels at s * i, as keras.applications' does: the same crops.
+    assert {layer.name: layer.offset for layer in model.layers if hasattr(layer, "offset")} == {
+        "upscore2c": (1, 1), "upscore_pool4c": (1, 1), "score": (107, 107)}
+    randomize_scores(model)
+    images = random_images(1, 45, 61)
+    model.save(tmp_path / "hub.keras")
+    loaded = keras.models.load_model(tmp_path / "hub.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), keras.ops.convert_to_numpy(model(images)),
+                               atol=1e-5)
+
+
+def test_a_hub_preset_name_brings_its_preprocessing_and_weights(monkeypatch):
+    keras_hub = needs_keras_hub()
+    pretrained = hub_resnet()
+    for index, weight in enumerate(pretrained.weights):
+        weight.assign(np.random.default_rng(index).normal(size=weight.shape).astype("float32"))
+    asked = []
+
+    def from_preset(preset, load_weights=True):
+        asked.append((preset, load_weights))
+        return pretrained if load_weights else keras_hub.models.ResNetBackbone.from_config(pretrained.get_config())
+
+    monkeypatch.setattr(keras_hub.models.Backbone, "from_preset", from_preset)
+    monkeypatch.setattr(keras_hub.layers.ImageConverter, "from_preset", lambda preset: keras_hub.layers.ImageConverter(
+        scale=[1 / 58.395, 1 / 57.12, 1 / 57.375], offset=[-123.675 / 58.395, -116.28 / 57.12, -103.53 / 57.375]))
+    model = fcn_keras.build_fcn32s(2, backbone="hub:my_resnet_preset", backbone_weights="imagenet")
+    assert model.name == "fcn32s_my_resnet_preset"
+    assert asked == [("my_resnet_preset", False), ("my_resnet_preset", True)]
+    config = model.get_layer("preprocess").get_config()
+    np.testing.assert_allclose(config["mean_rgb"], [123.675, 116.28, 103.53], rtol=1e-12)
+    np.testing.assert_allclose(config["std_rgb"], [58.395, 57.12, 57.375], rtol=1e-12)
+    for source, target in zip(pretrained.weights, model.get_layer("backbone").weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(target), keras.ops.convert_to_numpy(source))
+
+
+def test_a_hub_name_without_keras_hub_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "keras_hub", None)
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "fcn-keras\[hub\]"'):
+        fcn_keras.build_fcn32s(2, backbone="hub:resnet_18_imagenet")

@@ -10,7 +10,7 @@ import functools
 
 import keras
 
-from fcn_keras.backbones.from_model import EXTRACTOR, model_backbone
+from fcn_keras.backbones.from_model import copy_network_weights, model_backbone
 from fcn_keras.backbones.registry import CAFFE_IMAGENET, INCEPTION, TORCH_IMAGENET, BackboneSpec, register_backbone
 
 # name: (keras.applications class, {stride: tap layer}, preprocessing its weights expect, description)
@@ -51,15 +51,7 @@ def _build(class_name, taps, preprocessing, images, padding, dropout):
 
 
 def _load_weights(class_name, fcn, weights):
-    """The pretrained network's weights into the FCN's extractor: the same layers, built in the same order
-    (by position, since Keras names some layers by how many of their kind the process made before)."""
-    sources = [layer for layer in application_network(class_name, weights).layers if layer.weights]
-    targets = [layer for layer in fcn.get_layer(EXTRACTOR).layers if layer.weights]
-    if len(sources) != len(targets):
-        raise ValueError(f"The pretrained {class_name} has {len(sources)} layers with weights, the FCN's "
-                         f"backbone {len(targets)}.")
-    for source, target in zip(sources, targets):
-        target.set_weights(source.get_weights())
+    copy_network_weights(application_network(class_name, weights), fcn, class_name)
 
 
 for _name, (_class_name, _taps, _preprocessing, _description) in APPLICATIONS.items():

@@ -73,3 +73,26 @@ def _tap_tensor(model, tap):
     except ValueError:
         raise ValueError(f"Model {model.name!r} has no layer named {tap!r} to tap; its layers include "
                          f"{', '.join(layer.name for layer in model.layers[-5:])}.") from None
+
+
+def copy_network_weights(network, fcn, name):
+    """Copies a pretrained network's weights into the backbone of an FCN built on the same network.
+
+    Layers are matched by position (Keras names some layers by how many of their kind
+    the process made before), the layers with weights of both taken in build order.
+
+    Args:
+        network: the pretrained `keras.Model`.
+        fcn: an FCN built on a fresh copy of `network` (changed in place).
+        name: the network's name for error messages.
+
+    Raises:
+        ValueError: the two have different numbers of layers with weights.
+    """
+    sources = [layer for layer in network.layers if layer.weights]
+    targets = [layer for layer in fcn.get_layer(EXTRACTOR).layers if layer.weights]
+    if len(sources) != len(targets):
+        raise ValueError(f"The pretrained {name} has {len(sources)} layers with weights, the FCN's backbone "
+                         f"{len(targets)}.")
+    for source, target in zip(sources, targets):
+        target.set_weights(source.get_weights())

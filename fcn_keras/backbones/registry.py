@@ -51,6 +51,7 @@ class BackboneSpec:
 
 
 _BACKBONES = {}
+_FAMILIES = {}  # name prefix -> function building the spec of a prefixed name, e.g. "hub:" -> keras-hub presets
 
 
 def register_backbone(spec):
@@ -74,6 +75,16 @@ def register_backbone(spec):
     return spec
 
 
+def register_backbone_family(prefix, make_spec):
+    """Makes every name starting with `prefix` a backbone, its spec built on demand by `make_spec(name)`.
+
+    Args:
+        prefix: e.g. "hub:".
+        make_spec: `make_spec(name) -> BackboneSpec`.
+    """
+    _FAMILIES[prefix] = make_spec
+
+
 def available_backbones():
     """Names of the registered backbones, sorted.
 
@@ -91,7 +102,7 @@ def get_backbone(name):
     """The `BackboneSpec` registered as `name`.
 
     Args:
-        name: a registered name, e.g. "vgg16".
+        name: a registered name, e.g. "vgg16", or a family's prefixed name, e.g. "hub:resnet_50_imagenet".
 
     Returns:
         The `BackboneSpec`.
@@ -103,9 +114,13 @@ def get_backbone(name):
         >>> get_backbone("vgg16").preprocessing["channel_order"]
         'BGR'
     """
+    for prefix, make_spec in _FAMILIES.items():
+        if isinstance(name, str) and name.startswith(prefix):
+            return make_spec(name)
     try:
         return _BACKBONES[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"Unknown backbone {name!r}. Valid backbones: {', '.join(available_backbones())}."
+            f"Unknown backbone {name!r}. Valid backbones: {', '.join(available_backbones())}, or "
+            f"{' or '.join(f'{prefix}<name>' for prefix in _FAMILIES)}."
         ) from None
