@@ -7,6 +7,7 @@ import traceback
 
 from fcn_keras.arguments import positive_number_option, whole_number_option
 from fcn_keras.data.specs import SPECS, check_validation_source
+from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
 from fcn_keras.error_text import plain_message
 from fcn_keras.export.options import (
@@ -20,19 +21,12 @@ from fcn_keras.export.options import (
 )
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.machine import describe
-from fcn_keras.models.variants import (
-    DEFAULT_BACKBONE,
-    DEFAULT_NUM_CLASSES,
-    DEFAULT_PADDING,
-    DEFAULT_VARIANT,
-    PADDINGS,
-    VARIANTS,
-)
-from fcn_keras.outputs import claim_files
+from fcn_keras.models.variants import PADDINGS, VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
 from fcn_keras.training.run_folder import check_training_output
+from fcn_keras.write_policy import claim_files
 
 DEMO = DemoSettings()
 
@@ -473,7 +467,7 @@ def main(argv=None):
     except Exception as error:
         import tensorflow as tf
 
-        from fcn_keras.data.validation import data_error_message
+        from fcn_keras.data.checks import data_error_message
         from fcn_keras.labels import label_error
 
         if not isinstance(error, tf.errors.OpError):

@@ -11,11 +11,11 @@ from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, METRICS_FILE, TRAINING_DIR, DemoSettings
 from fcn_keras.evaluation import evaluate, predict, save_metrics
 from fcn_keras.models import build_fcn8s
-from fcn_keras.outputs import RunFolder, RunState, save_atomically
 from fcn_keras.precision import dtype_policy, resolve_precision
 from fcn_keras.training.loop import train
 from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE, training_run
 from fcn_keras.visualize import comparison_grid, plot_training_curves
+from fcn_keras.write_policy import RunFolder, RunState, save_atomically
 
 
 def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **settings):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from fcn_keras.data.validation import DataError, data_error_message
+from fcn_keras.data.checks import DataError, data_error_message
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion

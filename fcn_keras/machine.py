@@ -100,7 +100,6 @@ def describe():
     import tensorflow as tf
 
     from fcn_keras import __version__
-    from fcn_keras.precision import onednn_enabled
 
     return {
         "python": platform.python_version(),
@@ -142,3 +141,19 @@ def _cpuinfo_field(name, cpuinfo):
         return None
     return None
 
+
+def onednn_enabled():
+    """Whether TensorFlow runs its oneDNN CPU kernels (TensorFlow's own decision, by CPU and
+    `TF_ENABLE_ONEDNN_OPTS`); only with them are bfloat16 instructions used.
+
+    Returns:
+        bool.
+
+    Example:
+        >>> onednn_enabled() in (True, False)
+        True
+    """
+    import tensorflow as tf  # noqa: F401  (loads the library that answers)
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())

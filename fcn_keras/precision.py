@@ -14,7 +14,7 @@ import functools
 import time
 from typing import NamedTuple
 
-from fcn_keras.machine import cpu_flags, gpus
+from fcn_keras.machine import cpu_flags, gpus, onednn_enabled
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 DEFAULT_PRECISION = "auto"
@@ -127,23 +127,6 @@ def dtype_policy(policy):
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
-
-
-def onednn_enabled():
-    """Whether TensorFlow runs its oneDNN CPU kernels (TensorFlow's own decision, by CPU and
-    `TF_ENABLE_ONEDNN_OPTS`); only with them are bfloat16 instructions used.
-
-    Returns:
-        bool.
-
-    Example:
-        >>> onednn_enabled()  # doctest: +SKIP
-        True
-    """
-    import tensorflow as tf  # noqa: F401  (loads the library that answers)
-    from tensorflow.python.util import _pywrap_util_port
-
-    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def measure_bfloat16_speedup(repeats=5):

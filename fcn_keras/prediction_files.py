@@ -8,8 +8,8 @@ from fcn_keras.data.decoding import read_image, write_mask
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
-from fcn_keras.outputs import claim_files
 from fcn_keras.visualize import overlay
+from fcn_keras.write_policy import claim_files
 
 
 def image_files(inputs):

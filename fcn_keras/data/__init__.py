@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.data.tfds_sources": ["TFDS_SEGMENTATION", "tfds_segmentation"],
     "fcn_keras.data.tfrecord": ["encode_example", "tfrecord_dataset", "write_tfrecords"],
     "fcn_keras.data.transforms": ["pad_to_size", "prepare", "random_scale_crop_flip"],
-    "fcn_keras.data.validation": ["DataError", "check_labels", "validate_labels"],
+    "fcn_keras.data.checks": ["DataError", "check_labels", "validate_labels"],
     "fcn_keras.data.voc": ["read_ids", "read_sbd_mask", "sbd_segmentation", "seg11valid_ids", "voc_segmentation",
                            "write_seg11valid"],
     "fcn_keras.labels": ["IGNORE_LABEL"],

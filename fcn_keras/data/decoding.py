@@ -5,8 +5,8 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from fcn_keras.data.checks import DataError, check_labels
 from fcn_keras.data.classes import VOC_PALETTE
-from fcn_keras.data.validation import DataError, check_labels
 
 
 def _open(source, where):

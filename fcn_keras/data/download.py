@@ -6,7 +6,7 @@ import shutil
 import tarfile
 import urllib.request
 
-from fcn_keras.data.validation import DataError
+from fcn_keras.data.checks import DataError
 
 VOC_RELEASES = {
     "2012": (

@@ -4,8 +4,8 @@ import os
 
 import tensorflow as tf
 
+from fcn_keras.data.checks import check_labels
 from fcn_keras.data.decoding import DataError, check_same_size, read_image, read_mask
-from fcn_keras.data.validation import check_labels
 
 
 def check_files_exist(paths, what, fix):

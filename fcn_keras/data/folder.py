@@ -2,8 +2,8 @@
 
 import os
 
+from fcn_keras.data.checks import DataError
 from fcn_keras.data.files import file_pairs_dataset
-from fcn_keras.data.validation import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 MASK_EXTENSIONS = (".png",)

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import PET_CLASSES
-from fcn_keras.data.validation import DataError
 from fcn_keras.labels import IGNORE_LABEL
 
 

@@ -11,9 +11,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.data.checks import DataError
 from fcn_keras.data.decoding import check_same_size, read_image, read_mask
 from fcn_keras.data.files import python_pair
-from fcn_keras.data.validation import DataError
 
 IMAGE_KEY = "image/encoded"
 MASK_KEY = "image/segmentation/class/encoded"

@@ -5,8 +5,8 @@ import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
+from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL
-from fcn_keras.models.variants import DEFAULT_BACKBONE
 
 
 def backbone_pad_value(backbone=DEFAULT_BACKBONE):

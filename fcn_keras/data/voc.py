@@ -11,9 +11,9 @@ import os
 import numpy as np
 import scipy.io
 
+from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import VOC_CLASSES
 from fcn_keras.data.files import check_files_exist, file_pairs_dataset
-from fcn_keras.data.validation import DataError
 
 SEG11VALID = "seg11valid"
 

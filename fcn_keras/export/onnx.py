@@ -18,7 +18,7 @@ import tensorflow as tf
 from fcn_keras.export.options import NEVER_OVERWRITE
 from fcn_keras.export.saved_model import IMAGES
 from fcn_keras.models import load_fcn
-from fcn_keras.outputs import claim_files
+from fcn_keras.write_policy import claim_files
 
 OUTPUT = "logits"
 

@@ -27,7 +27,7 @@ from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
 from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
 from fcn_keras.models import load_fcn, num_classes_of
-from fcn_keras.outputs import claim_files
+from fcn_keras.write_policy import claim_files
 
 METADATA_NAME = "fcn_keras"
 

@@ -18,9 +18,9 @@ import numpy as np
 from fcn_keras.backbones import available_backbones, get_backbone
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import SCORE_FR, variant_with_score_layers
-from fcn_keras.outputs import claim_files, save_atomically
 from fcn_keras.precision import dtype_policy
 from fcn_keras.weight_files import read_weights
+from fcn_keras.write_policy import claim_files, save_atomically
 
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 """The BGR mean the authors' VGG16 FCNs were trained with (their data layers subtract it)."""

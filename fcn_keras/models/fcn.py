@@ -5,18 +5,11 @@ import os
 import keras
 
 from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone, model_backbone
+from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
 from fcn_keras.layers import BilinearUpsampling, CropToReference, ImagePreprocessing
 from fcn_keras.models.shared_weights import copy_shared_weights
-from fcn_keras.models.variants import (
-    DEFAULT_BACKBONE,
-    DEFAULT_NUM_CLASSES,
-    DEFAULT_PADDING,
-    OUTPUT,
-    PADDINGS,
-    SCORE_FR,
-    VARIANTS,
-)
+from fcn_keras.models.variants import OUTPUT, PADDINGS, SCORE_FR, VARIANTS
 
 
 def build_fcn(

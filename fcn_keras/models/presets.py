@@ -11,14 +11,14 @@ import dataclasses
 import importlib.util
 import os
 
+from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import VOC_CLASSES
 from fcn_keras.data.download import download_file, is_good_download
-from fcn_keras.data.validation import DataError
 from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_file
 from fcn_keras.models.loading import load_fcn
 from fcn_keras.models.variants import num_classes_of, variant_of
-from fcn_keras.outputs import save_atomically
 from fcn_keras.weight_files import READERS
+from fcn_keras.write_policy import save_atomically
 
 HOME_VARIABLE = "FCN_KERAS_HOME"
 DEFAULT_HOME = os.path.join("~", ".keras", "fcn_keras")

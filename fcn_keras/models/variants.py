@@ -9,11 +9,6 @@ so weights can be matched to the authors' files by name. Needs no TensorFlow.
 import dataclasses
 
 PADDINGS = ("paper", "same")
-# The builders' and the command line's defaults: the paper's network.
-DEFAULT_VARIANT = "fcn8s"
-DEFAULT_BACKBONE = "vgg16"
-DEFAULT_PADDING = "paper"
-DEFAULT_NUM_CLASSES = 21  # PASCAL VOC: 20 classes and background
 SCORE_FR = "score_fr"  # scores fc7, the stride-32 map every variant starts from
 OUTPUT = "score"  # the final crop to the input size
 

@@ -13,8 +13,8 @@ import warnings
 
 import keras
 
-from fcn_keras.outputs import save_atomically
 from fcn_keras.training.run_folder import BACKUP_STATE
+from fcn_keras.write_policy import save_atomically
 
 
 def random_generators(model):

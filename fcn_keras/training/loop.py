@@ -15,11 +15,11 @@ import keras
 import tensorflow as tf
 
 from fcn_keras.arguments import whole_number
-from fcn_keras.data.validation import DataError, data_error_message
+from fcn_keras.data.checks import DataError, data_error_message
+from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import DEFAULT_BACKBONE, DEFAULT_PADDING, VARIANTS, num_classes_of
-from fcn_keras.outputs import RunState
+from fcn_keras.models.variants import VARIANTS, num_classes_of
 from fcn_keras.progress import progress_verbosity
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard, backup_state
 from fcn_keras.training.optimizers import compile_for_training
@@ -33,6 +33,7 @@ from fcn_keras.training.run_folder import (
     training_run,
     worker_output_dir,
 )
+from fcn_keras.write_policy import RunState
 
 
 def train(

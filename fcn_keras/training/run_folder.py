@@ -3,7 +3,7 @@
 import os
 
 from fcn_keras.models.variants import VARIANTS
-from fcn_keras.outputs import RunFolder, partial_path
+from fcn_keras.write_policy import RunFolder, partial_path
 
 BEST_MODEL = "best.keras"
 LAST_MODEL = "last.keras"
@@ -21,7 +21,7 @@ def training_run(output_dir):
         output_dir: the run's folder.
 
     Returns:
-        `fcn_keras.outputs.RunFolder`.
+        `fcn_keras.write_policy.RunFolder`.
 
     Example:
         >>> training_run("runs/voc").state  # doctest: +SKIP

@@ -9,7 +9,7 @@ import os
 
 from fcn_keras.weight_files.caffemodel import read_caffemodel
 from fcn_keras.weight_files.chainer_npz import read_chainer_npz
-from fcn_keras.weight_files.layers import SourceLayer
+from fcn_keras.weight_files.source_layer import SourceLayer
 from fcn_keras.weight_files.torch_pth import read_torch_pth
 
 READERS = {".caffemodel": read_caffemodel, ".npz": read_chainer_npz, ".pth": read_torch_pth}

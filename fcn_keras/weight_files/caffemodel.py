@@ -8,8 +8,8 @@ num/channels/height/width. Field numbers are those of caffe.proto.
 
 import numpy as np
 
-from fcn_keras.weight_files.layers import SourceLayer
 from fcn_keras.weight_files.protobuf import WireFormatError, fields, packed_or_repeated
+from fcn_keras.weight_files.source_layer import SourceLayer
 
 # NetParameter
 NET_LAYER, NET_LEGACY_LAYERS = 100, 2

@@ -4,7 +4,7 @@ import zipfile
 
 import numpy as np
 
-from fcn_keras.weight_files.layers import SourceLayer, kind_by_name
+from fcn_keras.weight_files.source_layer import SourceLayer, kind_by_name
 
 PARAMETER_ORDER = {"W": 0, "b": 1}
 

@@ -1,6 +1,6 @@
 """Reading pytorch-fcn's `.pth` state dicts ("conv1_1.weight", "conv1_1.bias"); needs the optional torch."""
 
-from fcn_keras.weight_files.layers import SourceLayer, kind_by_name
+from fcn_keras.weight_files.source_layer import SourceLayer, kind_by_name
 
 PARAMETER_ORDER = {"weight": 0, "bias": 1}
 

@@ -2,9 +2,7 @@
 
 from typing import NamedTuple
 
-from fcn_keras.models.variants import VARIANTS
-
-UPSAMPLERS = frozenset(name for variant in VARIANTS.values() for name in variant.upsamplers)
+UPSAMPLER_PREFIX = "upscore"  # the authors name every upsampler so: upscore, upscore2, upscore_pool4, upscore8, ...
 
 
 class SourceLayer(NamedTuple):
@@ -22,12 +20,12 @@ class SourceLayer(NamedTuple):
 
 
 def kind_by_name(name):
-    """The kind of an FCN layer known only by name (formats that store no layer types).
+    """The kind of an FCN layer known only by its name in the authors' nets (formats that store no layer types).
 
     Example:
-        >>> kind_by_name("upscore2"), kind_by_name("score_pool4")
-        ('deconv', 'conv')
+        >>> kind_by_name("upscore2"), kind_by_name("score_pool4"), kind_by_name("scale_pool3")
+        ('deconv', 'conv', 'scale')
     """
-    if name in UPSAMPLERS:
+    if name.startswith(UPSAMPLER_PREFIX):
         return "deconv"
     return "scale" if name.startswith("scale_") else "conv"
