@@ -128,9 +128,10 @@ def test_alexnet_takes_a_caffe_classifiers_weights_fc_layers_convolutionalized(t
         fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights="imagenet")
 
 
-@pytest.mark.parametrize("module", ["backbones.alexnet", "backbones.applications", "backbones.from_model",
-                                    "backbones.hub", "backbones.surgery", "backbones.vgg", "geometry",
-                                    "layers.grouped_conv", "layers.lrn", "layers.preprocessing"])
+@pytest.mark.parametrize("module", ["backbones.alexnet", "backbones.applications", "backbones.caffe_layers",
+                                    "backbones.from_model", "backbones.googlenet", "backbones.hub", "backbones.surgery",
+                                    "backbones.vgg", "geometry", "layers.grouped_conv", "layers.lrn",
+                                    "layers.preprocessing"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -62,7 +62,8 @@ def test_convolutionalize_reports_missing_layers():
 
 def test_backbone_without_classifier_refuses_weights():
     with pytest.raises(ValueError, match=r"'vgg16_tiny' has no pretrained weights; .* \(alexnet, alexnet_tiny, "
-                                         r"efficientnetv2b0, mobilenetv2, resnet101, resnet50, vgg16\)"):
+                                         r"efficientnetv2b0, googlenet, googlenet_tiny, mobilenetv2, resnet101, "
+                                         r"resnet50, vgg16\)"):
         fcn_keras.build_fcn32s(5, backbone="vgg16_tiny", backbone_weights="imagenet")
 
 

@@ -39,6 +39,16 @@ CROPS = {
                            "fcn8s": {"score_pool4c": 5, "score_pool3c": 10, "score": 18}},
     ("alexnet", "same"): {"fcn32s": {"score": 15}, "fcn16s": {"upscore2c": 0, "score": 15},
                           "fcn8s": {"upscore2c": 0, "upscore_pool4c": 1, "score": 7}},
+    # GoogLeNet "paper": conv1 7x7/2 after 100 px of zeros centres at 2i - 100 + 3 = 2i - 97; each ceil 3x3/2 pool
+    # (no leading pad) moves the start by one input pixel of its stride: pool1 -97 + 2 = -95, pool2 -95 + 4 = -91
+    # (stride 8, inception_3b), pool3 -91 + 8 = -83 (16, inception_4e), pool4 -83 + 16 = -67 (32, inception_5b).
+    # Whole-pixel lags -> odd kernels 2f - 1: upscore 63/32 puts the first output at -67 - 31 = -98 (crop 98);
+    # upscore2 3/2: -67 - 16 = -83, on pool4's scores (crop 0); upscore_pool4 3/2: -83 - 8 = -91 (crop 0);
+    # upscore16 31/16: -83 - 15 = -98; upscore8 15/8: -91 - 7 = -98. "same": every tap at s*i, as ResNet's.
+    ("googlenet", "paper"): {"fcn32s": {"score": 98}, "fcn16s": {"upscore2c": 0, "score": 98},
+                             "fcn8s": {"upscore2c": 0, "upscore_pool4c": 0, "score": 98}},
+    ("googlenet", "same"): {"fcn32s": {"score": 31}, "fcn16s": {"upscore2c": 1, "score": 15},
+                            "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 7}},
     ("resnet", "same"): {"fcn32s": {"score": 31}, "fcn16s": {"upscore2c": 1, "score": 15},
                          "fcn8s": {"upscore2c": 1, "upscore_pool4c": 1, "score": 7}},
     ("resnet", "paper"): {"fcn32s": {"score": 131}, "fcn16s": {"upscore2c": 1, "score": 115},
@@ -73,14 +83,14 @@ def crops(model):
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_every_backbone_variant_and_padding_scores_every_pixel(backbone, variant, padding):
     model = fcn_keras.build_fcn(variant, 5, backbone=backbone, padding=padding)
-    for height, width in SIZES if backbone in ("vgg16_tiny", "alexnet_tiny") else SIZES[:1]:
+    for height, width in SIZES if backbone in ("vgg16_tiny", "alexnet_tiny", "googlenet_tiny") else SIZES[:1]:
         logits = model(random_images(1, height, width))
         assert tuple(logits.shape) == (1, height, width, 5)
         assert logits.dtype == "float32"
     names = {layer.name for layer in model.layers}
     assert table_names(variant) <= names
     assert variant_of(model) == variant
-    family = next((name for name in ("vgg16", "alexnet", "resnet") if backbone.startswith(name)), None)
+    family = next((name for name in ("vgg16", "alexnet", "googlenet", "resnet") if backbone.startswith(name)), None)
     if family == "vgg16":
         assert set(BACKBONE_NAMES) <= names
     if family:

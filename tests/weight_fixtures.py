@@ -13,6 +13,7 @@ import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from fcn_keras.backbones.alexnet import ALEXNET_FAMILY
+from fcn_keras.backbones.googlenet import BRANCHES, GOOGLENET_FAMILY, STEM
 from fcn_keras.backbones.vgg import VGG16_FAMILY
 from fcn_keras.layers import bilinear_kernel
 
@@ -80,6 +81,36 @@ def alexnet_layers(num_classes=3, seed=0, fc_kind="conv"):
         layers["score_fr"] = [rng.normal(0, 0.1, (num_classes, channels, 1, 1)).astype(np.float32),
                               rng.normal(0, 0.1, num_classes).astype(np.float32)]
         layers["upscore"] = [_upsampler(rng, num_classes, 63, False)]
+    return layers
+
+
+GOOGLENET_STEM_WIDTHS, GOOGLENET_STAGES = GOOGLENET_FAMILY["googlenet_tiny"][:2]
+# inception branch: (kernel, the branch it reads or None for the module's input; pool_proj reads the 3x3/1 pool)
+GOOGLENET_BRANCHES = {"1x1": (1, None), "3x3_reduce": (1, None), "3x3": (3, "3x3_reduce"), "5x5_reduce": (1, None),
+                      "5x5": (5, "5x5_reduce"), "pool_proj": (1, None)}
+
+
+def googlenet_layers(seed=0):
+    """{Caffe layer name: [arrays]} in Caffe's layout for a bvlc_googlenet-like trunk of `googlenet_tiny`'s widths,
+    as BVLC's ImageNet release names them (its classifier and auxiliary heads left out)."""
+    rng = np.random.default_rng(seed)
+    layers = {}
+
+    def conv(name, out_channels, in_channels, kernel):
+        scale = np.sqrt(2.0 / (in_channels * kernel * kernel))
+        layers[name] = [rng.normal(0, scale, (out_channels, in_channels, kernel, kernel)).astype(np.float32),
+                        rng.normal(0, 0.1, out_channels).astype(np.float32)]
+
+    channels = 3
+    for name, width, kernel in zip(STEM, GOOGLENET_STEM_WIDTHS, (7, 1, 3)):
+        conv(name, width, channels, kernel)
+        channels = width
+    for _, _, modules in GOOGLENET_STAGES:
+        for module, widths in modules.items():
+            width = dict(zip(BRANCHES, widths))
+            for branch, (kernel, reads) in GOOGLENET_BRANCHES.items():
+                conv(f"{module}/{branch}", width[branch], width[reads] if reads else channels, kernel)
+            channels = width["1x1"] + width["3x3"] + width["5x5"] + width["pool_proj"]
     return layers
 
 
@@ -227,6 +258,33 @@ def caffe_alexnet_forward(layers, image_rgb, mean_bgr=(104.00698793, 116.6687676
     score = _deconv(_conv(x, *layers["score_fr"]), layers["upscore"][0], 32)
     height, width = image_rgb.shape[:2]
     return score[:, 18:18 + height, 18:18 + width].transpose(1, 2, 0)
+
+
+def _max_pool_3x3_1(x):
+    """Caffe 3x3/1 max pooling with pad 1 (the padding never wins): the output keeps the size."""
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    return np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2)).max(axis=(3, 4))
+
+
+def caffe_googlenet_trunk(layers, image_rgb, mean_bgr=(104.0, 117.0, 123.0)):
+    """bvlc_googlenet's trunk with conv1 padded by 100 (the "paper" geometry) on one RGB image (H, W, 3):
+    {Caffe blob name: (C, H, W) float64} of every inception module's output."""
+    relu = lambda x: np.maximum(x, 0)  # noqa: E731
+    x = (image_rgb[..., ::-1].astype(np.float64) - np.asarray(mean_bgr)).transpose(2, 0, 1)
+    x = _lrn(_max_pool_3x3_2(relu(_conv(x, *layers["conv1/7x7_s2"], pad=100, stride=2))))
+    x = relu(_conv(x, *layers["conv2/3x3_reduce"]))
+    x = _max_pool_3x3_2(_lrn(relu(_conv(x, *layers["conv2/3x3"], pad=1))))
+    outputs = {}
+    for _, pool, modules in GOOGLENET_STAGES:
+        x = _max_pool_3x3_2(x) if pool else x
+        for module in modules:
+            branch = {name: layers[f"{module}/{name}"] for name in BRANCHES}
+            x = np.concatenate([relu(_conv(x, *branch["1x1"])),
+                                relu(_conv(relu(_conv(x, *branch["3x3_reduce"])), *branch["3x3"], pad=1)),
+                                relu(_conv(relu(_conv(x, *branch["5x5_reduce"])), *branch["5x5"], pad=2)),
+                                relu(_conv(_max_pool_3x3_1(x), *branch["pool_proj"]))])
+            outputs[f"{module}/output"] = x
+    return outputs
 
 
 def _max_pool(x):

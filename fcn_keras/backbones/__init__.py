@@ -1,6 +1,6 @@
 """Backbones: the registry, one module per family, and any Keras model; importing registers them."""
 
-from fcn_keras.backbones import alexnet, applications, hub, vgg  # noqa: F401  (register the families)
+from fcn_keras.backbones import alexnet, applications, googlenet, hub, vgg  # noqa: F401  (register the families)
 from fcn_keras.backbones.from_model import model_backbone
 from fcn_keras.backbones.registry import (
     BackboneSpec,

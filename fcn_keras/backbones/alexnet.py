@@ -12,12 +12,12 @@ import functools
 
 import keras
 
-from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
-from fcn_keras.backbones.surgery import fully_connected_as_convolutions, load_caffe_trunk
+from fcn_keras.backbones.caffe_layers import PAPER_PAD, ceil_max_pool, register_caffe_backbone
+from fcn_keras.backbones.registry import CAFFE_IMAGENET
+from fcn_keras.backbones.surgery import fully_connected_as_convolutions
 from fcn_keras.layers.grouped_conv import GroupedConv2D
 from fcn_keras.layers.lrn import LocalResponseNormalization
 
-PAPER_PAD = 100
 CONVS = (("conv1", 11, 4, 1), ("conv2", 5, 1, 2), ("conv3", 3, 1, 1), ("conv4", 3, 1, 2), ("conv5", 3, 1, 2))
 POOLED = {"conv1": "pool1", "conv2": "pool2", "conv5": "pool5"}  # a 3x3/2 max pool after these
 NORMALIZED = {"pool1": "norm1", "pool2": "norm2"}  # LRN after these (size 5, alpha 1e-4, beta 0.75)
@@ -49,20 +49,12 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
             x = keras.layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
         x = GroupedConv2D(width, kernel, strides=stride, groups=groups, activation="relu", name=name)(x)
         if name in POOLED:
-            x = _ceil_max_pool(x, POOLED[name], padding)
+            x = ceil_max_pool(x, POOLED[name], padding)
             if POOLED[name] in NORMALIZED:
                 x = LocalResponseNormalization(5, 1e-4, 0.75, name=NORMALIZED[POOLED[name]])(x)
                 taps[8 if name == "conv1" else 16] = x
     taps[32] = fully_connected_as_convolutions(x, fc_units, FC_KERNEL, padding, dropout)
     return taps
-
-
-def _ceil_max_pool(x, name, padding):
-    """Caffe's 3x3/2 max pool, whose output rounds up: a zero row and column at the bottom and right (the
-    inputs follow a ReLU, so a zero never wins), or in "same" a zero frame all round."""
-    frame = ((0, 1), (0, 1)) if padding == "paper" else 1
-    x = keras.layers.ZeroPadding2D(frame, name=f"{name}_pad")(x)
-    return keras.layers.MaxPooling2D(3, 2, name=name)(x)
 
 
 CLASSIFIER_LAYERS = tuple(name for name, *_ in CONVS) + ("fc6", "fc7")
@@ -78,13 +70,6 @@ ALEXNET_FAMILY = {
 }
 
 for _name, (_widths, _fc_units, _description) in ALEXNET_FAMILY.items():
-    register_backbone(
-        BackboneSpec(
-            name=_name,
-            build=functools.partial(build_alexnet_taps, widths=_widths, fc_units=_fc_units),
-            preprocessing=CAFFE_IMAGENET,
-            load_weights=functools.partial(load_caffe_trunk, layer_names=CLASSIFIER_LAYERS),
-            description=_description,
-            layer_widths=dict(zip(CLASSIFIER_LAYERS, (*_widths, _fc_units, _fc_units))),
-        )
-    )
+    register_caffe_backbone(_name, functools.partial(build_alexnet_taps, widths=_widths, fc_units=_fc_units),
+                            CAFFE_IMAGENET, CLASSIFIER_LAYERS, (*_widths, _fc_units, _fc_units),
+                            "bvlc_alexnet.caffemodel", _description)

@@ -83,7 +83,7 @@ def _layer(model, name, role):
         raise ValueError(f"The {role} model has no layer named {name!r}.") from None
 
 
-def load_caffe_trunk(fcn, weights, layer_names):
+def load_caffe_trunk(fcn, weights, layer_names, release=None):
     """Loads a Caffe classifier's layers (a `.caffemodel`, e.g. BVLC's AlexNet) into an FCN by name.
 
     Convolutions convert from Caffe's (out, in, kh, kw) to Keras' (kh, kw, in, out);
@@ -91,9 +91,11 @@ def load_caffe_trunk(fcn, weights, layer_names):
     channel-major order) become the FCN's kh x kw convolutions first.
 
     Args:
-        fcn: an FCN whose trunk layers carry the Caffe names (changed in place).
+        fcn: an FCN with the trunk's layers (changed in place).
         weights: the `.caffemodel` path ("imagenet" is refused: Keras ships no such weights).
-        layer_names: the layers to load, e.g. ("conv1", ..., "fc7").
+        layer_names: the layers to load: names that the file and the FCN share, e.g. ("conv1", ..., "fc7"),
+            or {name in the file: FCN layer name} where they differ (Keras names cannot hold Caffe's "/").
+        release: the file to name when "imagenet" is asked for, e.g. "bvlc_alexnet.caffemodel".
 
     Returns:
         The FCN layer names that received weights.
@@ -109,17 +111,25 @@ def load_caffe_trunk(fcn, weights, layer_names):
 
     if weights == "imagenet":
         raise ValueError("Keras ships no ImageNet weights for this backbone; give the path of its Caffe "
-                         "classifier (for AlexNet: bvlc_alexnet.caffemodel from the BVLC model zoo).")
+                         f"classifier ({release or 'a .caffemodel'} from the BVLC model zoo).")
+    names = dict(layer_names) if isinstance(layer_names, dict) else {name: name for name in layer_names}
     layers = read_weights(weights)
-    for name in layer_names:
-        if name not in layers:
-            raise ValueError(f"{weights} has no layer {name!r}; it needs {', '.join(layer_names)}.")
-        target = _layer(fcn, name, "FCN")
+    missing = [name for name in names if name not in layers]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise ValueError(f"{weights} has no layer {listed}; the backbone loads {len(names)} layers, "
+                         f"{_span(list(names))}.")
+    for name, target_name in names.items():
+        target = _layer(fcn, target_name, "FCN")
         kernel_height, kernel_width, in_channels, out_channels = target.kernel.shape
         weight, *rest = layers[name].arrays
         if weight.size != kernel_height * kernel_width * in_channels * out_channels:
-            raise ValueError(f"{weights}: layer {name!r} has {weight.size} weights, the FCN's {name} needs "
+            raise ValueError(f"{weights}: layer {name!r} has {weight.size} weights, the FCN's {target_name} needs "
                              f"{tuple(target.kernel.shape)}; check the backbone's widths.")
         weight = np.reshape(weight, (out_channels, in_channels, kernel_height, kernel_width))
         target.set_weights([np.transpose(weight, (2, 3, 1, 0)), *(np.reshape(bias, -1) for bias in rest)])
-    return list(layer_names)
+    return list(names.values())
+
+
+def _span(names):
+    return ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:3])} ... {names[-1]}"
