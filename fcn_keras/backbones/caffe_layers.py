@@ -47,10 +47,6 @@ def register_caffe_backbone(name, build, preprocessing, layer_names, widths, rel
 
     Returns:
         The registered `BackboneSpec`.
-
-    Example:
-        >>> register_caffe_backbone("my_caffe_net", my_build, {}, ("conv1",), (96,), "my.caffemodel",
-        ...                         "one conv")  # doctest: +SKIP
     """
     keras_names = layer_names.values() if isinstance(layer_names, dict) else layer_names
     return register_backbone(BackboneSpec(
