@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import sys
 import traceback
 
@@ -144,7 +145,7 @@ def _demo(args):
 def _data_arguments(parser, splits):
     parser.add_argument("--data", required=True, metavar="SOURCE", help=" | ".join(SPECS))
     parser.add_argument("--num-classes", type=COUNT, help="classes, for sources that do not define them")
-    parser.add_argument("--no-download", action="store_true",
+    parser.add_argument("--no-download", dest="download", action="store_false",
                         help="never download a data set (tfds:): fail at once if it is not prepared")
     for name, default in splits.items():
         parser.add_argument(f"--{name}", default=default, help=f"split name (default {default})")
@@ -152,8 +153,10 @@ def _data_arguments(parser, splits):
 
 def _train_arguments(parser):
     _data_arguments(parser, {"train-split": "train", "val-split": "val"})
-    parser.add_argument("--val-data", metavar="SOURCE", help="validation source (default: --data)")
-    parser.add_argument("--no-validation", action="store_true", help="train without a validation set")
+    parser.add_argument("--val-data", dest="validation_data", metavar="SOURCE",
+                        help="validation source (default: --data)")
+    parser.add_argument("--no-validation", dest="validation", action="store_false",
+                        help="train without a validation set")
     _model_arguments(parser, variant_default=None)
     parser.add_argument("--staged", action="store_true", help="train 32s, then 16s from it, then 8s (the paper's)")
     parser.add_argument("--at-once", action="store_true", help="FCN-8s/16s at-once (scaled skips)")
@@ -190,7 +193,7 @@ def _train(args):
     if args.staged and (args.variant not in (None, list(VARIANTS)[-1]) or args.at_once or args.init_from):
         raise UsageError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
                          "--init-from, or drop --staged.")
-    check_validation_source(args.data, args.val_data, validation=not args.no_validation)
+    check_validation_source(args.data, args.validation_data, validation=args.validation)
     check_training_output(args.output, args.overwrite, staged=args.staged)  # refused before anything is measured
     keras.utils.set_random_seed(args.seed)  # initialization, dropout and the data's seeds: the same run every time
     source = _open_data(args, "--data", args.data, args.train_split, args.num_classes)
@@ -204,9 +207,9 @@ def _train(args):
                        image_pad_value=pad, **augment)
 
     validation_data = None
-    if not args.no_validation:
-        validation = _open_data(args, "--val-data" if args.val_data else "--data", args.val_data or args.data,
-                                args.val_split, num_classes)
+    if args.validation:
+        validation = _open_data(args, "--val-data" if args.validation_data else "--data",
+                                args.validation_data or args.data, args.val_split, num_classes)
         validation_data = prepare(validation.dataset, args.batch_size, image_pad_value=pad)
     options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
                "learning_rate": args.learning_rate, "warmup_steps": args.warmup_steps, "overwrite": args.overwrite}
@@ -229,7 +232,7 @@ def _open_data(args, option, spec, split, num_classes):
     from fcn_keras.data import open_source
 
     try:
-        return open_source(spec, split, num_classes, getattr(args, "seed", 0), download=not args.no_download)
+        return open_source(spec, split, num_classes, getattr(args, "seed", 0), download=args.download)
     except (ValueError, OSError) as error:
         raise ValueError(f"{option}: {error}") from error
 
@@ -479,12 +482,51 @@ def main(argv=None):
 
 
 def _report(args, message):
-    """Prints a failed command's error as one line (after its traceback with --verbose); returns 2."""
+    """Prints a failed command's error as one line, in the command's option names (after its traceback with
+    --verbose); returns 2."""
     if args.verbose:
         traceback.print_exc()
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    print(f"fcn-keras {args.command}: error: {one_line}", file=sys.stderr)
+    print(f"fcn-keras {args.command}: error: {in_option_terms(one_line, build_parser().commands[args.command])}",
+          file=sys.stderr)
     return 2
+
+
+LIBRARY_ARGUMENT = re.compile(r"`([a-z_][a-z0-9_]*)`|\b([a-z_][a-z0-9_]*)=('[^']*'|[^\s,;()]+)")
+
+
+def in_option_terms(message, parser):
+    """A library message with its arguments (`name=value`, `` `name` ``) written as `parser`'s options.
+
+    Args:
+        message: the library's message.
+        parser: the command's `argparse` parser.
+
+    Returns:
+        str; arguments the command has no option for are left as they are.
+
+    Example:
+        >>> parser = build_parser().commands["train"]
+        >>> in_option_terms("pass overwrite=True to start over, or a larger `batch_size`", parser)
+        'pass --overwrite to start over, or a larger --batch-size'
+        >>> in_option_terms("resume with precision='float32'; allow downloads (download=True)", parser)
+        'resume with --precision float32; allow downloads (without --no-download)'
+    """
+    options = {action.dest: action for action in parser._actions if action.option_strings}
+
+    def option(match):
+        named, name, value = match.groups()
+        action = options.get(named or name)
+        if action is None:
+            return match.group(0)
+        flag = max(action.option_strings, key=len)
+        if named:
+            return flag
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return flag if (value == "True") == isinstance(action, argparse._StoreTrueAction) else f"without {flag}"
+        return f"{flag} {value.strip(chr(39))}"
+
+    return LIBRARY_ARGUMENT.sub(option, message)
 
 
 if __name__ == "__main__":

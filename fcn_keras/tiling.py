@@ -101,7 +101,7 @@ def tile_side(model, memory_limit):
         need = activation_bytes(model, NETWORK_STRIDE + 2 * margin, NETWORK_STRIDE + 2 * margin)
         raise MemoryError(f"Even the smallest tile ({NETWORK_STRIDE + 2 * margin} px square) needs about "
                           f"{need / 2**30:.2f} GB of activations, above the limit of {memory_limit / 2**30:.2f} "
-                          "GB; raise memory_limit (--memory-limit).")
+                          "GB; raise `memory_limit`.")
     return side
 
 

@@ -11,7 +11,7 @@ import enum
 import os
 import shutil
 
-REPLACE_HINT = "pass --overwrite (overwrite=True) to replace it, or choose another output"
+REPLACE_HINT = "pass overwrite=True to replace it, or choose another output"
 
 
 def claim_files(paths, overwrite=False, hint=REPLACE_HINT):
@@ -142,7 +142,7 @@ class RunFolder:
         held = self.held_results()
         if state is not RunState.INTERRUPTED and held and not overwrite:
             raise FileExistsError(f"{self.path} already holds a finished {what} ({', '.join(held)}); pass "
-                                  "--overwrite (overwrite=True) to replace it, or choose another folder.")
+                                  "overwrite=True to replace it, or choose another folder.")
         return state
 
     def claim(self, overwrite=False, what="run"):

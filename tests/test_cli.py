@@ -375,3 +375,16 @@ def test_an_unprepared_tfds_data_set_is_refused_at_once_without_downloads(tmp_pa
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
     assert "oxford_iiit_pet is not prepared in " in err and "tfds build oxford_iiit_pet" in err
+    assert err.rstrip().endswith("or allow the download (without --no-download).")  # the library's download=True
+
+
+def test_library_messages_speak_python_and_the_command_line_its_options(tmp_path, capsys):
+    from fcn_keras.data.specs import check_validation_source
+
+    with pytest.raises(ValueError, match=r"give validation_data=SOURCE or validation=False\.$"):
+        check_validation_source("folder:a,b")
+    assert cli.main(["train", "--data", "folder:a,b", "--num-classes", "3", "--output", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("give --val-data SOURCE or --no-validation.")
+    parser = cli.build_parser().commands["export"]
+    assert cli.in_option_terms("output=/x is a file; `quantize`, num_classes=3, at_once=True", parser) == (
+        "--output /x is a file; --quantize, num_classes=3, at_once=True")  # export has neither of the last two

@@ -65,8 +65,8 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True):
         return _checked(Source(dataset, meta.num_classes, meta.class_names), num_classes, spec)
     if kind in ("folder", "tfrecord"):
         if num_classes is None:
-            raise ValueError(f"Data source {spec!r} does not say how many classes it has; give num_classes "
-                             "(--num-classes).")
+            raise ValueError(f"Data source {spec!r} does not say how many classes it has; give "
+                             "`num_classes`.")
         if kind == "tfrecord":
             return Source(tfrecord_dataset(argument, num_classes=num_classes), num_classes, None)
         image_dir, comma, mask_dir = argument.partition(",")

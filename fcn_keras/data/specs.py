@@ -7,9 +7,9 @@ SPECS = {
     "synthetic[:N]": "built-in synthetic shapes (N images; 5 classes; split 'train' or a held-out one)",
     "voc:ROOT": "PASCAL VOC (ROOT holds JPEGImages/, SegmentationClass/, ImageSets/); 21 classes",
     "sbd:ROOT": "SBD (ROOT holds img/, cls/, train.txt, val.txt); 21 classes",
-    "folder:IMAGES,MASKS": "your images and PNG masks matched by file name (give --num-classes)",
+    "folder:IMAGES,MASKS": "your images and PNG masks matched by file name (give `num_classes`)",
     "tfds:NAME": "a TFDS data set with masks: oxford_iiit_pet, scene_parse150",
-    "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give --num-classes)",
+    "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give `num_classes`)",
 }
 SPLITLESS_SOURCES = ("folder", "tfrecord")
 """Source kinds that ignore `split`: every split is the same files."""
@@ -41,4 +41,4 @@ def check_validation_source(train_spec, validation_spec=None, validation=True):
     """
     if validation and validation_spec is None and source_kind(train_spec) in SPLITLESS_SOURCES:
         raise ValueError(f"{train_spec!r} has no splits, so validation would reuse the training images; give "
-                         "--val-data SOURCE or --no-validation.")
+                         "validation_data=SOURCE or validation=False.")

@@ -96,8 +96,7 @@ def _prepare(builder, name, download):
     how = (f"prepare it once on a machine with network access (`tfds build {name} --data_dir {where}`) and "
            "copy the folder here, or allow the download")
     if not download:
-        raise DataError(f"The TFDS data set {name} is not prepared in {where}; {how} (drop --no-download, or "
-                        "pass download=True).")
+        raise DataError(f"The TFDS data set {name} is not prepared in {where}; {how} (download=True).")
     print(f"The TFDS data set {name} is not prepared in {where}: downloading and preparing it (once; this "
           f"takes a while; without network access it fails: then {how}).", flush=True)
     builder.download_and_prepare()

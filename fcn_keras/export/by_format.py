@@ -43,7 +43,7 @@ def export_model(model, format, output, quantize=None, representative_data=None,
         raise ValueError(f"quantize, representative_data and input_size apply to tflite exports, not {format}.")
     output = os.fspath(output)
     if os.path.exists(output) and not os.path.isdir(output):
-        raise NotADirectoryError(f"--output {output} is a file; give a folder for the exported model.")
+        raise NotADirectoryError(f"output={output} is a file; give a folder for the exported model.")
     if format == "saved_model":
         return export_saved_model(model, output)
     if format == "onnx":

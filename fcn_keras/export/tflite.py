@@ -78,7 +78,7 @@ def export_tflite(
         raise ValueError(
             "int8 quantization calibrates activation ranges on real inputs and needs "
             "representative_data: ~100 training images, RGB 0..255, as an array (N, H, W, 3), "
-            "a .npy file or a folder of images (CLI: --representative-data). "
+            "a .npy file or a folder of images. "
             "Without images use quantization='float16'."
         )
     model = load_fcn(model)

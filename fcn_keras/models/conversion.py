@@ -79,26 +79,36 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
         >>> model = fcn_from_weights(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
     """
     variant, backbone = variant_with_score_layers(layers, source), backbone_from_layers(layers)
-    stored_scales = sorted(name for name, layer in layers.items() if layer.kind == "scale")
-    at_once = bool(stored_scales) if at_once is None else at_once
-    if stored_scales and not at_once:
-        raise ValueError(f"{source} has the scale layers {stored_scales} of an at-once FCN; convert it with "
-                         "at_once=True (--at-once).")
     num_classes = int(layers[SCORE_FR].arrays[0].shape[0])
     with dtype_policy("float32"):
-        model = build_fcn(variant, num_classes, backbone=backbone, padding="paper", at_once=at_once,
-                          mean_bgr=mean_bgr, name=name)
+        model = build_fcn(variant, num_classes, backbone=backbone, padding="paper",
+                          at_once=_at_once(layers, at_once, source), mean_bgr=mean_bgr, name=name)
+    _load_every_layer(model, layers, f"{variant} on {backbone}", source)
+    return model
+
+
+def _at_once(layers, at_once, source):
+    """Whether the FCN is at-once: the caller's word, else whether the weights have Caffe's scale layers."""
+    stored_scales = sorted(name for name, layer in layers.items() if layer.kind == "scale")
+    if stored_scales and at_once is False:
+        raise ValueError(f"{source} has the scale layers {stored_scales} of an at-once FCN; convert it with "
+                         "at_once=True.")
+    return bool(stored_scales) if at_once is None else at_once
+
+
+def _load_every_layer(model, layers, network, source):
+    """Loads `layers` into `model` by name: every source layer must land, every layer with weights must get
+    them (an upsampler may keep its bilinear start)."""
     used = set()
     for layer in model.layers:
         if layer.name in layers:
             _load(layer, layers[layer.name], source)
             used.add(layer.name)
         elif layer.weights and not isinstance(layer, keras.layers.Conv2DTranspose):
-            raise ValueError(f"{source} has no weights for layer {layer.name!r} of the {variant}.")
+            raise ValueError(f"{source} has no weights for layer {layer.name!r} of the {network}.")
     unused = [name for name in layers if name not in used]
     if unused:
-        raise ValueError(f"{source} has layers that an {variant} on {backbone} does not: {unused}.")
-    return model
+        raise ValueError(f"{source} has layers that an {network} does not: {unused}.")
 
 
 def at_once_of_file(path, layers, at_once=None):
@@ -128,7 +138,7 @@ def at_once_of_file(path, layers, at_once=None):
         stored = any(layer.kind == "scale" for layer in layers.values())
         if at_once is not None and at_once != stored:
             raise ValueError(f"{path} is {'an at-once' if stored else 'not an at-once'} FCN (its scale layers say "
-                             f"so); drop at_once (--at-once).")
+                             f"so); drop at_once=True.")
         return stored
     return at_once if at_once is not None else "atonce" in os.path.basename(path).lower()
 
@@ -169,7 +179,7 @@ def convert_weights_file(path, output, at_once=None, overwrite=False):
     """
     output = os.fspath(output)
     if not output.endswith(".keras"):
-        raise ValueError(f"--output {output} must end in .keras.")
+        raise ValueError(f"output={output} must end in .keras.")
     claim_files([output], overwrite)
     stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
     model = fcn_from_file(path, at_once, name=_model_name(stem))

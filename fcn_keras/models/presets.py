@@ -192,33 +192,46 @@ def from_preset(name, download=True, at_once=None):
     cached = preset_path(name)
     if os.path.exists(cached):
         return load_fcn(cached)
+    model = _fetch_and_convert(preset, download)
+    os.makedirs(os.path.dirname(cached), exist_ok=True)
+    save_atomically(model, cached)
+    return model
+
+
+def _fetch_and_convert(preset, download):
+    """The preset's network from the first of its sources that downloads and converts; each download is
+    removed once converted (the cached .keras file holds the same weights)."""
     problems = []
     for source in preset.sources:
-        local = download_path(source)
         try:
-            if source.filename.endswith(".pth") and importlib.util.find_spec("torch") is None:
-                raise ImportError("reading it needs PyTorch (pip install 'fcn-keras[torch]'); not downloaded")
-            if download:
-                download_file(source.url, local, source.checksum)
-            elif not is_good_download(local, source.checksum):
-                raise DataError(f"{local} is not there (or fails its checksum) and download=False")
-            model = _convert(preset, local, source)
+            local = _fetch(source, download)
+            model = _convert(preset, local)
         except (DataError, ValueError, ImportError) as error:
             problems.append(f"- {source.url}: {error}")
             continue
-        os.makedirs(os.path.dirname(cached), exist_ok=True)
-        save_atomically(model, cached)
-        os.remove(local)  # the .keras file holds the same weights
+        os.remove(local)
         return model
     raise FileNotFoundError(
-        f"Could not get the preset {name!r}:\n" + "\n".join(problems) + "\nDownload one of the files above by "
-        f"hand into {os.path.dirname(download_path(preset.sources[0]))}/ under its name "
-        f"({', '.join(source.filename for source in preset.sources)}) and call again, or convert it yourself: "
-        "fcn-keras convert FILE --output model.keras"
+        f"Could not get the preset {preset.name!r}:\n" + "\n".join(problems) + "\nDownload one of the files "
+        f"above by hand into {os.path.dirname(download_path(preset.sources[0]))}/ under its name "
+        f"({', '.join(source.filename for source in preset.sources)}) and call again, or convert it yourself "
+        "with fcn_keras.models.convert_weights_file (`fcn-keras convert FILE --output model.keras`)."
     )
 
 
-def _convert(preset, path, source):
+def _fetch(source, download):
+    """The local path of `source`'s file, downloaded if `download` and not there yet."""
+    local = download_path(source)
+    if source.filename.endswith(".pth") and importlib.util.find_spec("torch") is None:
+        raise ImportError("reading it needs PyTorch (pip install 'fcn-keras[torch]'); not downloaded")
+    if download:
+        download_file(source.url, local, source.checksum)
+    elif not is_good_download(local, source.checksum):
+        raise DataError(f"{local} is not there (or fails its checksum) and download=False")
+    return local
+
+
+def _convert(preset, path):
     """`path` converted; a file that is not the preset's net is removed and reported."""
     try:
         model = fcn_from_file(path, preset.at_once, mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"))

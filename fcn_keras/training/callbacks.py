@@ -93,8 +93,8 @@ class EpochBackup(keras.callbacks.Callback):
             return 0
         if state.get("policy", model.dtype_policy.name) != model.dtype_policy.name:
             raise ValueError(f"{self.folder}: the interrupted run trained in {state['policy']}, this one would "
-                             f"in {model.dtype_policy.name}; resume with --precision {state['policy']} (or pass "
-                             "--overwrite to start over).")
+                             f"in {model.dtype_policy.name}; resume with precision={state['policy']!r} (or pass "
+                             "overwrite=True to start over).")
         with model.distribute_strategy.scope():
             if model.optimizer is not None and not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)

@@ -5,11 +5,8 @@ TensorBoard, a guard that stops on a NaN loss, and an epoch backup that makes a
 rerun after a crash resume exactly where the run stopped (see `EpochBackup`).
 """
 
-import csv
 import functools
-import math
 import os
-import shutil
 
 import keras
 import tensorflow as tf
@@ -21,9 +18,10 @@ from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import VARIANTS, num_classes_of
 from fcn_keras.progress import progress_verbosity
-from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard, backup_state
+from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
 from fcn_keras.training.optimizers import compile_for_training
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
+from fcn_keras.training.resume import best_logged, check_same_run, data_fingerprint, interrupted_state
 from fcn_keras.training.run_folder import (
     BACKUP_DIR,
     BEST_MODEL,
@@ -109,12 +107,12 @@ def train(
     output_dir = worker_output_dir(model, output_dir)
     training_run(output_dir).claim(overwrite)
     backup_dir = os.path.join(output_dir, BACKUP_DIR)
-    state = _interrupted_state(output_dir, backup_dir)
+    state = interrupted_state(output_dir, backup_dir)
     done = state["epoch"] if state else 0
     first_data = epoch_data(min(done, epochs))  # the first epoch this call trains (built once)
-    data = _data_fingerprint(first_data)
+    data = data_fingerprint(first_data)
     if state is not None:
-        _check_same_run(state, steps_per_epoch, data, output_dir)
+        check_same_run(state, steps_per_epoch, data, output_dir)
     steps_per_epoch = steps_per_epoch or (state and state["steps_per_epoch"]) or _count_batches(first_data)
     if not model.compiled:
         compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
@@ -123,28 +121,12 @@ def train(
     backup.restore(model)
     if state is not None:
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
-    monitor, mode = ("val_mean_iou", "max") if validation_data is not None else ("loss", "min")
-    callback_list = [
-        guard,
-        # A resumed run only replaces best.keras with something better than what it holds.
-        BestModel(guard, os.path.join(output_dir, BEST_MODEL), monitor, mode,
-                  best=_best_logged(output_dir, monitor, mode, done)),
-        keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
-        keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
-        *callbacks,
-        backup,  # last: an epoch is done once everything above has been written for it
-    ]
+    callback_list = [*_run_callbacks(output_dir, guard, validation_data is not None, done), *callbacks,
+                     backup]  # last: an epoch is done once everything before it has been written for it
     stream = _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_epoch)
-    try:
-        history = model.fit(stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
-                            steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False,
-                            verbose=progress_verbosity(verbose))
-    except tf.errors.InvalidArgumentError as error:
-        if (message := label_error(error)) is not None:
-            raise ValueError(message) from None
-        if (message := data_error_message(error)) is not None:
-            raise DataError(message) from None
-        raise
+    history = _fit(model, stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
+                   steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False,
+                   verbose=progress_verbosity(verbose))
     if guard.failed_at:
         epoch, batch = guard.failed_at
         raise FloatingPointError(
@@ -153,6 +135,31 @@ def train(
             "rate or check the data."
         )
     return history
+
+
+def _run_callbacks(output_dir, guard, validating, done):
+    """The callbacks every run has: the NaN guard, the best model (by validation mean IU, else loss), the CSV
+    log and TensorBoard. A resumed run (`done` epochs) only replaces best.keras with something better."""
+    monitor, mode = ("val_mean_iou", "max") if validating else ("loss", "min")
+    return [
+        guard,
+        BestModel(guard, os.path.join(output_dir, BEST_MODEL), monitor, mode,
+                  best=best_logged(output_dir, monitor, mode, done)),
+        keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
+        keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
+    ]
+
+
+def _fit(model, stream, **fit_kwargs):
+    """`model.fit`, with a bad label or file found inside the pipeline reported in its own words."""
+    try:
+        return model.fit(stream, **fit_kwargs)
+    except tf.errors.InvalidArgumentError as error:
+        if (message := label_error(error)) is not None:
+            raise ValueError(message) from None
+        if (message := data_error_message(error)) is not None:
+            raise DataError(message) from None
+        raise
 
 
 def _epoch_data(train_data, num_classes):
@@ -172,67 +179,6 @@ def _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_ep
     remaining = [first_data] + [epoch_data(epoch) for epoch in range(done + 1, epochs)]
     return functools.reduce(lambda first, second: first.concatenate(second),
                             [dataset.repeat().take(steps_per_epoch) for dataset in remaining])
-
-
-def _data_fingerprint(dataset):
-    """What a resumed run's training data must share with the interrupted run's: batches per pass
-    (None where tf.data cannot tell without reading) and the batches' shapes and dtypes."""
-    count = int(dataset.cardinality())
-    shapes = [f"{tuple(spec.shape)} {spec.dtype.name}" for spec in tf.nest.flatten(dataset.element_spec)]
-    return {"batches": count if count >= 0 else None, "element_spec": ", ".join(shapes)}
-
-
-def _check_same_run(state, steps_per_epoch, data, output_dir):
-    """Refuses to resume an interrupted run with other steps per epoch or other training data."""
-    fix = "resume it with the same data and settings, or pass overwrite=True (--overwrite) to start over."
-    saved_steps = state["steps_per_epoch"]
-    if steps_per_epoch and saved_steps and steps_per_epoch != saved_steps:
-        raise ValueError(f"{output_dir}: the interrupted run has {saved_steps} steps per epoch, not "
-                         f"{steps_per_epoch}; {fix}")
-    saved = state.get("data") or data
-    if saved["element_spec"] != data["element_spec"]:
-        raise ValueError(f"{output_dir}: the interrupted run trained on batches of {saved['element_spec']}, this "
-                         f"data gives {data['element_spec']}; {fix}")
-    if None not in (saved["batches"], data["batches"]) and saved["batches"] != data["batches"]:
-        raise ValueError(f"{output_dir}: the interrupted run trained on {saved['batches']} batches per pass over "
-                         f"its data, this data gives {data['batches']}; {fix}")
-
-
-def _interrupted_state(output_dir, backup_dir):
-    """The backup state of an interrupted run to resume, or None.
-
-    What the run logged after its last backup is dropped (those epochs are trained
-    again). A backup without a finished epoch is removed: that run failed or was
-    killed in its first epoch (on bad data, say) and left nothing to resume.
-    """
-    state = backup_state(backup_dir)
-    if state is None:
-        return None
-    _keep_logged_epochs(os.path.join(output_dir, LOG_FILE), state["epoch"])
-    if not state["epoch"]:
-        print(f"Starting {output_dir} over: the interrupted run there finished no epoch.")
-        shutil.rmtree(backup_dir)
-        return None
-    return state
-
-
-def _keep_logged_epochs(path, epochs):
-    """Drops the log rows of epochs a killed run wrote after its last backup (they are trained again)."""
-    if not os.path.exists(path):
-        return
-    with open(path, newline="", encoding="utf-8") as file:
-        lines = file.read().splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if line.endswith("\n") and _logged_epoch(line) < epochs]
-    with open(path + ".partial", "w", newline="", encoding="utf-8") as file:
-        file.writelines(kept)
-    os.replace(path + ".partial", path)
-
-
-def _logged_epoch(line):
-    try:
-        return int(line.split(",", 1)[0])
-    except ValueError:
-        return math.inf
 
 
 def train_staged(num_classes, train_data, validation_data=None, *, output_dir, epochs=DEFAULT_EPOCHS,
@@ -318,17 +264,6 @@ def check_batches(dataset, num_classes, name="dataset"):
             return tf.identity(images), tf.identity(masks)
 
     return dataset.map(checked)
-
-
-def _best_logged(output_dir, monitor, mode, epochs):
-    """Best `monitor` value in the first `epochs` rows of the run's CSV log, or None."""
-    path = os.path.join(output_dir, LOG_FILE)
-    if not epochs or not os.path.exists(path):
-        return None
-    with open(path, newline="") as file:
-        values = [float(row[monitor]) for row in csv.DictReader(file) if int(row["epoch"]) < epochs]
-    values = [value for value in values if math.isfinite(value)]
-    return (max if mode == "max" else min)(values) if values else None
 
 
 def _count_batches(dataset):
