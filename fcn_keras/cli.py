@@ -66,7 +66,8 @@ def _model_arguments(parser, variant_default=DEFAULT_VARIANT):
     parser.add_argument("--variant", default=variant_default, choices=VARIANTS,
                         help=f"default {variant_default or DEFAULT_VARIANT}")
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE,
-                        help=f"a registered backbone (see `fcn-keras backbones`; default {DEFAULT_BACKBONE})")
+                        help=f"a registered backbone (see `fcn-keras backbones`; default {DEFAULT_BACKBONE}) or "
+                             "hub:PRESET, a keras-hub preset (pip install 'fcn-keras[hub]')")
     parser.add_argument("--padding", default=DEFAULT_PADDING, choices=PADDINGS,
                         help=f"paper: the reference geometry; same: compact (default {DEFAULT_PADDING})")
 
@@ -100,7 +101,9 @@ def _backbones(args):
     for name in available_backbones():
         spec = get_backbone(name)
         pretrained = "loads pretrained weights" if spec.load_weights else "no pretrained weights"
-        print(f"{name:14s} {pretrained:22s} {spec.description}")
+        print(f"{name:16s} {pretrained:22s} {spec.description}")
+    print(f"{'hub:PRESET':16s} {'loads pretrained weights':22s} a keras-hub preset's backbone (pip install "
+          "'fcn-keras[hub]')")
 
 
 @command("info", "Print what a bug report needs: versions, CPU and its flags, GPUs, the precision 'auto' picks.",
