@@ -456,7 +456,8 @@ def main(argv=None):
         The exit status: 0 on success, 2 on a reported error.
 
     Example:
-        >>> main(["summary", "--backbone", "vgg16_tiny", "--size", "64", "64"])  # doctest: +SKIP
+        >>> main(["summary", "--backbone", "vgg16_tiny", "--size", "64", "64"])
+        fcn8s_vgg16_tiny: 291,827 parameters, 0.3 GFLOP per 64x64 image (paper padding)
         0
     """
     parser = build_parser()

@@ -36,10 +36,6 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
 
     Returns:
         The metrics dict written to `metrics.json`.
-
-    Example:
-        >>> run_demo("fcn-demo")["mean_iou"]  # doctest: +SKIP
-        0.84
     """
     demo = dataclasses.replace(DemoSettings(), **settings)
     # metrics.json is written last: without it the demo did not finish, and a rerun picks up its training

@@ -43,9 +43,14 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
 
     Example:
         >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
-        >>> data = tf.data.Dataset.from_tensor_slices((images, masks))  # doctest: +SKIP
-        >>> evaluate(model, data, num_classes=3)["mean_iou"]  # doctest: +SKIP
-        0.41
+        >>> images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), np.uint8)
+        >>> masks = np.random.default_rng(1).integers(0, 3, (4, 32, 32), np.uint8)
+        >>> data = tf.data.Dataset.from_tensor_slices((images, masks))
+        >>> scores = evaluate(model, data, num_classes=3)
+        >>> sorted(scores)
+        ['frequency_weighted_iou', 'mean_accuracy', 'mean_iou', 'per_class_iou', 'pixel_accuracy']
+        >>> 0 <= scores["mean_iou"] <= 1, len(scores["per_class_iou"])
+        (True, 3)
     """
     model_classes = _static_class_count(model)
     if model_classes is not None and model_classes != num_classes:
@@ -90,7 +95,9 @@ def save_metrics(metrics, path):
         None.
 
     Example:
-        >>> save_metrics({"mean_iou": 0.5, "per_class_iou": [1.0, float("nan")]}, "m.json")  # doctest: +SKIP
+        >>> save_metrics({"mean_iou": 0.5, "per_class_iou": [1.0, float("nan")]}, "m.json")
+        >>> json.loads(open("m.json").read())
+        {'mean_iou': 0.5, 'per_class_iou': [1.0, None]}
     """
 
     def strict(value):

@@ -102,7 +102,13 @@ def register_layer_geometry(layer_class, rule):
         rule: `rule(layer, grid) -> Grid`, the output grid for the input grid.
 
     Example:
-        >>> register_layer_geometry(MyShift, lambda layer, grid: Grid(grid.stride, grid.offset + 1))  # doctest: +SKIP
+        >>> class MyShift(keras.layers.Layer):  # drops the first row and column: pixel i is the input's i + 1
+        ...     def call(self, x):
+        ...         return x[:, 1:, 1:]
+        >>> register_layer_geometry(MyShift, lambda layer, grid: Grid(grid.stride, grid.offset + grid.stride))
+        >>> images = keras.Input((None, None, 3))
+        >>> tensor_grid(MyShift()(keras.layers.MaxPooling2D(2)(images)))
+        Grid(stride=2, offset=2.5)
     """
     _RULES[layer_class] = rule
 

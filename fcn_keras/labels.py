@@ -99,7 +99,14 @@ def label_error(error):
         str, e.g. "train_data has the label 7 but the model predicts 3 classes (...)", or None.
 
     Example:
-        >>> label_error(error)  # doctest: +SKIP
+        >>> def check(mask):  # in a tf.data pipeline, as `fcn_keras.train` checks its batches
+        ...     with tf.control_dependencies([assert_valid_labels(mask, label_masks(mask, 3)[1], 3, "train_data")]):
+        ...         return tf.identity(mask)
+        >>> checked = tf.data.Dataset.from_tensors(tf.constant([0, 7])).map(check)
+        >>> try:
+        ...     list(checked)
+        ... except tf.errors.InvalidArgumentError as error:
+        ...     label_error(error)
         'train_data has the label 7 but the model predicts 3 classes (labels 0 to 2 and 255 = ignore); ...'
     """
     for line in str(getattr(error, "message", error)).splitlines():

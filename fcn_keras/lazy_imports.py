@@ -31,8 +31,9 @@ def lazy_namespace(package, exports):
         `(__getattr__, __dir__, __all__)` to assign in the package's `__init__`.
 
     Example:
-        >>> __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
-        ...     "fcn_keras.models.fcn": ["build_fcn"]})  # doctest: +SKIP
+        >>> __getattr__, __dir__, __all__ = lazy_namespace("fcn_keras", {"fcn_keras.models.fcn": ["build_fcn"]})
+        >>> __all__, __getattr__("build_fcn").__module__
+        (['build_fcn'], 'fcn_keras.models.fcn')
     """
     origin = {name: module for module, names in exports.items() for name in names}
 
@@ -110,7 +111,9 @@ def register_with_keras(modules=SERIALIZABLE_MODULES):
         modules: the modules whose import registers the serializable objects.
 
     Example:
-        >>> register_with_keras()  # in fcn_keras/__init__.py  # doctest: +SKIP
+        >>> register_with_keras()  # in fcn_keras/__init__.py
+        >>> keras.saving.get_registered_object("fcn_keras>BilinearUpsampling")
+        <class 'fcn_keras.layers.bilinear.BilinearUpsampling'>
     """
 
     def register():

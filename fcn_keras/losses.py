@@ -118,7 +118,8 @@ class SegmentationCrossEntropy(keras.losses.Loss):
         >>> labels = tf.constant([[[0, 1], [2, 255]]])
         >>> round(float(loss(labels, logits)), 4)  # log(3) over 3 labelled pixels
         1.0986
-        >>> model.compile(optimizer="adam", loss=SegmentationCrossEntropy())  # doctest: +SKIP
+        >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
+        >>> model.compile(optimizer="adam", loss=SegmentationCrossEntropy())
     """
 
     def __init__(self, ignore_index=IGNORE_LABEL, reduction="mean", name="segmentation_cross_entropy"):

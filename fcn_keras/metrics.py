@@ -171,7 +171,9 @@ class SegmentationScores(keras.metrics.Metric):
         >>> metric.update_state(np.array([[[0, 1, 255]]]), np.eye(3)[None, None] * 5.0)
         >>> {k: float(v) for k, v in metric.result().items()}["pixel_accuracy"]
         1.0
-        >>> model.compile("adam", loss=..., metrics=[SegmentationScores(21)])  # doctest: +SKIP
+        >>> from fcn_keras.losses import SegmentationCrossEntropy
+        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
+        >>> model.compile("adam", loss=SegmentationCrossEntropy(), metrics=[SegmentationScores(21)])
     """
 
     def __init__(self, num_classes, ignore_index=IGNORE_LABEL, name="segmentation_scores", dtype=None):
@@ -258,10 +260,12 @@ class MeanIoU(SegmentationScores):
         dtype: dtype of the reported score.
 
     Example:
+        >>> from fcn_keras.losses import SegmentationCrossEntropy
+        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
         >>> model.compile("adam", loss=SegmentationCrossEntropy(),
-        ...               metrics=[MeanIoU(21)])  # doctest: +SKIP
-        >>> keras.callbacks.ModelCheckpoint("best.keras", monitor="val_mean_iou",
-        ...                                 mode="max", save_best_only=True)  # doctest: +SKIP
+        ...               metrics=[MeanIoU(21)])
+        >>> checkpoint = keras.callbacks.ModelCheckpoint("best.keras", monitor="val_mean_iou",
+        ...                                              mode="max", save_best_only=True)
     """
 
     def __init__(self, num_classes, ignore_index=IGNORE_LABEL, name="mean_iou", dtype=None):

@@ -26,7 +26,10 @@ def image_files(inputs):
         ValueError: two inputs share a file stem (their outputs would collide).
 
     Example:
-        >>> image_files(["photos/", "extra/cat.jpg"])  # doctest: +SKIP
+        >>> for path in ("photos/dog.png", "extra/cat.jpg"):
+        ...     os.makedirs(os.path.dirname(path), exist_ok=True)
+        ...     Image.new("RGB", (8, 8)).save(path)
+        >>> image_files(["photos/", "extra/cat.jpg"])
         {'dog': 'photos/dog.png', 'cat': 'extra/cat.jpg'}
     """
     files = {}
@@ -63,8 +66,12 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         The written paths, masks and overlays interleaved.
 
     Example:
-        >>> write_predictions(model, ["photos/"], "predictions")  # doctest: +SKIP
-        ['predictions/cat.png', 'predictions/cat_overlay.png', ...]
+        >>> os.makedirs("photos")
+        >>> for name in ("cat.jpg", "dog.png"):
+        ...     Image.new("RGB", (40, 30)).save(f"photos/{name}")
+        >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
+        >>> write_predictions(model, ["photos/"], "predictions")
+        ['predictions/cat.png', 'predictions/cat_overlay.png', 'predictions/dog.png', 'predictions/dog_overlay.png']
     """
     files = image_files(inputs)
     targets = {stem: (os.path.join(output_dir, f"{stem}.png"), os.path.join(output_dir, f"{stem}_overlay.png"))

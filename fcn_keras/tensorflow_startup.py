@@ -29,7 +29,8 @@ def load_tensorflow_quietly():
     TensorFlow is already loaded, nothing changes.
 
     Example:
-        >>> load_tensorflow_quietly()  # doctest: +SKIP
+        >>> load_tensorflow_quietly()  # before `import tensorflow`; once it is loaded, nothing changes
+        >>> import tensorflow as tf
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return

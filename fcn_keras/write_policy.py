@@ -34,8 +34,12 @@ def claim_files(paths, overwrite=False, hint=REPLACE_HINT):
         FileExistsError: a path exists and `overwrite` is False; names it and the count.
 
     Example:
-        >>> claim_files(["runs/scores.json", "runs/confusion.png"])  # doctest: +SKIP
+        >>> claim_files(["runs/scores.json", "runs/confusion.png"])
         ['runs/scores.json', 'runs/confusion.png']
+        >>> open("runs/scores.json", "w").close()
+        >>> claim_files(["runs/scores.json"])
+        Traceback (most recent call last):
+        FileExistsError: ...runs/scores.json...
     """
     paths = [os.fspath(path) for path in paths if path is not None]
     folders = [path for path in paths if os.path.isdir(path)]
@@ -58,7 +62,10 @@ def save_atomically(model, path):
         path: the `.keras` file.
 
     Example:
-        >>> save_atomically(model, "runs/voc/best.keras")  # doctest: +SKIP
+        >>> os.makedirs("runs/voc")
+        >>> save_atomically(fcn_keras.build_fcn8s(3, backbone="vgg16_tiny"), "runs/voc/best.keras")
+        >>> os.listdir("runs/voc")
+        ['best.keras']
     """
     partial = partial_path(path)
     model.save(partial)
@@ -91,8 +98,11 @@ class RunFolder:
 
     Example:
         >>> folder = RunFolder("runs/voc", results=("best.keras", "log.csv"), resume_marker="backup")
-        >>> folder.state  # doctest: +SKIP
+        >>> folder.state
         <RunState.NEW: 'new'>
+        >>> os.makedirs("runs/voc/backup")
+        >>> folder.state
+        <RunState.INTERRUPTED: 'interrupted'>
     """
 
     def __init__(self, path, results, scratch=(), resume_marker=None):

@@ -1,19 +1,10 @@
 """Numeric arguments, one rule each for the library and the command line; TensorFlow's errors in plain words."""
 
-import doctest
-import importlib
-
 import pytest
 
 import fcn_keras
 from fcn_keras.data import prepare, synthetic_shapes
 from fcn_keras.training import recipe_optimizer_and_loss, train
-
-
-@pytest.mark.parametrize("module", ["arguments", "error_text", "progress"])
-def test_docstring_examples_run(module):
-    result = doctest.testmod(importlib.import_module(f"fcn_keras.{module}"), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize("call, message", [

@@ -6,7 +6,6 @@ import pytest
 from helpers import random_images, randomize_scores
 
 import fcn_keras
-from fcn_keras.backbones import model_backbone
 from fcn_keras.backbones.applications import application_network
 from fcn_keras.models import convolution_flops
 
@@ -126,23 +125,6 @@ def test_alexnet_takes_a_caffe_classifiers_weights_fc_layers_convolutionalized(t
     np.testing.assert_allclose(keras.ops.convert_to_numpy(fc6)[0, 2, 2], np.maximum(dense, 0), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="bvlc_alexnet.caffemodel"):
         fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights="imagenet")
-
-
-@pytest.mark.parametrize("module", ["backbones.alexnet", "backbones.applications", "backbones.caffe_layers",
-                                    "backbones.from_model", "backbones.googlenet", "backbones.hub", "backbones.surgery",
-                                    "backbones.vgg", "geometry", "layers.grouped_conv", "layers.lrn",
-                                    "layers.preprocessing"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    from fcn_keras.geometry import tensor_grid
-
-    globs = {"keras": keras, "np": np, "tensor_grid": tensor_grid, "model_backbone": model_backbone,
-             "build_fcn8s": fcn_keras.build_fcn8s}
-    result = doctest.testmod(importlib.import_module(f"fcn_keras.{module}"), extraglobs=globs,
-                             optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def needs_keras_hub():

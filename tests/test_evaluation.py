@@ -1,8 +1,5 @@
 """evaluate() and predict() on a model whose predictions are known exactly."""
 
-import doctest
-import importlib
-
 import keras
 import numpy as np
 import pytest
@@ -136,14 +133,6 @@ def test_predict_single_batch_and_list_of_sizes(pairs):
 def test_predict_refuses_non_rgb():
     with pytest.raises(ValueError, match="convert grayscale or RGBA"):
         predict(channel_argmax_model(), np.zeros((4, 4, 4), np.uint8))
-
-
-@pytest.mark.parametrize("module", ["losses", "metrics", "evaluation", "visualize"])
-def test_docstring_examples_run(module):
-    module = importlib.import_module(f"fcn_keras.{module}")
-    globs = {"np": np, "tf": tf, "keras": keras, "fcn_keras": fcn_keras}
-    result = doctest.testmod(module, extraglobs=globs, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_save_metrics_writes_strict_json(tmp_path):

@@ -67,7 +67,15 @@ def register_backbone(spec):
         ValueError: the name is taken.
 
     Example:
-        >>> register_backbone(BackboneSpec("my_net", build=my_build))  # doctest: +SKIP
+        >>> def my_build(images, padding, dropout):  # five stride-2 convolutions, taps at strides 8, 16, 32
+        ...     taps, x = {}, images
+        ...     for stride in (2, 4, 8, 16, 32):
+        ...         x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+        ...         taps[stride] = x
+        ...     return {stride: taps[stride] for stride in (8, 16, 32)}
+        >>> spec = register_backbone(BackboneSpec("my_net", build=my_build))
+        >>> fcn_keras.build_fcn8s(3, backbone="my_net", padding="same")(np.zeros((1, 64, 64, 3))).shape
+        TensorShape([1, 64, 64, 3])
     """
     if spec.name in _BACKBONES:
         raise ValueError(f"A backbone named {spec.name!r} is already registered.")

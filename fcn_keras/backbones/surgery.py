@@ -47,10 +47,17 @@ def convolutionalize(classifier, fcn, layer_map):
         The FCN layer names that received weights.
 
     Example:
-        >>> vgg = keras.applications.VGG16(include_top=True, weights=None)
-        >>> fcn = build_fcn8s(21, padding="same")
-        >>> convolutionalize(vgg, fcn, {"fc1": "fc6", "fc2": "fc7"})
+        A classifier in the form of `keras.applications.VGG16(include_top=True)` (there
+        fc1 reads a 7 x 7 x 512 map and fc1, fc2 have 4096 units), in vgg16_tiny's widths:
+
+        >>> pool5 = keras.Input((7, 7, 32))
+        >>> fc1 = keras.layers.Dense(64, activation="relu", name="fc1")(keras.layers.Flatten()(pool5))
+        >>> classifier = keras.Model(pool5, keras.layers.Dense(64, activation="relu", name="fc2")(fc1))
+        >>> fcn = build_fcn8s(21, backbone="vgg16_tiny", padding="same")
+        >>> convolutionalize(classifier, fcn, {"fc1": "fc6", "fc2": "fc7"})
         ['fc6', 'fc7']
+        >>> tuple(fcn.get_layer("fc6").kernel.shape)
+        (7, 7, 32, 64)
     """
     copied = []
     for source_name, target_name in layer_map.items():
@@ -102,10 +109,6 @@ def load_caffe_trunk(fcn, weights, layer_names, release=None):
 
     Raises:
         ValueError: a layer is missing or its shape does not fit (both named).
-
-    Example:
-        >>> load_caffe_trunk(build_fcn32s(21, backbone="alexnet"), "bvlc_alexnet.caffemodel",
-        ...                  ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"))  # doctest: +SKIP
     """
     from fcn_keras.weight_files import read_weights  # the readers, only where a file is read
 

@@ -63,10 +63,6 @@ def load_vgg16_classifier(fcn, weights):
 
     Returns:
         The FCN layer names that received weights.
-
-    Example:
-        >>> load_vgg16_classifier(build_fcn8s(21), "vgg16.weights.h5")  # doctest: +SKIP
-        ['conv1_1', ..., 'fc6', 'fc7']
     """
     classifier = keras.applications.VGG16(include_top=True, weights=weights)
     return convolutionalize(classifier, fcn, VGG16_CLASSIFIER_LAYERS)

@@ -15,10 +15,12 @@ class DataError(ValueError):
     ``tf.errors.InvalidArgumentError`` carrying the same message.
 
     Example:
+        >>> from fcn_keras.data import voc_segmentation
         >>> try:
-        ...     voc_segmentation("VOCdevkit/VOC2012", "no_such_split")
+        ...     voc_segmentation("VOCdevkit/VOC2012", "val")
         ... except DataError as error:
-        ...     print(error)  # names the missing split file and the splits present
+        ...     print(error)
+        VOCdevkit/VOC2012: missing folder(s) ['JPEGImages', 'SegmentationClass']; pass the VOCdevkit/VOC20xx folder.
     """
 
 
@@ -32,8 +34,16 @@ def data_error_message(error):
         The `DataError`'s own message (it names the file and the fix), or None.
 
     Example:
-        >>> data_error_message(error)  # doctest: +SKIP
-        'masks/p2.png: mask values [9] are not class indices 0..2 nor 255 (ignore) in 1 pixels. ...'
+        >>> from PIL import Image
+        >>> from fcn_keras.data.decoding import write_mask
+        >>> from fcn_keras.data.files import file_pairs_dataset
+        >>> Image.new("RGB", (2, 2)).save("p2.jpg")
+        >>> _ = write_mask("p2.png", np.array([[0, 9], [1, 255]]))
+        >>> try:
+        ...     list(file_pairs_dataset(["p2.jpg"], ["p2.png"], num_classes=3))
+        ... except tf.errors.InvalidArgumentError as error:
+        ...     data_error_message(error)
+        'p2.png: mask values [9] are not class indices 0..2 nor 255 (ignore) in 1 pixels. ...'
     """
     for line in reversed(str(getattr(error, "message", error)).splitlines()):
         found = re.search(r"DataError: (.+)$", line)

@@ -42,8 +42,10 @@ def file_checksum(path, algorithm):
         the lowercase hex digest string.
 
     Example:
-        >>> file_checksum("VOCtrainval_11-May-2012.tar", "md5")
-        '6cd6e144f989b92b3379bac3b3de84fd'
+        >>> with open("hello.txt", "wb") as handle:
+        ...     _ = handle.write(b"hello")
+        >>> file_checksum("hello.txt", "md5")
+        '5d41402abc4b2a76b9719d911017c592'
     """
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
@@ -56,8 +58,12 @@ def is_good_download(path, checksum=None):
     """Whether `path` is a file that matches `checksum` ("md5:<hex>", "sha256:<hex>" or None for any file).
 
     Example:
-        >>> is_good_download("cache/toy.npz", "md5:...")  # doctest: +SKIP
+        >>> with open("hello.txt", "wb") as handle:
+        ...     _ = handle.write(b"hello")
+        >>> is_good_download("hello.txt", "md5:5d41402abc4b2a76b9719d911017c592")
         True
+        >>> is_good_download("hello.txt", "md5:0"), is_good_download("absent.txt"), is_good_download("hello.txt")
+        (False, False, True)
     """
     if not os.path.isfile(path):
         return False
@@ -85,8 +91,11 @@ def download_file(url, path, checksum=None):
             the message names the URL and how to place the file by hand.
 
     Example:
-        >>> download_file("file:///tmp/toy.npz", "cache/toy.npz", "md5:...")  # doctest: +SKIP
-        'cache/toy.npz'
+        >>> import pathlib
+        >>> _ = pathlib.Path("hello.txt").write_bytes(b"hello")
+        >>> url = pathlib.Path("hello.txt").absolute().as_uri()  # file:///.../hello.txt
+        >>> download_file(url, "cache/hello.txt", "md5:5d41402abc4b2a76b9719d911017c592")
+        'cache/hello.txt'
     """
     if is_good_download(path, checksum):
         return path
@@ -131,8 +140,16 @@ def download_and_extract(url, checksum, dest, root_in_archive):
         DataError: the download does not match ``checksum`` (the file is deleted).
 
     Example:
-        >>> download_and_extract("file:///tmp/toy.tar", "md5:...", "data", "toy")
+        >>> import pathlib, tarfile
+        >>> pathlib.Path("toy").mkdir()
+        >>> _ = pathlib.Path("toy/readme.txt").write_text("a data set")
+        >>> with tarfile.open("toy.tar", "w") as tar:
+        ...     tar.add("toy")
+        >>> url = pathlib.Path("toy.tar").absolute().as_uri()
+        >>> download_and_extract(url, "md5:" + file_checksum("toy.tar", "md5"), "data", "toy")
         'data/toy'
+        >>> pathlib.Path("data/toy/readme.txt").read_text()
+        'a data set'
     """
     root = os.path.join(dest, root_in_archive)
     if os.path.isdir(root):
@@ -155,10 +172,6 @@ def download_voc(dest, year="2012"):
 
     Returns:
         the root to pass to :func:`voc_segmentation`, e.g. ``dest/VOCdevkit/VOC2012``.
-
-    Example:
-        >>> root = download_voc("~/data")
-        >>> ds = voc_segmentation(root, "val")
     """
     if year not in VOC_RELEASES:
         raise ValueError(f"Unknown VOC year {year!r}; choose one of {sorted(VOC_RELEASES)}.")
@@ -174,10 +187,6 @@ def download_sbd(dest):
 
     Returns:
         the root to pass to :func:`sbd_segmentation`, ``dest/benchmark_RELEASE/dataset``.
-
-    Example:
-        >>> root = download_sbd("~/data")
-        >>> ds = sbd_segmentation(root, "train")
     """
     url, checksum, root = SBD_RELEASE
     return download_and_extract(url, checksum, os.path.expanduser(dest), root)

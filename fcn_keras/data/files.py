@@ -22,7 +22,7 @@ def check_files_exist(paths, what, fix):
     Example:
         >>> check_files_exist(["a.png"], "masks", "Re-download the data set.")
         Traceback (most recent call last):
-        DataError: 1 of 1 masks missing: a.png. Re-download the data set.
+        fcn_keras.data.checks.DataError: 1 of 1 masks missing: a.png. Re-download the data set.
     """
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing:
@@ -44,7 +44,13 @@ def python_pair(load, inputs):
         ``(image, mask)`` uint8 tensors with shapes (None, None, 3) and (None, None).
 
     Example:
-        >>> image, mask = python_pair(lambda p: (read_image(p), read_mask(p)), [tf.constant("a.png")])
+        >>> from fcn_keras.data import write_mask
+        >>> _ = write_mask("a.png", np.array([[0, 1], [2, 255]]))
+        >>> load = lambda path: (read_image(path.decode()), read_mask(path.decode()))
+        >>> ds = tf.data.Dataset.from_tensor_slices(["a.png"]).map(lambda path: python_pair(load, [path]))
+        >>> image, mask = next(iter(ds))
+        >>> image.shape, mask.numpy().tolist()
+        (TensorShape([2, 2, 3]), [[0, 1], [2, 255]])
     """
     image, mask = tf.numpy_function(load, list(inputs), [tf.uint8, tf.uint8], stateful=False)
     image.set_shape((None, None, 3))
@@ -69,8 +75,14 @@ def file_pairs_dataset(image_paths, mask_paths, mask_reader=read_mask, num_class
         ``tf.data.Dataset`` of ``(uint8 (H, W, 3), uint8 (H, W))``.
 
     Example:
+        >>> from PIL import Image
+        >>> from fcn_keras.data import write_mask
+        >>> Image.new("RGB", (5, 4)).save("a.jpg")
+        >>> _ = write_mask("a.png", np.full((4, 5), 20))
         >>> ds = file_pairs_dataset(["a.jpg"], ["a.png"], num_classes=21)
         >>> image, mask = next(iter(ds))
+        >>> image.shape, mask.shape
+        (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
     if len(image_paths) != len(mask_paths):
         raise ValueError(f"{len(image_paths)} images but {len(mask_paths)} masks; pair them one to one.")

@@ -24,7 +24,13 @@ def files_by_stem(folder, extensions, what):
         DataError: the folder is missing or has no such file, or two files share a stem.
 
     Example:
-        >>> files_by_stem("photos", IMAGE_EXTENSIONS, "images")  # doctest: +SKIP
+        >>> import os
+        >>> from PIL import Image
+        >>> os.mkdir("photos")
+        >>> for name in ("cat.jpg", "dog.png"):
+        ...     Image.new("RGB", (2, 2)).save(f"photos/{name}")
+        >>> open("photos/notes.txt", "w").close()  # not an image: left out
+        >>> files_by_stem("photos", IMAGE_EXTENSIONS, "images")
         {'cat': 'photos/cat.jpg', 'dog': 'photos/dog.png'}
     """
     if not os.path.isdir(folder):
@@ -66,8 +72,17 @@ def folder_dataset(image_dir, mask_dir, num_classes=None):
         DataError: a missing or empty folder, or images/masks without a partner (named).
 
     Example:
+        >>> import os
+        >>> from PIL import Image
+        >>> from fcn_keras.data import write_mask
+        >>> for folder in ("my_data/images", "my_data/masks"):
+        ...     os.makedirs(folder)
+        >>> Image.new("RGB", (5, 4)).save("my_data/images/a.jpg")
+        >>> _ = write_mask("my_data/masks/a.png", np.full((4, 5), 2))
         >>> ds = folder_dataset("my_data/images", "my_data/masks", num_classes=3)
         >>> image, mask = next(iter(ds))
+        >>> image.shape, mask.shape
+        (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
     images = files_by_stem(image_dir, IMAGE_EXTENSIONS, "images")
     masks = files_by_stem(mask_dir, MASK_EXTENSIONS, "masks")

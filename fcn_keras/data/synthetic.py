@@ -153,7 +153,10 @@ def synthetic_shapes(num_images, image_size=(96, 96), num_classes=5, seed=0, **k
         ``tf.data.Dataset`` of ``(uint8 (H, W, 3), uint8 (H, W))``.
 
     Example:
-        >>> train = synthetic_shapes(2000, (96, 96), seed=0)
-        >>> test = synthetic_shapes(200, (96, 96), seed=1)
+        >>> train = synthetic_shapes(100, (96, 96), seed=0)
+        >>> test = synthetic_shapes(20, (96, 96), seed=1)
+        >>> image, mask = next(iter(test))
+        >>> image.shape, mask.shape, set(np.unique(mask).tolist()) <= {0, 1, 2, 3, 4, 255}
+        (TensorShape([96, 96, 3]), TensorShape([96, 96]), True)
     """
     return tf.data.Dataset.from_tensor_slices(make_shapes(num_images, image_size, num_classes, seed, **kwargs))

@@ -57,7 +57,6 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
         value outside the data set's label set fails with a message naming it.
 
     Example:
-        >>> pets = tfds_segmentation("oxford_iiit_pet", "train")
         >>> TFDS_SEGMENTATION["oxford_iiit_pet"].class_names
         ('background', 'pet')
     """

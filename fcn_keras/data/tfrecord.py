@@ -76,8 +76,11 @@ def write_tfrecords(dataset, path, shards=1, image_format="png"):
         list of the written file paths.
 
     Example:
-        >>> files = write_tfrecords(synthetic_shapes(100, (64, 64)), "/tmp/shapes/train", shards=4)
-        >>> ds = tfrecord_dataset("/tmp/shapes/train-*.tfrecord")
+        >>> write_tfrecords(synthetic_shapes(8, (32, 32)), "shapes/train", shards=2)
+        ['shapes/train-00000-of-00002.tfrecord', 'shapes/train-00001-of-00002.tfrecord']
+        >>> ds = tfrecord_dataset("shapes/train-*.tfrecord")
+        >>> len(list(ds))
+        8
     """
     if shards < 1:
         raise ValueError(f"shards must be >= 1, got {shards}.")
@@ -109,8 +112,11 @@ def tfrecord_dataset(pattern, num_classes=None, cycle_length=16):
         (the written order for files from :func:`write_tfrecords` with ``shards <= cycle_length``).
 
     Example:
-        >>> ds = tfrecord_dataset("/tmp/shapes/train-*.tfrecord", num_classes=5)
+        >>> _ = write_tfrecords(synthetic_shapes(4, (32, 48)), "shapes/train", shards=2)
+        >>> ds = tfrecord_dataset("shapes/train-*.tfrecord", num_classes=5)
         >>> image, mask = next(iter(ds))
+        >>> image.shape, mask.shape
+        (TensorShape([32, 48, 3]), TensorShape([32, 48]))
     """
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:

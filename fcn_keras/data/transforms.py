@@ -68,8 +68,8 @@ def pad_to_size(image, mask, height, width, image_pad_value=None):
 
     Example:
         >>> image, mask = pad_to_size(tf.zeros((2, 2, 3)), tf.zeros((2, 2), tf.int32), 3, 4)
-        >>> mask.numpy()[2, 3]
-        255
+        >>> mask.numpy().tolist()
+        [[0, 0, 255, 255], [0, 0, 255, 255], [255, 255, 255, 255]]
     """
     image_pad_value = backbone_pad_value() if image_pad_value is None else image_pad_value
     shape = tf.shape(mask)
@@ -104,6 +104,8 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
     Example:
         >>> image, mask = random_scale_crop_flip(tf.zeros((8, 8, 3)), tf.zeros((8, 8), tf.int32),
         ...                                      tf.constant([1, 2]), (0.5, 2.0), (4, 4))
+        >>> image.shape, mask.shape
+        (TensorShape([4, 4, 3]), TensorShape([4, 4]))
     """
     scale_seed, crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
     if scale_range is not None:
@@ -168,7 +170,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         prefetched.
 
     Example:
-        >>> train = prepare(synthetic_shapes(512, (96, 96)), batch_size=8, training=True,
+        >>> train = prepare(synthetic_shapes(16, (96, 96)), batch_size=8, training=True,
         ...                 crop_size=64, scale_range=(0.75, 1.25), seed=0)
         >>> images, masks = next(iter(train))
         >>> images.shape, masks.shape

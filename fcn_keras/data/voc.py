@@ -31,8 +31,10 @@ def read_ids(path):
         DataError: the file is missing (the message lists the splits present) or empty.
 
     Example:
-        >>> read_ids("VOC2012/ImageSets/Segmentation/val.txt")[:1]
-        ['2007_000033']
+        >>> with open("val.txt", "w") as handle:
+        ...     _ = handle.write("2007_000033\\n\\n2007_000042\\n")
+        >>> read_ids("val.txt")
+        ['2007_000033', '2007_000042']
     """
     if not os.path.isfile(path):
         folder = os.path.dirname(path)
@@ -78,8 +80,19 @@ def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         object borders are 255 as in the release.
 
     Example:
-        >>> ds = voc_segmentation("VOCdevkit/VOC2012", "val")
+        >>> from PIL import Image
+        >>> from fcn_keras.data import write_mask
+        >>> root = "VOCdevkit/VOC2012"
+        >>> for folder in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        ...     os.makedirs(f"{root}/{folder}")
+        >>> with open(f"{root}/ImageSets/Segmentation/val.txt", "w") as handle:
+        ...     _ = handle.write("2007_000033\\n")
+        >>> Image.new("RGB", (5, 4)).save(f"{root}/JPEGImages/2007_000033.jpg")
+        >>> _ = write_mask(f"{root}/SegmentationClass/2007_000033.png", np.full((4, 5), 255))
+        >>> ds = voc_segmentation(root, "val")
         >>> image, mask = next(iter(ds))
+        >>> image.shape, mask.shape
+        (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
     _check_layout(root, ["JPEGImages", "SegmentationClass"], "pass the VOCdevkit/VOC20xx folder.")
     if split == SEG11VALID and not os.path.isfile(_split_file(root, SEG11VALID)):
@@ -107,7 +120,8 @@ def read_sbd_mask(path):
         DataError: the file is unreadable or has no ``GTcls.Segmentation``.
 
     Example:
-        >>> read_sbd_mask("benchmark_RELEASE/dataset/cls/2008_000002.mat").shape
+        >>> scipy.io.savemat("2008_000002.mat", {"GTcls": {"Segmentation": np.ones((375, 500), np.uint8)}})
+        >>> read_sbd_mask("2008_000002.mat").shape
         (375, 500)
     """
     try:
@@ -138,8 +152,16 @@ def sbd_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         ``tf.data.Dataset`` of ``(uint8 (H, W, 3) RGB, uint8 (H, W))`` in split order.
 
     Example:
-        >>> ds = sbd_segmentation("benchmark_RELEASE/dataset", "train")
+        >>> from PIL import Image
+        >>> root = "benchmark_RELEASE/dataset"
+        >>> for folder in ("img", "cls"):
+        ...     os.makedirs(f"{root}/{folder}")
+        >>> Image.new("RGB", (5, 4)).save(f"{root}/img/2008_000002.jpg")
+        >>> scipy.io.savemat(f"{root}/cls/2008_000002.mat", {"GTcls": {"Segmentation": np.ones((4, 5), np.uint8)}})
+        >>> ds = sbd_segmentation(root, ["2008_000002"])  # a list of ids, or a split: "train" reads root/train.txt
         >>> image, mask = next(iter(ds))
+        >>> image.shape, mask.shape
+        (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
     _check_layout(root, ["img", "cls"], "pass the benchmark_RELEASE/dataset folder.")
     ids = _ids(split, lambda name: os.path.join(root, f"{name}.txt"))
@@ -164,9 +186,14 @@ def seg11valid_ids(voc2011_root, sbd_root):
         list of id strings in VOC2011 ``val`` order.
 
     Example:
-        >>> ids = seg11valid_ids("TrainVal/VOCdevkit/VOC2011", "benchmark_RELEASE/dataset")
-        >>> len(ids)
-        736
+        >>> os.makedirs("VOC2011/ImageSets/Segmentation")
+        >>> os.makedirs("benchmark_RELEASE/dataset")
+        >>> with open("VOC2011/ImageSets/Segmentation/val.txt", "w") as handle:
+        ...     _ = handle.write("2007_000033\\n2007_000042\\n2007_000061\\n")
+        >>> with open("benchmark_RELEASE/dataset/train.txt", "w") as handle:
+        ...     _ = handle.write("2007_000042\\n2008_000002\\n")
+        >>> seg11valid_ids("VOC2011", "benchmark_RELEASE/dataset")
+        ['2007_000033', '2007_000061']
     """
     sbd_train = set(read_ids(os.path.join(sbd_root, "train.txt")))
     val = read_ids(os.path.join(voc2011_root, "ImageSets", "Segmentation", "val.txt"))
@@ -187,8 +214,16 @@ def write_seg11valid(voc2011_root, sbd_root):
         The path written, ``voc2011_root/ImageSets/Segmentation/seg11valid.txt``.
 
     Example:
-        >>> write_seg11valid("TrainVal/VOCdevkit/VOC2011", "benchmark_RELEASE/dataset")  # doctest: +SKIP
-        'TrainVal/VOCdevkit/VOC2011/ImageSets/Segmentation/seg11valid.txt'
+        >>> os.makedirs("VOC2011/ImageSets/Segmentation")
+        >>> os.makedirs("benchmark_RELEASE/dataset")
+        >>> with open("VOC2011/ImageSets/Segmentation/val.txt", "w") as handle:
+        ...     _ = handle.write("2007_000033\\n2007_000042\\n")
+        >>> with open("benchmark_RELEASE/dataset/train.txt", "w") as handle:
+        ...     _ = handle.write("2007_000042\\n")
+        >>> write_seg11valid("VOC2011", "benchmark_RELEASE/dataset")
+        'VOC2011/ImageSets/Segmentation/seg11valid.txt'
+        >>> read_ids("VOC2011/ImageSets/Segmentation/seg11valid.txt")
+        ['2007_000033']
     """
     path = _split_file(voc2011_root, SEG11VALID)
     ids = seg11valid_ids(voc2011_root, sbd_root)

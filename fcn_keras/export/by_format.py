@@ -34,7 +34,8 @@ def export_model(model, format, output, quantize=None, representative_data=None,
         FileExistsError: the target file or version exists.
 
     Example:
-        >>> export_model("fcn8s.keras", "tflite", "exports", quantize="float16")  # doctest: +SKIP
+        >>> fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same").save("fcn32s.keras")
+        >>> export_model("fcn32s.keras", "tflite", "exports", quantize="float16")
         'exports/model_float16.tflite'
     """
     if format not in FORMATS:

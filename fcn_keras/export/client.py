@@ -45,10 +45,25 @@ class ServingClient:
         timeout: seconds to wait for each answer.
 
     Example:
-        >>> client = ServingClient("http://localhost:8501", "fcn")  # doctest: +SKIP
-        >>> result = client.predict(open("cat.jpg", "rb").read())
-        >>> result["classes"].shape
+        A model exported with `export_saved_model` and served on this machine by
+        `fcn_keras.export.server.ModelServer` (TF Serving at "http://localhost:8501" answers the same):
+
+        >>> from PIL import Image
+        >>> from fcn_keras.export.saved_model import export_saved_model
+        >>> from fcn_keras.export.server import ModelServer
+        >>> _ = export_saved_model(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same"), "serving/fcn")
+        >>> server = ModelServer("serving/fcn", port=0).start()
+        >>> client = ServingClient(server.url, "fcn")
+        >>> client.status()["model_version_status"][0]["state"]
+        'AVAILABLE'
+        >>> sorted(client.metadata()["metadata"]["signature_def"]["signature_def"])
+        ['logits', 'predict_image_bytes', 'serving_default']
+        >>> Image.new("RGB", (500, 375)).save("cat.jpg")
+        >>> client.predict(open("cat.jpg", "rb").read())["classes"].shape
         (1, 375, 500)
+        >>> client.predict(np.zeros((64, 64, 3), np.float32))["probabilities"].shape
+        (1, 64, 64, 3)
+        >>> server.stop()
     """
 
     def __init__(self, url="http://localhost:8501", model_name="fcn", version=None, timeout=60.0):
@@ -63,10 +78,6 @@ class ServingClient:
 
         Returns:
             A dict like `{"model_version_status": [{"version": "1", "state": "AVAILABLE", ...}]}`.
-
-        Example:
-            >>> client.status()["model_version_status"][0]["state"]  # doctest: +SKIP
-            'AVAILABLE'
         """
         return self._call(self.model_url)
 
@@ -75,10 +86,6 @@ class ServingClient:
 
         Returns:
             A dict `{"model_spec": {...}, "metadata": {"signature_def": {"signature_def": {NAME: ...}}}}`.
-
-        Example:
-            >>> sorted(client.metadata()["metadata"]["signature_def"]["signature_def"])  # doctest: +SKIP
-            ['logits', 'predict_image_bytes', 'serving_default']
         """
         self._metadata = self._call(self.model_url + "/metadata")
         return self._metadata
@@ -101,11 +108,6 @@ class ServingClient:
         Raises:
             ServingError: the server answered with an error.
             ValueError: `images` is not an RGB array or bytes, or the format is unknown.
-
-        Example:
-            >>> out = client.predict(np.zeros((64, 64, 3), np.float32))  # doctest: +SKIP
-            >>> out["probabilities"].shape
-            (1, 64, 64, 21)
         """
         if request_format not in ("instances", "inputs"):
             raise ValueError(f"request_format must be 'instances' or 'inputs', got {request_format!r}.")

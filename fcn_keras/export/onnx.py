@@ -44,9 +44,9 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
         FileExistsError: `path` exists.
 
     Example:
-        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
-        >>> export_onnx(model, "fcn8s.onnx")  # doctest: +SKIP
-        'fcn8s.onnx'
+        >>> model = fcn_keras.build_fcn32s(21, backbone="vgg16_tiny", padding="same")
+        >>> export_onnx(model, "fcn32s.onnx", check_size=(64, 64))
+        'fcn32s.onnx'
     """
     # all three before the conversion, which takes long and much memory for a big model
     onnx = _require("onnx")

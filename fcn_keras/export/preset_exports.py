@@ -14,9 +14,6 @@ def preset_saved_model(name):
 
     Returns:
         The base folder (holding version `1/`), ready for `serve`.
-
-    Example:
-        >>> serve(preset_saved_model("fcn8s-heavy-pascal"))  # doctest: +SKIP
     """
     get_preset(name)
     base = os.path.join(fcn_keras_home(), "serving", name)

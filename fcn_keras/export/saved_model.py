@@ -54,8 +54,8 @@ def export_saved_model(model, base_dir, version=None):
         FileExistsError: version `version` already exists.
 
     Example:
-        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
-        >>> export_saved_model(model, "serving/fcn")  # doctest: +SKIP
+        >>> model = fcn_keras.build_fcn32s(21, backbone="vgg16_tiny", padding="same")
+        >>> export_saved_model(model, "serving/fcn")
         'serving/fcn/1'
     """
     model = load_fcn(model)
@@ -99,8 +99,11 @@ def saved_model_versions(base_dir):
             versions (for instance a SavedModel itself, or unrelated files).
 
     Example:
-        >>> saved_model_versions("serving/fcn")  # doctest: +SKIP
-        [1, 2]
+        >>> model = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same")
+        >>> for version in (1, 3):  # SavedModels in numeric version folders
+        ...     _ = write_logits_saved_model(model, f"serving/fcn/{version}")
+        >>> saved_model_versions("serving/fcn")
+        [1, 3]
     """
     base_dir = os.fspath(base_dir)
     if not os.path.isdir(base_dir):
@@ -141,8 +144,11 @@ def write_logits_saved_model(model, path, image_shape=None):
         `path`.
 
     Example:
-        >>> write_logits_saved_model(model, "/tmp/logits_sm", (1, 256, 256, 3))  # doctest: +SKIP
-        '/tmp/logits_sm'
+        >>> model = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same")
+        >>> write_logits_saved_model(model, "logits_sm", (1, 256, 256, 3))
+        'logits_sm'
+        >>> sorted(os.listdir("logits_sm"))
+        ['assets', 'fingerprint.pb', 'saved_model.pb', 'variables']
     """
     archive = _serving_archive(model, {"serving_default": _ENDPOINTS["logits"]}, image_shape)
     archive.write_out(path, verbose=False)

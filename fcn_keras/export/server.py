@@ -81,9 +81,14 @@ class ModelServer:
             or write before it is closed; None waits forever.
 
     Example:
-        >>> with ModelServer("serving/fcn", port=0) as server:  # doctest: +SKIP
+        >>> from fcn_keras.export.client import ServingClient
+        >>> from fcn_keras.export.saved_model import export_saved_model
+        >>> _ = export_saved_model(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same"), "serving/fcn")
+        >>> with ModelServer("serving/fcn", port=0) as server:
         ...     print(ServingClient(server.url, "fcn").metadata()["model_spec"])
         {'name': 'fcn', 'signature_name': '', 'version': '1'}
+
+        `start()` serves on a background thread until `stop()`, as `ServingClient`'s example shows.
     """
 
     def __init__(
@@ -124,10 +129,6 @@ class ModelServer:
 
         Raises:
             RuntimeError: the server is already serving.
-
-        Example:
-            >>> server = ModelServer("serving/fcn", port=0).start()  # doctest: +SKIP
-            >>> server.stop()
         """
         with self._lock:
             if self._serving:
@@ -147,9 +148,6 @@ class ModelServer:
 
         Raises:
             RuntimeError: the server is already serving.
-
-        Example:
-            >>> ModelServer("serving/fcn").serve_forever()  # doctest: +SKIP
         """
         with self._lock:
             if self._serving:
@@ -170,10 +168,6 @@ class ModelServer:
 
         Returns:
             None.
-
-        Example:
-            >>> server = ModelServer("serving/fcn", port=0).start()  # doctest: +SKIP
-            >>> server.stop()
         """
         with self._lock:
             serving, self._serving = self._serving, False
@@ -206,10 +200,6 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
 
     Returns:
         None, once interrupted.
-
-    Example:
-        >>> serve("serving/fcn", port=8501)  # doctest: +SKIP
-        Serving fcn version 1 from serving/fcn at http://127.0.0.1:8501/v1/models/fcn (Ctrl-C stops)
     """
     server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
                          max_concurrency=max_concurrency)

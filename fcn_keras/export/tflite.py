@@ -67,10 +67,10 @@ def export_tflite(
         FileExistsError: `path` exists.
 
     Example:
-        >>> model = fcn_keras.build_fcn8s(21, backbone="vgg16_tiny", padding="same")
-        >>> export_tflite(model, "fcn8s_int8.tflite", "int8",
-        ...               representative_data=np.zeros((8, 64, 64, 3)))  # doctest: +SKIP
-        'fcn8s_int8.tflite'
+        >>> model = fcn_keras.build_fcn32s(21, backbone="vgg16_tiny", padding="same")
+        >>> export_tflite(model, "fcn32s_int8.tflite", "int8",
+        ...               representative_data=np.zeros((4, 64, 64, 3)))
+        'fcn32s_int8.tflite'
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"Unknown quantization {quantization!r}; choose None, 'float16' or 'int8'.")
@@ -119,8 +119,10 @@ def read_tflite_metadata(path):
         ValueError: the file has no fcn_keras metadata (not written by `export_tflite`).
 
     Example:
-        >>> read_tflite_metadata("fcn8s_int8.tflite")["input"]["shape"]  # doctest: +SKIP
-        [-1, -1, -1, 3]
+        >>> _ = export_tflite(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same"), "fcn32s.tflite")
+        >>> metadata = read_tflite_metadata("fcn32s.tflite")
+        >>> metadata["input"]["shape"], metadata["num_classes"], metadata["quantization"]
+        ([-1, -1, -1, 3], 3, 'none')
     """
     with open(path, "rb") as file:
         root = schema.Model.GetRootAsModel(bytearray(file.read()), 0)

@@ -37,8 +37,12 @@ def backbone_from_layers(layers):
         ValueError: no registered backbone has those layers and widths.
 
     Example:
-        >>> backbone_from_layers(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
-        'vgg16'
+        >>> fcn = build_fcn8s(3, backbone="vgg16_tiny")  # a tiny FCN with the authors' layer names
+        >>> arrays = {f"{layer.name}/{'Wb'[i]}": w.transpose(3, 2, 0, 1) if w.ndim == 4 else w  # as Chainer's
+        ...           for layer in fcn.layers for i, w in enumerate(layer.get_weights())}
+        >>> np.savez("fcn8s_tiny.npz", **arrays)
+        >>> backbone_from_layers(read_weights("fcn8s_tiny.npz"))
+        'vgg16_tiny'
     """
     found = {}
     for name in available_backbones():
@@ -76,7 +80,14 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
             layer and both shapes).
 
     Example:
-        >>> model = fcn_from_weights(read_weights("fcn8s-heavy-pascal.caffemodel"))  # doctest: +SKIP
+        >>> fcn = build_fcn8s(3, backbone="vgg16_tiny")  # a tiny FCN with the authors' layer names
+        >>> arrays = {f"{layer.name}/{'Wb'[i]}": w.transpose(3, 2, 0, 1) if w.ndim == 4 else w  # as Chainer's
+        ...           for layer in fcn.layers for i, w in enumerate(layer.get_weights())}
+        >>> np.savez("fcn8s_tiny.npz", **arrays)
+        >>> model = fcn_from_weights(read_weights("fcn8s_tiny.npz"), name="fcn8s")
+        >>> image = np.random.default_rng(0).uniform(0, 255, (1, 40, 40, 3))
+        >>> np.allclose(model(image), fcn(image), atol=1e-5)
+        True
     """
     variant, backbone = variant_with_score_layers(layers, source), backbone_from_layers(layers)
     num_classes = int(layers[SCORE_FR].arrays[0].shape[0])
@@ -130,8 +141,8 @@ def at_once_of_file(path, layers, at_once=None):
         ValueError: `at_once` contradicts a `.caffemodel`.
 
     Example:
-        >>> at_once_of_file("fcn8s-atonce_from_caffe.npz", layers)  # doctest: +SKIP
-        True
+        >>> at_once_of_file("fcn8s-atonce_from_caffe.npz", layers={}), at_once_of_file("fcn8s_from_caffe.npz", {})
+        (True, False)
     """
     path = os.fspath(path)
     if path.lower().endswith(".caffemodel"):
@@ -155,7 +166,12 @@ def fcn_from_file(path, at_once=None, **kwargs):
         The converted `keras.Model`.
 
     Example:
-        >>> fcn_from_file("fcn8s-atonce_from_caffe.npz")  # doctest: +SKIP
+        >>> fcn = build_fcn8s(3, backbone="vgg16_tiny")  # a tiny FCN with the authors' layer names
+        >>> arrays = {f"{layer.name}/{'Wb'[i]}": w.transpose(3, 2, 0, 1) if w.ndim == 4 else w  # as Chainer's
+        ...           for layer in fcn.layers for i, w in enumerate(layer.get_weights())}
+        >>> np.savez("fcn8s-atonce_tiny.npz", **arrays)
+        >>> fcn_from_file("fcn8s-atonce_tiny.npz").get_layer("scale_pool4").scale  # at-once, as its name says
+        0.01
     """
     path = os.fspath(path)
     layers = read_weights(path)
@@ -175,7 +191,14 @@ def convert_weights_file(path, output, at_once=None, overwrite=False):
         The converted `keras.Model`.
 
     Example:
-        >>> convert_weights_file("fcn8s-heavy-pascal.caffemodel", "fcn8s.keras")  # doctest: +SKIP
+        >>> fcn = build_fcn8s(3, backbone="vgg16_tiny")  # a tiny FCN with the authors' layer names
+        >>> arrays = {f"{layer.name}/{'Wb'[i]}": w.transpose(3, 2, 0, 1) if w.ndim == 4 else w  # as Chainer's
+        ...           for layer in fcn.layers for i, w in enumerate(layer.get_weights())}
+        >>> np.savez("fcn8s_tiny.npz", **arrays)
+        >>> model = convert_weights_file("fcn8s_tiny.npz", "fcn8s.keras")
+        >>> image = np.random.default_rng(0).uniform(0, 255, (1, 40, 40, 3))
+        >>> np.allclose(keras.models.load_model("fcn8s.keras")(image), fcn(image), atol=1e-5)
+        True
     """
     output = os.fspath(output)
     if not output.endswith(".keras"):

@@ -114,7 +114,9 @@ def build_fcn32s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
         A `keras.Model`.
 
     Example:
-        >>> model = build_fcn32s(21, backbone_weights="imagenet")  # doctest: +SKIP
+        >>> model = build_fcn32s(21, backbone="vgg16_tiny")
+        >>> tuple(model.get_layer("upscore").kernel.shape)  # 64 x 64, stride 32
+        (64, 64, 21, 21)
     """
     return build_fcn("fcn32s", num_classes, **kwargs)
 
@@ -130,7 +132,10 @@ def build_fcn16s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
         A `keras.Model`.
 
     Example:
-        >>> model = build_fcn16s(21, init_from=trained_fcn32s)  # doctest: +SKIP
+        >>> fcn32s = build_fcn32s(21, backbone="vgg16_tiny")  # trained first, in the paper
+        >>> model = build_fcn16s(21, backbone="vgg16_tiny", init_from=fcn32s)
+        >>> np.array_equal(model.get_layer("fc7").kernel.numpy(), fcn32s.get_layer("fc7").kernel.numpy())
+        True
     """
     return build_fcn("fcn16s", num_classes, **kwargs)
 

@@ -23,7 +23,8 @@ def load_fcn(model):
         ValueError: the file is not a loadable `.keras` model, or the model is not an FCN.
 
     Example:
-        >>> model = load_fcn("fcn-demo/model.keras")  # doctest: +SKIP
+        >>> fcn_keras.build_fcn8s(5, backbone="vgg16_tiny", padding="same").save("model.keras")
+        >>> model = load_fcn("model.keras")
         >>> model.output.shape
         (None, None, None, 5)
     """

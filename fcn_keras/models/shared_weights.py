@@ -15,8 +15,9 @@ def copy_shared_weights(source, target):
         The names of the layers that received weights.
 
     Example:
-        >>> fcn16s = build_fcn16s(21)
-        >>> "score_fr" in copy_shared_weights(trained_fcn32s, fcn16s)
+        >>> fcn32s = fcn_keras.build_fcn32s(21, backbone="vgg16_tiny")  # trained first, in the paper
+        >>> fcn16s = fcn_keras.build_fcn16s(21, backbone="vgg16_tiny")
+        >>> "score_fr" in copy_shared_weights(fcn32s, fcn16s)
         True
     """
     source_layers = {layer.name: layer for layer in source.layers}

@@ -109,7 +109,7 @@ def variant_of(model):
         ValueError: the model's score layers are not those of any variant.
 
     Example:
-        >>> variant_of(build_fcn16s(21))
+        >>> variant_of(build_fcn16s(21, backbone="vgg16_tiny"))
         'fcn16s'
     """
     return variant_with_score_layers({layer.name for layer in model.layers}, f"{model.name!r}")

@@ -67,7 +67,15 @@ class EpochBackup(keras.callbacks.Callback):
         guard: the run's `NaNGuard`, or None.
 
     Example:
-        >>> EpochBackup("runs/voc/backup", steps_per_epoch=8498)  # doctest: +SKIP
+        >>> backup = EpochBackup("backup", steps_per_epoch=8498)
+        >>> backup.set_model(build_fcn8s(3, backbone="vgg16_tiny", padding="same"))
+        >>> backup.on_train_begin()  # as `model.fit` calls it
+        >>> backup.on_epoch_end(0)
+        >>> {key: backup.state()[key] for key in ("epoch", "weights", "steps_per_epoch")}
+        {'epoch': 1, 'weights': 'epoch-1.weights.h5', 'steps_per_epoch': 8498}
+        >>> backup.on_train_end()  # a finished run keeps no backup
+        >>> backup.state() is None
+        True
     """
 
     def __init__(self, folder, steps_per_epoch=None, guard=None, data=None):
@@ -174,7 +182,12 @@ class BestModel(keras.callbacks.Callback):
         best: the best value of earlier epochs of this run (a resumed run), or None.
 
     Example:
-        >>> BestModel(guard, "runs/voc/best.keras", "val_mean_iou", "max")  # doctest: +SKIP
+        >>> best = BestModel(NaNGuard("last.keras"), "best.keras", "val_mean_iou", "max")
+        >>> best.set_model(build_fcn8s(3, backbone="vgg16_tiny", padding="same"))
+        >>> for epoch, mean_iou in enumerate([0.4, 0.6, 0.5]):  # as `model.fit` calls it
+        ...     best.on_epoch_end(epoch, {"val_mean_iou": mean_iou})
+        >>> best.best, os.path.exists("best.keras")  # saved after the first and the second epoch
+        (0.6, True)
     """
 
     def __init__(self, guard, path, monitor, mode, best=None):

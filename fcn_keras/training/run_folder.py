@@ -24,7 +24,11 @@ def training_run(output_dir):
         `fcn_keras.write_policy.RunFolder`.
 
     Example:
-        >>> training_run("runs/voc").state  # doctest: +SKIP
+        >>> training_run("runs/voc").state
+        <RunState.NEW: 'new'>
+        >>> os.makedirs("runs/voc/backup")
+        >>> open("runs/voc/backup/state.json", "w").close()  # as `EpochBackup` leaves it while a run is unfinished
+        >>> training_run("runs/voc").state
         <RunState.INTERRUPTED: 'interrupted'>
     """
     return RunFolder(output_dir, results=(BEST_MODEL, LAST_MODEL, LOG_FILE),
@@ -44,7 +48,12 @@ def check_training_output(output_dir, overwrite=False, staged=False):
         FileNotFoundError, NotADirectoryError, FileExistsError: see `RunFolder.check`.
 
     Example:
-        >>> check_training_output("runs/new-run")  # doctest: +SKIP
+        >>> os.makedirs("runs/old-run")
+        >>> open("runs/old-run/best.keras", "w").close()
+        >>> check_training_output("runs/new-run")  # may be used
+        >>> check_training_output("runs/old-run")
+        Traceback (most recent call last):
+        FileExistsError: runs/old-run already holds a finished run (best.keras); pass overwrite=True to replace it, ...
     """
     if not staged:
         training_run(output_dir).check(overwrite)
@@ -66,8 +75,8 @@ def worker_output_dir(model, output_dir):
         The folder this task writes to.
 
     Example:
-        >>> worker_output_dir(model, "runs/voc")  # doctest: +SKIP
-        'runs/voc/workers/worker-1'
+        >>> worker_output_dir(fcn_keras.build_fcn8s(3, backbone="vgg16_tiny"), "runs/voc")  # one process: the chief
+        'runs/voc'
     """
     strategy = model.distribute_strategy
     resolver = getattr(strategy, "cluster_resolver", None)

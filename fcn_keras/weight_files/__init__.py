@@ -29,8 +29,12 @@ def read_weights(path):
         ValueError: an unknown extension, or a file its reader cannot read.
 
     Example:
-        >>> sorted(read_weights("fcn32s-heavy-pascal.caffemodel"))[:2]  # doctest: +SKIP
-        ['conv1_1', 'conv1_2']
+        >>> import numpy as np
+        >>> np.savez("fcn32s_from_caffe.npz", **{"conv1_1/W": np.zeros((64, 3, 3, 3)), "conv1_1/b": np.zeros(64),
+        ...                                      "upscore/W": np.zeros((21, 21, 64, 64))})
+        >>> layers = read_weights("fcn32s_from_caffe.npz")  # Chainer's format, by its extension
+        >>> sorted(layers), layers["upscore"].kind
+        (['conv1_1', 'upscore'], 'deconv')
     """
     path = os.fspath(path)
     if not os.path.isfile(path):

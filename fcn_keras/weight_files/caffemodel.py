@@ -37,11 +37,6 @@ def read_caffemodel(path):
 
     Raises:
         ValueError: the file is not a readable NetParameter (names the path and what broke).
-
-    Example:
-        >>> layers = read_caffemodel("fcn8s-heavy-pascal.caffemodel")  # doctest: +SKIP
-        >>> layers["score_fr"].arrays[0].shape
-        (21, 4096, 1, 1)
     """
     with open(path, "rb") as file:
         data = file.read()

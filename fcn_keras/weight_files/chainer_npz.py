@@ -26,8 +26,11 @@ def read_chainer_npz(path):
         ValueError: the file is not a readable npz or holds keys of another shape.
 
     Example:
-        >>> read_chainer_npz("fcn8s_from_caffe.npz")["upscore8"].kind  # doctest: +SKIP
-        'deconv'
+        >>> np.savez("fcn8s_from_caffe.npz", **{"upscore8/W": np.zeros((21, 21, 16, 16)),
+        ...                                     "score_fr/W": np.zeros((21, 4096, 1, 1)), "score_fr/b": np.zeros(21)})
+        >>> layers = read_chainer_npz("fcn8s_from_caffe.npz")
+        >>> layers["upscore8"].kind, layers["score_fr"].kind, len(layers["score_fr"].arrays)
+        ('deconv', 'conv', 2)
     """
     try:
         with np.load(path, allow_pickle=False) as archive:

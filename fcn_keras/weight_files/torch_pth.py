@@ -22,7 +22,10 @@ def read_torch_pth(path):
         ValueError: the file is not a readable state dict.
 
     Example:
-        >>> read_torch_pth("fcn8s_from_caffe.pth")["score_fr"].arrays[0].shape  # doctest: +SKIP
+        >>> import torch
+        >>> torch.save({"score_fr.weight": torch.zeros(21, 4096, 1, 1), "score_fr.bias": torch.zeros(21)},
+        ...            "fcn8s_from_caffe.pth")
+        >>> read_torch_pth("fcn8s_from_caffe.pth")["score_fr"].arrays[0].shape
         (21, 4096, 1, 1)
     """
     try:
