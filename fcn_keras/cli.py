@@ -496,7 +496,8 @@ def _report(args, message):
     return 2
 
 
-LIBRARY_ARGUMENT = re.compile(r"`([a-z_][a-z0-9_]*)`|\b([a-z_][a-z0-9_]*)=('[^']*'|[^\s,;()]+)")
+# `name`, or name=value where the value ends before a space, a comma, a bracket or a sentence's full stop
+LIBRARY_ARGUMENT = re.compile(r"`([a-z_][a-z0-9_]*)`|\b([a-z_][a-z0-9_]*)=('[^']*'|[^\s,;()]*[^\s,;().])")
 
 
 def in_option_terms(message, parser):
@@ -513,8 +514,9 @@ def in_option_terms(message, parser):
         >>> parser = build_parser().commands["train"]
         >>> in_option_terms("pass overwrite=True to start over, or a larger `batch_size`", parser)
         'pass --overwrite to start over, or a larger --batch-size'
-        >>> in_option_terms("resume with precision='float32'; allow downloads (download=True)", parser)
-        'resume with --precision float32; allow downloads (without --no-download)'
+        >>> in_option_terms("resume with precision='float32'; allow downloads (download=True). Or validation=False.",
+        ...                 parser)
+        'resume with --precision float32; allow downloads (without --no-download). Or --no-validation.'
     """
     options = {action.dest: action for action in parser._actions if action.option_strings}
 
