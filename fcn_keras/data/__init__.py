@@ -9,7 +9,9 @@ training or evaluation batches. Names load their modules on first use;
 from fcn_keras.lazy_imports import lazy_namespace
 
 __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
-    "fcn_keras.data.classes": ["PET_CLASSES", "SYNTHETIC_CLASSES", "VOC_CLASSES", "VOC_PALETTE", "voc_palette"],
+    "fcn_keras.data.classes": ["PET_CLASSES", "SYNTHETIC_CLASSES", "VOC_CLASSES", "VOC_PALETTE", "voc_palette",
+                               "NYUD_CLASSES", "PASCAL_CONTEXT_CLASSES", "SIFTFLOW_GEOMETRIC_CLASSES",
+                               "SIFTFLOW_SEMANTIC_CLASSES"],
     "fcn_keras.data.decoding": ["read_image", "read_mask", "write_mask"],
     "fcn_keras.data.download": ["download_and_extract", "download_sbd", "download_voc"],
     "fcn_keras.data.folder": ["folder_dataset"],
@@ -22,5 +24,11 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.data.checks": ["DataError", "check_labels", "validate_labels"],
     "fcn_keras.data.voc": ["read_ids", "read_sbd_mask", "sbd_segmentation", "seg11valid_ids", "voc_segmentation",
                            "write_seg11valid"],
+    "fcn_keras.data.hha": ["CameraIntrinsics", "NYUD_KINECT", "gravity_direction", "hha_from_depth", "point_cloud",
+                           "surface_normals"],
+    "fcn_keras.data.nyud": ["NYUD_COLOR_MEAN_BGR", "NYUD_HHA_MEAN", "NYUD_LOG_DEPTH_MEAN", "NYUD_MODALITIES",
+                            "nyud_segmentation", "read_depth_png", "read_nyud_labels"],
+    "fcn_keras.data.pascal_context": ["PASCAL_CONTEXT_MEAN_BGR", "context_lookup", "pascal_context_segmentation"],
+    "fcn_keras.data.siftflow": ["SIFTFLOW_MEAN_BGR", "read_siftflow_labels", "siftflow_segmentation"],
     "fcn_keras.labels": ["IGNORE_LABEL"],
 })

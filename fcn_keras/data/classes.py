@@ -64,3 +64,42 @@ def voc_palette(num_colors=256):
 
 VOC_PALETTE = voc_palette(256)
 """(256, 3) uint8 RGB colours of the VOC palette PNGs: 0 black, 1 (128, 0, 0), 255 (224, 224, 192)."""
+
+SIFTFLOW_SEMANTIC_CLASSES = (
+    "awning", "balcony", "bird", "boat", "bridge", "building", "bus", "car", "cow", "crosswalk", "desert",
+    "door", "fence", "field", "grass", "moon", "mountain", "person", "plant", "pole", "river", "road", "rock",
+    "sand", "sea", "sidewalk", "sign", "sky", "staircase", "streetlight", "sun", "tree", "window",
+)
+"""The 33 SIFT Flow semantic classes in the authors' output order (``.mat`` value k is class k-1; 0 is void).
+
+Cow, desert and moon never occur in the test split; the authors leave them out of the scores.
+"""
+
+SIFTFLOW_GEOMETRIC_CLASSES = ("sky", "horizontal", "vertical")
+"""The 3 SIFT Flow geometric classes in the authors' output order (``.mat`` value k is class k-1; -1 is void)."""
+
+NYUD_CLASSES = (
+    "wall", "floor", "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf", "picture",
+    "counter", "blinds", "desk", "shelves", "curtain", "dresser", "pillow", "mirror", "floor mat", "clothes",
+    "ceiling", "books", "refrigerator", "television", "paper", "towel", "shower curtain", "box", "whiteboard",
+    "person", "night stand", "toilet", "sink", "lamp", "bathtub", "bag", "otherstructure", "otherfurniture",
+    "otherprop",
+)
+"""The 40 NYUDv2 classes of Gupta et al. (CVPR 2013) in the authors' output order (``.mat`` value k is class k-1).
+
+The authors' list spells class 23 "refridgerator".
+"""
+
+PASCAL_CONTEXT_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+    "bag", "bed", "bench", "book", "building", "cabinet", "ceiling", "clothes", "computer", "cup", "door", "fence",
+    "floor", "flower", "food", "grass", "ground", "keyboard", "light", "mountain", "mouse", "curtain", "platform",
+    "sign", "plate", "road", "rock", "shelves", "sidewalk", "sky", "snow", "bedcloth", "track", "tree", "truck",
+    "wall", "water", "window", "wood",
+)
+"""PASCAL-Context's 59-class task plus background (60 outputs, as the authors' nets have).
+
+Index 0 gathers every pixel outside the 59 classes, unlabelled ones included; indices 1..59
+follow ``59_labels.txt``.
+"""
