@@ -1,7 +1,5 @@
 """NYUDv2 in the authors' layout: colour, depth (mm) and HHA inputs; labels 0 -> 255, k -> k-1; missing HHA computed."""
 
-import doctest
-import importlib
 import logging
 import os
 
@@ -141,8 +139,3 @@ def test_colour_depth_png_is_refused(root):
     Image.fromarray(colour(1)).save(root / "data/depth" / f"img_{IDS[1]}.png")
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"img_{IDS[1]}.png: depth image has mode 'RGB'"):
         list(nyud_segmentation(str(root), "val", modalities="depth"))
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(importlib.import_module("fcn_keras.data.nyud"), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

@@ -1,7 +1,5 @@
 """PASCAL-Context: raw LabelMap values mapped by name to the 59-class task (0 = background), as the authors map them."""
 
-import doctest
-import importlib
 import os
 
 import numpy as np
@@ -115,8 +113,3 @@ def test_label_map_of_another_size_is_named(roots):
     scipy.io.savemat(context / "trainval" / f"{IDS[1]}.mat", {"LabelMap": LABEL_MAP[:, :5]})
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"{IDS[1]}.jpg 12x6, .*{IDS[1]}.mat 5x6"):
         list(pascal_context_segmentation(str(voc), str(context), "val"))
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(importlib.import_module("fcn_keras.data.pascal_context"), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

@@ -1,7 +1,5 @@
 """SIFT Flow: images with semantic and geometric label maps, shifted as the authors' data layer shifts them."""
 
-import doctest
-import importlib
 import os
 
 import numpy as np
@@ -112,9 +110,3 @@ def test_size_mismatch_is_named(root):
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"differ in size.*{IDS[1]}.jpg 8x6, .*{IDS[1]}.mat 8x6, "
                                                              f".*{IDS[1]}.mat 8x3"):
         list(siftflow_segmentation(str(root), "test"))
-
-
-@pytest.mark.parametrize("module", ["fcn_keras.data.siftflow", "fcn_keras.data.examples"])
-def test_docstring_examples_run(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
