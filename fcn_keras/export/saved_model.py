@@ -14,6 +14,9 @@ Signatures, all with dynamic batch, height and width:
   needs at least one image"). Grayscale and RGBA images are converted to RGB;
   animated GIFs use their first frame.
 * `logits`: `images` -> `logits` float32 (N, H, W, C), the raw class scores.
+
+A model with several heads gives each output once per head, named `<head>_classes`,
+`<head>_probabilities` and `<head>_logits` (e.g. `semantic_classes`).
 """
 
 import os
@@ -165,9 +168,20 @@ def _serving_archive(model, endpoints, image_shape=None):
 
 
 def _segment(model, images):
-    logits = model(images, training=False)
+    return _per_head(model(images, training=False), _classes_and_probabilities)
+
+
+def _classes_and_probabilities(logits):
     # tf.argmax, not keras.ops.argmax: the latter lowers to ops TFLite only has with Flex.
     return {"classes": tf.argmax(logits, axis=-1, output_type=tf.int32), "probabilities": tf.nn.softmax(logits)}
+
+
+def _per_head(logits, outputs):
+    """A signature's outputs, `outputs(logits)`; for a model with several heads each head's, named
+    "<head>_<output>" (e.g. "semantic_classes")."""
+    if isinstance(logits, dict):
+        return {f"{head}_{key}": value for head, scores in logits.items() for key, value in outputs(scores).items()}
+    return outputs(logits)
 
 
 def _decode_same_size_images(image_bytes):
@@ -211,5 +225,6 @@ _ENDPOINTS = {
         lambda model: lambda image_bytes: _segment(model, _decode_same_size_images(image_bytes)),
         _image_bytes_spec,
     ),
-    "logits": (lambda model: lambda images: {"logits": model(images, training=False)}, _images_spec),
+    "logits": (lambda model: lambda images: _per_head(model(images, training=False), lambda logits: {"logits": logits}),
+               _images_spec),
 }

@@ -14,5 +14,5 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.models.presets": ["PRESETS", "Preset", "WeightSource", "fcn_keras_home", "from_preset",
                                  "get_preset"],
     "fcn_keras.models.shared_weights": ["copy_shared_weights"],
-    "fcn_keras.models.variants": ["PADDINGS", "VARIANTS", "num_classes_of", "variant_of"],
+    "fcn_keras.models.variants": ["PADDINGS", "VARIANTS", "heads_of", "num_classes_of", "variant_of"],
 })

@@ -9,13 +9,14 @@ from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PA
 from fcn_keras.geometry import Grid, GridError, tensor_grid
 from fcn_keras.layers import BilinearUpsampling, CropToReference, ImagePreprocessing
 from fcn_keras.models.shared_weights import copy_shared_weights
-from fcn_keras.models.variants import OUTPUT, PADDINGS, SCORE_FR, VARIANTS
+from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix
 
 
 def build_fcn(
     variant,
-    num_classes=DEFAULT_NUM_CLASSES,
+    num_classes=None,
     *,
+    heads=None,
     backbone=DEFAULT_BACKBONE,
     taps=None,
     backbone_weights=None,
@@ -37,7 +38,11 @@ def build_fcn(
 
     Args:
         variant: "fcn32s", "fcn16s" or "fcn8s".
-        num_classes: number of classes, 21 for PASCAL VOC.
+        num_classes: number of classes (default 21: PASCAL VOC).
+        heads: instead of `num_classes`, several heads on one trunk, {name: classes},
+            e.g. SIFT Flow's {"semantic": 33, "geometric": 3}: each has its own score
+            layers, skips and upsamplers (named with the head's suffix, as the authors'
+            score_fr_sem and score_geo), and the model returns {name: logits}.
         backbone: a registered backbone name (see `available_backbones()`), a
             `BackboneSpec`, or your own Functional `keras.Model` (with `taps`).
         taps: for a `keras.Model` backbone, {stride: layer name} of its stride-8, 16
@@ -68,7 +73,8 @@ def build_fcn(
         >>> model(np.zeros((1, 61, 77, 3))).shape
         TensorShape([1, 61, 77, 21])
     """
-    _check_arguments(variant, num_classes, input_shape, padding, at_once)
+    heads = _heads(num_classes, heads)
+    _check_arguments(variant, input_shape, padding, at_once)
     spec = _backbone_spec(backbone, taps)
     if backbone_weights is not None and init_from is not None:
         raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
@@ -79,23 +85,14 @@ def build_fcn(
         preprocessing["mean_rgb"] = tuple(reversed(mean_bgr))
     features = ImagePreprocessing(**preprocessing, name="preprocess")(images)
     taps = _checked_taps(spec, spec.build(features, padding, dropout), variant)
-    upsample = _upsampler(num_classes, learn_upsampling)
-
-    score = _score(num_classes, SCORE_FR)(taps[32][0])
-    grid = taps[32][1]
-    for skip in VARIANTS[variant].skips:
-        features, skip_grid = taps[skip.stride]
-        score, grid = upsample(score, grid, skip_grid, skip.upsample)
-        if at_once:
-            features = keras.layers.Rescaling(skip.at_once_scale, name=skip.scale)(features)
-        skip_score = _score(num_classes, skip.score)(features)
-        score, skip_score, grid = _align(score, grid, skip_score, skip_grid, skip)
-        score = keras.layers.Add(name=skip.fuse)([score, skip_score])
-    score, grid = upsample(score, grid, Grid(), VARIANTS[variant].upscore)
-    # The final crop also casts to float32, so logits are float32 under mixed precision.
-    logits = CropToReference(_crop_offset(grid.offset), name=OUTPUT, dtype="float32")([score, images])
-
-    model = keras.Model(images, logits, name=name or f"{variant}_{spec.name}")
+    if at_once:  # the skips' features scaled once, for every head
+        for skip in VARIANTS[variant].skips:
+            tensor, grid = taps[skip.stride]
+            taps[skip.stride] = (keras.layers.Rescaling(skip.at_once_scale, name=skip.scale)(tensor), grid)
+    upsample = _upsampler(learn_upsampling)
+    logits = {head: _head(VARIANTS[variant].for_head(head_suffix(head)), classes, taps, upsample, images)
+              for head, classes in heads.items()}
+    model = keras.Model(images, logits.get(None, logits), name=name or f"{variant}_{spec.name}")
     if backbone_weights is not None:
         _load_backbone_weights(model, spec, backbone_weights)
     if init_from is not None:
@@ -103,11 +100,11 @@ def build_fcn(
     return model
 
 
-def build_fcn32s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
+def build_fcn32s(num_classes=None, **kwargs):
     """FCN-32s: score fc7, upsample 32x (64/32 bilinear), crop.
 
     Args:
-        num_classes: number of classes.
+        num_classes: number of classes (default 21), or give `heads`.
         **kwargs: the keyword arguments of `build_fcn`.
 
     Returns:
@@ -121,11 +118,11 @@ def build_fcn32s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
     return build_fcn("fcn32s", num_classes, **kwargs)
 
 
-def build_fcn16s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
+def build_fcn16s(num_classes=None, **kwargs):
     """FCN-16s: FCN-32s plus a pool4 skip; `init_from=` a trained FCN-32s.
 
     Args:
-        num_classes: number of classes.
+        num_classes: number of classes (default 21), or give `heads`.
         **kwargs: the keyword arguments of `build_fcn`.
 
     Returns:
@@ -140,11 +137,11 @@ def build_fcn16s(num_classes=DEFAULT_NUM_CLASSES, **kwargs):
     return build_fcn("fcn16s", num_classes, **kwargs)
 
 
-def build_fcn8s(num_classes=DEFAULT_NUM_CLASSES, at_once=False, **kwargs):
+def build_fcn8s(num_classes=None, at_once=False, **kwargs):
     """FCN-8s: FCN-16s plus a pool3 skip; `at_once=True` for one-stage training.
 
     Args:
-        num_classes: number of classes.
+        num_classes: number of classes (default 21), or give `heads`.
         at_once: scale pool4 by 0.01 and pool3 by 0.0001 before scoring.
         **kwargs: the other keyword arguments of `build_fcn`.
 
@@ -159,11 +156,26 @@ def build_fcn8s(num_classes=DEFAULT_NUM_CLASSES, at_once=False, **kwargs):
     return build_fcn("fcn8s", num_classes, at_once=at_once, **kwargs)
 
 
-def _check_arguments(variant, num_classes, input_shape, padding, at_once):
+def _heads(num_classes, heads):
+    """{head name: classes}, {None: classes} for a one-headed FCN; each class count checked."""
+    if heads is None:
+        heads = {None: DEFAULT_NUM_CLASSES if num_classes is None else num_classes}
+    elif num_classes is not None:
+        raise ValueError("Give num_classes or heads, not both: heads={name: classes, ...} sets each head's.")
+    elif not isinstance(heads, dict) or not heads:
+        raise ValueError(f"heads must be a non-empty dict {{name: classes}}, got {heads!r}.")
+    for head, classes in heads.items():
+        if head is not None and (not isinstance(head, str) or not head.isidentifier()):
+            raise ValueError(f"Head names must be identifiers (they name layers and outputs), got {head!r}.")
+        what = "num_classes" if head is None else f"heads[{head!r}]"
+        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+            raise ValueError(f"{what} must be an int >= 1, got {classes!r}.")
+    return heads
+
+
+def _check_arguments(variant, input_shape, padding, at_once):
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}. Valid variants: {', '.join(VARIANTS)}.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}.")
     if padding not in PADDINGS:
         raise ValueError(f"Unknown padding {padding!r}. Valid padding modes: {', '.join(PADDINGS)}.")
     if len(input_shape) != 3 or input_shape[-1] != 3:
@@ -229,7 +241,21 @@ def _score(num_classes, name):
     return keras.layers.Conv2D(num_classes, 1, kernel_initializer="zeros", name=name)
 
 
-def _upsampler(num_classes, trainable):
+def _head(variant, num_classes, taps, upsample, images):
+    """One head's logits: score the stride-32 tap, fuse each skip (`variant`'s, coarse to fine), upsample to
+    the image and crop to it (the crop also casts to float32, so logits are float32 under mixed precision)."""
+    score, grid = _score(num_classes, variant.score_fr)(taps[32][0]), taps[32][1]
+    for skip in variant.skips:
+        features, skip_grid = taps[skip.stride]
+        score, grid = upsample(score, grid, skip_grid, skip.upsampler)
+        skip_score = _score(num_classes, skip.score)(features)
+        score, skip_score, grid = _align(score, grid, skip_score, skip_grid, skip)
+        score = keras.layers.Add(name=skip.fuse)([score, skip_score])
+    score, grid = upsample(score, grid, Grid(), variant.upscorer)
+    return CropToReference(_crop_offset(grid.offset), name=variant.output, dtype="float32")([score, images])
+
+
+def _upsampler(trainable):
     """Returns `upsample(x, grid, target, name) -> (x, grid)`: a bilinear Conv2DTranspose from `grid`'s
     stride to `target`'s, whose kernel (2f or 2f - 1 for factor f) puts its outputs on `target`'s pixels."""
 
@@ -241,7 +267,7 @@ def _upsampler(num_classes, trainable):
                             f"{target.stride} grid they are fused with; no bilinear upsampling lines them up.")
         kernel = 2 * factor if lag == 0.5 else 2 * factor - 1  # even kernels move the centre by half a pixel
         layer = keras.layers.Conv2DTranspose(
-            num_classes,
+            x.shape[-1],
             kernel,
             strides=factor,
             padding="valid",

@@ -62,21 +62,24 @@ def _load_keras_file(path):
 
 
 def _check_fcn_signature(model, source):
-    inputs, outputs = model.inputs, model.outputs
-    problem = None
-    if len(inputs) != 1 or len(outputs) != 1:
-        problem = f"it has {len(inputs)} inputs and {len(outputs)} outputs, an FCN has one of each"
-    elif len(inputs[0].shape) != 4 or inputs[0].shape[-1] != 3:
-        problem = f"its input has shape {tuple(inputs[0].shape)}, an FCN takes RGB images (N, H, W, 3)"
-    elif len(outputs[0].shape) != 4 or outputs[0].shape[-1] is None:
-        problem = f"its output has shape {tuple(outputs[0].shape)}, an FCN returns score maps (N, H, W, classes)"
-    elif tuple(outputs[0].shape[1:3]) != tuple(inputs[0].shape[1:3]):
-        problem = (
-            f"its output size {tuple(outputs[0].shape[1:3])} differs from its input size "
-            f"{tuple(inputs[0].shape[1:3])}, an FCN scores every input pixel"
-        )
+    problem = _signature_problem(model.inputs, model.outputs)
     if problem:
         raise ValueError(
             f"{source} ({model.name}) is not an FCN segmentation model: {problem}. "
             "Use a model built with fcn_keras.build_fcn* (or one with the same input/output contract)."
         )
+
+
+def _signature_problem(inputs, outputs):
+    """What keeps a model's inputs and outputs from being an FCN's (one input, score maps of its size), or None."""
+    if len(inputs) != 1 or not outputs:
+        return f"it has {len(inputs)} inputs and {len(outputs)} outputs, an FCN has one input and an output per head"
+    if len(inputs[0].shape) != 4 or inputs[0].shape[-1] != 3:
+        return f"its input has shape {tuple(inputs[0].shape)}, an FCN takes RGB images (N, H, W, 3)"
+    for output in outputs:
+        if len(output.shape) != 4 or output.shape[-1] is None:
+            return f"its output has shape {tuple(output.shape)}, an FCN returns score maps (N, H, W, classes)"
+        if tuple(output.shape[1:3]) != tuple(inputs[0].shape[1:3]):
+            return (f"its output size {tuple(output.shape[1:3])} differs from its input size "
+                    f"{tuple(inputs[0].shape[1:3])}, an FCN scores every input pixel")
+    return None

@@ -11,6 +11,18 @@ import dataclasses
 PADDINGS = ("paper", "same")
 SCORE_FR = "score_fr"  # scores fc7, the stride-32 map every variant starts from
 OUTPUT = "score"  # the final crop to the input size
+HEAD_SUFFIXES = {"semantic": "_sem", "geometric": "_geo"}  # the authors' SIFT Flow layer names end so
+
+
+def head_suffix(head):
+    """What the layer names of head `head` end in: the authors' "_sem" and "_geo" for SIFT Flow's "semantic"
+    and "geometric" heads, "_<head>" for others, "" for the one head of a one-headed FCN (`head` None).
+
+    Example:
+        >>> head_suffix("semantic"), head_suffix("depth"), head_suffix(None)
+        ('_sem', '_depth', '')
+    """
+    return "" if head is None else HEAD_SUFFIXES.get(head, f"_{head}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,36 +34,43 @@ class Skip:
         pool: the backbone layer it scores, "pool4" or "pool3".
         upsample: the 2x upsampler of the coarser scores it is added to.
         at_once_scale: the factor on the pool features in the at-once variant (FCN §4.2).
+        suffix: what a head's layer names end in ("" for a one-headed FCN, "_sem" for SIFT Flow's semantic head).
     """
 
     stride: int
     pool: str
     upsample: str
     at_once_scale: float
+    suffix: str = ""
 
     @property
     def score(self):
-        """The 1x1 score layer, e.g. "score_pool4"."""
-        return f"score_{self.pool}"
+        """The 1x1 score layer, e.g. "score_pool4" (a head's: "score_pool4_sem")."""
+        return f"score_{self.pool}{self.suffix}"
 
     @property
     def crop(self):
         """The crop that aligns the skip's scores in the paper geometry, e.g. "score_pool4c"."""
-        return f"score_{self.pool}c"
+        return f"{self.score}c"
 
     @property
     def fuse(self):
         """The sum of both score maps, e.g. "fuse_pool4"."""
-        return f"fuse_{self.pool}"
+        return f"fuse_{self.pool}{self.suffix}"
+
+    @property
+    def upsampler(self):
+        """The 2x upsampler's layer, e.g. "upscore2" (a head's: "upscore2_sem")."""
+        return f"{self.upsample}{self.suffix}"
 
     @property
     def upsample_crop(self):
         """The crop that trims the upsampled map's overhang in the "same" geometry, e.g. "upscore2c"."""
-        return f"{self.upsample}c"
+        return f"{self.upsampler}c"
 
     @property
     def scale(self):
-        """The at-once scaling layer, e.g. "scale_pool4"."""
+        """The at-once scaling layer, e.g. "scale_pool4" (one for all heads: it scales the features)."""
         return f"scale_{self.pool}"
 
 
@@ -71,6 +90,32 @@ class Variant:
     name: str
     skips: tuple
     upscore: str
+    suffix: str = ""
+
+    def for_head(self, suffix):
+        """The variant with every layer name of the head ending in `suffix`.
+
+        Example:
+            >>> VARIANTS["fcn16s"].for_head("_sem").upsamplers
+            ('upscore2_sem', 'upscore16_sem')
+        """
+        skips = tuple(dataclasses.replace(skip, suffix=suffix) for skip in self.skips)
+        return dataclasses.replace(self, skips=skips, suffix=suffix)
+
+    @property
+    def score_fr(self):
+        """The layer scoring the stride-32 map, "score_fr" (a head's: "score_fr_sem")."""
+        return f"{SCORE_FR}{self.suffix}"
+
+    @property
+    def upscorer(self):
+        """The final upsampler's layer, e.g. "upscore8" (a head's: "upscore8_sem")."""
+        return f"{self.upscore}{self.suffix}"
+
+    @property
+    def output(self):
+        """The final crop, the head's output: "score" (a head's: "score_sem")."""
+        return f"{OUTPUT}{self.suffix}"
 
     @property
     def stride(self):
@@ -79,11 +124,11 @@ class Variant:
 
     @property
     def score_layers(self):
-        return (SCORE_FR, *(skip.score for skip in self.skips))
+        return (self.score_fr, *(skip.score for skip in self.skips))
 
     @property
     def upsamplers(self):
-        return (*(skip.upsample for skip in self.skips), self.upscore)
+        return (*(skip.upsampler for skip in self.skips), self.upscorer)
 
 
 VARIANTS = {
@@ -112,7 +157,13 @@ def variant_of(model):
         >>> variant_of(build_fcn16s(21, backbone="vgg16_tiny"))
         'fcn16s'
     """
-    return variant_with_score_layers({layer.name for layer in model.layers}, f"{model.name!r}")
+    names = {layer.name for layer in model.layers}
+    found = {variant_with_score_layers({name.removesuffix(head_suffix(head)) for name in names
+                                        if name.endswith(head_suffix(head))}, f"{model.name!r}")
+             for head in heads_of(model) or [None]}
+    if len(found) > 1:
+        raise ValueError(f"The heads of {model.name!r} are different variants: {sorted(found)}.")
+    return found.pop()
 
 
 def variant_with_score_layers(names, what):
@@ -142,8 +193,24 @@ def variant_with_score_layers(names, what):
                      f"of a variant ({expected}).")
 
 
+def heads_of(model):
+    """{head: classes} of an FCN with several heads (dict outputs), None for a one-headed FCN.
+
+    Example:
+        >>> heads_of(build_fcn16s(heads={"semantic": 33, "geometric": 3}, backbone="vgg16_tiny"))
+        {'semantic': 33, 'geometric': 3}
+        >>> heads_of(build_fcn16s(21, backbone="vgg16_tiny")) is None
+        True
+    """
+    try:
+        output = model.output
+    except (AttributeError, ValueError):  # a model never called has no output yet
+        return None
+    return {head: int(tensor.shape[-1]) for head, tensor in output.items()} if isinstance(output, dict) else None
+
+
 def num_classes_of(model):
-    """The number of classes an FCN scores (the last dimension of its output).
+    """The number of classes a one-headed FCN scores (the last dimension of its output).
 
     Args:
         model: an FCN `keras.Model`.
@@ -151,8 +218,15 @@ def num_classes_of(model):
     Returns:
         int.
 
+    Raises:
+        ValueError: the model has several heads (`heads_of` gives their classes).
+
     Example:
         >>> num_classes_of(build_fcn8s(21, backbone="vgg16_tiny"))
         21
     """
+    heads = heads_of(model)
+    if heads:
+        raise ValueError(f"{model.name!r} has several heads, {heads}: give the classes per head "
+                         "(fcn_keras.models.heads_of).")
     return int(model.output.shape[-1])

@@ -16,7 +16,7 @@ from fcn_keras.data.checks import DataError, data_error_message
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.labels import assert_valid_labels, label_error, label_masks
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import VARIANTS, num_classes_of
+from fcn_keras.models.variants import VARIANTS, heads_of, num_classes_of
 from fcn_keras.progress import progress_verbosity
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
 from fcn_keras.training.optimizers import compile_for_training
@@ -102,7 +102,7 @@ def train(
     epochs = whole_number(epochs, "epochs")
     if steps_per_epoch is not None:
         steps_per_epoch = whole_number(steps_per_epoch, "steps_per_epoch")
-    num_classes = num_classes_of(model)
+    num_classes = heads_of(model) or num_classes_of(model)
     epoch_data = _epoch_data(train_data, num_classes)
     if validation_data is not None:
         validation_data = check_batches(validation_data, num_classes, "validation_data")
@@ -123,7 +123,8 @@ def train(
     backup.restore(model)
     if state is not None:
         print(f"Resuming {output_dir} after epoch {done} of {epochs}.")
-    callback_list = [*_run_callbacks(output_dir, guard, validation_data is not None, done), *callbacks,
+    callback_list = [*_run_callbacks(output_dir, guard, _monitored(model, validation_data is not None), done),
+                     *callbacks,
                      backup]  # last: an epoch is done once everything before it has been written for it
     stream = _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_epoch)
     history = _fit(model, stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
@@ -139,10 +140,18 @@ def train(
     return history
 
 
-def _run_callbacks(output_dir, guard, validating, done):
-    """The callbacks every run has: the NaN guard, the best model (by validation mean IU, else loss), the CSV
-    log and TensorBoard. A resumed run (`done` epochs) only replaces best.keras with something better."""
-    monitor, mode = ("val_mean_iou", "max") if validating else ("loss", "min")
+def _monitored(model, validating):
+    """What best.keras is chosen by: the validation mean IU (of the first head, for several), else the loss."""
+    if not validating:
+        return "loss", "min"
+    heads = heads_of(model)
+    return (f"val_{next(iter(heads))}_mean_iou" if heads else "val_mean_iou"), "max"
+
+
+def _run_callbacks(output_dir, guard, monitored, done):
+    """The callbacks every run has: the NaN guard, the best model (`monitored`: (logged value, "max" or "min")),
+    the CSV log and TensorBoard. A resumed run (`done` epochs) only replaces best.keras with something better."""
+    monitor, mode = monitored
     return [
         guard,
         BestModel(guard, os.path.join(output_dir, BEST_MODEL), monitor, mode,
@@ -228,8 +237,9 @@ def check_batches(dataset, num_classes, name="dataset"):
     XLA never removes the check; `train` reports a bad label as a `ValueError`.
 
     Args:
-        dataset: a `tf.data.Dataset`.
-        num_classes: classes the model predicts.
+        dataset: a `tf.data.Dataset`; for a model with several heads its masks are
+            {head: masks}.
+        num_classes: classes the model predicts, or {head: classes} (`heads_of(model)`).
         name: what to call the dataset in errors.
 
     Returns:
@@ -243,12 +253,10 @@ def check_batches(dataset, num_classes, name="dataset"):
         >>> data = check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
     """
     spec = dataset.element_spec
-    images, masks = (part.shape for part in spec) if isinstance(spec, tuple) and len(spec) == 2 else (None, None)
-    wrong = images is None or (images.rank is not None and (images.rank != 4 or images[-1] not in (3, None))) or (
-        masks.rank is not None and masks.rank not in (3, 4))
-    if wrong:
+    if not _batches_fit(spec, num_classes):
+        masks = "{head: masks (N, H, W)}" if isinstance(num_classes, dict) else "masks (N, H, W)"
         raise ValueError(
-            f"{name}: expected batches of (RGB images (N, H, W, 3), masks (N, H, W)) for a model with "
+            f"{name}: expected batches of (RGB images (N, H, W, 3), {masks}) for a model with "
             f"{num_classes} classes, got elements {spec}; batch (image, mask) pairs, e.g. with "
             "fcn_keras.data.prepare."
         )
@@ -256,12 +264,36 @@ def check_batches(dataset, num_classes, name="dataset"):
         raise ValueError(f"{name} is empty: it yields no batch.")
 
     def checked(images, masks):
-        labels = tf.cast(tf.round(masks) if masks.dtype.is_floating else masks, tf.int32)
-        with tf.control_dependencies([assert_valid_labels(labels, label_masks(labels, num_classes)[1], num_classes,
-                                                          name)]):
-            return tf.identity(images), tf.identity(masks)
+        if isinstance(num_classes, dict):
+            return images, {head: _label_checked(masks[head], classes, f"{name} ({head} head)")
+                            for head, classes in num_classes.items()}
+        return images, _label_checked(masks, num_classes, name)
 
     return dataset.map(checked)
+
+
+def _batches_fit(spec, num_classes):
+    """Whether a dataset's element spec can be (images, masks) batches for `num_classes` (int, or {head: int})."""
+    if not (isinstance(spec, tuple) and len(spec) == 2) or not isinstance(spec[0], tf.TensorSpec):
+        return False
+    images, masks = spec
+    if images.shape.rank is not None and (images.shape.rank != 4 or images.shape[-1] not in (3, None)):
+        return False
+    if isinstance(num_classes, dict):
+        if not isinstance(masks, dict) or set(masks) != set(num_classes):
+            return False
+        masks = list(masks.values())
+    else:
+        masks = [masks]
+    return all(isinstance(mask, tf.TensorSpec) and mask.shape.rank in (None, 3, 4) for mask in masks)
+
+
+def _label_checked(masks, num_classes, name):
+    """`masks` behind a check that every label is below `num_classes` or the ignore label."""
+    labels = tf.cast(tf.round(masks) if masks.dtype.is_floating else masks, tf.int32)
+    with tf.control_dependencies([assert_valid_labels(labels, label_masks(labels, num_classes)[1], num_classes,
+                                                      name)]):
+        return tf.identity(masks)
 
 
 def _count_batches(dataset):

@@ -9,7 +9,7 @@ from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.losses import SegmentationCrossEntropy
 from fcn_keras.metrics import MeanIoU
-from fcn_keras.models.variants import num_classes_of, variant_of
+from fcn_keras.models.variants import heads_of, num_classes_of, variant_of
 from fcn_keras.training.recipes import (
     DEFAULT_RECIPE,
     PAPER_LEARNING_RATES,
@@ -108,7 +108,7 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
 
 
 def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learning_rate=None, ignore_index=IGNORE_LABEL,
-                         warmup_steps=0):
+                         warmup_steps=0, loss_weights=None):
     """Compiles an FCN with a recipe's optimizer and loss and the mean IU metric.
 
     Compiles under the strategy the model was built in, so models built inside
@@ -118,6 +118,8 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
         model: an FCN from the builders.
         recipe, total_steps, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
         ignore_index: label that counts in neither loss nor metric.
+        loss_weights: for a model with several heads, {head: weight} of each head's
+            loss in their sum (default 1 each, as the authors' SIFT Flow nets).
 
     Returns:
         The model, compiled.
@@ -131,6 +133,12 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
         optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate,
                                                     warmup_steps)
         loss.ignore_index = ignore_index
-        model.compile(optimizer=optimizer, loss=loss,
-                      metrics=[MeanIoU(num_classes_of(model), ignore_index=ignore_index)])
+        heads = heads_of(model)
+        if heads:  # one loss and one mean IU per head; Keras logs them as <head>_loss, <head>_mean_iou
+            model.compile(optimizer=optimizer, loss={head: loss.from_config(loss.get_config()) for head in heads},
+                          loss_weights=loss_weights,
+                          metrics={head: [MeanIoU(classes, ignore_index=ignore_index)] for head, classes in heads.items()})
+        else:
+            model.compile(optimizer=optimizer, loss=loss,
+                          metrics=[MeanIoU(num_classes_of(model), ignore_index=ignore_index)])
     return model

@@ -1,0 +1,125 @@
+"""Several heads on one trunk (SIFT Flow's semantic and geometric classes): names, outputs, losses, saving, export."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import random_images
+
+import fcn_keras
+from fcn_keras.losses import SegmentationCrossEntropy
+from fcn_keras.models import heads_of, variant_of
+from fcn_keras.training import compile_for_training
+
+HEADS = {"semantic": 5, "geometric": 3}
+# The layer names of the authors' siftflow-fcn16s prototxt after the trunk, written out.
+SIFTFLOW_FCN16S = {"score_fr_sem", "upscore2_sem", "score_pool4_sem", "score_pool4_semc", "fuse_pool4_sem",
+                   "upscore16_sem", "score_sem", "score_fr_geo", "upscore2_geo", "score_pool4_geo", "score_pool4_geoc",
+                   "fuse_pool4_geo", "upscore16_geo", "score_geo"}
+
+
+def two_headed(variant="fcn16s", seed=0, padding="same"):
+    """A two-headed FCN whose score layers have random weights, so every head's scores vary."""
+    keras.utils.set_random_seed(seed)
+    model = fcn_keras.build_fcn(variant, heads=HEADS, backbone="vgg16_tiny", padding=padding)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.name.startswith("score_") and layer.weights:
+            layer.set_weights([rng.normal(0, 0.1, w.shape).astype("float32") for w in layer.get_weights()])
+    return model
+
+
+def test_each_head_has_the_authors_layer_names_and_its_own_output():
+    model = two_headed(padding="paper")
+    names = {layer.name for layer in model.layers}
+    assert SIFTFLOW_FCN16S <= names and not {"score_fr", "score"} & names
+    assert heads_of(model) == HEADS and variant_of(model) == "fcn16s"
+    logits = model(random_images(2, 37, 45))
+    assert {head: tuple(value.shape) for head, value in logits.items()} == {"semantic": (2, 37, 45, 5),
+                                                                             "geometric": (2, 37, 45, 3)}
+
+
+@pytest.mark.parametrize("variant", ["fcn32s", "fcn8s"])
+def test_a_head_scores_as_the_one_headed_fcn_with_its_weights(variant):
+    """Heads share the trunk and nothing else: each equals a one-headed FCN given the trunk and its layers."""
+    model = two_headed(variant, seed=1)
+    images = random_images(1, 40, 52)
+    logits = model(images)
+    for head, suffix in (("semantic", "_sem"), ("geometric", "_geo")):
+        single = fcn_keras.build_fcn(variant, HEADS[head], backbone="vgg16_tiny", padding="same")
+        for layer in (layer for layer in single.layers if layer.weights):
+            source = layer.name + suffix if layer.name.startswith(("score", "upscore")) else layer.name
+            layer.set_weights(model.get_layer(source).get_weights())
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits[head]),
+                                   keras.ops.convert_to_numpy(single(images)), rtol=1e-5, atol=1e-5)
+
+
+def test_the_loss_is_the_weighted_sum_of_the_heads_losses():
+    model = compile_for_training(two_headed(), "practical", loss_weights={"semantic": 1.0, "geometric": 0.5})
+    images = random_images(2, 32, 32)
+    rng = np.random.default_rng(2)
+    masks = {"semantic": rng.integers(0, 5, (2, 32, 32)).astype("uint8"),
+             "geometric": rng.integers(0, 3, (2, 32, 32)).astype("uint8")}
+    masks["semantic"][0, :8] = 255  # ignored
+    logits = model(images)
+    expected = {head: float(SegmentationCrossEntropy()(masks[head], logits[head])) for head in HEADS}
+    scores = model.evaluate(images, masks, verbose=0, return_dict=True)
+    assert scores["semantic_loss"] == pytest.approx(expected["semantic"], rel=1e-5)
+    assert scores["geometric_loss"] == pytest.approx(expected["geometric"], rel=1e-5)
+    assert scores["loss"] == pytest.approx(expected["semantic"] + 0.5 * expected["geometric"], rel=1e-5)
+    assert {"semantic_mean_iou", "geometric_mean_iou"} <= set(scores)
+
+
+def test_train_checks_every_heads_labels_and_picks_the_best_model_by_the_first_head(tmp_path):
+    images = random_images(4, 32, 32)
+    rng = np.random.default_rng(3)
+    masks = {"semantic": rng.integers(0, 5, (4, 32, 32)).astype("uint8"),
+             "geometric": rng.integers(0, 3, (4, 32, 32)).astype("uint8")}
+    data = tf.data.Dataset.from_tensor_slices((images, masks)).batch(2)
+    history = fcn_keras.training.train(two_headed(), data, data, output_dir=str(tmp_path / "run"), epochs=1,
+                                       verbose=0)
+    assert {"val_semantic_mean_iou", "val_geometric_mean_iou"} <= set(history.history)
+    assert heads_of(keras.models.load_model(tmp_path / "run" / "best.keras")) == HEADS
+    masks["geometric"][1, 0, 0] = 7  # a geometric label beyond its 3 classes
+    bad = tf.data.Dataset.from_tensor_slices((images, masks)).batch(2)
+    with pytest.raises(ValueError, match=r"train_data \(geometric head\) has the label 7 but the model predicts 3"):
+        fcn_keras.training.train(two_headed(), bad, output_dir=str(tmp_path / "bad"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"\{head: masks \(N, H, W\)\}"):
+        fcn_keras.training.train(two_headed(), data.map(lambda x, y: (x, y["semantic"])),
+                                 output_dir=str(tmp_path / "one"), epochs=1, verbose=0)
+
+
+def test_two_heads_round_trip_and_export_each_heads_outputs(tmp_path):
+    from fcn_keras.export import export_saved_model
+
+    model = two_headed()
+    model.save(tmp_path / "two.keras")
+    loaded = keras.models.load_model(tmp_path / "two.keras")
+    images = random_images(1, 29, 35)
+    expected = {head: keras.ops.convert_to_numpy(value) for head, value in model(images).items()}
+    for head, value in loaded(images).items():
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(value), expected[head], atol=1e-6)
+    signatures = tf.saved_model.load(export_saved_model(model, str(tmp_path / "serving"))).signatures
+    outputs = signatures["serving_default"](images=tf.constant(images))
+    assert set(outputs) == {"semantic_classes", "semantic_probabilities", "geometric_classes",
+                            "geometric_probabilities"}
+    for head in HEADS:
+        np.testing.assert_array_equal(outputs[f"{head}_classes"].numpy(), expected[head].argmax(-1))
+        np.testing.assert_allclose(signatures["logits"](images=tf.constant(images))[f"{head}_logits"].numpy(),
+                                   expected[head], atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_classes": 3, "heads": HEADS}, "Give num_classes or heads, not both"),
+    ({"heads": {}}, r"heads must be a non-empty dict \{name: classes\}"),
+    ({"heads": {"sem antic": 3}}, "Head names must be identifiers"),
+    ({"heads": {"semantic": 0}}, r"heads\['semantic'\] must be an int >= 1, got 0"),
+])
+def test_head_arguments_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fcn_keras.build_fcn16s(backbone="vgg16_tiny", **kwargs)
+
+
+def test_one_class_count_is_asked_of_a_two_headed_model_by_name():
+    with pytest.raises(ValueError, match=r"has several heads, \{'semantic': 5, 'geometric': 3\}"):
+        fcn_keras.models.num_classes_of(two_headed())
