@@ -135,9 +135,9 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
         loss.ignore_index = ignore_index
         heads = heads_of(model)
         if heads:  # one loss and one mean IU per head; Keras logs them as <head>_loss, <head>_mean_iou
+            metrics = {head: [MeanIoU(classes, ignore_index=ignore_index)] for head, classes in heads.items()}
             model.compile(optimizer=optimizer, loss={head: loss.from_config(loss.get_config()) for head in heads},
-                          loss_weights=loss_weights,
-                          metrics={head: [MeanIoU(classes, ignore_index=ignore_index)] for head, classes in heads.items()})
+                          loss_weights=loss_weights, metrics=metrics)
         else:
             model.compile(optimizer=optimizer, loss=loss,
                           metrics=[MeanIoU(num_classes_of(model), ignore_index=ignore_index)])
