@@ -123,3 +123,18 @@ def test_head_arguments_are_checked(kwargs, message):
 def test_one_class_count_is_asked_of_a_two_headed_model_by_name():
     with pytest.raises(ValueError, match=r"has several heads, \{'semantic': 5, 'geometric': 3\}"):
         fcn_keras.models.num_classes_of(two_headed())
+
+
+def test_prepare_moves_every_heads_mask_with_the_image():
+    rng = np.random.default_rng(4)
+    semantic = rng.integers(0, 5, (3, 20, 24)).astype("uint8")
+    images = np.repeat(semantic[..., None] * 40, 3, axis=-1).astype("uint8")  # the image shows its semantic mask
+    data = tf.data.Dataset.from_tensor_slices((images, {"semantic": semantic, "geometric": semantic % 3}))
+    batches = fcn_keras.data.prepare(data, batch_size=3, training=True, crop_size=(16, 28), seed=5)
+    batch_images, masks = next(iter(batches))
+    assert set(masks) == {"semantic", "geometric"} and masks["semantic"].shape == (3, 16, 28)
+    semantic, geometric = masks["semantic"].numpy(), masks["geometric"].numpy()
+    labelled = semantic != 255  # the crop is wider than the images: padded columns are 255 in both masks
+    assert 0 < labelled.mean() < 1 and np.array_equal(geometric == 255, ~labelled)
+    np.testing.assert_array_equal(geometric[labelled], semantic[labelled] % 3)
+    np.testing.assert_array_equal(batch_images.numpy()[..., 0][labelled], semantic[labelled] * 40.0)

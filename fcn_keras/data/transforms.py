@@ -57,7 +57,7 @@ def pad_to_size(image, mask, height, width, image_pad_value=None):
 
     Args:
         image: float (H, W, 3).
-        mask: integer (H, W).
+        mask: integer (H, W), or (H, W, K) for K heads' masks.
         height: minimum output height.
         width: minimum output width.
         image_pad_value: per-channel value of padded image pixels (default:
@@ -76,7 +76,7 @@ def pad_to_size(image, mask, height, width, image_pad_value=None):
     paddings = [[0, tf.maximum(height - shape[0], 0)], [0, tf.maximum(width - shape[1], 0)]]
     channels = [tf.pad(image[..., c], paddings, constant_values=value) for c, value in enumerate(image_pad_value)]
     image = tf.stack(channels, axis=-1)
-    mask = tf.pad(mask, paddings, constant_values=IGNORE_LABEL)
+    mask = tf.pad(mask, paddings + [[0, 0]] * (mask.shape.rank - 2), constant_values=IGNORE_LABEL)
     return image, mask
 
 
@@ -90,7 +90,7 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
 
     Args:
         image: float32 (H, W, 3).
-        mask: int32 (H, W).
+        mask: int32 (H, W), or (H, W, K) for K heads' masks (all moved alike).
         seed: int (2,) tensor, the stateless seed of this example.
         scale_range: ``(low, high)`` factors drawn uniformly, or None for no scaling.
         crop_size: ``(height, width)`` of a random crop, or None for none.
@@ -108,20 +108,24 @@ def random_scale_crop_flip(image, mask, seed, scale_range=None, crop_size=None, 
         (TensorShape([4, 4, 3]), TensorShape([4, 4]))
     """
     scale_seed, crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    one_mask = mask.shape.rank == 2
+    masks = mask[..., None] if one_mask else mask
     if scale_range is not None:
         factor = tf.random.stateless_uniform([], scale_seed, *scale_range)
-        size = tf.maximum(tf.cast(tf.round(tf.cast(tf.shape(mask), tf.float32) * factor), tf.int32), 1)
+        size = tf.maximum(tf.cast(tf.round(tf.cast(tf.shape(masks)[:2], tf.float32) * factor), tf.int32), 1)
         image = tf.image.resize(image, size, method="bilinear")
-        mask = tf.image.resize(mask[..., None], size, method="nearest")[..., 0]
+        masks = tf.image.resize(masks, size, method="nearest")
     if crop_size is not None:
-        image, mask = pad_to_size(image, mask, *crop_size, image_pad_value=image_pad_value)
-    # Crop and flip a concatenation so image and mask move together; float32 holds 0..255 exactly.
-    both = tf.concat([image, tf.cast(mask, tf.float32)[..., None]], axis=-1)
+        image, masks = pad_to_size(image, masks, *crop_size, image_pad_value=image_pad_value)
+    # Crop and flip a concatenation so image and masks move together; float32 holds 0..255 exactly.
+    channels = image.shape[-1]
+    both = tf.concat([image, tf.cast(masks, tf.float32)], axis=-1)
     if crop_size is not None:
-        both = tf.image.stateless_random_crop(both, [*crop_size, 4], crop_seed)
+        both = tf.image.stateless_random_crop(both, [*crop_size, channels + masks.shape[-1]], crop_seed)
     if flip:
         both = tf.image.stateless_random_flip_left_right(both, flip_seed)
-    return both[..., :3], tf.cast(both[..., 3], tf.int32)
+    masks = tf.cast(both[..., channels:], tf.int32)
+    return both[..., :channels], masks[..., 0] if one_mask else masks
 
 
 def _scale_range(scale_range):
@@ -150,7 +154,9 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     the finished ones again (``fcn_keras.train`` takes a function ``epoch -> dataset``).
 
     Args:
-        dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``.
+        dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``, or of
+            ``(image, {head: integer (H, W)})`` for a model with several heads (each
+            head's mask is scaled, cropped and flipped with the image).
         batch_size: examples per batch.
         training: shuffle and augment (False: keep order, no randomness).
         crop_size: int or ``(height, width)`` of random training crops (training only).
@@ -166,8 +172,8 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         epoch: None, or the epoch (int) this dataset is for; needs ``seed``.
 
     Returns:
-        ``tf.data.Dataset`` of ``(float32 (N, H, W, 3) RGB in [0, 255], int32 (N, H, W))``,
-        prefetched.
+        ``tf.data.Dataset`` of ``(float32 (N, H, W, 3) RGB in [0, 255], int32 (N, H, W))``
+        (masks ``{head: int32 (N, H, W)}`` for several heads), prefetched.
 
     Example:
         >>> train = prepare(synthetic_shapes(16, (96, 96)), batch_size=8, training=True,
@@ -195,14 +201,22 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     if training and shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=each_pass)
 
+    heads = list(dataset.element_spec[1]) if isinstance(dataset.element_spec[1], dict) else None
+
     def to_example(image, mask, example_seed=None):
+        # Several heads' masks travel as the channels of one (H, W, K) mask, so they move alike.
+        mask = tf.stack([mask[head] for head in heads], axis=-1) if heads else mask
         image, mask = tf.cast(image, tf.float32), tf.cast(mask, tf.int32)
         if example_seed is not None:
             image, mask = random_scale_crop_flip(image, mask, example_seed, scale_range, crop_size, flip,
                                                  image_pad_value)
         # padded_batch pads with one scalar per component: this validity map marks the pixels
         # that then get the per-channel image_pad_value.
-        return image, mask, tf.ones_like(mask, tf.bool)
+        return image, mask, tf.ones_like(mask[..., 0] if heads else mask, tf.bool)
+
+    def to_batch(images, masks, valid):
+        images = tf.where(valid[..., None], images, pad_value)
+        return images, ({head: masks[..., index] for index, head in enumerate(heads)} if heads else masks)
 
     if training and (crop_size or scale_range or flip):
         seeds = tf.data.Dataset.random(seed=augment_seed, rerandomize_each_iteration=each_pass).batch(2)
@@ -213,5 +227,4 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     dataset = dataset.padded_batch(batch_size, padding_values=(0.0, IGNORE_LABEL, False),
                                    drop_remainder=drop_remainder)
     pad_value = tf.constant(backbone_pad_value() if image_pad_value is None else image_pad_value, tf.float32)
-    dataset = dataset.map(lambda images, masks, valid: (tf.where(valid[..., None], images, pad_value), masks))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset.map(to_batch).prefetch(tf.data.AUTOTUNE)
