@@ -286,13 +286,15 @@ def _evaluate_arguments(parser):
 @command("evaluate", "Score a model with the paper's four metrics (and per-class IU).",
          "fcn-keras evaluate fcn-demo/model.keras --data synthetic --output metrics.json", _evaluate_arguments)
 def _evaluate(args):
-    from fcn_keras.evaluation import evaluate, format_metrics, save_metrics
-    from fcn_keras.models import num_classes_of
+    from fcn_keras.evaluation import confusion_plot_paths, evaluate, format_metrics, save_metrics
+    from fcn_keras.models import heads_of, num_classes_of
 
     model = _load_model(args)
-    claim_files([args.output, args.confusion_plot], args.overwrite)
-    source = _open_data(args, "--data", args.data, args.split, args.num_classes or num_classes_of(model))
-    metrics = evaluate(model, source.dataset, num_classes_of(model), confusion_plot=args.confusion_plot,
+    plots = confusion_plot_paths(args.confusion_plot, heads_of(model)) if args.confusion_plot else []
+    claim_files([args.output, *plots], args.overwrite)
+    classes = heads_of(model) or num_classes_of(model)
+    source = _open_data(args, "--data", args.data, args.split, args.num_classes or classes)
+    metrics = evaluate(model, source.dataset, classes, confusion_plot=args.confusion_plot,
                        class_names=source.class_names, memory_limit=args.memory_limit)
     print(format_metrics(metrics))
     if args.output:

@@ -1,7 +1,9 @@
 """Scoring a model on a data set, and class maps for images of any size."""
 
 import json
+import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -9,7 +11,7 @@ from fcn_keras.data.checks import DataError, data_error_message
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
-from fcn_keras.models.variants import num_classes_of
+from fcn_keras.models.variants import heads_of, num_classes_of
 from fcn_keras.tiling import activation_bytes, score_image
 
 
@@ -25,16 +27,20 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
             differ in size), or batched, `(N, H, W, 3)` and `(N, H, W)`/`(N, H, W, 1)`.
             Images are uint8 or float in [0, 255]; masks hold class indices and
             `ignore_index`.
-        num_classes: number of classes of the data; must equal the model's.
+        num_classes: number of classes of the data; must equal the model's. For a model
+            with several heads, {head: classes} (`heads_of(model)`), and the masks are
+            {head: mask}: each head is scored on its own masks.
         ignore_index: label of unlabelled pixels, not scored (VOC: 255).
-        confusion_plot: optional path; a PNG of the confusion matrix is saved there.
-        class_names: optional names for the plot's axes.
+        confusion_plot: optional path; a PNG of the confusion matrix is saved there
+            (for several heads, one per head: `confusion_semantic.png` for `confusion.png`).
+        class_names: optional names for the plot's axes ({head: names} for several heads).
         memory_limit: bytes of activations one forward pass may use (see `predict`).
 
     Returns:
         A dict with floats `pixel_accuracy`, `mean_accuracy`, `mean_iou`,
         `frequency_weighted_iou` and `per_class_iou`, a list of `num_classes`
-        floats that are NaN for classes absent from both truth and prediction.
+        floats that are NaN for classes absent from both truth and prediction;
+        for several heads, {head: that dict}.
 
     Raises:
         ValueError: the model predicts another number of classes, the data set is
@@ -52,6 +58,10 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         >>> 0 <= scores["mean_iou"] <= 1, len(scores["per_class_iou"])
         (True, 3)
     """
+    heads = _static_heads(model)
+    if heads:
+        return _evaluate_heads(model, dataset, num_classes, heads, ignore_index=ignore_index,
+                               confusion_plot=confusion_plot, class_names=class_names, memory_limit=memory_limit)
     model_classes = _static_class_count(model)
     if model_classes is not None and model_classes != num_classes:
         raise ValueError(_class_mismatch(model_classes, num_classes))
@@ -84,6 +94,39 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
     return scores
 
 
+def _evaluate_heads(model, dataset, num_classes, heads, confusion_plot, class_names, **options):
+    """`evaluate` of each head of a model with several heads: {head: scores}."""
+    if num_classes != heads:
+        raise ValueError(_class_mismatch(heads, num_classes))
+    scores = {}
+    for head, classes in heads.items():
+        view = keras.Model(model.input, model.output[head], name=f"{model.name}_{head}")  # the head's layers
+        plot = None if confusion_plot is None else confusion_plot_paths(confusion_plot, [head])[0]
+        scores[head] = evaluate(view, _head_pairs(dataset, head), classes, confusion_plot=plot,
+                                class_names=(class_names or {}).get(head), **options)
+    return scores
+
+
+def _head_pairs(dataset, head):
+    """(image, mask of `head`) pairs of a dataset whose masks are {head: mask}."""
+    if isinstance(dataset, tf.data.Dataset):
+        return dataset.map(lambda image, masks: (image, masks[head]))
+    return ((image, masks[head]) for image, masks in dataset)
+
+
+def confusion_plot_paths(path, heads=None):
+    """The files `evaluate(confusion_plot=path)` writes: `path`, or one per head for several heads.
+
+    Example:
+        >>> confusion_plot_paths("runs/confusion.png", ["semantic", "geometric"])
+        ['runs/confusion_semantic.png', 'runs/confusion_geometric.png']
+    """
+    if not heads:
+        return [path]
+    stem, extension = os.path.splitext(path)
+    return [f"{stem}_{head}{extension}" for head in heads]
+
+
 def save_metrics(metrics, path):
     """Writes scores as strict JSON: NaN (a class absent from truth and prediction) becomes null.
 
@@ -101,22 +144,24 @@ def save_metrics(metrics, path):
     """
 
     def strict(value):
+        if isinstance(value, dict):
+            return {key: strict(item) for key, item in value.items()}
         if isinstance(value, (list, tuple)):
             return [strict(item) for item in value]
         return None if isinstance(value, float) and np.isnan(value) else value
 
     with open(path, "w") as file:
-        json.dump({key: strict(value) for key, value in metrics.items()}, file, indent=2, allow_nan=False)
+        json.dump(strict(metrics), file, indent=2, allow_nan=False)
 
 
 def format_metrics(metrics):
     """The paper's four scores as a short table for the terminal, in `SCORE_NAMES` order.
 
     Args:
-        metrics: a dict with the keys of `evaluate`'s result.
+        metrics: a dict with the keys of `evaluate`'s result ({head: that dict} for several heads).
 
     Returns:
-        str, one line per score.
+        str, one line per score (under a line naming each head, for several).
 
     Example:
         >>> print(format_metrics({"pixel_accuracy": 0.9, "mean_accuracy": 0.8,
@@ -126,6 +171,8 @@ def format_metrics(metrics):
         mean IU                 0.7000
         frequency weighted IU   0.8500
     """
+    if all(isinstance(value, dict) for value in metrics.values()):
+        return "\n".join(f"{head}:\n{format_metrics(scores)}" for head, scores in metrics.items())
     width = max(len(label) for label in SCORE_NAMES.values()) + 3
     return "\n".join(f"{label:{width}s}{metrics[key]:.4f}" for key, label in SCORE_NAMES.items())
 
@@ -205,6 +252,14 @@ def _class_maps(model, images, num_classes, memory_limit):
     if memory_limit is None or activation_bytes(model, height, width, count) <= memory_limit:
         return classes(np.asarray(model.predict_on_batch(tf.cast(images, tf.float32))))
     return np.stack([score_image(model, image, memory_limit, reduce=classes) for image in images])
+
+
+def _static_heads(model):
+    """`heads_of(model)`, or None for models without a static output (subclassed, unbuilt)."""
+    try:
+        return heads_of(model)
+    except (AttributeError, TypeError):
+        return None
 
 
 def _static_class_count(model):

@@ -46,3 +46,28 @@ def png_bytes(array, palette=False):
     else:
         Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def write_siftflow(root, examples, trainval, test):
+    """A SIFT Flow folder as released (JPEG images, .mat label maps `S`) with the authors' split files.
+
+    Args:
+        root: the folder to write (a pathlib.Path).
+        examples: {id: (uint8 (H, W, 3) image, semantic .mat values, geometric .mat values)}.
+        trainval, test: the ids of each split.
+
+    Returns:
+        `root`.
+    """
+    import scipy.io
+
+    subset = "spatial_envelope_256x256_static_8outdoorcategories"
+    for name in ("Images", "SemanticLabels", "GeoLabels"):
+        (root / name / subset).mkdir(parents=True)
+    for image_id, (image, semantic, geometric) in examples.items():
+        Image.fromarray(image).save(root / "Images" / subset / f"{image_id}.jpg", quality=95)
+        scipy.io.savemat(root / "SemanticLabels" / subset / f"{image_id}.mat", {"S": semantic})
+        scipy.io.savemat(root / "GeoLabels" / subset / f"{image_id}.mat", {"S": geometric})
+    (root / "trainval.txt").write_text("".join(f"{image_id}\n" for image_id in trainval))
+    (root / "test.txt").write_text("".join(f"{image_id}\n" for image_id in test))
+    return root

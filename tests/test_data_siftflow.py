@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.io
 import tensorflow as tf
-from PIL import Image
+from helpers import write_siftflow
 
 from fcn_keras.data import (
     SIFTFLOW_GEOMETRIC_CLASSES,
@@ -33,17 +33,10 @@ def part(root, name):
 
 @pytest.fixture
 def root(tmp_path):
-    root = tmp_path / "SiftFlowDataset"
-    for name in ["Images", "SemanticLabels", "GeoLabels"]:
-        part(root, name).mkdir(parents=True)
-    for index, image_id in enumerate(IDS):
-        pixels = np.random.default_rng(index).integers(0, 256, (H, W, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(part(root, "Images") / f"{image_id}.jpg", quality=95)
-        scipy.io.savemat(part(root, "SemanticLabels") / f"{image_id}.mat", {"S": np.roll(SEMANTIC, index, axis=1)})
-        scipy.io.savemat(part(root, "GeoLabels") / f"{image_id}.mat", {"S": np.roll(GEOMETRIC, index, axis=1)})
-    (root / "trainval.txt").write_text(f"{IDS[2]}\n{IDS[0]}\n")
-    (root / "test.txt").write_text(f"{IDS[1]}\n")
-    return root
+    examples = {image_id: (np.random.default_rng(index).integers(0, 256, (H, W, 3), dtype=np.uint8),
+                           np.roll(SEMANTIC, index, axis=1), np.roll(GEOMETRIC, index, axis=1))
+                for index, image_id in enumerate(IDS)}
+    return write_siftflow(tmp_path / "SiftFlowDataset", examples, trainval=[IDS[2], IDS[0]], test=[IDS[1]])
 
 
 def test_class_lists_follow_the_authors_output_order():

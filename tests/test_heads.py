@@ -138,3 +138,46 @@ def test_prepare_moves_every_heads_mask_with_the_image():
     assert 0 < labelled.mean() < 1 and np.array_equal(geometric == 255, ~labelled)
     np.testing.assert_array_equal(geometric[labelled], semantic[labelled] % 3)
     np.testing.assert_array_equal(batch_images.numpy()[..., 0][labelled], semantic[labelled] * 40.0)
+
+
+def test_train_and_evaluate_on_a_siftflow_folder_score_both_heads(tmp_path, capsys):
+    import json
+
+    from helpers import write_siftflow
+
+    from fcn_keras import cli
+    from fcn_keras.data import open_source
+    from fcn_keras.metrics import scores_from_confusion
+
+    rng = np.random.default_rng(6)
+    ids = [f"street_{index}" for index in range(5)]
+    examples = {image_id: (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8),
+                           rng.integers(0, 34, (32, 32)).astype(np.float64),  # 0 = void, 1..33
+                           rng.integers(-1, 4, (32, 32)).astype(np.int16))  # -1 and 0 = void, 1..3
+                for image_id in ids}
+    root = write_siftflow(tmp_path / "siftflow", examples, trainval=ids[:4], test=ids[4:])
+    run = tmp_path / "run"
+    assert cli.main(["train", "--data", f"siftflow:{root}", "--variant", "fcn16s", "--backbone", "vgg16_tiny",
+                     "--padding", "same", "--epochs", "1", "--batch-size", "2", "--precision", "float32",
+                     "--output", str(run)]) == 0
+    assert cli.main(["evaluate", str(run / "best.keras"), "--data", f"siftflow:{root}", "--output",
+                     str(tmp_path / "metrics.json"), "--confusion-plot", str(tmp_path / "confusion.png")]) == 0
+    out = capsys.readouterr().out
+    assert "semantic:\npixel accuracy" in out and "geometric:\npixel accuracy" in out
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    model = keras.models.load_model(run / "best.keras")
+    images, masks = next(iter(open_source(f"siftflow:{root}", "val").dataset.batch(8)))  # the test split: 1 image
+    logits = model(tf.cast(images, tf.float32))
+    assert set(saved) == set(HEADS_OF_SIFTFLOW)
+    for head, classes in HEADS_OF_SIFTFLOW.items():
+        truth, predicted = masks[head].numpy().ravel(), logits[head].numpy().argmax(-1).ravel()
+        labelled = truth != 255
+        confusion = np.bincount(classes * truth[labelled].astype(int) + predicted[labelled],
+                                minlength=classes * classes).reshape(classes, classes)
+        assert saved[head]["pixel_accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())
+        assert saved[head]["mean_iou"] == pytest.approx(scores_from_confusion(confusion)["mean_iou"])
+        assert len(saved[head]["per_class_iou"]) == classes
+        assert (tmp_path / f"confusion_{head}.png").stat().st_size > 0
+
+
+HEADS_OF_SIFTFLOW = {"semantic": 33, "geometric": 3}

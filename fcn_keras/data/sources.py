@@ -3,8 +3,18 @@
 from typing import NamedTuple, Optional
 
 from fcn_keras.arguments import whole_number
-from fcn_keras.data.classes import SYNTHETIC_CLASSES, VOC_CLASSES
+from fcn_keras.data.classes import (
+    NYUD_CLASSES,
+    PASCAL_CONTEXT_CLASSES,
+    SIFTFLOW_GEOMETRIC_CLASSES,
+    SIFTFLOW_SEMANTIC_CLASSES,
+    SYNTHETIC_CLASSES,
+    VOC_CLASSES,
+)
 from fcn_keras.data.folder import folder_dataset
+from fcn_keras.data.nyud import nyud_segmentation
+from fcn_keras.data.pascal_context import pascal_context_segmentation
+from fcn_keras.data.siftflow import siftflow_segmentation
 from fcn_keras.data.specs import SPECS
 from fcn_keras.data.synthetic import synthetic_shapes
 from fcn_keras.data.tfds_sources import TFDS_SEGMENTATION, tfds_segmentation
@@ -13,10 +23,13 @@ from fcn_keras.data.voc import sbd_segmentation, voc_segmentation
 
 SYNTHETIC_DEFAULT_IMAGES = {"train": 2000}
 SYNTHETIC_HELD_OUT_IMAGES = 200
+SIFTFLOW_SPLITS = {"train": "trainval", "val": "test"}  # the authors' two splits, under the usual names too
+SIFTFLOW_HEADS = {"semantic": SIFTFLOW_SEMANTIC_CLASSES, "geometric": SIFTFLOW_GEOMETRIC_CLASSES}
 
 
 class Source(NamedTuple):
-    """An opened data source: `(image, mask)` pairs and what is known of its classes."""
+    """An opened data source: `(image, mask)` pairs and what is known of its classes (for a source with
+    several heads, such as SIFT Flow, masks, class counts and names are {head: ...})."""
 
     dataset: object
     num_classes: Optional[int]
@@ -27,8 +40,8 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True):
     """Opens `spec` (see `SPECS`) for `split` as an `(image, mask)` dataset.
 
     Args:
-        spec: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "folder:IMAGES,MASKS",
-            "tfds:NAME" or "tfrecord:PATTERN".
+        spec: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "siftflow:ROOT", "nyud:ROOT",
+            "context:VOC2010,CONTEXT", "folder:IMAGES,MASKS", "tfds:NAME" or "tfrecord:PATTERN".
         split: split name ("train", "val", ...; ignored by the splitless kinds,
             folder and tfrecord: see `fcn_keras.data.specs`).
             For synthetic data "train" uses `seed` and any other split `seed + 1`, so
@@ -59,6 +72,19 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True):
     if kind in ("voc", "sbd"):
         reader = voc_segmentation if kind == "voc" else sbd_segmentation
         return _checked(Source(reader(argument, split), len(VOC_CLASSES), VOC_CLASSES), num_classes, spec)
+    if kind == "siftflow":
+        dataset = siftflow_segmentation(argument, SIFTFLOW_SPLITS.get(split, split))
+        counts = {head: len(names) for head, names in SIFTFLOW_HEADS.items()}
+        return _checked(Source(dataset, counts, SIFTFLOW_HEADS), num_classes, spec)
+    if kind == "nyud":
+        return _checked(Source(nyud_segmentation(argument, split), len(NYUD_CLASSES), NYUD_CLASSES), num_classes,
+                        spec)
+    if kind == "context":
+        voc_root, comma, context_root = argument.partition(",")
+        if not comma:
+            raise ValueError(_usage(f"context source {spec!r} needs two folders: context:VOC2010,CONTEXT."))
+        dataset = pascal_context_segmentation(voc_root, context_root, split)
+        return _checked(Source(dataset, len(PASCAL_CONTEXT_CLASSES), PASCAL_CONTEXT_CLASSES), num_classes, spec)
     if kind == "tfds":
         dataset = tfds_segmentation(argument, split, download=download)
         meta = TFDS_SEGMENTATION[argument]

@@ -7,6 +7,12 @@ SPECS = {
     "synthetic[:N]": "built-in synthetic shapes (N images; 5 classes; split 'train' or a held-out one)",
     "voc:ROOT": "PASCAL VOC (ROOT holds JPEGImages/, SegmentationClass/, ImageSets/); 21 classes",
     "sbd:ROOT": "SBD (ROOT holds img/, cls/, train.txt, val.txt); 21 classes",
+    "siftflow:ROOT": "SIFT Flow (ROOT holds Images/, SemanticLabels/, GeoLabels/ and the FCN authors' trainval.txt "
+                     "and test.txt, which 'train' and 'val' also name); two heads: 33 semantic, 3 geometric classes",
+    "nyud:ROOT": "NYUDv2 colour images in the FCN authors' layout (data/images/, segmentation/, train.txt, val.txt, "
+                 "test.txt); 40 classes",
+    "context:VOC2010,CONTEXT": "PASCAL-Context (the VOC2010 folder, and the release's folder of trainval/*.mat, "
+                               "labels.txt, 59_labels.txt); 59 classes and background",
     "folder:IMAGES,MASKS": "your images and PNG masks matched by file name (give `num_classes`)",
     "tfds:NAME": "a TFDS data set with masks: oxford_iiit_pet, scene_parse150",
     "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give `num_classes`)",

@@ -38,7 +38,8 @@ def build_fcn(
 
     Args:
         variant: "fcn32s", "fcn16s" or "fcn8s".
-        num_classes: number of classes (default 21: PASCAL VOC).
+        num_classes: number of classes (default 21: PASCAL VOC); a dict is taken as `heads`
+            (as `heads_of` and the data sources of several heads give it).
         heads: instead of `num_classes`, several heads on one trunk, {name: classes},
             e.g. SIFT Flow's {"semantic": 33, "geometric": 3}: each has its own score
             layers, skips and upsamplers (named with the head's suffix, as the authors'
@@ -158,6 +159,8 @@ def build_fcn8s(num_classes=None, at_once=False, **kwargs):
 
 def _heads(num_classes, heads):
     """{head name: classes}, {None: classes} for a one-headed FCN; each class count checked."""
+    if isinstance(num_classes, dict) and heads is None:
+        num_classes, heads = None, num_classes
     if heads is None:
         heads = {None: DEFAULT_NUM_CLASSES if num_classes is None else num_classes}
     elif num_classes is not None:
