@@ -181,3 +181,52 @@ def test_train_and_evaluate_on_a_siftflow_folder_score_both_heads(tmp_path, caps
 
 
 HEADS_OF_SIFTFLOW = {"semantic": 33, "geometric": 3}
+
+
+def siftflow_layers(classes=(4, 2), variant="fcn16s"):
+    """Caffe-layout layers of a tiny siftflow FCN (vgg16_tiny's widths): one trunk, "_sem" and "_geo" heads, and
+    each head's own layers with the trunk (for `caffe_forward`)."""
+    from weight_fixtures import authors_layers
+
+    heads = {"_sem": authors_layers(variant, classes[0], seed=7), "_geo": authors_layers(variant, classes[1], seed=8)}
+    trunk = {name: arrays for name, arrays in heads["_sem"].items() if not name.startswith(("score", "upscore"))}
+    for layers in heads.values():
+        layers.update(trunk)  # both heads read one trunk
+    in_file = {**trunk, **{name + suffix: arrays for suffix, layers in heads.items() for name, arrays in layers.items()
+                           if name not in trunk}}
+    return in_file, heads
+
+
+def test_the_authors_two_headed_siftflow_net_converts_to_both_heads_scores(tmp_path):
+    """A tiny siftflow-fcn16s caffemodel against a NumPy Caffe forward of each head."""
+    from weight_fixtures import caffe_forward, write_caffemodel
+
+    from fcn_keras.models import fcn_from_weights
+    from fcn_keras.weight_files import read_weights
+
+    in_file, heads = siftflow_layers()
+    model = fcn_from_weights(read_weights(write_caffemodel(tmp_path / "siftflow.caffemodel", in_file)))
+    assert heads_of(model) == {"semantic": 4, "geometric": 2} and variant_of(model) == "fcn16s"
+    image = random_images(1, 27, 33, seed=9)[0]
+    logits = model(image[None])
+    for head, suffix in (("semantic", "_sem"), ("geometric", "_geo")):
+        expected = caffe_forward(heads[suffix], image, "fcn16s")
+        assert expected.std() > 0.1
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits[head])[0], expected, rtol=1e-4,
+                                   atol=1e-4 * np.abs(expected).max())
+
+
+def test_the_siftflow_preset_converts_a_file_placed_by_hand(tmp_path, monkeypatch):
+    from weight_fixtures import write_caffemodel
+
+    from fcn_keras.models import PRESETS, from_preset
+    from fcn_keras.models.presets import preset_path
+
+    monkeypatch.setenv("FCN_KERAS_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "downloads").mkdir(parents=True)
+    write_caffemodel(tmp_path / "home" / "downloads" / "siftflow-fcn16s-heavy.caffemodel",
+                     siftflow_layers(classes=(33, 3))[0])
+    model = from_preset("siftflow-fcn16s-heavy", download=False)
+    assert heads_of(model) == PRESETS["siftflow-fcn16s-heavy"].num_classes == {"semantic": 33, "geometric": 3}
+    assert model.get_layer("preprocess").mean_rgb == (108.353, 115.294, 114.578)  # SIFT Flow's, as RGB
+    assert heads_of(keras.models.load_model(preset_path("siftflow-fcn16s-heavy"))) == heads_of(model)

@@ -217,12 +217,21 @@ def test_unknown_presets_and_local_files(tmp_path):
     assert fcn_keras.models.variant_of(from_preset(str(path))) == "fcn32s"
 
 
-def test_the_registry_holds_the_authors_voc_models():
-    assert {name: (p.variant, p.at_once, p.num_classes, p.scores["seg11valid mean IU"])
-            for name, p in PRESETS.items()} == {
-        "fcn32s-heavy-pascal": ("fcn32s", False, 21, 63.6), "fcn16s-heavy-pascal": ("fcn16s", False, 21, 65.0),
-        "fcn8s-heavy-pascal": ("fcn8s", False, 21, 65.5), "fcn8s-atonce-pascal": ("fcn8s", True, 21, 65.4),
-        "fcn-alexnet-pascal": ("fcn32s", False, 21, 48.0)}
+def test_the_registry_holds_the_authors_models_with_their_reported_scores():
+    assert {name: (p.variant, p.at_once, p.num_classes, p.scores) for name, p in PRESETS.items()} == {
+        "fcn32s-heavy-pascal": ("fcn32s", False, 21, {"seg11valid mean IU": 63.6}),
+        "fcn16s-heavy-pascal": ("fcn16s", False, 21, {"seg11valid mean IU": 65.0}),
+        "fcn8s-heavy-pascal": ("fcn8s", False, 21, {"seg11valid mean IU": 65.5, "seg12test mean IU": 67.2}),
+        "fcn8s-atonce-pascal": ("fcn8s", True, 21, {"seg11valid mean IU": 65.4}),
+        "fcn-alexnet-pascal": ("fcn32s", False, 21, {"seg11valid mean IU": 48.0}),
+        "siftflow-fcn32s-heavy": ("fcn32s", False, {"semantic": 33, "geometric": 3}, {}),
+        "siftflow-fcn16s-heavy": ("fcn16s", False, {"semantic": 33, "geometric": 3},
+                                  {"test semantic mean IU": 39.5, "test geometric pixel accuracy": 94.3}),
+        "siftflow-fcn8s-heavy": ("fcn8s", False, {"semantic": 33, "geometric": 3}, {}),
+        "nyud-fcn32s-color-heavy": ("fcn32s", False, 40, {"test mean IU": 29.2}),
+        "pascalcontext-fcn32s-heavy": ("fcn32s", False, 60, {}),
+        "pascalcontext-fcn16s-heavy": ("fcn16s", False, 60, {}),
+        "pascalcontext-fcn8s-heavy": ("fcn8s", False, 60, {})}
     for preset in PRESETS.values():
         assert preset.sources[0].url == f"http://dl.caffe.berkeleyvision.org/{preset.name}.caffemodel"
         assert all(source.checksum for source in preset.sources[1:])  # the converted copies' published md5s

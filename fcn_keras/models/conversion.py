@@ -1,8 +1,9 @@
 """Trained FCN weights from another framework -> a Keras FCN in the reference geometry.
 
-The source's layer names say the variant (its score layers), score_fr's weight
-the class count, the convolution widths which VGG16 of the family it is, and
-Caffe's scale layers whether it is the at-once net. Layouts are converted:
+The source's layer names say the variant (its score layers) and the heads (SIFT
+Flow's score_fr_sem and score_fr_geo are two), score_fr's weight the class count,
+the convolution widths which backbone it is, and Caffe's scale layers whether it is
+the at-once net. Layouts are converted:
 convolution (out, in, kh, kw) -> Keras (kh, kw, in, out); deconvolution
 (in, out, kh, kw) -> `Conv2DTranspose` (kh, kw, out, in); no spatial flip (both
 frameworks correlate). Every source layer must land somewhere, and every Keras
@@ -17,7 +18,7 @@ import numpy as np
 
 from fcn_keras.backbones import available_backbones, get_backbone
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import SCORE_FR, variant_with_score_layers
+from fcn_keras.models.variants import SCORE_FR, head_suffixes, variant_with_score_layers
 from fcn_keras.precision import dtype_policy
 from fcn_keras.weight_files import read_weights
 from fcn_keras.write_policy import claim_files, save_atomically
@@ -90,7 +91,9 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
         True
     """
     variant, backbone = variant_with_score_layers(layers, source), backbone_from_layers(layers)
-    num_classes = int(layers[SCORE_FR].arrays[0].shape[0])
+    num_classes = {head: int(layers[SCORE_FR + suffix].arrays[0].shape[0])
+                   for head, suffix in head_suffixes(layers).items()}
+    num_classes = num_classes.get(None, num_classes)  # {head: classes} for several heads (SIFT Flow's)
     with dtype_policy("float32"):
         model = build_fcn(variant, num_classes, backbone=backbone, padding="paper",
                           at_once=_at_once(layers, at_once, source), mean_bgr=mean_bgr, name=name)

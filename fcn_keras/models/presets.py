@@ -12,11 +12,20 @@ import importlib.util
 import os
 
 from fcn_keras.data.checks import DataError
-from fcn_keras.data.classes import VOC_CLASSES
+from fcn_keras.data.classes import (
+    NYUD_CLASSES,
+    PASCAL_CONTEXT_CLASSES,
+    SIFTFLOW_GEOMETRIC_CLASSES,
+    SIFTFLOW_SEMANTIC_CLASSES,
+    VOC_CLASSES,
+)
 from fcn_keras.data.download import download_file, is_good_download
+from fcn_keras.data.nyud import NYUD_COLOR_MEAN_BGR
+from fcn_keras.data.pascal_context import PASCAL_CONTEXT_MEAN_BGR
+from fcn_keras.data.siftflow import SIFTFLOW_MEAN_BGR
 from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_file
 from fcn_keras.models.loading import load_fcn
-from fcn_keras.models.variants import num_classes_of, variant_of
+from fcn_keras.models.variants import heads_of, num_classes_of, variant_of
 from fcn_keras.weight_files import READERS
 from fcn_keras.write_policy import save_atomically
 
@@ -51,7 +60,7 @@ class Preset:
         name: the registry key, e.g. "fcn8s-heavy-pascal".
         variant: "fcn32s", "fcn16s" or "fcn8s".
         at_once: the skips are scaled (FCN-8s at-once).
-        class_names: the classes in output order.
+        class_names: the classes in output order ({head: classes} for several heads).
         mean_bgr: the mean the weights expect subtracted (built into the model).
         scores: the authors' reported results, {name: value}.
         sources: `WeightSource`s, tried in order.
@@ -73,6 +82,9 @@ class Preset:
 
     @property
     def num_classes(self):
+        """The class count, or {head: class count} for several heads (as `heads_of` gives a model's)."""
+        if isinstance(self.class_names, dict):
+            return {head: len(names) for head, names in self.class_names.items()}
         return len(self.class_names)
 
 
@@ -123,8 +135,32 @@ PRESETS["fcn-alexnet-pascal"] = Preset(
     "fcn-alexnet-pascal", "fcn32s", False, VOC_CLASSES, CAFFE_MEAN_BGR, {"seg11valid mean IU": 48.0},
     (_caffe("fcn-alexnet-pascal.caffemodel"),), 227, CAFFE_LICENCE,
     "FCN-AlexNet (FCN-32s), PASCAL VOC; the authors' later training (gradient accumulation, normalized loss)")
-"""name -> `Preset`. The authors' NYUDv2, SIFT Flow and PASCAL-Context nets need
-heads this package does not have yet."""
+
+SIFTFLOW_HEADS = {"semantic": SIFTFLOW_SEMANTIC_CLASSES, "geometric": SIFTFLOW_GEOMETRIC_CLASSES}
+# name: (variant, classes, the data set's mean (BGR) as the authors' data layer subtracts it, the CVPR paper's
+# scores, what it is). All VGG16, "heavy" (unnormalized loss, momentum 0.99).
+OTHER_RELEASES = {
+    "siftflow-fcn32s-heavy": ("fcn32s", SIFTFLOW_HEADS, SIFTFLOW_MEAN_BGR, {},
+                              "FCN-32s, SIFT Flow, two heads: 33 semantic and 3 geometric classes"),
+    "siftflow-fcn16s-heavy": ("fcn16s", SIFTFLOW_HEADS, SIFTFLOW_MEAN_BGR,
+                              {"test semantic mean IU": 39.5, "test geometric pixel accuracy": 94.3},
+                              "FCN-16s, SIFT Flow, two heads: 33 semantic and 3 geometric classes (Table 5)"),
+    "siftflow-fcn8s-heavy": ("fcn8s", SIFTFLOW_HEADS, SIFTFLOW_MEAN_BGR, {},
+                             "FCN-8s, SIFT Flow, two heads: 33 semantic and 3 geometric classes"),
+    "nyud-fcn32s-color-heavy": ("fcn32s", NYUD_CLASSES, NYUD_COLOR_MEAN_BGR, {"test mean IU": 29.2},
+                                "FCN-32s, NYUDv2 colour images, 40 classes (Table 4, RGB)"),
+    "pascalcontext-fcn32s-heavy": ("fcn32s", PASCAL_CONTEXT_CLASSES, PASCAL_CONTEXT_MEAN_BGR, {},
+                                   "FCN-32s, PASCAL-Context, 59 classes and background"),
+    "pascalcontext-fcn16s-heavy": ("fcn16s", PASCAL_CONTEXT_CLASSES, PASCAL_CONTEXT_MEAN_BGR, {},
+                                   "FCN-16s, PASCAL-Context, 59 classes and background"),
+    "pascalcontext-fcn8s-heavy": ("fcn8s", PASCAL_CONTEXT_CLASSES, PASCAL_CONTEXT_MEAN_BGR, {},
+                                  "FCN-8s, PASCAL-Context, 59 classes and background"),
+}
+for _name, (_variant, _classes, _mean, _scores, _description) in OTHER_RELEASES.items():
+    PRESETS[_name] = Preset(_name, _variant, False, _classes, _mean, _scores, (_caffe(f"{_name}.caffemodel"),),
+                            540, CAFFE_LICENCE, _description)
+"""name -> `Preset`. Still missing: the authors' NYUDv2 HHA, colour-depth and colour-HHA nets, whose inputs
+this package does not take yet."""
 
 
 def fcn_keras_home():
@@ -234,7 +270,7 @@ def _convert(preset, path):
     """`path` converted; a file that is not the preset's net is removed and reported."""
     try:
         model = fcn_from_file(path, preset.at_once, mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"))
-        found = (variant_of(model), num_classes_of(model))
+        found = (variant_of(model), heads_of(model) or num_classes_of(model))
         if found != (preset.variant, preset.num_classes):
             raise ValueError(f"{path} holds an {found[0]} of {found[1]} classes, not the preset's {preset.variant} "
                              f"of {preset.num_classes}")

@@ -157,13 +157,26 @@ def variant_of(model):
         >>> variant_of(build_fcn16s(21, backbone="vgg16_tiny"))
         'fcn16s'
     """
-    names = {layer.name for layer in model.layers}
-    found = {variant_with_score_layers({name.removesuffix(head_suffix(head)) for name in names
-                                        if name.endswith(head_suffix(head))}, f"{model.name!r}")
-             for head in heads_of(model) or [None]}
-    if len(found) > 1:
-        raise ValueError(f"The heads of {model.name!r} are different variants: {sorted(found)}.")
-    return found.pop()
+    return variant_with_score_layers({layer.name for layer in model.layers}, f"{model.name!r}")
+
+
+def head_suffixes(names):
+    """{head: suffix} of the heads whose stride-32 score layers are among `names` ({None: ""} for one head),
+    the authors' SIFT Flow heads first.
+
+    Example:
+        >>> head_suffixes({"fc7", "score_fr_geo", "score_fr_sem"})
+        {'semantic': '_sem', 'geometric': '_geo'}
+        >>> head_suffixes({"fc7", "score_fr"})
+        {None: ''}
+    """
+    suffixes = {name[len(SCORE_FR):] for name in names if name.startswith(SCORE_FR + "_")}
+    if not suffixes:
+        return {None: ""}
+    known = list(HEAD_SUFFIXES.values())
+    ordered = sorted(suffixes, key=lambda suffix: (known.index(suffix) if suffix in known else len(known), suffix))
+    named = {suffix: head for head, suffix in HEAD_SUFFIXES.items()}
+    return {named.get(suffix, suffix[1:]): suffix for suffix in ordered}
 
 
 def variant_with_score_layers(names, what):
@@ -182,7 +195,17 @@ def variant_with_score_layers(names, what):
     Example:
         >>> variant_with_score_layers({"conv1_1", "score_fr", "score_pool4"}, "the weights")
         'fcn16s'
+        >>> variant_with_score_layers({"score_fr_sem", "score_pool4_sem", "score_fr_geo", "score_pool4_geo"}, "it")
+        'fcn16s'
     """
+    found = {_variant_of_head({name.removesuffix(suffix) for name in names if name.endswith(suffix)}, what)
+             for suffix in head_suffixes(names).values()}
+    if len(found) > 1:
+        raise ValueError(f"The heads of {what} are different variants: {sorted(found)}.")
+    return found.pop()
+
+
+def _variant_of_head(names, what):
     all_scores = {name for variant in VARIANTS.values() for name in variant.score_layers}
     scores = set(names) & all_scores
     for variant in VARIANTS.values():
