@@ -321,7 +321,7 @@ def _predict(args):
         raise UsageError("give the images to segment after the model file.")
     written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite,
                                 memory_limit=args.memory_limit)
-    print(f"Wrote {len(written) // 2} masks and overlays to {args.output}.")
+    print(f"Wrote {len(written) // 2} masks and their overlays to {args.output}.")
 
 
 def _export_arguments(parser):

@@ -100,11 +100,16 @@ def _evaluate_heads(model, dataset, num_classes, heads, confusion_plot, class_na
         raise ValueError(_class_mismatch(heads, num_classes))
     scores = {}
     for head, classes in heads.items():
-        view = keras.Model(model.input, model.output[head], name=f"{model.name}_{head}")  # the head's layers
+        view = _head_model(model, head)
         plot = None if confusion_plot is None else confusion_plot_paths(confusion_plot, [head])[0]
         scores[head] = evaluate(view, _head_pairs(dataset, head), classes, confusion_plot=plot,
                                 class_names=(class_names or {}).get(head), **options)
     return scores
+
+
+def _head_model(model, head):
+    """The model from the input to one head's logits: the same layers, not copies."""
+    return keras.Model(model.input, model.output[head], name=f"{model.name}_{head}")
 
 
 def _head_pairs(dataset, head):
@@ -192,13 +197,16 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
     Returns:
         For one image an array `(H, W)`, for a batch `(N, H, W)`, for a list a list
         of `(H_i, W_i)` arrays; uint8 when the model has at most 256 classes,
-        int32 otherwise.
+        int32 otherwise. For a model with several heads, {head: that}.
 
     Example:
         >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
         >>> predict(model, np.zeros((20, 30, 3), np.uint8)).shape
         (20, 30)
     """
+    heads = _static_heads(model)
+    if heads:
+        return {head: predict(_head_model(model, head), images, memory_limit) for head in heads}
     if isinstance(images, (list, tuple)):
         return [predict(model, image, memory_limit) for image in images]
     images = np.asarray(images)

@@ -8,6 +8,7 @@ from fcn_keras.data.decoding import read_image, write_mask
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
+from fcn_keras.models.variants import heads_of
 from fcn_keras.visualize import overlay
 from fcn_keras.write_policy import claim_files
 
@@ -49,7 +50,8 @@ def image_files(inputs):
 
 
 def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, memory_limit=DEFAULT_MEMORY_LIMIT):
-    """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image.
+    """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image
+    (per head of a model with several: `<stem>_<head>.png`, `<stem>_<head>_overlay.png`).
 
     Nothing is written if any output exists already and `overwrite` is False, or if
     any input cannot be read (every image is decoded once before the first is segmented).
@@ -74,8 +76,10 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         ['predictions/cat.png', 'predictions/cat_overlay.png', 'predictions/dog.png', 'predictions/dog_overlay.png']
     """
     files = image_files(inputs)
-    targets = {stem: (os.path.join(output_dir, f"{stem}.png"), os.path.join(output_dir, f"{stem}_overlay.png"))
-               for stem in files}
+    heads = heads_of(model) or [None]
+    targets = {(stem, head): tuple(os.path.join(output_dir, f"{stem}{'' if head is None else '_' + head}{end}.png")
+                                   for end in ("", "_overlay"))
+               for stem in files for head in heads}
     outputs = [path for pair in targets.values() for path in pair]
     clashes = sorted({path for path in outputs if outputs.count(path) > 1})
     if clashes:
@@ -88,8 +92,10 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
     for stem, path in files.items():
         image = read_image(path)
         classes = predict(model, image, memory_limit)
-        mask_path, overlay_path = targets[stem]
-        write_mask(mask_path, classes)
-        Image.fromarray(overlay(image, classes, alpha)).save(overlay_path)
-        written += [mask_path, overlay_path]
+        for head in heads:
+            mask_path, overlay_path = targets[stem, head]
+            head_classes = classes if head is None else classes[head]
+            write_mask(mask_path, head_classes)
+            Image.fromarray(overlay(image, head_classes, alpha)).save(overlay_path)
+            written += [mask_path, overlay_path]
     return written

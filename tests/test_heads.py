@@ -1,5 +1,7 @@
 """Several heads on one trunk (SIFT Flow's semantic and geometric classes): names, outputs, losses, saving, export."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -230,3 +232,28 @@ def test_the_siftflow_preset_converts_a_file_placed_by_hand(tmp_path, monkeypatc
     assert heads_of(model) == PRESETS["siftflow-fcn16s-heavy"].num_classes == {"semantic": 33, "geometric": 3}
     assert model.get_layer("preprocess").mean_rgb == (108.353, 115.294, 114.578)  # SIFT Flow's, as RGB
     assert heads_of(keras.models.load_model(preset_path("siftflow-fcn16s-heavy"))) == heads_of(model)
+
+
+def test_predict_and_tflite_give_every_head(tmp_path):
+    Interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
+    from PIL import Image
+
+    from fcn_keras.evaluation import predict
+    from fcn_keras.export import export_tflite, read_tflite_metadata
+    from fcn_keras.prediction_files import write_predictions
+
+    model = two_headed()
+    images = random_images(2, 24, 40)
+    expected = {head: keras.ops.convert_to_numpy(logits) for head, logits in model(images).items()}
+    classes = predict(model, images)
+    for head in HEADS:
+        np.testing.assert_array_equal(classes[head], expected[head].argmax(-1))
+    Image.fromarray(images[0].astype("uint8")).save(tmp_path / "photo.png")
+    written = write_predictions(model, [str(tmp_path / "photo.png")], str(tmp_path / "out"))
+    assert [os.path.basename(path) for path in written] == ["photo_semantic.png", "photo_semantic_overlay.png",
+                                                            "photo_geometric.png", "photo_geometric_overlay.png"]
+    path = export_tflite(model, tmp_path / "two.tflite")
+    assert read_tflite_metadata(path)["heads"] == HEADS
+    outputs = Interpreter(model_path=str(path)).get_signature_runner()(images=images)
+    for head in HEADS:
+        np.testing.assert_allclose(outputs[f"{head}_logits"], expected[head], atol=1e-4)

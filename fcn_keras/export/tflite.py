@@ -26,7 +26,7 @@ from fcn_keras.data.decoding import read_image
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
 from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
-from fcn_keras.models import load_fcn, num_classes_of
+from fcn_keras.models import heads_of, load_fcn, num_classes_of
 from fcn_keras.write_policy import claim_files
 
 METADATA_NAME = "fcn_keras"
@@ -134,13 +134,23 @@ def read_tflite_metadata(path):
 
 
 def _metadata(model, quantization, image_shape):
+    """What the file's readers need; a model with several heads has "heads" and one output per head."""
     dynamic = [-1 if size is None else int(size) for size in image_shape]
+    heads = heads_of(model)
+
+    def output(name, classes):
+        return {"name": name, "shape": [*dynamic[:3], classes], "dtype": "float32"}
+
+    if heads:
+        described = {"heads": heads, "outputs": [output(f"{head}_logits", classes) for head, classes in heads.items()]}
+    else:
+        classes = num_classes_of(model)
+        described = {"num_classes": classes, "output": output("logits", classes)}
     return {
         "model_name": model.name,
-        "num_classes": num_classes_of(model),
+        **described,
         "quantization": quantization or "none",
         "input": {"name": IMAGES, "shape": dynamic, "dtype": "float32", "range": "RGB 0..255"},
-        "output": {"name": "logits", "shape": [*dynamic[:3], num_classes_of(model)], "dtype": "float32"},
         "fcn_keras_version": fcn_keras.__version__,
     }
 
