@@ -383,13 +383,14 @@ def _serve(args):
 def _presets(args):
     from fcn_keras.models.presets import PRESETS, fcn_keras_home, preset_path
 
-    print(f"{'name':26s} {'variant':8s} {'classes':>7s} {'download':>9s}  {'cached':6s}  reported by the authors")
+    width = max(map(len, PRESETS))
+    print(f"{'name':{width}s} {'variant':8s} {'classes':>7s} {'download':>9s}  {'cached':6s}  reported by the authors")
     for name, preset in PRESETS.items():
         reported = ", ".join(f"{score} {value}" for score, value in preset.scores.items())
         cached = "yes" if os.path.exists(preset_path(name)) else "no"
         classes = preset.num_classes
         classes = "+".join(map(str, classes.values())) if isinstance(classes, dict) else str(classes)
-        print(f"{name:26s} {preset.variant:8s} {classes:>7s} {preset.size_mb:6d} MB  {cached:6s}  {reported}")
+        print(f"{name:{width}s} {preset.variant:8s} {classes:>7s} {preset.size_mb:6d} MB  {cached:6s}  {reported}")
     print(f"Cache: {fcn_keras_home()} (set FCN_KERAS_HOME to move it). Licence: "
           f"{next(iter(PRESETS.values())).licence}.")
 

@@ -80,8 +80,8 @@ class GridError(ValueError):
 POINTWISE = {
     "Activation", "Add", "Average", "BatchNormalization", "CaffePreprocessing", "Cast", "Concatenate", "Divide",
     "Dropout", "ELU", "GaussianDropout", "GaussianNoise", "GroupNormalization", "HardSigmoid", "HardSwish",
-    "Identity", "ImagePreprocessing", "LayerNormalization", "LeakyReLU", "LocalResponseNormalization", "Maximum",
-    "Minimum", "Multiply", "Normalization", "PReLU", "ReLU", "Relu", "Relu6", "Rescaling", "Sigmoid", "Silu",
+    "Identity", "ImagePreprocessing", "LayerNormalization", "LeakyReLU", "LocalResponseNormalization", "LogDepth",
+    "Maximum", "Minimum", "Multiply", "Normalization", "PReLU", "ReLU", "Relu", "Relu6", "Rescaling", "Sigmoid", "Silu",
     "Softmax", "SpatialDropout2D", "Subtract", "Swish", "Dense", "EinsumDense", "Hard_swish", "HardSilu",
     "UnitNormalization", "Clip", "Tanh", "Gelu", "Mish", "Exp", "Sqrt", "Square", "Negative", "Absolute",
 }

@@ -229,6 +229,8 @@ def test_the_registry_holds_the_authors_models_with_their_reported_scores():
                                   {"test semantic mean IU": 39.5, "test geometric pixel accuracy": 94.3}),
         "siftflow-fcn8s-heavy": ("fcn8s", False, {"semantic": 33, "geometric": 3}, {}),
         "nyud-fcn32s-color-heavy": ("fcn32s", False, 40, {"test mean IU": 29.2}),
+        "nyud-fcn32s-hha-heavy": ("fcn32s", False, 40, {"test mean IU": 24.2}),
+        "nyud-fcn32s-color-hha-heavy": ("fcn32s", False, 40, {"test mean IU": 32.8}),
         "pascalcontext-fcn32s-heavy": ("fcn32s", False, 60, {}),
         "pascalcontext-fcn16s-heavy": ("fcn16s", False, 60, {}),
         "pascalcontext-fcn8s-heavy": ("fcn8s", False, 60, {})}

@@ -309,10 +309,14 @@ def _deconv(x, weight, stride):
 
 
 def caffe_forward(layers, image_rgb, variant="fcn8s", at_once=False, mean_bgr=(104.00698793, 116.66876762,
-                                                                               122.67891434)):
-    """The authors' network on one RGB image (H, W, 3) in [0, 255]: scores (H, W, classes), float64."""
+                                                                               122.67891434), extra=None, flip=True):
+    """The authors' network on one RGB image (H, W, 3) in [0, 255]: scores (H, W, classes), float64.
+
+    `extra`: normalized channels (H, W, k) stacked after the image's (the colour-depth net's log depth);
+    `flip=False` feeds the image's channels in their own order, minus `mean_bgr` as given (the HHA net)."""
     relu = lambda x: np.maximum(x, 0)  # noqa: E731
-    x = (image_rgb[..., ::-1].astype(np.float64) - np.asarray(mean_bgr)).transpose(2, 0, 1)
+    x = (image_rgb[..., ::-1] if flip else image_rgb).astype(np.float64) - np.asarray(mean_bgr)
+    x = (x if extra is None else np.concatenate([x, extra], axis=-1)).transpose(2, 0, 1)
     taps = {}
     for block, convs in enumerate(BLOCKS, start=1):
         for index in range(1, convs + 1):

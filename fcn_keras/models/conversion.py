@@ -18,11 +18,13 @@ import numpy as np
 
 from fcn_keras.backbones import available_backbones, get_backbone
 from fcn_keras.models.fcn import build_fcn
+from fcn_keras.models.inputs import MODALITIES, late_fusion
 from fcn_keras.models.variants import SCORE_FR, head_suffixes, variant_with_score_layers
 from fcn_keras.precision import dtype_policy
 from fcn_keras.weight_files import read_weights
 from fcn_keras.write_policy import claim_files, save_atomically
 
+EARLY_FUSION_CONV = "conv1_1_bgrd"  # the authors' colour-depth net's first convolution (BGR and log depth)
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 """The BGR mean the authors' VGG16 FCNs were trained with (their data layers subtract it)."""
 def backbone_from_layers(layers):
@@ -61,7 +63,8 @@ def backbone_from_layers(layers):
                      "layers with other widths.")
 
 
-def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, source="the weights"):
+def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, source="the weights",
+                     modalities=None):
     """Builds the FCN the weights belong to, in the paper geometry, and loads them.
 
     Args:
@@ -72,6 +75,9 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
         mean_bgr: the mean the built-in preprocessing subtracts (the authors' by default).
         name: the Keras model's name.
         source: what to call the weights in errors (usually the file path).
+        modalities: the inputs of a net whose weights cannot tell (the authors' HHA
+            net: ("hha",)); their colour-depth net (conv1_1_bgrd) and colour-HHA net
+            (each layer twice, suffixed "color" and "hha") are recognized by name.
 
     Returns:
         A float32 `keras.Model` that takes RGB in [0, 255] and gives the source net's scores.
@@ -90,15 +96,33 @@ def fcn_from_weights(layers, at_once=None, mean_bgr=CAFFE_MEAN_BGR, name=None, s
         >>> np.allclose(model(image), fcn(image), atol=1e-5)
         True
     """
+    fused = [modality for modality in MODALITIES if SCORE_FR + modality in layers]
+    if fused:
+        return _late_fusion_from_weights(layers, fused, at_once, mean_bgr, name, source)
+    if EARLY_FUSION_CONV in layers:  # the colour-depth net's 4-channel conv1_1
+        layers = {("conv1_1" if layer == EARLY_FUSION_CONV else layer): arrays for layer, arrays in layers.items()}
+        modalities = ("color", "depth")
     variant, backbone = variant_with_score_layers(layers, source), backbone_from_layers(layers)
     num_classes = {head: int(layers[SCORE_FR + suffix].arrays[0].shape[0])
                    for head, suffix in head_suffixes(layers).items()}
     num_classes = num_classes.get(None, num_classes)  # {head: classes} for several heads (SIFT Flow's)
     with dtype_policy("float32"):
-        model = build_fcn(variant, num_classes, backbone=backbone, padding="paper",
+        model = build_fcn(variant, num_classes, backbone=backbone, padding="paper", modalities=modalities,
                           at_once=_at_once(layers, at_once, source), mean_bgr=mean_bgr, name=name)
     _load_every_layer(model, layers, f"{variant} on {backbone}", source)
     return model
+
+
+def _late_fusion_from_weights(layers, modalities, at_once, mean_bgr, name, source):
+    """The authors' late-fusion net: one FCN per modality from the layers suffixed with its name (and the
+    unsuffixed ones, the shared fixed upsampler), their logits summed with the authors' 0.5 each."""
+    networks = {}
+    for modality in modalities:
+        own = {layer.removesuffix(modality): arrays for layer, arrays in layers.items()
+               if layer.endswith(modality) or not any(layer.endswith(other) for other in modalities)}
+        networks[modality] = fcn_from_weights(own, at_once, mean_bgr, name=modality, source=source,
+                                              modalities=(modality,))
+    return late_fusion(networks, name=name or "late_fusion")
 
 
 def _at_once(layers, at_once, source):
@@ -163,7 +187,7 @@ def fcn_from_file(path, at_once=None, **kwargs):
     Args:
         path: the weight file.
         at_once: see `at_once_of_file`.
-        **kwargs: `mean_bgr` and `name` of `fcn_from_weights`.
+        **kwargs: `mean_bgr`, `name` and `modalities` of `fcn_from_weights`.
 
     Returns:
         The converted `keras.Model`.

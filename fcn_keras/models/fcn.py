@@ -7,7 +7,8 @@ import keras
 from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone, model_backbone
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
-from fcn_keras.layers import BilinearUpsampling, CropToReference, ImagePreprocessing
+from fcn_keras.layers import BilinearUpsampling, CropToReference
+from fcn_keras.models.inputs import model_inputs, normalized_inputs, widen_first_convolution
 from fcn_keras.models.shared_weights import copy_shared_weights
 from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix
 
@@ -17,6 +18,7 @@ def build_fcn(
     num_classes=None,
     *,
     heads=None,
+    modalities=None,
     backbone=DEFAULT_BACKBONE,
     taps=None,
     backbone_weights=None,
@@ -44,6 +46,12 @@ def build_fcn(
             e.g. SIFT Flow's {"semantic": 33, "geometric": 3}: each has its own score
             layers, skips and upsamplers (named with the head's suffix, as the authors'
             score_fr_sem and score_geo), and the model returns {name: logits}.
+        modalities: instead of one RGB image, the NYUDv2 inputs it takes, stacked as
+            channels before the first convolution (early fusion), e.g. ("color", "depth")
+            for the authors' colour-depth net or ("hha",) for their HHA net (see
+            `fcn_keras.models.inputs.MODALITIES`); several give a model taking
+            {modality: image}. `backbone_weights` then load into the colour channels and
+            each extra channel starts at their mean, as the authors did.
         backbone: a registered backbone name (see `available_backbones()`), a
             `BackboneSpec`, or your own Functional `keras.Model` (with `taps`).
         taps: for a `keras.Model` backbone, {stride: layer name} of its stride-8, 16
@@ -75,16 +83,17 @@ def build_fcn(
         TensorShape([1, 61, 77, 21])
     """
     heads = _heads(num_classes, heads)
-    _check_arguments(variant, input_shape, padding, at_once)
+    _check_arguments(variant, input_shape if modalities is None else (*input_shape[:2], 3), padding, at_once)
     spec = _backbone_spec(backbone, taps)
     if backbone_weights is not None and init_from is not None:
         raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
 
-    images = keras.Input(tuple(input_shape), name="images")
+    inputs = model_inputs(modalities or ("color",), *input_shape[:2])
     preprocessing = dict(spec.preprocessing)
     if mean_bgr is not None:
         preprocessing["mean_rgb"] = tuple(reversed(mean_bgr))
-    features = ImagePreprocessing(**preprocessing, name="preprocess")(images)
+    features = normalized_inputs(inputs, preprocessing)
+    images = next(iter(inputs.values()))  # any input: the output takes its size
     taps = _checked_taps(spec, spec.build(features, padding, dropout), variant)
     if at_once:  # the skips' features scaled once, for every head
         for skip in VARIANTS[variant].skips:
@@ -93,8 +102,13 @@ def build_fcn(
     upsample = _upsampler(learn_upsampling)
     logits = {head: _head(VARIANTS[variant].for_head(head_suffix(head)), classes, taps, upsample, images)
               for head, classes in heads.items()}
-    model = keras.Model(images, logits.get(None, logits), name=name or f"{variant}_{spec.name}")
-    if backbone_weights is not None:
+    model = keras.Model(images if len(inputs) == 1 else inputs, logits.get(None, logits),
+                        name=name or f"{variant}_{spec.name}")
+    if backbone_weights is not None and features.shape[-1] != 3:  # load a colour twin's, widen its first kernel
+        twin = build_fcn(variant, heads.get(None, heads), backbone=spec, backbone_weights=backbone_weights,
+                         padding=padding, dropout=dropout)
+        copy_shared_weights(twin, model, widen=widen_first_convolution)
+    elif backbone_weights is not None:
         _load_backbone_weights(model, spec, backbone_weights)
     if init_from is not None:
         copy_shared_weights(init_from, model)

@@ -72,9 +72,10 @@ def _check_fcn_signature(model, source):
 
 def _signature_problem(inputs, outputs):
     """What keeps a model's inputs and outputs from being an FCN's (one input, score maps of its size), or None."""
-    if len(inputs) != 1 or not outputs:
-        return f"it has {len(inputs)} inputs and {len(outputs)} outputs, an FCN has one input and an output per head"
-    if len(inputs[0].shape) != 4 or inputs[0].shape[-1] != 3:
+    if not inputs or not outputs:
+        return (f"it has {len(inputs)} inputs and {len(outputs)} outputs, an FCN has an input per modality and "
+                "an output per head")
+    if len(inputs) == 1 and (len(inputs[0].shape) != 4 or inputs[0].shape[-1] != 3):
         return f"its input has shape {tuple(inputs[0].shape)}, an FCN takes RGB images (N, H, W, 3)"
     for output in outputs:
         if len(output.shape) != 4 or output.shape[-1] is None:

@@ -67,6 +67,7 @@ class Preset:
         size_mb: download size.
         licence: terms of use.
         description: one line.
+        modalities: the inputs, where the weights cannot tell (the HHA net's: ("hha",)).
     """
 
     name: str
@@ -79,6 +80,7 @@ class Preset:
     size_mb: int
     licence: str
     description: str
+    modalities: tuple = None
 
     @property
     def num_classes(self):
@@ -149,6 +151,10 @@ OTHER_RELEASES = {
                              "FCN-8s, SIFT Flow, two heads: 33 semantic and 3 geometric classes"),
     "nyud-fcn32s-color-heavy": ("fcn32s", NYUD_CLASSES, NYUD_COLOR_MEAN_BGR, {"test mean IU": 29.2},
                                 "FCN-32s, NYUDv2 colour images, 40 classes (Table 4, RGB)"),
+    "nyud-fcn32s-hha-heavy": ("fcn32s", NYUD_CLASSES, NYUD_COLOR_MEAN_BGR, {"test mean IU": 24.2},
+                              "FCN-32s, NYUDv2 HHA images (disparity, height, angle), 40 classes (Table 4, HHA)"),
+    "nyud-fcn32s-color-hha-heavy": ("fcn32s", NYUD_CLASSES, NYUD_COLOR_MEAN_BGR, {"test mean IU": 32.8},
+                                    "FCN-32s, NYUDv2 colour and HHA nets, late fusion, 40 classes (Table 4)"),
     "pascalcontext-fcn32s-heavy": ("fcn32s", PASCAL_CONTEXT_CLASSES, PASCAL_CONTEXT_MEAN_BGR, {},
                                    "FCN-32s, PASCAL-Context, 59 classes and background"),
     "pascalcontext-fcn16s-heavy": ("fcn16s", PASCAL_CONTEXT_CLASSES, PASCAL_CONTEXT_MEAN_BGR, {},
@@ -156,11 +162,12 @@ OTHER_RELEASES = {
     "pascalcontext-fcn8s-heavy": ("fcn8s", PASCAL_CONTEXT_CLASSES, PASCAL_CONTEXT_MEAN_BGR, {},
                                   "FCN-8s, PASCAL-Context, 59 classes and background"),
 }
+INPUTS = {"nyud-fcn32s-hha-heavy": ("hha",)}  # what the weights cannot tell
 for _name, (_variant, _classes, _mean, _scores, _description) in OTHER_RELEASES.items():
     PRESETS[_name] = Preset(_name, _variant, False, _classes, _mean, _scores, (_caffe(f"{_name}.caffemodel"),),
-                            540, CAFFE_LICENCE, _description)
-"""name -> `Preset`. Still missing: the authors' NYUDv2 HHA, colour-depth and colour-HHA nets, whose inputs
-this package does not take yet."""
+                            1080 if "color-hha" in _name else 540, CAFFE_LICENCE, _description, INPUTS.get(_name))
+"""name -> `Preset`. The authors released no weights of their colour-depth net (nyud-fcn32s-color-d has no
+caffemodel-url); `build_fcn32s(40, modalities=("color", "depth"))` builds it, and its file converts."""
 
 
 def fcn_keras_home():
@@ -269,7 +276,8 @@ def _fetch(source, download):
 def _convert(preset, path):
     """`path` converted; a file that is not the preset's net is removed and reported."""
     try:
-        model = fcn_from_file(path, preset.at_once, mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"))
+        model = fcn_from_file(path, preset.at_once, mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"),
+                              modalities=preset.modalities)
         found = (variant_of(model), heads_of(model) or num_classes_of(model))
         if found != (preset.variant, preset.num_classes):
             raise ValueError(f"{path} holds an {found[0]} of {found[1]} classes, not the preset's {preset.variant} "

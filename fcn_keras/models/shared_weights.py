@@ -1,7 +1,7 @@
 """Copying weights between models by layer name: staged training (FCN §4.2), warm starts, pretrained backbones."""
 
 
-def copy_shared_weights(source, target):
+def copy_shared_weights(source, target, widen=None):
     """Copies the weights of every layer of `target` that `source` has by name.
 
     Layers only `target` has (the new skip score layers, new upsamplers) keep
@@ -10,6 +10,9 @@ def copy_shared_weights(source, target):
     Args:
         source: the trained coarser model, e.g. an FCN-32s.
         target: the new model, e.g. an FCN-16s of the same backbone and classes.
+        widen: for a `target` taking more input channels (early fusion),
+            `widen(kernel, channels)` gives a convolution kernel with fewer input
+            channels in `source` the target's (e.g. `inputs.widen_first_convolution`).
 
     Returns:
         The names of the layers that received weights.
@@ -27,6 +30,8 @@ def copy_shared_weights(source, target):
             continue
         weights = source_layers[layer.name].get_weights()
         expected = [w.shape for w in layer.get_weights()]
+        if widen and _only_input_channels_differ(weights[0].shape, expected[0]):
+            weights[0] = widen(weights[0], expected[0][2])
         if [w.shape for w in weights] != expected:
             raise ValueError(
                 f"Layer {layer.name!r} has weights {[w.shape for w in weights]} in {source.name!r} but "
@@ -41,3 +46,8 @@ def copy_shared_weights(source, target):
             "pass a model built on the same backbone."
         )
     return copied
+
+
+def _only_input_channels_differ(shape, expected):
+    return len(shape) == len(expected) == 4 and shape[:2] == expected[:2] and shape[3] == expected[3] and (
+        shape[2] < expected[2])

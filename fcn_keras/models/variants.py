@@ -157,7 +157,17 @@ def variant_of(model):
         >>> variant_of(build_fcn16s(21, backbone="vgg16_tiny"))
         'fcn16s'
     """
-    return variant_with_score_layers({layer.name for layer in model.layers}, f"{model.name!r}")
+    return variant_with_score_layers(_layer_names(model), f"{model.name!r}")
+
+
+def _layer_names(model):
+    """The names of a model's layers and of its nested models' (a late-fusion model nests one FCN per input)."""
+    names = set()
+    for layer in model.layers:
+        names.add(layer.name)
+        if hasattr(layer, "layers"):
+            names |= _layer_names(layer)
+    return names
 
 
 def head_suffixes(names):

@@ -1,0 +1,78 @@
+"""NYUDv2's inputs: colour-depth early fusion, HHA, colour-HHA late fusion, each against a NumPy Caffe forward."""
+
+import keras
+import numpy as np
+from helpers import random_images
+from weight_fixtures import alexnet_layers, authors_layers, caffe_forward, write_caffemodel
+
+import fcn_keras
+from fcn_keras.data.nyud import NYUD_COLOR_MEAN_BGR, NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
+from fcn_keras.models import fcn_from_weights
+from fcn_keras.weight_files import read_weights
+
+CLASSES = 4
+
+
+def converted(tmp_path, layers, **kwargs):
+    return fcn_from_weights(read_weights(write_caffemodel(tmp_path / "net.caffemodel", layers)),
+                            mean_bgr=NYUD_COLOR_MEAN_BGR, **kwargs)
+
+
+def depth_map(height, width, seed=0):
+    return np.random.default_rng(seed).uniform(500, 6000, (height, width, 1)).astype("float32")  # millimetres
+
+
+def assert_scores(got, expected):
+    assert expected.std() > 0.1
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got)[0], expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
+
+
+def test_the_colour_depth_net_stacks_log_depth_after_bgr(tmp_path):
+    layers = authors_layers("fcn32s", CLASSES, seed=1)
+    weight, bias = layers.pop("conv1_1")
+    rng = np.random.default_rng(2)
+    layers["conv1_1_bgrd"] = [np.concatenate([weight, rng.normal(0, 0.5, weight[:, :1].shape)], axis=1)
+                              .astype("float32"), bias]
+    model = converted(tmp_path, layers)
+    assert set(model.input) == {"color", "depth"} and model.get_layer("conv1_1").kernel.shape[2] == 4
+    image, depth = random_images(1, 25, 31, seed=3)[0], depth_map(25, 31)
+    expected = caffe_forward({**layers, "conv1_1": layers["conv1_1_bgrd"]}, image, "fcn32s",
+                             mean_bgr=NYUD_COLOR_MEAN_BGR, extra=np.log(depth) - NYUD_LOG_DEPTH_MEAN)
+    assert_scores(model({"color": image[None], "depth": depth[None]}), expected)
+
+
+def test_the_hha_net_takes_hha_in_its_own_channel_order(tmp_path):
+    layers = authors_layers("fcn32s", CLASSES, seed=4)
+    model = converted(tmp_path, layers, modalities=("hha",))
+    hha = random_images(1, 22, 27, seed=5)[0]
+    assert_scores(model(hha[None]), caffe_forward(layers, hha, "fcn32s", mean_bgr=NYUD_HHA_MEAN, flip=False))
+
+
+def test_the_colour_hha_net_averages_the_two_nets_scores(tmp_path):
+    color, hha = authors_layers("fcn32s", CLASSES, seed=6), authors_layers("fcn32s", CLASSES, seed=7)
+    hha["upscore"] = color["upscore"]  # one upsampler, after the fusion
+    in_file = {"upscore": color["upscore"], **{name + modality: arrays for modality, layers in
+                                              (("color", color), ("hha", hha)) for name, arrays in layers.items()
+                                              if name != "upscore"}}
+    model = converted(tmp_path, in_file)
+    assert set(model.input) == {"color", "hha"} and fcn_keras.models.variant_of(model) == "fcn32s"
+    image, hha_image = random_images(2, 24, 30, seed=8)
+    expected = 0.5 * (caffe_forward(color, image, "fcn32s", mean_bgr=NYUD_COLOR_MEAN_BGR)
+                      + caffe_forward(hha, hha_image, "fcn32s", mean_bgr=NYUD_HHA_MEAN, flip=False))
+    assert_scores(model({"color": image[None], "hha": hha_image[None]}), expected)
+    model.save(tmp_path / "fused.keras")
+    assert_scores(fcn_keras.models.load_fcn(str(tmp_path / "fused.keras"))({"color": image[None],
+                                                                            "hha": hha_image[None]}), expected)
+
+
+def test_imagenet_weights_fill_the_colour_channels_and_the_depth_channel_gets_their_mean(tmp_path):
+    path = write_caffemodel(tmp_path / "bvlc_alexnet_tiny.caffemodel", alexnet_layers(seed=3, fc_kind="dense"))
+    model = fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights=str(path),
+                                   modalities=("color", "depth"))
+    colour_only = fcn_keras.build_fcn32s(3, backbone="alexnet_tiny", backbone_weights=str(path))
+    kernel, reference = (keras.ops.convert_to_numpy(m.get_layer("conv1").weights[0]) for m in (model, colour_only))
+    np.testing.assert_array_equal(kernel[:, :, :3], reference)
+    np.testing.assert_allclose(kernel[:, :, 3], reference.mean(axis=2), rtol=1e-6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.get_layer("fc7").weights[0]),
+                                  keras.ops.convert_to_numpy(colour_only.get_layer("fc7").weights[0]))
