@@ -257,3 +257,19 @@ def test_predict_and_tflite_give_every_head(tmp_path):
     outputs = Interpreter(model_path=str(path)).get_signature_runner()(images=images)
     for head in HEADS:
         np.testing.assert_allclose(outputs[f"{head}_logits"], expected[head], atol=1e-4)
+
+
+def test_the_rest_server_answers_with_every_heads_outputs(tmp_path):
+    from fcn_keras.export import ModelServer, ServingClient, export_saved_model
+
+    model = two_headed()
+    export_saved_model(model, str(tmp_path / "serving"))
+    images = random_images(2, 20, 28)
+    expected = {head: keras.ops.convert_to_numpy(logits).argmax(-1) for head, logits in model(images).items()}
+    with ModelServer(str(tmp_path / "serving"), port=0, model_name="sift") as server:
+        for request_format in ("instances", "inputs"):
+            answer = ServingClient(server.url, "sift").predict(images, request_format=request_format)
+            assert set(answer) == {"semantic_classes", "semantic_probabilities", "geometric_classes",
+                                   "geometric_probabilities"}
+            for head in HEADS:
+                np.testing.assert_array_equal(answer[f"{head}_classes"], expected[head])
