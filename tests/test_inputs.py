@@ -76,3 +76,26 @@ def test_imagenet_weights_fill_the_colour_channels_and_the_depth_channel_gets_th
     np.testing.assert_allclose(kernel[:, :, 3], reference.mean(axis=2), rtol=1e-6)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.get_layer("fc7").weights[0]),
                                   keras.ops.convert_to_numpy(colour_only.get_layer("fc7").weights[0]))
+
+
+def test_an_rgbd_model_trains_on_batches_whose_inputs_move_together(tmp_path):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(9)
+    masks = rng.integers(0, CLASSES, (4, 24, 24)).astype("uint8")
+    color = np.repeat(masks[..., None] * 50, 3, axis=-1).astype("uint8")
+    depth = (1000.0 + 100.0 * masks[..., None]).astype("float32")  # both inputs show the mask
+    data = tf.data.Dataset.from_tensor_slices(({"color": color, "depth": depth}, masks))
+    batches = fcn_keras.data.prepare(data, batch_size=2, training=True, crop_size=(20, 30), seed=1)
+    inputs, batch_masks = next(iter(batches))
+    assert {name: tuple(value.shape) for name, value in inputs.items()} == {"color": (2, 20, 30, 3),
+                                                                            "depth": (2, 20, 30, 1)}
+    labelled = batch_masks.numpy() != 255
+    assert 0 < labelled.mean() < 1  # the crop is wider than the images: padded columns
+    np.testing.assert_array_equal(inputs["color"].numpy()[..., 0][labelled], batch_masks.numpy()[labelled] * 50.0)
+    np.testing.assert_array_equal(inputs["depth"].numpy()[..., 0][labelled],
+                                  1000.0 + 100.0 * batch_masks.numpy()[labelled])
+    np.testing.assert_allclose(inputs["depth"].numpy()[..., 0][~labelled], np.exp(NYUD_LOG_DEPTH_MEAN), rtol=1e-6)
+    model = fcn_keras.build_fcn32s(CLASSES, modalities=("color", "depth"), backbone="vgg16_tiny", padding="same")
+    history = fcn_keras.training.train(model, batches, output_dir=str(tmp_path / "run"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

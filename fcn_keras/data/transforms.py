@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
+from fcn_keras.data.nyud import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL
 
@@ -154,9 +155,10 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     the finished ones again (``fcn_keras.train`` takes a function ``epoch -> dataset``).
 
     Args:
-        dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``, or of
-            ``(image, {head: integer (H, W)})`` for a model with several heads (each
-            head's mask is scaled, cropped and flipped with the image).
+        dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``; the masks
+            may be ``{head: integer (H, W)}`` (a model with several heads) and the
+            images ``{modality: (H, W, C)}`` (several inputs, NYUDv2's): all are scaled,
+            cropped and flipped together.
         batch_size: examples per batch.
         training: shuffle and augment (False: keep order, no randomness).
         crop_size: int or ``(height, width)`` of random training crops (training only).
@@ -167,7 +169,9 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         seed: integer seed for shuffling and augmentation; None for nondeterministic.
         image_pad_value: per-channel RGB value of padded image pixels; default: the
             ``vgg16`` family's mean (``backbone_pad_value()``); pass your backbone's
-            ``get_backbone(name).mean_rgb`` for others.
+            ``get_backbone(name).mean_rgb`` for others. For several inputs
+            ({modality: image}, NYUDv2's), {modality: values}; default the colour
+            mean, about 2550 mm of depth and the HHA mean (what their normalization zeroes).
         drop_remainder: drop the last incomplete batch.
         epoch: None, or the epoch (int) this dataset is for; needs ``seed``.
 
@@ -201,21 +205,30 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     if training and shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=each_pass)
 
-    heads = list(dataset.element_spec[1]) if isinstance(dataset.element_spec[1], dict) else None
+    inputs, masks = dataset.element_spec
+    heads = list(masks) if isinstance(masks, dict) else None
+    modalities = {name: spec.shape[-1] for name, spec in inputs.items()} if isinstance(inputs, dict) else None
+    pad_values = _pad_values(modalities, image_pad_value)
 
     def to_example(image, mask, example_seed=None):
-        # Several heads' masks travel as the channels of one (H, W, K) mask, so they move alike.
+        # Several heads' masks travel as the channels of one (H, W, K) mask, and several inputs as the channels
+        # of one image, so that they all move alike.
         mask = tf.stack([mask[head] for head in heads], axis=-1) if heads else mask
+        if modalities:
+            image = tf.concat([tf.cast(image[name], tf.float32) for name in modalities], axis=-1)
         image, mask = tf.cast(image, tf.float32), tf.cast(mask, tf.int32)
         if example_seed is not None:
             image, mask = random_scale_crop_flip(image, mask, example_seed, scale_range, crop_size, flip,
-                                                 image_pad_value)
+                                                 pad_values)
         # padded_batch pads with one scalar per component: this validity map marks the pixels
         # that then get the per-channel image_pad_value.
         return image, mask, tf.ones_like(mask[..., 0] if heads else mask, tf.bool)
 
     def to_batch(images, masks, valid):
         images = tf.where(valid[..., None], images, pad_value)
+        if modalities:
+            bounds = np.cumsum([0, *modalities.values()])
+            images = {name: images[..., start:end] for name, start, end in zip(modalities, bounds, bounds[1:])}
         return images, ({head: masks[..., index] for index, head in enumerate(heads)} if heads else masks)
 
     if training and (crop_size or scale_range or flip):
@@ -226,5 +239,15 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.padded_batch(batch_size, padding_values=(0.0, IGNORE_LABEL, False),
                                    drop_remainder=drop_remainder)
-    pad_value = tf.constant(backbone_pad_value() if image_pad_value is None else image_pad_value, tf.float32)
+    pad_value = tf.constant(pad_values, tf.float32)
     return dataset.map(to_batch).prefetch(tf.data.AUTOTUNE)
+
+
+def _pad_values(modalities, image_pad_value):
+    """The value of each channel's padded pixels: the image's `image_pad_value` (default the backbone's mean),
+    or for several inputs ({modality: channels}) each one's value that its normalization maps to zero."""
+    if not modalities:
+        return backbone_pad_value() if image_pad_value is None else image_pad_value
+    given = image_pad_value or {}
+    defaults = {"color": backbone_pad_value(), "depth": (float(np.exp(NYUD_LOG_DEPTH_MEAN)),), "hha": NYUD_HHA_MEAN}
+    return [float(value) for name in modalities for value in given.get(name, defaults[name])]

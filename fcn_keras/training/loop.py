@@ -274,10 +274,15 @@ def check_batches(dataset, num_classes, name="dataset"):
 
 def _batches_fit(spec, num_classes):
     """Whether a dataset's element spec can be (images, masks) batches for `num_classes` (int, or {head: int})."""
-    if not (isinstance(spec, tuple) and len(spec) == 2) or not isinstance(spec[0], tf.TensorSpec):
+    if not (isinstance(spec, tuple) and len(spec) == 2):
         return False
     images, masks = spec
-    if images.shape.rank is not None and (images.shape.rank != 4 or images.shape[-1] not in (3, None)):
+    if isinstance(images, dict):  # several inputs (NYUDv2's modalities): batches of any channels
+        if not images or not all(isinstance(part, tf.TensorSpec) and part.shape.rank in (None, 4)
+                                 for part in images.values()):
+            return False
+    elif not isinstance(images, tf.TensorSpec) or (
+            images.shape.rank is not None and (images.shape.rank != 4 or images.shape[-1] not in (3, None))):
         return False
     if isinstance(num_classes, dict):
         if not isinstance(masks, dict) or set(masks) != set(num_classes):
