@@ -7,7 +7,7 @@ import sys
 import traceback
 
 from fcn_keras.arguments import positive_number_option, whole_number_option
-from fcn_keras.data.specs import SPECS, check_validation_source
+from fcn_keras.data.specs import INPUT_MODALITIES, SPECS, check_validation_source
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
 from fcn_keras.error_text import plain_message
@@ -148,6 +148,9 @@ def _demo(args):
 def _data_arguments(parser, splits):
     parser.add_argument("--data", required=True, metavar="SOURCE", help=" | ".join(SPECS))
     parser.add_argument("--num-classes", type=COUNT, help="classes, for sources that do not define them")
+    parser.add_argument("--modalities", nargs="+", choices=INPUT_MODALITIES, metavar="MODALITY",
+                        help="NYUDv2 inputs, stacked in this order: color, depth, hha (default: colour images; "
+                             "evaluate: the model's own inputs)")
     parser.add_argument("--no-download", dest="download", action="store_false",
                         help="never download a data set (tfds:): fail at once if it is not prepared")
     for name, default in splits.items():
@@ -193,9 +196,10 @@ def _train(args):
     from fcn_keras.models import build_fcn, load_fcn
     from fcn_keras.training import train, train_staged
 
-    if args.staged and (args.variant not in (None, list(VARIANTS)[-1]) or args.at_once or args.init_from):
-        raise UsageError("--staged trains fcn32s, fcn16s and fcn8s in turn; drop --variant, --at-once and "
-                         "--init-from, or drop --staged.")
+    if args.staged and (args.variant not in (None, list(VARIANTS)[-1]) or args.at_once or args.init_from or
+                        args.modalities):
+        raise UsageError("--staged trains fcn32s, fcn16s and fcn8s of colour images in turn; drop --variant, "
+                         "--at-once, --init-from and --modalities, or drop --staged.")
     check_validation_source(args.data, args.validation_data, validation=args.validation)
     check_training_output(args.output, args.overwrite, staged=args.staged)  # refused before anything is measured
     keras.utils.set_random_seed(args.seed)  # initialization, dropout and the data's seeds: the same run every time
@@ -224,7 +228,8 @@ def _train(args):
                          backbone_weights=args.backbone_weights, padding=args.padding, **options)
         else:
             model = build_fcn(args.variant or DEFAULT_VARIANT, num_classes, backbone=args.backbone,
-                              padding=args.padding, backbone_weights=args.backbone_weights, at_once=args.at_once,
+                              modalities=args.modalities, padding=args.padding,
+                              backbone_weights=args.backbone_weights, at_once=args.at_once,
                               init_from=load_fcn(args.init_from) if args.init_from else None)
             train(model, train_data, validation_data, output_dir=args.output, **options)
     print(f"Done: best model in {args.output}.")
@@ -235,7 +240,8 @@ def _open_data(args, option, spec, split, num_classes):
     from fcn_keras.data import open_source
 
     try:
-        return open_source(spec, split, num_classes, getattr(args, "seed", 0), download=args.download)
+        return open_source(spec, split, num_classes, getattr(args, "seed", 0), download=args.download,
+                           modalities=args.modalities)
     except (ValueError, OSError) as error:
         raise ValueError(f"{option}: {error}") from error
 
@@ -290,6 +296,8 @@ def _evaluate(args):
     from fcn_keras.models import heads_of, num_classes_of
 
     model = _load_model(args)
+    if args.modalities is None and isinstance(model.input, dict):  # a model of several inputs names them
+        args.modalities = list(model.input)
     plots = confusion_plot_paths(args.confusion_plot, heads_of(model)) if args.confusion_plot else []
     claim_files([args.output, *plots], args.overwrite)
     classes = heads_of(model) or num_classes_of(model)

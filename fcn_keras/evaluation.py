@@ -69,15 +69,15 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
     batches = 0
     for batches, element in enumerate(_elements(dataset), start=1):
         images, masks = _split_pair(element)
-        if images.ndim == 3:
-            images, masks = images[None], masks[None]
+        if _first(images).ndim == 3:
+            images, masks = _map_inputs(images, lambda image: image[None]), masks[None]
         predictions = _class_maps(model, images, num_classes, memory_limit)
         if masks.ndim == 4 and masks.shape[-1] == 1:
             masks = masks[..., 0]
         if masks.shape != predictions.shape:
             raise ValueError(
                 f"Batch {batches}: masks of shape {masks.shape} do not match images of size "
-                f"{images.shape[:-1]}; give each image a mask of its own height and width."
+                f"{_first(images).shape[:-1]}; give each image a mask of its own height and width."
             )
         try:
             confusion += confusion_matrix(masks, predictions, num_classes, ignore_index)
@@ -241,12 +241,23 @@ def _split_pair(element):
             "Each data set element must be an (image, mask) pair; map other layouts first, "
             "e.g. dataset.map(lambda d: (d['image'], d['mask']))."
         )
-    images, masks = (np.asarray(part) for part in element)
+    images, masks = _map_inputs(element[0], np.asarray), np.asarray(element[1])
+    if isinstance(images, dict):  # several inputs (NYUDv2's modalities)
+        return images, masks
     if images.ndim not in (3, 4) or images.shape[-1] != 3:
         raise ValueError(
             f"Images must be RGB (H, W, 3) or batches (N, H, W, 3), got shape {images.shape}."
         )
     return images, masks
+
+
+def _map_inputs(images, function):
+    """`function` of the images, or of each input's for several inputs ({modality: images})."""
+    return {name: function(value) for name, value in images.items()} if isinstance(images, dict) else function(images)
+
+
+def _first(images):
+    return next(iter(images.values())) if isinstance(images, dict) else images
 
 
 def _class_maps(model, images, num_classes, memory_limit):
@@ -256,7 +267,9 @@ def _class_maps(model, images, num_classes, memory_limit):
             raise ValueError(_class_mismatch(logits.shape[-1], num_classes))
         return logits.argmax(axis=-1).astype(np.uint8 if logits.shape[-1] <= 256 else np.int32)
 
-    count, height, width = images.shape[:3]
+    count, height, width = _first(images).shape[:3]
+    if isinstance(images, dict):  # several inputs: one pass (tiles take one image tensor)
+        return classes(np.asarray(model.predict_on_batch(_map_inputs(images, lambda x: tf.cast(x, tf.float32)))))
     if memory_limit is None or activation_bytes(model, height, width, count) <= memory_limit:
         return classes(np.asarray(model.predict_on_batch(tf.cast(images, tf.float32))))
     return np.stack([score_image(model, image, memory_limit, reduce=classes) for image in images])

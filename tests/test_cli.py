@@ -164,7 +164,7 @@ def test_bad_file_inside_the_pipeline_is_named_without_a_traceback(demo_run, tmp
 
 @pytest.mark.parametrize("extra, message", [
     (["--data", "folder:a,b", "--num-classes", "3"], "has no splits.*--val-data SOURCE or --no-validation"),
-    (["--data", "synthetic:8", "--staged", "--at-once"], "--staged trains fcn32s, fcn16s and fcn8s in turn"),
+    (["--data", "synthetic:8", "--staged", "--at-once"], "--staged trains fcn32s, fcn16s and fcn8s of colour images in turn"),
 ])
 def test_train_refuses_option_mixes_that_would_mislead(extra, message, tmp_path, capsys):
     import re

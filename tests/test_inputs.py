@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 from helpers import random_images
+from test_data_nyud import root  # noqa: F401  (the NYUDv2 folder fixture)
 from weight_fixtures import alexnet_layers, authors_layers, caffe_forward, write_caffemodel
 
 import fcn_keras
@@ -99,3 +100,27 @@ def test_an_rgbd_model_trains_on_batches_whose_inputs_move_together(tmp_path):
     model = fcn_keras.build_fcn32s(CLASSES, modalities=("color", "depth"), backbone="vgg16_tiny", padding="same")
     history = fcn_keras.training.train(model, batches, output_dir=str(tmp_path / "run"), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_the_modalities_are_one_list_for_data_and_models():
+    from fcn_keras.data.specs import INPUT_MODALITIES
+    from fcn_keras.models.inputs import MODALITIES
+
+    assert tuple(MODALITIES) == INPUT_MODALITIES
+
+
+def test_train_and_evaluate_an_rgbd_model_on_a_nyud_folder(root, tmp_path, capsys):  # noqa: F811
+    import json
+
+    from fcn_keras import cli
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "--data", f"nyud:{root}", "--modalities", "color", "depth", "--variant", "fcn32s",
+                     "--backbone", "vgg16_tiny", "--padding", "same", "--epochs", "1", "--precision", "float32",
+                     "--output", str(run)]) == 0
+    model = keras.models.load_model(run / "best.keras")
+    assert list(model.input) == ["color", "depth"] and model.get_layer("conv1_1").kernel.shape[2] == 4
+    assert cli.main(["evaluate", str(run / "best.keras"), "--data", f"nyud:{root}", "--split", "test",
+                     "--output", str(tmp_path / "metrics.json")]) == 0  # the model's inputs say what to read
+    scores = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(scores["per_class_iou"]) == 40 and 0 <= scores["pixel_accuracy"] <= 1

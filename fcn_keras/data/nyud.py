@@ -24,9 +24,10 @@ from fcn_keras.data.decoding import _open, read_image
 from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
 from fcn_keras.data.hha import NYUD_KINECT, hha_from_depth
+from fcn_keras.data.specs import INPUT_MODALITIES
 from fcn_keras.data.voc import read_ids
 
-NYUD_MODALITIES = ("color", "depth", "hha")
+NYUD_MODALITIES = INPUT_MODALITIES
 """The inputs :func:`nyud_segmentation` can give."""
 
 NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)

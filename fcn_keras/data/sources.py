@@ -36,7 +36,7 @@ class Source(NamedTuple):
     class_names: Optional[tuple]
 
 
-def open_source(spec, split="train", num_classes=None, seed=0, download=True):
+def open_source(spec, split="train", num_classes=None, seed=0, download=True, modalities=None):
     """Opens `spec` (see `SPECS`) for `split` as an `(image, mask)` dataset.
 
     Args:
@@ -51,6 +51,8 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True):
         seed: seed of the synthetic source.
         download: let a TFDS source download and prepare its data set if it is not
             prepared yet; False refuses at once, saying how to prepare it.
+        modalities: the inputs to read, for NYUDv2 (e.g. ("color", "depth")); other
+            sources have colour images only.
 
     Returns:
         `Source(dataset, num_classes, class_names)`.
@@ -61,6 +63,10 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True):
         (5, ('background', 'circle'))
     """
     kind, _, argument = str(spec).partition(":")
+    modalities = tuple(modalities) if modalities else None
+    if modalities not in (None, ("color",)) and kind != "nyud":
+        raise ValueError(f"Data source {spec!r} has colour images only; modalities={tuple(modalities)!r} needs "
+                         "nyud:ROOT.")
     if kind == "synthetic":
         count = _image_count(argument, spec) if argument else SYNTHETIC_DEFAULT_IMAGES.get(split,
                                                                                         SYNTHETIC_HELD_OUT_IMAGES)
@@ -77,8 +83,8 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True):
         counts = {head: len(names) for head, names in SIFTFLOW_HEADS.items()}
         return _checked(Source(dataset, counts, SIFTFLOW_HEADS), num_classes, spec)
     if kind == "nyud":
-        return _checked(Source(nyud_segmentation(argument, split), len(NYUD_CLASSES), NYUD_CLASSES), num_classes,
-                        spec)
+        dataset = nyud_segmentation(argument, split, modalities or ("color",))
+        return _checked(Source(dataset, len(NYUD_CLASSES), NYUD_CLASSES), num_classes, spec)
     if kind == "context":
         voc_root, comma, context_root = argument.partition(",")
         if not comma:

@@ -17,6 +17,8 @@ SPECS = {
     "tfds:NAME": "a TFDS data set with masks: oxford_iiit_pet, scene_parse150",
     "tfrecord:PATTERN": "TFRecords with image/encoded and image/segmentation/class/encoded (give `num_classes`)",
 }
+INPUT_MODALITIES = ("color", "depth", "hha")
+"""What NYUDv2 sources read and FCNs take besides colour images (`fcn_keras.models.inputs.MODALITIES`)."""
 SPLITLESS_SOURCES = ("folder", "tfrecord")
 """Source kinds that ignore `split`: every split is the same files."""
 

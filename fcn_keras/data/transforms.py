@@ -170,8 +170,9 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         image_pad_value: per-channel RGB value of padded image pixels; default: the
             ``vgg16`` family's mean (``backbone_pad_value()``); pass your backbone's
             ``get_backbone(name).mean_rgb`` for others. For several inputs
-            ({modality: image}, NYUDv2's), {modality: values}; default the colour
-            mean, about 2550 mm of depth and the HHA mean (what their normalization zeroes).
+            ({modality: image}, NYUDv2's), {modality: values} or the colour images'
+            values; defaults: the colour mean, about 2550 mm of depth and the HHA
+            mean (what their normalizations map to zero).
         drop_remainder: drop the last incomplete batch.
         epoch: None, or the epoch (int) this dataset is for; needs ``seed``.
 
@@ -248,6 +249,6 @@ def _pad_values(modalities, image_pad_value):
     or for several inputs ({modality: channels}) each one's value that its normalization maps to zero."""
     if not modalities:
         return backbone_pad_value() if image_pad_value is None else image_pad_value
-    given = image_pad_value or {}
+    given = image_pad_value if isinstance(image_pad_value, dict) else {"color": image_pad_value or ()}
     defaults = {"color": backbone_pad_value(), "depth": (float(np.exp(NYUD_LOG_DEPTH_MEAN)),), "hha": NYUD_HHA_MEAN}
-    return [float(value) for name in modalities for value in given.get(name, defaults[name])]
+    return [float(value) for name in modalities for value in (given.get(name) or defaults[name])]
