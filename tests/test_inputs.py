@@ -124,3 +124,26 @@ def test_train_and_evaluate_an_rgbd_model_on_a_nyud_folder(root, tmp_path, capsy
                      "--output", str(tmp_path / "metrics.json")]) == 0  # the model's inputs say what to read
     scores = json.loads((tmp_path / "metrics.json").read_text())
     assert len(scores["per_class_iou"]) == 40 and 0 <= scores["pixel_accuracy"] <= 1
+
+
+def test_an_rgbd_model_exports_as_a_saved_model_taking_each_modality(tmp_path):
+    import pytest
+    import tensorflow as tf
+
+    from fcn_keras.export import export_saved_model, export_tflite
+
+    model = fcn_keras.build_fcn32s(CLASSES, modalities=("color", "depth"), backbone="vgg16_tiny", padding="same")
+    rng = np.random.default_rng(10)
+    score_fr = model.get_layer("score_fr")
+    score_fr.set_weights([rng.normal(0, 0.1, w.shape).astype("float32") for w in score_fr.get_weights()])
+    signatures = tf.saved_model.load(export_saved_model(model, str(tmp_path / "serving"))).signatures
+    assert set(signatures) == {"serving_default", "logits"}
+    color, depth = random_images(1, 21, 26, seed=11), depth_map(21, 26)[None]
+    expected = keras.ops.convert_to_numpy(model({"color": color, "depth": depth}))
+    outputs = signatures["serving_default"](color=tf.constant(color), depth=tf.constant(depth))
+    np.testing.assert_array_equal(outputs["classes"].numpy(), expected.argmax(-1))
+    logits = signatures["logits"](color=tf.constant(color), depth=tf.constant(depth))["logits"].numpy()
+    assert np.abs(expected).max() > 0.01
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+    with pytest.raises(ValueError, match=r"TFLite export takes models of one input.*color, depth"):
+        export_tflite(model, tmp_path / "rgbd.tflite")

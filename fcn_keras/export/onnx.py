@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from fcn_keras.export.options import NEVER_OVERWRITE
-from fcn_keras.export.saved_model import IMAGES
+from fcn_keras.export.saved_model import IMAGES, check_one_input
 from fcn_keras.models import load_fcn
 from fcn_keras.write_policy import claim_files
 
@@ -53,6 +53,7 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
     _require("tf2onnx")
     onnxruntime = _require("onnxruntime")
     model = load_fcn(model)
+    check_one_input(model, "ONNX")
     path, = claim_files([path], hint=NEVER_OVERWRITE)
     with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
         raw_path = os.path.join(workdir, "model.onnx")

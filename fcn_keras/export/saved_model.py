@@ -16,7 +16,9 @@ Signatures, all with dynamic batch, height and width:
 * `logits`: `images` -> `logits` float32 (N, H, W, C), the raw class scores.
 
 A model with several heads gives each output once per head, named `<head>_classes`,
-`<head>_probabilities` and `<head>_logits` (e.g. `semantic_classes`).
+`<head>_probabilities` and `<head>_logits` (e.g. `semantic_classes`). A model of several
+inputs (NYUDv2's colour and depth) takes one float32 input per modality, named by it,
+in `serving_default` and `logits`, and has no `predict_image_bytes`.
 """
 
 import os
@@ -77,7 +79,8 @@ def export_saved_model(model, base_dir, version=None):
     os.makedirs(base_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export-", dir=base_dir)
     try:
-        archive = _serving_archive(model, {name: _ENDPOINTS[name] for name in SIGNATURES})
+        signatures = [name for name in SIGNATURES if name != "predict_image_bytes" or not _several_inputs(model)]
+        archive = _serving_archive(model, {name: _ENDPOINTS[name] for name in signatures})
         archive.write_out(os.path.join(staging, "model"), verbose=False)
         os.rename(os.path.join(staging, "model"), target)
     finally:
@@ -159,12 +162,36 @@ def write_logits_saved_model(model, path, image_shape=None):
 
 
 def _serving_archive(model, endpoints, image_shape=None):
-    image_shape = tuple(image_shape or (None, *model.input.shape[1:]))
+    image_shape = tuple(image_shape or (None, *_first_input(model).shape[1:]))
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, (make_function, input_spec) in endpoints.items():
-        archive.add_endpoint(name, make_function(model), input_signature=[input_spec(image_shape)])
+        spec = {modality: _images_spec((*image_shape[:3], tensor.shape[-1]), modality)
+                for modality, tensor in model.input.items()} if _several_inputs(model) else input_spec(image_shape)
+        archive.add_endpoint(name, make_function(model), input_signature=[spec])
     return archive
+
+
+def check_one_input(model, what):
+    """Refuses a model of several inputs where an export format takes one image tensor.
+
+    Example:
+        >>> check_one_input(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny"), "TFLite")
+    """
+    if _several_inputs(model):
+        raise ValueError(f"{what} export takes models of one input, and {model.name!r} takes "
+                         f"{', '.join(model.input)}; export it as a SavedModel (export_saved_model), which takes "
+                         "one input per modality.")
+
+
+def _several_inputs(model):
+    """Whether the model takes {modality: images} (NYUDv2's colour and depth, say): its signatures then take
+    one named input per modality, and there is no `predict_image_bytes`."""
+    return isinstance(model.input, dict)
+
+
+def _first_input(model):
+    return next(iter(model.input.values())) if _several_inputs(model) else model.input
 
 
 def _segment(model, images):
@@ -210,8 +237,8 @@ def _decode(encoded):
     return tf.cast(image, tf.float32)
 
 
-def _images_spec(image_shape):
-    return tf.TensorSpec(image_shape, tf.float32, name=IMAGES)
+def _images_spec(image_shape, name=IMAGES):
+    return tf.TensorSpec(image_shape, tf.float32, name=name)
 
 
 def _image_bytes_spec(image_shape):

@@ -25,7 +25,7 @@ import fcn_keras
 from fcn_keras.data.decoding import read_image
 from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
-from fcn_keras.export.saved_model import IMAGES, write_logits_saved_model
+from fcn_keras.export.saved_model import IMAGES, check_one_input, write_logits_saved_model
 from fcn_keras.models import heads_of, load_fcn, num_classes_of
 from fcn_keras.write_policy import claim_files
 
@@ -82,6 +82,7 @@ def export_tflite(
             "Without images use quantization='float16'."
         )
     model = load_fcn(model)
+    check_one_input(model, "TFLite")
     image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *_check_input_size(input_size), 3)
     if quantization == "int8":
         images = _calibration_images(representative_data, max_calibration_images, input_size)
