@@ -83,7 +83,7 @@ def build_fcn(
         TensorShape([1, 61, 77, 21])
     """
     heads = _heads(num_classes, heads)
-    _check_arguments(variant, input_shape if modalities is None else (*input_shape[:2], 3), padding, at_once)
+    _check_arguments(variant, input_shape, padding, at_once, modalities)
     spec = _backbone_spec(backbone, taps)
     if backbone_weights is not None and init_from is not None:
         raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
@@ -190,12 +190,12 @@ def _heads(num_classes, heads):
     return heads
 
 
-def _check_arguments(variant, input_shape, padding, at_once):
+def _check_arguments(variant, input_shape, padding, at_once, modalities):
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}. Valid variants: {', '.join(VARIANTS)}.")
     if padding not in PADDINGS:
         raise ValueError(f"Unknown padding {padding!r}. Valid padding modes: {', '.join(PADDINGS)}.")
-    if len(input_shape) != 3 or input_shape[-1] != 3:
+    if len(input_shape) != 3 or (modalities is None and input_shape[-1] != 3):  # modalities set their channels
         raise ValueError(
             f"input_shape must be (height, width, 3) for RGB images, got {tuple(input_shape)}; "
             "convert grayscale or RGBA images to RGB first."
