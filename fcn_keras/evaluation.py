@@ -189,7 +189,8 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
         model: a model mapping RGB images in [0, 255] to logits `(N, H, W, C)`.
         images: one RGB image `(H, W, 3)`, a batch `(N, H, W, 3)`, or a list of
             images of different sizes; uint8 or float in [0, 255] (NumPy arrays,
-            tensors or PIL images).
+            tensors or PIL images). For a model of several inputs, {modality: image
+            or batch}.
         memory_limit: bytes of activations one forward pass may use: larger images
             are scored in overlapping tiles with the same result (`fcn_keras.tiling`);
             None for no limit.
@@ -209,6 +210,12 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
         return {head: predict(_head_model(model, head), images, memory_limit) for head in heads}
     if isinstance(images, (list, tuple)):
         return [predict(model, image, memory_limit) for image in images]
+    if isinstance(images, dict):  # several inputs (NYUDv2's modalities): {modality: image or batch}
+        batch = _map_inputs(images, np.asarray)
+        one = _first(batch).ndim == 3
+        classes = _class_maps(model, _map_inputs(batch, lambda x: x[None]) if one else batch,
+                              _static_class_count(model), memory_limit)
+        return classes[0] if one else classes
     images = np.asarray(images)
     if images.ndim not in (3, 4) or images.shape[-1] != 3:
         raise ValueError(

@@ -75,6 +75,9 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         >>> write_predictions(model, ["photos/"], "predictions")
         ['predictions/cat.png', 'predictions/cat_overlay.png', 'predictions/dog.png', 'predictions/dog_overlay.png']
     """
+    if isinstance(model.input, dict):
+        raise ValueError(f"Image files hold colour images, and {model.name!r} takes {', '.join(model.input)}; "
+                         "segment them with fcn_keras.evaluation.predict(model, {modality: image}).")
     files = image_files(inputs)
     heads = heads_of(model) or [None]
     targets = {(stem, head): tuple(os.path.join(output_dir, f"{stem}{'' if head is None else '_' + head}{end}.png")

@@ -147,3 +147,9 @@ def test_an_rgbd_model_exports_as_a_saved_model_taking_each_modality(tmp_path):
     np.testing.assert_allclose(logits, expected, atol=1e-5)
     with pytest.raises(ValueError, match=r"TFLite export takes models of one input.*color, depth"):
         export_tflite(model, tmp_path / "rgbd.tflite")
+    from fcn_keras.evaluation import predict
+    from fcn_keras.prediction_files import write_predictions
+
+    np.testing.assert_array_equal(predict(model, {"color": color[0], "depth": depth[0]}), expected[0].argmax(-1))
+    with pytest.raises(ValueError, match=r"takes color, depth; segment them with fcn_keras.evaluation.predict"):
+        write_predictions(model, [str(tmp_path)], str(tmp_path / "out"))
