@@ -193,6 +193,7 @@ def _train(args):
 
     from fcn_keras.backbones import get_backbone
     from fcn_keras.data import prepare
+    from fcn_keras.data.transforms import pad_values
     from fcn_keras.models import build_fcn, load_fcn
     from fcn_keras.training import train, train_staged
 
@@ -205,7 +206,7 @@ def _train(args):
     keras.utils.set_random_seed(args.seed)  # initialization, dropout and the data's seeds: the same run every time
     source = _open_data(args, "--data", args.data, args.train_split, args.num_classes)
     num_classes = source.num_classes
-    pad = get_backbone(args.backbone).mean_rgb
+    pad = pad_values(args.modalities, get_backbone(args.backbone).mean_rgb)
     augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
                "scale_range": tuple(args.scale_range) if args.scale_range else None}
 
@@ -294,10 +295,10 @@ def _evaluate_arguments(parser):
 def _evaluate(args):
     from fcn_keras.evaluation import confusion_plot_paths, evaluate, format_metrics, save_metrics
     from fcn_keras.models import heads_of, num_classes_of
+    from fcn_keras.models.inputs import modalities_of
 
     model = _load_model(args)
-    if args.modalities is None and isinstance(model.input, dict):  # a model of several inputs names them
-        args.modalities = list(model.input)
+    args.modalities = args.modalities or modalities_of(model)  # a model's inputs are named by modality
     plots = confusion_plot_paths(args.confusion_plot, heads_of(model)) if args.confusion_plot else []
     claim_files([args.output, *plots], args.overwrite)
     classes = heads_of(model) or num_classes_of(model)
@@ -414,10 +415,11 @@ def _convert_arguments(parser):
 @command("convert", "Convert trained FCN weights (Caffe, Chainer, PyTorch) into a Keras model.",
          "fcn-keras convert fcn8s-heavy-pascal.caffemodel --output fcn8s.keras", _convert_arguments)
 def _convert(args):
-    from fcn_keras.models import convert_weights_file, num_classes_of, variant_of
+    from fcn_keras.models import convert_weights_file, heads_of, num_classes_of, variant_of
 
     model = convert_weights_file(args.source, args.output, at_once=args.at_once or None, overwrite=args.overwrite)
-    print(f"Converted {args.source}: {variant_of(model)}, {num_classes_of(model)} classes -> {args.output}.")
+    print(f"Converted {args.source}: {variant_of(model)}, {heads_of(model) or num_classes_of(model)} classes -> "
+          f"{args.output}.")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

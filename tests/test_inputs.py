@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 from helpers import random_images
 from test_data_nyud import root  # noqa: F401  (the NYUDv2 folder fixture)
 from weight_fixtures import alexnet_layers, authors_layers, caffe_forward, write_caffemodel
@@ -127,7 +128,6 @@ def test_train_and_evaluate_an_rgbd_model_on_a_nyud_folder(root, tmp_path, capsy
 
 
 def test_an_rgbd_model_exports_as_a_saved_model_taking_each_modality(tmp_path):
-    import pytest
     import tensorflow as tf
 
     from fcn_keras.export import export_saved_model, export_tflite
@@ -153,3 +153,20 @@ def test_an_rgbd_model_exports_as_a_saved_model_taking_each_modality(tmp_path):
     np.testing.assert_array_equal(predict(model, {"color": color[0], "depth": depth[0]}), expected[0].argmax(-1))
     with pytest.raises(ValueError, match=r"takes color, depth; segment them with fcn_keras.evaluation.predict"):
         write_predictions(model, [str(tmp_path)], str(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("modalities, message", [
+    (("depth",), "give colour first, and depth with colour"), (("depth", "color"), "give colour first"),
+    (("color", "color"), "must be distinct names"), (("rgb",), "must be distinct names among color, depth, hha")])
+def test_modalities_are_checked(modalities, message):
+    with pytest.raises(ValueError, match=message):
+        fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=modalities)
+
+
+def test_an_hha_models_input_is_named_so_evaluation_reads_hha():
+    from fcn_keras.data.transforms import pad_values
+    from fcn_keras.models.inputs import modalities_of
+
+    model = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("hha",))
+    assert modalities_of(model) == ["hha"] and modalities_of(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny")) is None
+    assert pad_values(["hha"], (1.0, 2.0, 3.0)) == list(NYUD_HHA_MEAN)  # what the HHA normalization zeroes

@@ -246,9 +246,26 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
 
 def _pad_values(modalities, image_pad_value):
     """The value of each channel's padded pixels: the image's `image_pad_value` (default the backbone's mean),
-    or for several inputs ({modality: channels}) each one's value that its normalization maps to zero."""
+    or for several inputs ({modality: channels}) each one's value that its normalization maps to zero (or the
+    given {modality: values}, or one value per channel of them all)."""
     if not modalities:
         return backbone_pad_value() if image_pad_value is None else image_pad_value
-    given = image_pad_value if isinstance(image_pad_value, dict) else {"color": image_pad_value or ()}
-    defaults = {"color": backbone_pad_value(), "depth": (float(np.exp(NYUD_LOG_DEPTH_MEAN)),), "hha": NYUD_HHA_MEAN}
-    return [float(value) for name in modalities for value in (given.get(name) or defaults[name])]
+    if not isinstance(image_pad_value, (dict, type(None))) and len(image_pad_value) == sum(modalities.values()):
+        return [float(value) for value in image_pad_value]
+    given = image_pad_value if isinstance(image_pad_value, dict) else {"color": image_pad_value}
+    return [float(value) for name in modalities
+            for value in (given.get(name) or pad_values([name], backbone_pad_value()))]
+
+
+def pad_values(modalities, color_pad_value):
+    """The pixel values that the normalizations of `modalities` map to zero, one per channel: what padding gives
+    images (`color_pad_value` for colour; None or no modalities: colour images).
+
+    Example:
+        >>> pad_values(["color", "depth"], (1.0, 2.0, 3.0))
+        [1.0, 2.0, 3.0, 2550.386...]
+    """
+    if not modalities:
+        return list(color_pad_value)
+    zeroed = {"color": color_pad_value, "depth": (float(np.exp(NYUD_LOG_DEPTH_MEAN)),), "hha": NYUD_HHA_MEAN}
+    return [float(value) for name in modalities for value in zeroed[name]]

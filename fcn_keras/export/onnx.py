@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from fcn_keras.export.options import NEVER_OVERWRITE
 from fcn_keras.export.saved_model import IMAGES, check_one_input
-from fcn_keras.models import load_fcn
+from fcn_keras.models import heads_of, load_fcn
 from fcn_keras.write_policy import claim_files
 
 OUTPUT = "logits"
@@ -54,6 +54,9 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
     onnxruntime = _require("onnxruntime")
     model = load_fcn(model)
     check_one_input(model, "ONNX")
+    if heads_of(model):
+        raise ValueError(f"ONNX export takes models of one head, and {model.name!r} has {', '.join(heads_of(model))}; "
+                         "export it as a SavedModel or TFLite file, which give every head's outputs.")
     path, = claim_files([path], hint=NEVER_OVERWRITE)
     with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
         raw_path = os.path.join(workdir, "model.onnx")

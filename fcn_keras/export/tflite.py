@@ -114,7 +114,8 @@ def read_tflite_metadata(path):
 
     Returns:
         A dict with "input" (name, shape with -1 for dynamic, dtype, range),
-        "output", "num_classes", "quantization", "model_name" and "fcn_keras_version".
+        "output" and "num_classes" ("outputs" and "heads" for a model with several
+        heads), "quantization", "model_name" and "fcn_keras_version".
 
     Raises:
         ValueError: the file has no fcn_keras metadata (not written by `export_tflite`).

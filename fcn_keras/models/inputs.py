@@ -36,7 +36,10 @@ MODALITIES = {
 def model_inputs(modalities, height=None, width=None):
     """The Keras inputs of an FCN taking `modalities`: {modality: keras.Input}.
 
-    One modality is one input named "images"; several are named by modality.
+    Colour images alone are one input named "images"; another single modality's
+    input ("hha") and several inputs are named by modality (see `modalities_of`).
+    Colour comes first where there is colour (its channels take a colour network's
+    first kernels when ImageNet weights load), and depth needs colour beside it.
 
     Args:
         modalities: names in `MODALITIES`, in the order they are stacked.
@@ -52,12 +55,28 @@ def model_inputs(modalities, height=None, width=None):
         >>> {name: tensor.shape for name, tensor in model_inputs(("color", "depth")).items()}
         {'color': (None, None, None, 3), 'depth': (None, None, None, 1)}
     """
+    modalities = tuple(modalities)
     unknown = [name for name in modalities if name not in MODALITIES]
     if unknown or not modalities or len(set(modalities)) != len(modalities):
         raise ValueError(f"modalities must be distinct names among {', '.join(MODALITIES)}, got {modalities!r}.")
-    single = len(modalities) == 1
-    return {name: keras.Input((height, width, MODALITIES[name].channels), name=IMAGES if single else name)
-            for name in modalities}
+    if "color" in modalities[1:] or modalities == ("depth",):
+        raise ValueError(f"modalities {modalities!r}: give colour first, and depth with colour, e.g. "
+                         "('color', 'depth') as the authors' colour-depth net.")
+    return {name: keras.Input((height, width, MODALITIES[name].channels),
+                              name=IMAGES if modalities == ("color",) else name) for name in modalities}
+
+
+def modalities_of(model):
+    """The modalities a model takes, from its input names: None for colour images alone.
+
+    Example:
+        >>> modalities_of(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("hha",)))
+        ['hha']
+        >>> modalities_of(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny")) is None
+        True
+    """
+    names = list(model.input) if isinstance(model.input, dict) else [model.inputs[0].name]
+    return None if names == [IMAGES] else names
 
 
 def normalized_inputs(inputs, color_preprocessing):

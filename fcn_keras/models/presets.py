@@ -15,14 +15,13 @@ from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import (
     NYUD_CLASSES,
     PASCAL_CONTEXT_CLASSES,
-    SIFTFLOW_GEOMETRIC_CLASSES,
-    SIFTFLOW_SEMANTIC_CLASSES,
     VOC_CLASSES,
 )
 from fcn_keras.data.download import download_file, is_good_download
 from fcn_keras.data.nyud import NYUD_COLOR_MEAN_BGR
 from fcn_keras.data.pascal_context import PASCAL_CONTEXT_MEAN_BGR
 from fcn_keras.data.siftflow import SIFTFLOW_MEAN_BGR
+from fcn_keras.data.sources import SIFTFLOW_HEADS
 from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_file
 from fcn_keras.models.loading import load_fcn
 from fcn_keras.models.variants import heads_of, num_classes_of, variant_of
@@ -61,7 +60,8 @@ class Preset:
         variant: "fcn32s", "fcn16s" or "fcn8s".
         at_once: the skips are scaled (FCN-8s at-once).
         class_names: the classes in output order ({head: classes} for several heads).
-        mean_bgr: the mean the weights expect subtracted (built into the model).
+        mean_bgr: the mean the weights expect subtracted from colour images (built into
+            the model; other inputs bring their own normalization).
         scores: the authors' reported results, {name: value}.
         sources: `WeightSource`s, tried in order.
         size_mb: download size.
@@ -138,7 +138,6 @@ PRESETS["fcn-alexnet-pascal"] = Preset(
     (_caffe("fcn-alexnet-pascal.caffemodel"),), 227, CAFFE_LICENCE,
     "FCN-AlexNet (FCN-32s), PASCAL VOC; the authors' later training (gradient accumulation, normalized loss)")
 
-SIFTFLOW_HEADS = {"semantic": SIFTFLOW_SEMANTIC_CLASSES, "geometric": SIFTFLOW_GEOMETRIC_CLASSES}
 # name: (variant, classes, the data set's mean (BGR) as the authors' data layer subtracts it, the CVPR paper's
 # scores, what it is). All VGG16, "heavy" (unnormalized loss, momentum 0.99).
 OTHER_RELEASES = {

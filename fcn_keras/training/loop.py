@@ -256,7 +256,7 @@ def check_batches(dataset, num_classes, name="dataset"):
     if not _batches_fit(spec, num_classes):
         masks = "{head: masks (N, H, W)}" if isinstance(num_classes, dict) else "masks (N, H, W)"
         raise ValueError(
-            f"{name}: expected batches of (RGB images (N, H, W, 3), {masks}) for a model with "
+            f"{name}: expected batches of (RGB images (N, H, W, 3) or {{modality: images}}, {masks}) for a model with "
             f"{num_classes} classes, got elements {spec}; batch (image, mask) pairs, e.g. with "
             "fcn_keras.data.prepare."
         )
