@@ -1,6 +1,7 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
+import gc
 import os
 import re
 import sys
@@ -477,6 +478,15 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    status = _run(parser, args)
+    # A failed run's traceback keeps its tf.data iterators alive in reference cycles; freed at interpreter exit,
+    # their threads can abort the process ("terminate called without an active exception"). Free them now.
+    gc.collect()
+    return status
+
+
+def _run(parser, args):
+    """Runs the parsed command; returns the exit status, with failures reported as one line."""
     try:
         if not args.verbose:
             load_tensorflow_quietly()
