@@ -58,33 +58,48 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         >>> 0 <= scores["mean_iou"] <= 1, len(scores["per_class_iou"])
         (True, 3)
     """
-    heads = _static_heads(model)
-    if heads:
-        return _evaluate_heads(model, dataset, num_classes, heads, ignore_index=ignore_index,
-                               confusion_plot=confusion_plot, class_names=class_names, memory_limit=memory_limit)
-    model_classes = _static_class_count(model)
+    model_classes = _static_classes(model)
     if model_classes is not None and model_classes != num_classes:
         raise ValueError(_class_mismatch(model_classes, num_classes))
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    counts = num_classes if isinstance(num_classes, dict) else {None: num_classes}  # one loop for any heads
+    confusions = {head: np.zeros((count, count), dtype=np.int64) for head, count in counts.items()}
     batches = 0
     for batches, element in enumerate(_elements(dataset), start=1):
         images, masks = _split_pair(element)
         if _first(images).ndim == 3:
-            images, masks = _map_inputs(images, lambda image: image[None]), masks[None]
-        predictions = _class_maps(model, images, num_classes, memory_limit)
-        if masks.ndim == 4 and masks.shape[-1] == 1:
-            masks = masks[..., 0]
-        if masks.shape != predictions.shape:
-            raise ValueError(
-                f"Batch {batches}: masks of shape {masks.shape} do not match images of size "
-                f"{_first(images).shape[:-1]}; give each image a mask of its own height and width."
-            )
-        try:
-            confusion += confusion_matrix(masks, predictions, num_classes, ignore_index)
-        except ValueError as error:
-            raise ValueError(f"Batch {batches}: {error}") from None
+            images, masks = _map_parts(images, lambda image: image[None]), _map_parts(masks, lambda mask: mask[None])
+        predictions = _class_maps(model, images, num_classes, memory_limit)  # {head: maps} for several heads
+        for head, confusion in confusions.items():
+            confusion += _batch_confusion(masks if head is None else masks[head],
+                                          predictions if head is None else predictions[head],
+                                          counts[head], ignore_index, batches, _first(images).shape[:-1])
     if batches == 0:
         raise ValueError("The data set is empty: it yielded no (image, mask) pair to score.")
+    plots = {}
+    if confusion_plot is not None:
+        plots = dict(zip(counts, confusion_plot_paths(confusion_plot, None if None in counts else list(counts))))
+    scores = {head: _scores(confusion, plots.get(head), class_names if head is None else (class_names or {}).get(head))
+              for head, confusion in confusions.items()}
+    return scores.get(None, scores)
+
+
+def _batch_confusion(masks, predictions, num_classes, ignore_index, batch, image_size):
+    """The confusion matrix of one batch's masks and class maps, mismatches named by batch."""
+    if masks.ndim == 4 and masks.shape[-1] == 1:
+        masks = masks[..., 0]
+    if masks.shape != predictions.shape:
+        raise ValueError(
+            f"Batch {batch}: masks of shape {masks.shape} do not match images of size "
+            f"{image_size}; give each image a mask of its own height and width."
+        )
+    try:
+        return confusion_matrix(masks, predictions, num_classes, ignore_index)
+    except ValueError as error:
+        raise ValueError(f"Batch {batch}: {error}") from None
+
+
+def _scores(confusion, confusion_plot, class_names):
+    """The paper's scores of a confusion matrix (its plot saved first, when asked)."""
     if confusion_plot is not None:
         from fcn_keras.visualize import plot_confusion_matrix
 
@@ -94,29 +109,9 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
     return scores
 
 
-def _evaluate_heads(model, dataset, num_classes, heads, confusion_plot, class_names, **options):
-    """`evaluate` of each head of a model with several heads: {head: scores}."""
-    if num_classes != heads:
-        raise ValueError(_class_mismatch(heads, num_classes))
-    scores = {}
-    for head, classes in heads.items():
-        view = _head_model(model, head)
-        plot = None if confusion_plot is None else confusion_plot_paths(confusion_plot, [head])[0]
-        scores[head] = evaluate(view, _head_pairs(dataset, head), classes, confusion_plot=plot,
-                                class_names=(class_names or {}).get(head), **options)
-    return scores
-
-
 def _head_model(model, head):
-    """The model from the input to one head's logits: the same layers, not copies."""
+    """The model from the input to one head's logits: the same layers, not copies (for tiled scoring)."""
     return keras.Model(model.input, model.output[head], name=f"{model.name}_{head}")
-
-
-def _head_pairs(dataset, head):
-    """(image, mask of `head`) pairs of a dataset whose masks are {head: mask}."""
-    if isinstance(dataset, tf.data.Dataset):
-        return dataset.map(lambda image, masks: (image, masks[head]))
-    return ((image, masks[head]) for image, masks in dataset)
 
 
 def confusion_plot_paths(path, heads=None):
@@ -205,26 +200,18 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
         >>> predict(model, np.zeros((20, 30, 3), np.uint8)).shape
         (20, 30)
     """
-    heads = _static_heads(model)
-    if heads:
-        return {head: predict(_head_model(model, head), images, memory_limit) for head in heads}
     if isinstance(images, (list, tuple)):
         return [predict(model, image, memory_limit) for image in images]
-    if isinstance(images, dict):  # several inputs (NYUDv2's modalities): {modality: image or batch}
-        batch = _map_inputs(images, np.asarray)
-        one = _first(batch).ndim == 3
-        classes = _class_maps(model, _map_inputs(batch, lambda x: x[None]) if one else batch,
-                              _static_class_count(model), memory_limit)
-        return classes[0] if one else classes
-    images = np.asarray(images)
-    if images.ndim not in (3, 4) or images.shape[-1] != 3:
+    images = _map_parts(images, np.asarray)  # several inputs (NYUDv2's modalities): {modality: image or batch}
+    if not isinstance(images, dict) and (images.ndim not in (3, 4) or images.shape[-1] != 3):
         raise ValueError(
             f"Expected an RGB image (H, W, 3) or a batch (N, H, W, 3), got shape {images.shape}; "
             "convert grayscale or RGBA images to RGB first (e.g. PIL's image.convert('RGB'))."
         )
-    if images.ndim == 3:
-        return predict(model, images[None], memory_limit)[0]
-    return _class_maps(model, images, _static_class_count(model), memory_limit)
+    if _first(images).ndim == 3:
+        return _map_parts(predict(model, _map_parts(images, lambda image: image[None]), memory_limit),
+                          lambda classes: classes[0])
+    return _class_maps(model, images, _static_classes(model), memory_limit)
 
 
 def _elements(dataset):
@@ -248,7 +235,7 @@ def _split_pair(element):
             "Each data set element must be an (image, mask) pair; map other layouts first, "
             "e.g. dataset.map(lambda d: (d['image'], d['mask']))."
         )
-    images, masks = _map_inputs(element[0], np.asarray), np.asarray(element[1])
+    images, masks = _map_parts(element[0], np.asarray), _map_parts(element[1], np.asarray)
     if isinstance(images, dict):  # several inputs (NYUDv2's modalities)
         return images, masks
     if images.ndim not in (3, 4) or images.shape[-1] != 3:
@@ -258,9 +245,10 @@ def _split_pair(element):
     return images, masks
 
 
-def _map_inputs(images, function):
-    """`function` of the images, or of each input's for several inputs ({modality: images})."""
-    return {name: function(value) for name, value in images.items()} if isinstance(images, dict) else function(images)
+def _map_parts(value, function):
+    """`function` of `value`, or of each part of a dict: several inputs ({modality: images}) or heads' masks
+    or class maps ({head: ...})."""
+    return {name: function(part) for name, part in value.items()} if isinstance(value, dict) else function(value)
 
 
 def _first(images):
@@ -268,32 +256,33 @@ def _first(images):
 
 
 def _class_maps(model, images, num_classes, memory_limit):
-    """Class maps of a batch: in one pass when it fits `memory_limit`, else image by image, in tiles if need be."""
-    def classes(logits):
-        if num_classes is not None and logits.shape[-1] != num_classes:
-            raise ValueError(_class_mismatch(logits.shape[-1], num_classes))
+    """Class maps of a batch ({head: maps} for several heads): in one pass when it fits `memory_limit`, else
+    image by image, in tiles if need be (one head at a time)."""
+    def classes(logits, expected=num_classes):
+        if expected is not None and logits.shape[-1] != expected:
+            raise ValueError(_class_mismatch(logits.shape[-1], expected))
         return logits.argmax(axis=-1).astype(np.uint8 if logits.shape[-1] <= 256 else np.int32)
 
     count, height, width = _first(images).shape[:3]
-    if isinstance(images, dict):  # several inputs: one pass (tiles take one image tensor)
-        return classes(np.asarray(model.predict_on_batch(_map_inputs(images, lambda x: tf.cast(x, tf.float32)))))
-    if memory_limit is None or activation_bytes(model, height, width, count) <= memory_limit:
-        return classes(np.asarray(model.predict_on_batch(tf.cast(images, tf.float32))))
+    # several inputs always go in one pass: tiles take one image tensor
+    fits = isinstance(images, dict) or memory_limit is None
+    if fits or activation_bytes(model, height, width, count) <= memory_limit:
+        logits = model.predict_on_batch(_map_parts(images, lambda part: tf.cast(part, tf.float32)))
+        if isinstance(logits, dict):
+            return {head: classes(np.asarray(scores), num_classes[head] if num_classes else None)
+                    for head, scores in logits.items()}
+        return classes(np.asarray(logits))
+    if isinstance(num_classes, dict):
+        return {head: _class_maps(_head_model(model, head), images, classes_of_head, memory_limit)
+                for head, classes_of_head in num_classes.items()}
     return np.stack([score_image(model, image, memory_limit, reduce=classes) for image in images])
 
 
-def _static_heads(model):
-    """`heads_of(model)`, or None for models without a static output (subclassed, unbuilt)."""
+def _static_classes(model):
+    """`heads_of(model)` or `num_classes_of(model)`, or None for models without a static output (subclassed,
+    unbuilt)."""
     try:
-        return heads_of(model)
-    except (AttributeError, TypeError):
-        return None
-
-
-def _static_class_count(model):
-    """`num_classes_of(model)`, or None for models without a static output (subclassed, unbuilt)."""
-    try:
-        return num_classes_of(model)
+        return heads_of(model) or num_classes_of(model)
     except (AttributeError, TypeError, ValueError):
         return None
 

@@ -273,3 +273,16 @@ def test_the_rest_server_answers_with_every_heads_outputs(tmp_path):
                                    "geometric_probabilities"}
             for head in HEADS:
                 np.testing.assert_array_equal(answer[f"{head}_classes"], expected[head])
+
+
+def test_a_large_image_is_scored_in_tiles_head_by_head_as_in_one_pass():
+    from fcn_keras.evaluation import predict
+    from fcn_keras.tiling import activation_bytes
+
+    model = two_headed()
+    image = random_images(1, 700, 700, seed=12)[0]
+    tiled = predict(model, image, memory_limit=activation_bytes(model, 640, 640))  # the smallest tile fits
+    whole = predict(model, image, memory_limit=None)
+    for head in HEADS:
+        assert len(np.unique(whole[head])) > 1
+        np.testing.assert_array_equal(tiled[head], whole[head])
