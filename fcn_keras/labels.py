@@ -9,7 +9,6 @@ reports a violation in its own words (which file, which batch, what to fix).
 import re
 
 import numpy as np
-import tensorflow as tf
 
 IGNORE_LABEL = 255
 """Mask value for pixels that count in neither the loss nor the metrics."""
@@ -35,10 +34,13 @@ def invalid_labels(labels, num_classes, ignore_label=IGNORE_LABEL):
 
 
 def label_masks(labels, num_classes, ignore_label=IGNORE_LABEL):
-    """In the graph: which pixels hold a class index, and which hold an invalid value.
+    """Which pixels hold a class index, and which hold an invalid value.
+
+    Only comparison operators are used, so it works alike on NumPy arrays, on the
+    tensors of every Keras backend and on TensorFlow tensors in a tf.data pipeline.
 
     Args:
-        labels: int32 tensor of any shape.
+        labels: integer array or tensor of any shape.
         num_classes: int or scalar int tensor.
         ignore_label: the label of unlabelled pixels.
 
@@ -47,23 +49,24 @@ def label_masks(labels, num_classes, ignore_label=IGNORE_LABEL):
         label are in neither.
 
     Example:
-        >>> valid, invalid = label_masks(tf.constant([0, 5, 255]), num_classes=3)
-        >>> valid.numpy().tolist(), invalid.numpy().tolist()
+        >>> valid, invalid = label_masks(np.array([0, 5, 255]), num_classes=3)
+        >>> valid.tolist(), invalid.tolist()
         ([True, False, False], [False, True, False])
     """
-    num_classes = tf.cast(num_classes, labels.dtype)
-    in_range = tf.logical_and(labels >= 0, labels < num_classes)
-    ignored = tf.equal(labels, ignore_label)
-    return tf.logical_and(in_range, tf.logical_not(ignored)), tf.logical_not(tf.logical_or(in_range, ignored))
+    in_range = (labels >= 0) & (labels < num_classes)
+    ignored = labels == ignore_label
+    return in_range & ~ignored, ~(in_range | ignored)
 
 
 def assert_valid_labels(labels, invalid, num_classes, subject, ignore_label=IGNORE_LABEL):
-    """In the graph: an assert that fails naming the first invalid label, the class count and the fix.
+    """In a TensorFlow graph: an assert that fails naming the first invalid label, the class count and the fix.
 
     The message reads "<subject> has the label 7 but the model predicts 3 classes
     (labels 0 to 2 and 255 = ignore); fix the masks ..."; `label_error` reads it back
     out of the `InvalidArgumentError` it becomes. XLA drops asserts: check labels in
-    the input pipeline (as `fcn_keras.train` does), which XLA never compiles.
+    the input pipeline (as `fcn_keras.train` does), which XLA never compiles. It is
+    the one function here that needs TensorFlow (a tf.data pipeline, or the
+    TensorFlow backend's graph).
 
     Args:
         labels: int32 tensor of labels.
@@ -79,6 +82,8 @@ def assert_valid_labels(labels, invalid, num_classes, subject, ignore_label=IGNO
         >>> labels = tf.constant([0, 1, 255])
         >>> _ = assert_valid_labels(labels, label_masks(labels, 3)[1], 3, "A mask")
     """
+    import tensorflow as tf
+
     flat_invalid = tf.reshape(invalid, [-1])
     first = tf.gather(tf.reshape(labels, [-1]), tf.argmax(tf.cast(flat_invalid, tf.int32)))
     num_classes = tf.cast(num_classes, tf.int32)

@@ -8,7 +8,7 @@ ordinary learning rates work; `reduction="sum"` gives the reference's loss.
 """
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from fcn_keras.labels import IGNORE_LABEL, assert_valid_labels, label_masks
 
@@ -21,13 +21,14 @@ def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
     A trailing channel axis of size 1 is dropped, the labels are cast to int32,
     and ignored pixels get class 0 (so they can index a table) and `valid=False`.
     Any other label outside `[0, num_classes)` is a bug in the data or a wrong
-    `num_classes`: it fails a `tf.debugging.Assert` whose message shows the bad
-    value and the fix. (XLA compiles asserts away; callers that must never hide
-    such labels also count them, see `out_of_range`.)
+    `num_classes`: on the TensorFlow backend it fails a `tf.debugging.Assert` whose
+    message shows the bad value and the fix. (XLA compiles asserts away, and JAX and
+    PyTorch have no graph asserts; callers that must never hide such labels also
+    count them, see `out_of_range`.)
 
     Args:
         y_true: labels, shape `(N, H, W)` or `(N, H, W, 1)`, any int or float dtype.
-        num_classes: int or scalar int tensor, the number of classes.
+        num_classes: int, the number of classes.
         ignore_index: the label of unlabelled pixels (255 in VOC).
 
     Returns:
@@ -37,31 +38,32 @@ def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
         tensor that is True on pixels whose label is neither a class nor ignored.
 
     Example:
-        >>> labels, valid, bad = prepare_labels(tf.constant([[[1, 255]]]), num_classes=3)
-        >>> labels.numpy().tolist(), valid.numpy().tolist(), bool(bad.numpy().any())
+        >>> labels, valid, bad = prepare_labels(np.array([[[1, 255]]]), num_classes=3)
+        >>> ops.convert_to_numpy(labels).tolist(), ops.convert_to_numpy(valid).tolist(), bool(ops.any(bad))
         ([[[1, 0]]], [[[True, False]]], False)
     """
-    y_true = tf.convert_to_tensor(y_true)
-    if y_true.shape.rank == 4:
+    y_true = ops.convert_to_tensor(y_true)
+    rank = len(y_true.shape)
+    if rank == 4:
         if y_true.shape[-1] != 1:
             raise ValueError(
                 f"Labels must have shape (N, H, W) or (N, H, W, 1), got {y_true.shape}: "
                 "pass class indices, not one-hot or colour masks."
             )
-        y_true = tf.squeeze(y_true, axis=-1)
-    elif y_true.shape.rank is not None and y_true.shape.rank != 3:
+        y_true = ops.squeeze(y_true, axis=-1)
+    elif rank != 3:
         raise ValueError(
             f"Labels must have shape (N, H, W) or (N, H, W, 1), got {y_true.shape}; "
             "add a batch axis to a single mask with mask[None]."
         )
-    if y_true.dtype.is_floating:
+    if "float" in keras.backend.standardize_dtype(y_true.dtype):
         # Floats hold every label value below 2**24 exactly; round guards 0.9999.
-        y_true = tf.round(y_true)
-    labels = tf.cast(y_true, tf.int32)
-    num_classes = tf.cast(num_classes, tf.int32)
+        y_true = ops.round(y_true)
+    labels = ops.cast(y_true, "int32")
     valid, out_of_range = label_masks(labels, num_classes, ignore_index)
-    assert_valid_labels(labels, out_of_range, num_classes, "A mask", ignore_index)
-    return tf.where(valid, labels, 0), valid, out_of_range
+    if keras.backend.backend() == "tensorflow":
+        assert_valid_labels(labels, out_of_range, num_classes, "A mask", ignore_index)
+    return ops.where(valid, labels, 0), valid, out_of_range
 
 
 def per_pixel_weights(sample_weight):
@@ -74,14 +76,14 @@ def per_pixel_weights(sample_weight):
         A float32 tensor of shape `(N, 1, 1)` or `(N, H, W)`.
 
     Example:
-        >>> per_pixel_weights(np.array([1.0, 2.0])).shape
-        TensorShape([2, 1, 1])
+        >>> tuple(per_pixel_weights(np.array([1.0, 2.0])).shape)
+        (2, 1, 1)
     """
-    sample_weight = tf.cast(sample_weight, tf.float32)
-    if sample_weight.shape.rank == 1:
+    sample_weight = ops.cast(sample_weight, "float32")
+    if len(sample_weight.shape) == 1:
         return sample_weight[:, None, None]
-    if sample_weight.shape.rank == 4:
-        return tf.squeeze(sample_weight, axis=-1)
+    if len(sample_weight.shape) == 4:
+        return ops.squeeze(sample_weight, axis=-1)
     return sample_weight
 
 
@@ -91,9 +93,9 @@ class SegmentationCrossEntropy(keras.losses.Loss):
 
     Pixels labelled `ignore_index` contribute nothing: neither to the loss nor to
     its gradient nor to the pixel count of the mean. It is computed in float32
-    even when the logits are float16/bfloat16 (mixed precision), with the
-    numerically stable fused `log-softmax` of TensorFlow. A batch in which every
-    pixel is ignored has loss 0.
+    even when the logits are float16/bfloat16 (mixed precision), with the backend's
+    numerically stable log-softmax, alike on TensorFlow, JAX and PyTorch. A batch in
+    which every pixel is ignored has loss 0.
 
     Args:
         ignore_index: label value to ignore (VOC: 255).
@@ -104,8 +106,9 @@ class SegmentationCrossEntropy(keras.losses.Loss):
         name: name of the loss.
 
     A label outside `[0, num_classes)` other than `ignore_index` fails an assert
-    naming the value (see `prepare_labels`); under XLA, which drops asserts, it
-    makes the loss NaN instead of being skipped.
+    naming the value on the TensorFlow backend (see `prepare_labels`); under XLA,
+    which drops asserts, and on JAX and PyTorch it makes the loss NaN instead of
+    being skipped.
 
     Sample weights (shape `(N,)`, `(N, H, W)` or `(N, H, W, 1)`) multiply the
     per-pixel losses; the `"mean"` still divides by the number of labelled pixels. Under
@@ -114,8 +117,8 @@ class SegmentationCrossEntropy(keras.losses.Loss):
 
     Example:
         >>> loss = SegmentationCrossEntropy()
-        >>> logits = tf.zeros((1, 2, 2, 3))
-        >>> labels = tf.constant([[[0, 1], [2, 255]]])
+        >>> logits = np.zeros((1, 2, 2, 3), np.float32)
+        >>> labels = np.array([[[0, 1], [2, 255]]])
         >>> round(float(loss(labels, logits)), 4)  # log(3) over 3 labelled pixels
         1.0986
         >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
@@ -139,17 +142,16 @@ class SegmentationCrossEntropy(keras.losses.Loss):
         return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
     def call(self, y_true, y_pred):
-        logits = tf.cast(y_pred, tf.float32)
-        num_classes = tf.shape(logits)[-1]
-        labels, valid, out_of_range = prepare_labels(y_true, num_classes, self.ignore_index)
-        per_pixel = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        weights = tf.cast(valid, tf.float32)
+        logits = ops.cast(y_pred, "float32")
+        labels, valid, out_of_range = prepare_labels(y_true, ops.shape(logits)[-1], self.ignore_index)
+        per_pixel = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        weights = ops.cast(valid, "float32")
         if self.reduction == "mean":
-            total = tf.cast(tf.size(weights), tf.float32)
-            weights *= tf.math.divide_no_nan(total, tf.reduce_sum(weights))
-        per_pixel = tf.where(valid, per_pixel * weights, 0.0)
-        # Reached only where XLA dropped the assert: a NaN loss, never a silent skip.
-        return tf.where(out_of_range, float("nan"), per_pixel)
+            total = ops.cast(ops.size(weights), "float32")
+            weights *= ops.divide_no_nan(total, ops.sum(weights))
+        per_pixel = ops.where(valid, per_pixel * weights, 0.0)
+        # Reached only where no assert ran (XLA, JAX, PyTorch): a NaN loss, never a silent skip.
+        return ops.where(out_of_range, float("nan"), per_pixel)
 
     def get_config(self):
         return {**super().get_config(), "ignore_index": self.ignore_index}

@@ -14,15 +14,16 @@ left out of the means, as in the reference.
 Labels outside `[0, num_classes)` that are not the ignore index are never
 dropped silently (unlike `keras.metrics.MeanIoU`): the NumPy helpers raise a
 `ValueError`, and the Keras metrics fail a `tf.debugging.Assert` naming the bad
-value. Where XLA compiles that assert away, the metrics still count such pixels
-and then report every score as NaN, so a wrong result is never shown as valid.
+value on the TensorFlow backend. Where no assert runs (XLA, JAX, PyTorch), the
+metrics still count such pixels and then report every score as NaN, so a wrong
+result is never shown as valid.
 """
 
 import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from fcn_keras.labels import IGNORE_LABEL, check_ignore_label, invalid_labels
 from fcn_keras.losses import per_pixel_weights, prepare_labels
@@ -137,10 +138,18 @@ def scores_from_confusion(confusion):
 
 
 def _nanmean(values):
-    present = tf.logical_not(tf.math.is_nan(values))
-    return tf.math.divide_no_nan(
-        tf.reduce_sum(tf.where(present, values, 0.0)), tf.reduce_sum(tf.cast(present, values.dtype))
-    )
+    present = ops.logical_not(ops.isnan(values))
+    return ops.divide_no_nan(ops.sum(ops.where(present, values, 0.0)), ops.sum(ops.cast(present, values.dtype)))
+
+
+def _count_dtype():
+    """float64, whose counts stay exact to 2**53 pixels and add on every device; float32 (exact to 2**24 pixels
+    per cell) under JAX unless `jax_enable_x64` is set, as JAX has no float64 otherwise."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
 
 
 @keras.saving.register_keras_serializable(package="fcn_keras")
@@ -148,7 +157,10 @@ class SegmentationScores(keras.metrics.Metric):
     """Streams the confusion matrix of (labels, logits) batches; reports the paper's scores.
 
     Works in `model.compile(metrics=[...])`, `model.evaluate(..., return_dict=True)`
-    and under `tf.distribute` strategies (the matrix is summed over replicas).
+    and under `tf.distribute` strategies (the matrix is summed over replicas), on
+    every Keras backend. The counts are float64, or float32 under JAX without
+    `jax_enable_x64` (exact up to 2**24 pixels per cell; `fcn_keras.evaluate` counts
+    in int64 on every backend).
     `result()` is a dict of the four scalar scores, `pixel_accuracy`,
     `mean_accuracy`, `mean_iou` and `frequency_weighted_iou`, so they appear
     under those names in Keras logs (with `val_` for validation data; use it or
@@ -157,8 +169,8 @@ class SegmentationScores(keras.metrics.Metric):
     `scores_from_confusion(metric.confusion.numpy())` adds the per-class IU.
 
     Labels outside `[0, num_classes)` other than `ignore_index` fail an assert
-    that names the bad value; under XLA (where asserts vanish) they are counted
-    and all scores become NaN.
+    that names the bad value on the TensorFlow backend; where no assert runs (XLA,
+    JAX, PyTorch) they are counted and all scores become NaN.
 
     Args:
         num_classes: number of classes; logits have this many channels.
@@ -181,16 +193,15 @@ class SegmentationScores(keras.metrics.Metric):
         check_ignore_label(ignore_index, num_classes)
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
-        # float64 counts stay exact to 2**53 pixels and add on every device.
         self.confusion = self.add_variable(
             shape=(self.num_classes, self.num_classes),
             initializer="zeros",
-            dtype="float64",
+            dtype=_count_dtype(),
             aggregation="sum",
             name="confusion",
         )
         self.out_of_range = self.add_variable(
-            shape=(), initializer="zeros", dtype="float64", aggregation="sum", name="out_of_range"
+            shape=(), initializer="zeros", dtype=_count_dtype(), aggregation="sum", name="out_of_range"
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -199,42 +210,41 @@ class SegmentationScores(keras.metrics.Metric):
         `sample_weight` (shape `(N,)`, `(N, H, W)` or `(N, H, W, 1)`) scales each
         pixel's count; by default every labelled pixel counts once, as in the paper.
         """
-        y_pred = tf.convert_to_tensor(y_pred)
+        y_pred = ops.convert_to_tensor(y_pred)
         if y_pred.shape[-1] is not None and y_pred.shape[-1] != self.num_classes:
             raise ValueError(
                 f"{self.name} expects logits with {self.num_classes} channels (num_classes), "
                 f"got shape {y_pred.shape}; build the metric with the model's class count."
             )
         labels, valid, out_of_range = prepare_labels(y_true, self.num_classes, self.ignore_index)
-        predictions = tf.argmax(y_pred, axis=-1, output_type=tf.int32)
-        weights = tf.cast(valid, tf.float32)
+        predictions = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+        weights = ops.cast(valid, "float32")
         if sample_weight is not None:
-            weights *= tf.broadcast_to(per_pixel_weights(sample_weight), tf.shape(weights))
-        cells = tf.reshape(labels * self.num_classes + predictions, [-1])
-        counts = tf.math.unsorted_segment_sum(tf.reshape(weights, [-1]), cells, self.num_classes**2)
-        self.confusion.assign_add(
-            tf.reshape(tf.cast(counts, tf.float64), (self.num_classes, self.num_classes))
-        )
-        self.out_of_range.assign_add(tf.reduce_sum(tf.cast(out_of_range, tf.float64)))
+            weights *= ops.broadcast_to(per_pixel_weights(sample_weight), ops.shape(weights))
+        cells = ops.reshape(labels * self.num_classes + predictions, [-1])
+        counts = ops.segment_sum(ops.reshape(weights, [-1]), cells, num_segments=self.num_classes**2)
+        count_dtype = self.confusion.dtype
+        self.confusion.assign_add(ops.reshape(ops.cast(counts, count_dtype), (self.num_classes, self.num_classes)))
+        self.out_of_range.assign_add(ops.sum(ops.cast(out_of_range, count_dtype)))
 
     def _scores(self):
-        hist = tf.convert_to_tensor(self.confusion)
-        diag, rows, cols = tf.linalg.diag_part(hist), tf.reduce_sum(hist, 1), tf.reduce_sum(hist, 0)
-        total = tf.reduce_sum(hist)
-        nan = tf.constant(np.nan, tf.float64)
+        hist = ops.convert_to_tensor(self.confusion)
+        diag, rows, cols = ops.diagonal(hist), ops.sum(hist, axis=1), ops.sum(hist, axis=0)
+        total = ops.sum(hist)
+        nan = ops.cast(float("nan"), hist.dtype)
         # 0/0 is NaN (class absent), as in the reference; rows+cols-diag is 0 only then.
-        class_accuracy = tf.where(rows > 0, tf.math.divide_no_nan(diag, rows), nan)
+        class_accuracy = ops.where(rows > 0, ops.divide_no_nan(diag, rows), nan)
         union = rows + cols - diag
-        iou = tf.where(union > 0, tf.math.divide_no_nan(diag, union), nan)
-        freq = tf.math.divide_no_nan(rows, total)
+        iou = ops.where(union > 0, ops.divide_no_nan(diag, union), nan)
+        freq = ops.divide_no_nan(rows, total)
         scores = {
-            "pixel_accuracy": tf.math.divide_no_nan(tf.reduce_sum(diag), total),
+            "pixel_accuracy": ops.divide_no_nan(ops.sum(diag), total),
             "mean_accuracy": _nanmean(class_accuracy),
             "mean_iou": _nanmean(iou),
-            "frequency_weighted_iou": tf.reduce_sum(tf.where(freq > 0, freq * iou, 0.0)),
+            "frequency_weighted_iou": ops.sum(ops.where(freq > 0, freq * iou, 0.0)),
         }
-        poisoned = tf.convert_to_tensor(self.out_of_range) > 0
-        return {key: tf.cast(tf.where(poisoned, nan, value), self.dtype) for key, value in scores.items()}
+        poisoned = ops.convert_to_tensor(self.out_of_range) > 0
+        return {key: ops.cast(ops.where(poisoned, nan, value), self.dtype) for key, value in scores.items()}
 
     def result(self):
         """The dict of the four scalar scores (NaN if out-of-range labels were seen)."""

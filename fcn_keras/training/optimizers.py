@@ -3,7 +3,7 @@
 import functools
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.labels import IGNORE_LABEL
@@ -43,10 +43,10 @@ class LinearWarmUp(keras.optimizers.schedules.LearningRateSchedule):
         self.schedule, self.warmup_steps = schedule, int(warmup_steps)
 
     def __call__(self, step):
-        step = tf.cast(step, tf.float32)
-        after = tf.maximum(step - self.warmup_steps, 0.0)
-        target = self.schedule(after) if callable(self.schedule) else tf.constant(self.schedule, tf.float32)
-        return target * tf.minimum(1.0, (step + 1.0) / max(self.warmup_steps, 1))
+        step = ops.cast(step, "float32")
+        after = ops.maximum(step - self.warmup_steps, 0.0)
+        target = self.schedule(after) if callable(self.schedule) else ops.convert_to_tensor(self.schedule, "float32")
+        return target * ops.minimum(1.0, (step + 1.0) / max(self.warmup_steps, 1))
 
     def get_config(self):
         schedule = (keras.optimizers.schedules.serialize(self.schedule) if callable(self.schedule)
