@@ -22,7 +22,7 @@ from fcn_keras.export.options import (
     QUANTIZATIONS,
 )
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
-from fcn_keras.machine import describe
+from fcn_keras.machine import describe, keras_backend
 from fcn_keras.models.variants import PADDINGS, VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly
@@ -107,7 +107,8 @@ def _backbones(args):
           "'fcn-keras[hub]')")
 
 
-@command("info", "Print what a bug report needs: versions, CPU and its flags, GPUs, the precision 'auto' picks.",
+@command("info", "Print what a bug report needs: versions, the Keras backend, CPU and its flags, GPUs, the precision "
+         "'auto' picks.",
          "fcn-keras info")
 def _info(args):
     for key, value in {**describe(), "precision (auto)": resolve_precision("auto")}.items():
@@ -488,7 +489,7 @@ def main(argv=None):
 def _run(parser, args):
     """Runs the parsed command; returns the exit status, with failures reported as one line."""
     try:
-        if not args.verbose:
+        if not args.verbose and keras_backend() == "tensorflow":  # KERAS_BACKEND or keras.json, as Keras reads them
             load_tensorflow_quietly()
         args.run(args)
     except UsageError as error:
@@ -497,13 +498,12 @@ def _run(parser, args):
     except (ValueError, OSError, ImportError, FloatingPointError, MemoryError) as error:
         return _report(args, str(error))
     except Exception as error:
-        import tensorflow as tf
-
+        tf = sys.modules.get("tensorflow")  # loaded by the TensorFlow backend or a tf.data pipeline, else no OpError
+        if tf is None or not isinstance(error, tf.errors.OpError):
+            raise
         from fcn_keras.data.checks import data_error_message
         from fcn_keras.labels import label_error
 
-        if not isinstance(error, tf.errors.OpError):
-            raise
         # A bad file or label found inside a tf.data pipeline: its own message names it and the fix.
         found = label_error(error) or data_error_message(error)
         return _report(args, found or f"{plain_message(error)} (--verbose shows more)")

@@ -1,15 +1,79 @@
-"""What this machine is: CPU model and instruction-set flags, GPUs, library versions.
+"""What this machine is: CPU model and instruction-set flags, GPUs, the Keras backend and library versions.
 
 Everything a bug report or a benchmark result needs to say which machine it came
-from. Reading the CPU needs no TensorFlow; `gpus()` and `describe()` import it.
+from. Reading the CPU needs no deep-learning library; `gpus()` and `describe()` ask
+the active Keras backend's own library (TensorFlow, JAX or PyTorch), and import
+TensorFlow only when that backend is TensorFlow.
 """
 
+import json
 import os
 import platform
+import sys
 
 CPUINFO = "/proc/cpuinfo"
 # Flags that decide fp32/bf16/int8 speed on x86 (Linux /proc/cpuinfo names).
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8")
+BACKENDS = ("tensorflow", "jax", "torch")  # the Keras backends this package runs on
+DEFAULT_KERAS_BACKEND = "tensorflow"  # Keras' own default
+
+
+def keras_backend():
+    """The Keras backend this process runs ("tensorflow", "jax" or "torch"), found as Keras finds it.
+
+    Once Keras is imported, Keras itself answers; before, `configured_backend()` reads what
+    Keras will read, without importing it (so `fcn-keras --help` stays instant).
+
+    Returns:
+        str.
+
+    Example:
+        >>> keras_backend() == keras.config.backend()  # Keras is imported here: it answers
+        True
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        try:
+            return keras.config.backend()
+        except AttributeError:  # Keras is being imported right now: read what it reads
+            pass
+    return configured_backend()
+
+
+def configured_backend(environ=None):
+    """The Keras backend a fresh `import keras` would pick, read without importing Keras.
+
+    `KERAS_BACKEND`, else the "backend" of `keras.json` in `KERAS_HOME` (default `~/.keras`,
+    or `/tmp/.keras` where the home folder is not writable), else "tensorflow" (Keras' rules).
+
+    Args:
+        environ: the environment variables (default: `os.environ`).
+
+    Returns:
+        str.
+
+    Example:
+        >>> configured_backend({"KERAS_BACKEND": "jax"})
+        'jax'
+        >>> with open("keras.json", "w") as file:
+        ...     _ = file.write('{"backend": "torch"}')
+        >>> configured_backend({"KERAS_HOME": "."}), configured_backend({"KERAS_HOME": "no/such/folder"})
+        ('torch', 'tensorflow')
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("KERAS_BACKEND"):
+        return environ["KERAS_BACKEND"]
+    if "KERAS_HOME" in environ:
+        folder = environ["KERAS_HOME"]
+    else:
+        home = os.path.expanduser("~")
+        folder = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    try:
+        with open(os.path.join(os.path.expanduser(folder), "keras.json"), encoding="utf-8") as file:
+            backend = json.load(file).get("backend")
+    except (OSError, ValueError, AttributeError):
+        backend = None
+    return backend or DEFAULT_KERAS_BACKEND
 
 
 def cpu_model(cpuinfo=CPUINFO):
@@ -67,57 +131,123 @@ def speed_flags(flags=None):
     return " ".join(("+" if flag in flags else "-") + flag for flag in SPEED_FLAGS)
 
 
-def gpus():
-    """The GPUs TensorFlow sees, with their CUDA compute capability where known.
+def gpus(backend=None):
+    """The GPUs the Keras backend's library sees, with their CUDA compute capability where known.
+
+    TensorFlow: `tf.config`; JAX: `jax.devices()` of platform "gpu"; PyTorch: `torch.cuda`.
+    Only the backend's own library is imported (no TensorFlow on JAX or PyTorch).
+
+    Args:
+        backend: "tensorflow", "jax" or "torch" (default: the active Keras backend, `keras_backend()`).
 
     Returns:
-        list of `(name, (major, minor) or None)` (empty on a CPU-only machine).
+        list of `(name, (major, minor) or None)` (empty on a CPU-only machine; None where the
+        GPU reports no CUDA compute capability, e.g. ROCm).
 
     Example:
         >>> gpus()  # e.g. [('NVIDIA H100 80GB HBM3', (9, 0))]; [] on a CPU-only machine
         [...]
     """
+    backend = backend or keras_backend()
+    if backend == "jax":
+        import jax
+
+        return [(device.device_kind, _capability(getattr(device, "compute_capability", None)))
+                for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return []
+        rocm = getattr(torch.version, "hip", None)  # ROCm reports its gfx architecture, not a CUDA capability
+        return [(torch.cuda.get_device_name(index), None if rocm else tuple(torch.cuda.get_device_capability(index)))
+                for index in range(torch.cuda.device_count())]
     import tensorflow as tf
 
     found = []
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
-        capability = details.get("compute_capability")
-        found.append((details.get("device_name", device.name), tuple(capability) if capability else None))
+        found.append((details.get("device_name", device.name), _capability(details.get("compute_capability"))))
     return found
 
 
-def describe():
-    """What a bug report or benchmark result needs: versions, CPU, its speed flags, GPUs.
+def _capability(value):
+    """A compute capability as (major, minor): from (9, 0) or "9.0"; None where there is none or it is no number."""
+    if not value:
+        return None
+    try:
+        major, minor = (value.split(".") + ["0"])[:2] if isinstance(value, str) else value
+        return int(major), int(minor)
+    except (TypeError, ValueError):
+        return None
 
-    Imports TensorFlow and Keras to read their versions.
+
+def backend_version(backend=None):
+    """The version of the Keras backend's library (importing it, as the backend does anyway).
+
+    Args:
+        backend: "tensorflow", "jax" or "torch" (default: the active Keras backend).
 
     Returns:
-        dict of str keys: python, platform, fcn_keras, tensorflow, keras, cpu, cores,
-        cpu_flags, onednn, gpus.
+        str, e.g. "2.21.0".
 
     Example:
-        >>> sorted(describe())
-        ['cores', 'cpu', 'cpu_flags', 'fcn_keras', 'gpus', 'keras', 'onednn', 'platform', 'python', 'tensorflow']
+        >>> backend_version("tensorflow") == tf.__version__
+        True
+    """
+    import importlib
+
+    return importlib.import_module(backend or keras_backend()).__version__
+
+
+def describe():
+    """What a bug report or benchmark result needs: versions, the Keras backend, CPU, its speed flags, GPUs.
+
+    Imports Keras and the backend's library (TensorFlow only on the TensorFlow backend).
+
+    Returns:
+        dict of str keys: python, fcn_keras, backend (the Keras backend's name), the backend's
+        name again with its library's version ("tensorflow", "jax" or "torch"), keras, platform,
+        cpu, cores, cpu_flags, onednn (TensorFlow: whether its oneDNN kernels are on; PyTorch:
+        whether its oneDNN (mkldnn) kernels are; JAX: not applicable), gpus.
+
+    Example:
+        >>> described = describe()
+        >>> described["backend"], described[described["backend"]] == backend_version()
+        ('tensorflow', True)
+        >>> sorted(set(described) - {described["backend"]})
+        ['backend', 'cores', 'cpu', 'cpu_flags', 'fcn_keras', 'gpus', 'keras', 'onednn', 'platform', 'python']
     """
     import keras
-    import tensorflow as tf
 
     from fcn_keras import __version__
 
+    backend = keras.config.backend()
     return {
         "python": platform.python_version(),
         "fcn_keras": __version__,
-        "tensorflow": tf.__version__,
+        "backend": backend,
+        backend: backend_version(backend),
         "keras": keras.__version__,
         "platform": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "cpu_flags": speed_flags(),
-        "onednn": "on" if onednn_enabled() else "off",
+        "onednn": _onednn_state(backend),
         "gpus": ", ".join(name + (f" (compute capability {capability[0]}.{capability[1]})" if capability else "")
-                          for name, capability in gpus()) or "none",
+                          for name, capability in gpus(backend)) or "none",
     }
+
+
+def _onednn_state(backend):
+    """Whether the backend's oneDNN CPU kernels are on ("on"/"off"); a note on JAX, whose XLA has its own."""
+    if backend == "tensorflow":
+        return "on" if onednn_enabled() else "off"
+    if backend == "torch":
+        import torch
+
+        return "on" if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled else "off"
+    return "n/a (XLA's own CPU kernels)"
 
 
 def machine_line():
@@ -148,7 +278,8 @@ def _cpuinfo_field(name, cpuinfo):
 
 def onednn_enabled():
     """Whether TensorFlow runs its oneDNN CPU kernels (TensorFlow's own decision, by CPU and
-    `TF_ENABLE_ONEDNN_OPTS`); only with them are bfloat16 instructions used.
+    `TF_ENABLE_ONEDNN_OPTS`); only with them are bfloat16 instructions used. Imports TensorFlow:
+    ask it only on the TensorFlow backend.
 
     Returns:
         bool.

@@ -13,13 +13,20 @@ import weakref
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import tree
 
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 
 NETWORK_STRIDE = 32  # the coarsest map's stride: tile origins stay on its grid
 PROBE_SIZE = 64  # the input side at which activations per pixel are measured
 _BYTES_PER_PIXEL = weakref.WeakKeyDictionary()
+_FLOAT_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+# Layers that return their input at inference: no tensor of their own.
+_INFERENCE_IDENTITY = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
+                       keras.layers.SpatialDropout3D, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
+                       keras.layers.AlphaDropout, keras.layers.Identity, keras.layers.InputLayer)
+# Layers that compute in float32 whatever their inputs (Keras upcasts half precision inside them).
+_FLOAT32_INSIDE = (keras.layers.BatchNormalization, keras.layers.GroupNormalization)
 
 
 def input_padding(model):
@@ -33,9 +40,14 @@ def input_padding(model):
 def activation_bytes(model, height, width, batch=1):
     """Estimated peak activation memory of one forward pass on `batch` images of `height` x `width`.
 
-    The two largest activations of the graph traced at a small probe size (a
-    batch of 2, which tells activations from weights: no kernel is 2 wide), per
-    (padded) input pixel, scaled to the given size.
+    The two largest activations of the model at a small probe size, per
+    (padded) input pixel, scaled to the given size. They are found by Keras'
+    own shape inference on symbolic tensors of the probe size, layer by layer
+    through the model's graph (nested models walked inside), so nothing is
+    computed and every backend gives the same number: each layer's outputs count,
+    and so do the copies of its inputs it casts to its compute dtype (mixed
+    precision) and the float32 copy batch normalization makes of half-precision
+    inputs. A model that is no graph (subclassed) counts its inputs and outputs.
 
     Args:
         model: an FCN.
@@ -49,17 +61,59 @@ def activation_bytes(model, height, width, batch=1):
         >>> round(activation_bytes(build_fcn8s(21, backbone="vgg16_tiny"), 8000, 8000) / 2**30, 1)  # GiB
         2.7
     """
-    if model not in _BYTES_PER_PIXEL:
-        traced = tf.function(lambda images: model(images, training=False)).get_concrete_function(
-            tf.TensorSpec((2, PROBE_SIZE, PROBE_SIZE, 3), tf.float32))
-        sizes = sorted(int(np.prod(tensor.shape)) * tensor.dtype.size // 2
-                       for op in traced.graph.get_operations() for tensor in op.outputs
-                       if tensor.shape.is_fully_defined() and tensor.shape.rank == 4 and tensor.shape[0] == 2
-                       and tensor.dtype.is_floating)
-        pad = input_padding(model)
-        _BYTES_PER_PIXEL[model] = sum(sizes[-2:]) / (PROBE_SIZE + 2 * pad) ** 2
     pad = input_padding(model)
+    if model not in _BYTES_PER_PIXEL:
+        inputs = _probe_inputs(model)
+        sizes = sorted(math.prod(tensor.shape) * _FLOAT_BYTES[tensor.dtype] for tensor in _activations(model, inputs)
+                       if len(tensor.shape) == 4 and None not in tensor.shape and tensor.dtype in _FLOAT_BYTES)
+        probe_height, probe_width = inputs[0].shape[1:3]
+        _BYTES_PER_PIXEL[model] = sum(sizes[-2:]) / ((probe_height + 2 * pad) * (probe_width + 2 * pad))
     return int(math.ceil(_BYTES_PER_PIXEL[model] * batch * (height + 2 * pad) * (width + 2 * pad)))
+
+
+def _probe_inputs(model):
+    """One symbolic image per model input: a batch of 1, `PROBE_SIZE` square unless the input's size is fixed."""
+    specs = getattr(model, "inputs", None) or [keras.KerasTensor((None, None, None, 3))]  # subclassed: RGB
+    return [keras.KerasTensor((1, *(side or PROBE_SIZE for side in spec.shape[1:3]), *spec.shape[3:]), spec.dtype)
+            for spec in specs]
+
+
+def _activations(model, inputs):
+    """The symbolic tensors a forward pass on `inputs` makes, the inputs included."""
+    tensors = list(inputs)
+    model = model._functional if isinstance(model, keras.Sequential) else model
+    if hasattr(model, "_run_through_graph"):
+        _walk(model, inputs, tensors)
+    else:
+        tensors.extend(tree.flatten(model.compute_output_spec(inputs[0] if len(inputs) == 1 else inputs)))
+    return tensors
+
+
+def _walk(model, inputs, tensors):
+    """Runs a Functional model's graph on symbolic `inputs` (its `inputs` order), appending the tensors its
+    layers make to `tensors`; returns its symbolic outputs."""
+    def run(operation, *args, **kwargs):
+        if isinstance(operation, keras.Sequential):
+            operation = operation._functional
+        if hasattr(operation, "_run_through_graph"):  # a nested model (a backbone): its own layers count
+            return _walk(operation, tree.flatten(args[0] if args else kwargs["inputs"]), tensors)
+        kwargs.pop("training", None)
+        if isinstance(operation, keras.layers.Layer) and operation._convert_input_args:
+            def convert(tensor):  # what Layer.__call__ does: floats cast to the compute dtype, a new tensor
+                converted = operation.dtype_policy.convert_input(tensor, operation.autocast, operation.input_dtype)
+                if converted is not tensor:
+                    tensors.append(converted)
+                return converted
+            args, kwargs = tree.map_structure(convert, (args, kwargs))
+        if isinstance(operation, _FLOAT32_INSIDE):
+            tensors.extend(keras.KerasTensor(tensor.shape, "float32") for tensor in tree.flatten(args)
+                           if getattr(tensor, "dtype", None) in ("float16", "bfloat16"))
+        outputs = operation.compute_output_spec(*args, **kwargs)
+        if not isinstance(operation, _INFERENCE_IDENTITY):
+            tensors.extend(tree.flatten(outputs))
+        return outputs
+
+    return model._run_through_graph(list(inputs), call_fn=run)
 
 
 def context_margin(model):
@@ -145,4 +199,4 @@ def score_image(model, image, memory_limit=DEFAULT_MEMORY_LIMIT, reduce=None):
 
 
 def _logits(model, image):
-    return np.asarray(model.predict_on_batch(tf.cast(image[None], tf.float32)))[0]
+    return np.asarray(model.predict_on_batch(np.asarray(image, np.float32)[None]))[0]

@@ -181,7 +181,7 @@ def test_info_prints_what_a_bug_report_needs(capsys):
 
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
-    assert f"tensorflow        {tf.__version__}" in out
+    assert "backend           tensorflow\n" in out and f"tensorflow        {tf.__version__}" in out
     assert speed_flags() in out
     assert any(line.startswith("precision (auto)  ") and ("float32" in line or "mixed_" in line)
                for line in out.splitlines())
@@ -197,6 +197,29 @@ def run_cli_process(*argv, env_extra=None):
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "fcn_keras.cli", *argv], capture_output=True, text=True,
                           env=env, timeout=600)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_info_on_another_backend_names_it_and_loads_no_tensorflow(backend):
+    import importlib.metadata
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec(backend) is None:  # not imported here: this process runs TensorFlow
+        pytest.skip(f"{backend} is not installed")
+    script = "import sys\nfrom fcn_keras import cli\nstatus = cli.main(['info'])\n" \
+             "print('tensorflow' in sys.modules, status)"
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"backend           {backend}" in lines
+    assert f"{backend:17s} {importlib.metadata.version(backend)}" in lines
+    assert not any(line.startswith("tensorflow ") for line in lines)
+    assert any(line.startswith("precision (auto)  ") for line in lines)
+    assert lines[-1] == "False 0"  # TensorFlow never imported
 
 
 def test_help_and_usage_errors_answer_without_loading_tensorflow():

@@ -8,7 +8,7 @@ from test_data_nyud import root  # noqa: F401  (the NYUDv2 folder fixture)
 from weight_fixtures import alexnet_layers, authors_layers, caffe_forward, write_caffemodel
 
 import fcn_keras
-from fcn_keras.data.nyud import NYUD_COLOR_MEAN_BGR, NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
+from fcn_keras.data.means import NYUD_COLOR_MEAN_BGR, NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.models import fcn_from_weights
 from fcn_keras.weight_files import read_weights
 

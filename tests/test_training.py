@@ -31,6 +31,7 @@ def tiny_data(images=8, seed=0, batch_size=4):
                    training=True, seed=seed)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("variant", ["fcn32s", "fcn16s", "fcn8s"])
 def test_paper_recipes(variant):
     optimizer, loss = recipe_optimizer_and_loss("paper", variant)
@@ -42,6 +43,7 @@ def test_paper_recipes(variant):
     assert loss.reduction == "mean"
 
 
+@pytest.mark.backends
 def test_practical_recipe_decays_polynomially():
     optimizer, loss = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=100, learning_rate=1e-3)
     schedule = optimizer._learning_rate  # the schedule itself; .learning_rate is its current value
@@ -52,6 +54,7 @@ def test_practical_recipe_decays_polynomially():
         recipe_optimizer_and_loss("fast", "fcn8s")
 
 
+@pytest.mark.backends
 def test_warm_up_ramps_linearly_then_hands_over_to_the_decay():
     optimizer, _ = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=110, learning_rate=1e-3,
                                              warmup_steps=10)
@@ -64,6 +67,7 @@ def test_warm_up_ramps_linearly_then_hands_over_to_the_decay():
     assert float(sgd._learning_rate(1)) == pytest.approx(0.5e-10)
 
 
+@pytest.mark.backends
 def test_warm_up_survives_a_keras_file_round_trip(tmp_path):
     model = tiny_model()
     compile_for_training(model, total_steps=50, learning_rate=2e-3, warmup_steps=5)
@@ -75,6 +79,7 @@ def test_warm_up_survives_a_keras_file_round_trip(tmp_path):
     assert [float(after(step)) for step in (0, 3, 20)] == pytest.approx([float(before(step)) for step in (0, 3, 20)])
 
 
+@pytest.mark.backends
 def test_fit_lowers_the_loss(tmp_path):
     model = tiny_model()
     history = train(model, tiny_data(16), tiny_data(8, seed=1), output_dir=str(tmp_path / "run"), epochs=6,
@@ -103,6 +108,7 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.backends
 def test_resume_gives_the_uninterrupted_result(tmp_path):
     epochs, steps = 3, 4  # 16 images in batches of 4
     keras.utils.set_random_seed(1)
@@ -167,6 +173,7 @@ def test_resumed_run_keeps_a_better_best_model(tmp_path):
     assert os.path.getmtime(os.path.join(run, "best.keras")) == before
 
 
+@pytest.mark.backends
 def test_nan_loss_stops_and_keeps_the_last_good_model(tmp_path):
     snapshots = {}
 

@@ -5,7 +5,7 @@ lists ids, and image ``id`` has ``data/images/img_{id}.png`` (colour),
 ``data/depth/img_{id}.png`` (16-bit depth in millimetres), ``data/hha/img_{id}.png`` and
 ``segmentation/img_{id}.mat`` (``segmentation``: 0 void, 1..40 the classes).
 
-The authors' preprocessing, for the model side: colour BGR minus ``NYUD_COLOR_MEAN_BGR``;
+The authors' preprocessing, for the model side: colour BGR minus ``NYUD_COLOR_MEAN_BGR`` (these means are in ``fcn_keras.data.means``);
 depth ``log(millimetres) - NYUD_LOG_DEPTH_MEAN``; HHA minus ``NYUD_HHA_MEAN`` in the PNG's
 own channel order.
 """
@@ -29,15 +29,6 @@ from fcn_keras.data.voc import read_ids
 
 NYUD_MODALITIES = INPUT_MODALITIES
 """The inputs :func:`nyud_segmentation` can give."""
-
-NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)
-"""The authors' NYUDv2 colour mean, BGR order, subtracted from 0..255 inputs."""
-
-NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
-"""The authors' HHA mean in the PNG's channel order (disparity, height, angle); they subtract it unflipped."""
-
-NYUD_LOG_DEPTH_MEAN = 7.844
-"""The authors' mean of ``log(depth in millimetres)``; their depth input is ``log(depth) - 7.844``."""
 
 _FIX = "Re-extract the FCN authors' nyud.tar.gz."
 _LOG = logging.getLogger(__name__)

@@ -20,9 +20,6 @@ from fcn_keras.data.examples import arrays_dataset, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
 from fcn_keras.data.voc import read_ids
 
-PASCAL_CONTEXT_MEAN_BGR = (104.007, 116.669, 122.679)
-"""The authors' PASCAL-Context pixel mean, BGR order (the ImageNet VGG16 mean, rounded)."""
-
 RENAMED_IN_LABELS = {"diningtable": "table", "bedcloth": "bedclothes", "clothes": "cloth"}
 """Names of ``59_labels.txt`` that ``labels.txt`` spells differently (spaces dropped from both)."""
 

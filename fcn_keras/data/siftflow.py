@@ -18,9 +18,6 @@ from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, re
 from fcn_keras.data.files import check_files_exist
 from fcn_keras.data.voc import read_ids
 
-SIFTFLOW_MEAN_BGR = (114.578, 115.294, 108.353)
-"""The authors' SIFT Flow pixel mean, BGR order, subtracted from 0..255 inputs."""
-
 SIFTFLOW_SUBSET = "spatial_envelope_256x256_static_8outdoorcategories"
 """The folder of each part (``Images``, ``SemanticLabels``, ``GeoLabels``) that holds the files."""
 

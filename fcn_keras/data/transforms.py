@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
-from fcn_keras.data.nyud import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
+from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL
 

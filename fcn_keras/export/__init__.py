@@ -1,12 +1,14 @@
 """Deployment: SavedModel for TF Serving, TFLite (fp32/fp16/int8), ONNX, a REST server and client.
 
 `export_model` is what `fcn-keras export` calls; `serve` is what `fcn-keras serve` calls.
-Names load their modules on first use; `fcn_keras.export.options` needs no TensorFlow.
+Names load their modules on first use; `fcn_keras.export.options` and the client need no
+TensorFlow. Exporting and serving are TensorFlow's: under another Keras backend their names
+refuse in one line that says how (load the `.keras` file under TensorFlow).
 """
 
 from fcn_keras.lazy_imports import lazy_namespace
 
-__getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+_getattr, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.export.by_format": ["export_model"],
     "fcn_keras.export.client": ["ServingClient", "ServingError"],
     "fcn_keras.export.onnx": ["export_onnx"],
@@ -15,3 +17,13 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.export.server": ["ModelServer", "serve"],
     "fcn_keras.export.tflite": ["export_tflite", "read_tflite_metadata"],
 })
+WITHOUT_TENSORFLOW = {"client", "options", "ServingClient", "ServingError", "DEFAULT_HOST", "DEFAULT_MODEL_NAME",
+                      "DEFAULT_PORT", "FORMATS", "QUANTIZATIONS"}
+
+
+def __getattr__(name):
+    if name not in WITHOUT_TENSORFLOW and not name.startswith("_"):
+        from fcn_keras.backends import require_tensorflow_backend
+
+        require_tensorflow_backend(f"fcn_keras.export.{name} (export and serving)")
+    return _getattr(name)

@@ -11,7 +11,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from fcn_keras.data.nyud import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
+from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.layers import ImagePreprocessing, LogDepth
 
 IMAGES = "images"  # the input of a model with one input

@@ -18,9 +18,7 @@ from fcn_keras.data.classes import (
     VOC_CLASSES,
 )
 from fcn_keras.data.download import download_file, is_good_download
-from fcn_keras.data.nyud import NYUD_COLOR_MEAN_BGR
-from fcn_keras.data.pascal_context import PASCAL_CONTEXT_MEAN_BGR
-from fcn_keras.data.siftflow import SIFTFLOW_MEAN_BGR
+from fcn_keras.data.means import NYUD_COLOR_MEAN_BGR, PASCAL_CONTEXT_MEAN_BGR, SIFTFLOW_MEAN_BGR
 from fcn_keras.data.sources import SIFTFLOW_HEADS
 from fcn_keras.models.conversion import CAFFE_MEAN_BGR, fcn_from_file
 from fcn_keras.models.loading import load_fcn

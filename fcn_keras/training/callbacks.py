@@ -13,6 +13,7 @@ import warnings
 
 import keras
 
+from fcn_keras.backends import distribution_scope
 from fcn_keras.training.run_folder import BACKUP_STATE
 from fcn_keras.write_policy import save_atomically
 
@@ -103,7 +104,7 @@ class EpochBackup(keras.callbacks.Callback):
             raise ValueError(f"{self.folder}: the interrupted run trained in {state['policy']}, this one would "
                              f"in {model.dtype_policy.name}; resume with precision={state['policy']!r} (or pass "
                              "overwrite=True to start over).")
-        with model.distribute_strategy.scope():
+        with distribution_scope(model):
             if model.optimizer is not None and not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
             model.load_weights(os.path.join(self.folder, state["weights"]))

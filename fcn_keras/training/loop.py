@@ -127,6 +127,7 @@ def train(
                      *callbacks,
                      backup]  # last: an epoch is done once everything before it has been written for it
     stream = _batch_stream(train_data, epoch_data, first_data, done, epochs, steps_per_epoch)
+    _build_from_spec(model, stream)
     history = _fit(model, stream, validation_data=validation_data, epochs=epochs, initial_epoch=done,
                    steps_per_epoch=steps_per_epoch, callbacks=callback_list, shuffle=False,
                    verbose=progress_verbosity(verbose))
@@ -159,6 +160,17 @@ def _run_callbacks(output_dir, guard, monitored, done):
         keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=True),
         keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_DIR)),
     ]
+
+
+def _build_from_spec(model, stream):
+    """Builds the model's loss and metrics from the stream's element spec, as TensorFlow's `fit` does. JAX's and
+    PyTorch's `fit` would read a batch from a fresh iterator to build them, which advances the seeds of a pipeline
+    that reshuffles on each pass and so breaks exact resume."""
+    if keras.backend.backend() == "tensorflow":
+        return
+    batch = tf.nest.map_structure(lambda spec: keras.KerasTensor(tuple(spec.shape), spec.dtype.name),
+                                  stream.element_spec)
+    model._symbolic_build(data_batch=batch)  # Keras' own build step (Trainer), fed no data
 
 
 def _fit(model, stream, **fit_kwargs):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from fcn_keras.arguments import positive_number, whole_number
+from fcn_keras.backends import distribution_scope
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.losses import SegmentationCrossEntropy
 from fcn_keras.metrics import MeanIoU
@@ -129,7 +130,7 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
         >>> type(model.optimizer).__name__, float(model.optimizer.momentum), model.loss.reduction
         ('SGD', 0.99, 'sum')
     """
-    with model.distribute_strategy.scope():  # the optimizer binds to the strategy it is created in
+    with distribution_scope(model):  # the optimizer binds to the strategy it is created in
         optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate,
                                                     warmup_steps)
         loss.ignore_index = ignore_index

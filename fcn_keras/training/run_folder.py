@@ -2,6 +2,8 @@
 
 import os
 
+import keras
+
 from fcn_keras.models.variants import VARIANTS
 from fcn_keras.write_policy import RunFolder, partial_path
 
@@ -78,6 +80,8 @@ def worker_output_dir(model, output_dir):
         >>> worker_output_dir(fcn_keras.build_fcn8s(3, backbone="vgg16_tiny"), "runs/voc")  # one process: the chief
         'runs/voc'
     """
+    if keras.backend.backend() != "tensorflow":  # tf.distribute workers are TensorFlow's
+        return output_dir
     strategy = model.distribute_strategy
     resolver = getattr(strategy, "cluster_resolver", None)
     if strategy.extended.should_checkpoint or resolver is None:
