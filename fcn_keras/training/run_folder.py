@@ -2,8 +2,6 @@
 
 import os
 
-import keras
-
 from fcn_keras.models.variants import VARIANTS
 from fcn_keras.write_policy import RunFolder, partial_path
 
@@ -80,6 +78,8 @@ def worker_output_dir(model, output_dir):
         >>> worker_output_dir(fcn_keras.build_fcn8s(3, backbone="vgg16_tiny"), "runs/voc")  # one process: the chief
         'runs/voc'
     """
+    import keras  # here, not at the top: the command line imports this module before it needs Keras
+
     if keras.backend.backend() != "tensorflow":  # tf.distribute workers are TensorFlow's
         return output_dir
     strategy = model.distribute_strategy
