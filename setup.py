@@ -12,11 +12,13 @@ DEPLOY = [
 ]
 # keras-hub backbones, backbone="hub:<preset>" (keras-cv's successor; keras-cv itself is not needed).
 HUB = ["keras-hub>=0.20"]
+# Keras' JAX backend (KERAS_BACKEND=jax); on Linux the default wheel runs on the CPU, "jax[cuda12]" on NVIDIA GPUs.
+JAX = ["jax>=0.4.30"]
 
 setup(
     name="fcn-keras",
     version="0.1.0",
-    description="Fully Convolutional Networks for semantic segmentation in Keras 3 / TensorFlow",
+    description="Fully Convolutional Networks for semantic segmentation in Keras 3 (TensorFlow, JAX, PyTorch)",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
@@ -35,8 +37,10 @@ setup(
     extras_require={
         "deploy": DEPLOY,
         "hub": HUB,
-        "torch": ["torch>=2.1"],  # reads pytorch-fcn's .pth weights; the .caffemodel and .npz readers need none
-        "dev": ["pytest>=8", *DEPLOY, *HUB],
+        "jax": JAX,
+        # Keras' PyTorch backend, and pytorch-fcn's .pth weights (the .caffemodel and .npz readers need none).
+        "torch": ["torch>=2.1"],
+        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX],  # torch: .ci/run installs a CPU build where one is at hand
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[
