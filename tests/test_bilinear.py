@@ -17,17 +17,20 @@ def reference_kernel(k):
     )
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7, 16, 32, 64])
 def test_kernel_matches_reference_formula(k):
     np.testing.assert_allclose(bilinear_kernel(k), reference_kernel(k), rtol=0, atol=1e-15)
 
 
+@pytest.mark.backends
 def test_kernel_known_values():
     np.testing.assert_allclose(bilinear_kernel(4)[0], [0.0625, 0.1875, 0.1875, 0.0625])
     np.testing.assert_allclose(bilinear_kernel(3)[0], [0.25, 0.5, 0.25])
     np.testing.assert_allclose(bilinear_kernel(3)[1], [0.5, 1.0, 0.5])
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("factor", [2, 8, 32])
 def test_kernel_is_a_partition_of_unity(factor):
     # Every interior output pixel of a stride-`factor` upsampler gets weights summing to 1.
@@ -36,6 +39,7 @@ def test_kernel_is_a_partition_of_unity(factor):
     np.testing.assert_allclose(phases, np.ones((factor, factor)))
 
 
+@pytest.mark.backends
 def test_initializer_puts_kernel_on_channel_diagonal():
     weights = keras.ops.convert_to_numpy(BilinearUpsampling()((4, 4, 3, 3), dtype="float32"))
     for out_channel in range(3):
@@ -44,6 +48,7 @@ def test_initializer_puts_kernel_on_channel_diagonal():
             np.testing.assert_array_equal(weights[:, :, out_channel, in_channel], expected)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize(
     "shape, message",
     [((4, 3, 2, 2), "square"), ((4, 4, 3, 2), "as many filters as input channels")],
@@ -69,6 +74,7 @@ def test_same_upsampler_equals_tf_image_resize_in_interior(factor):
     assert not np.allclose(upsampled[:, 0], resized[:, 0], atol=1e-3)  # the border does differ
 
 
+@pytest.mark.backends
 def test_initializer_serializes():
     config = keras.saving.serialize_keras_object(BilinearUpsampling())
     restored = keras.saving.deserialize_keras_object(config)

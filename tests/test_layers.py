@@ -8,6 +8,8 @@ import pytest
 
 from fcn_keras.layers import BilinearUpsampling, CaffePreprocessing, CropToReference, ImagePreprocessing
 
+pytestmark = pytest.mark.backends  # the layers run on every Keras backend
+
 
 def to_numpy(x):
     return keras.ops.convert_to_numpy(x)

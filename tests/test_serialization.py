@@ -9,6 +9,7 @@ import fcn_keras
 from fcn_keras.models import VARIANTS
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("variant, padding, at_once", [("fcn32s", "paper", False), ("fcn16s", "same", False),
                                                        ("fcn8s", "paper", True)])
 def test_keras_file_round_trip(tmp_path, variant, padding, at_once):
@@ -24,6 +25,7 @@ def test_keras_file_round_trip(tmp_path, variant, padding, at_once):
     assert not loaded.get_layer(VARIANTS[variant].upscore).trainable
 
 
+@pytest.mark.backends
 def test_layer_configs_round_trip():
     crop = fcn_keras.CropToReference(offset=(3, 5), name="c")
     assert fcn_keras.CropToReference.from_config(crop.get_config()).offset == (3, 5)
