@@ -2,12 +2,11 @@
 
 import json
 import os
+import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from fcn_keras.data.checks import DataError, data_error_message
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
@@ -215,14 +214,22 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
 
 
 def _elements(dataset):
-    """The dataset's elements; a bad file its pipeline finds raises the pipeline's own `DataError`."""
+    """The dataset's elements; a bad file a tf.data pipeline finds raises the pipeline's own `DataError`.
+
+    TensorFlow is never imported here: a tf.data pipeline has loaded it already, and other data raise no
+    TensorFlow errors."""
     iterator = iter(dataset)
     while True:
         try:
             element = next(iterator)
         except StopIteration:
             return
-        except tf.errors.OpError as error:
+        except Exception as error:
+            tf = sys.modules.get("tensorflow")
+            if tf is None or not isinstance(error, tf.errors.OpError):
+                raise
+            from fcn_keras.data.checks import DataError, data_error_message  # TensorFlow is loaded
+
             if (message := data_error_message(error)) is None:
                 raise
             raise DataError(message) from None
@@ -267,7 +274,7 @@ def _class_maps(model, images, num_classes, memory_limit):
     # several inputs always go in one pass: tiles take one image tensor
     fits = isinstance(images, dict) or memory_limit is None
     if fits or activation_bytes(model, height, width, count) <= memory_limit:
-        logits = model.predict_on_batch(_map_parts(images, lambda part: tf.cast(part, tf.float32)))
+        logits = model.predict_on_batch(_map_parts(images, lambda part: np.asarray(part, np.float32)))
         if isinstance(logits, dict):
             return {head: classes(np.asarray(scores), num_classes[head] if num_classes else None)
                     for head, scores in logits.items()}

@@ -21,6 +21,7 @@ NETWORK_STRIDE = 32  # the coarsest map's stride: tile origins stay on its grid
 PROBE_SIZE = 64  # the input side at which activations per pixel are measured
 _BYTES_PER_PIXEL = weakref.WeakKeyDictionary()
 _FLOAT_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+_HALF = ("float16", "bfloat16")
 # Layers that return their input at inference: no tensor of their own.
 _INFERENCE_IDENTITY = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
                        keras.layers.SpatialDropout3D, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
@@ -42,12 +43,13 @@ def activation_bytes(model, height, width, batch=1):
 
     The two largest activations of the model at a small probe size, per
     (padded) input pixel, scaled to the given size. They are found by Keras'
-    own shape inference on symbolic tensors of the probe size, layer by layer
-    through the model's graph (nested models walked inside), so nothing is
-    computed and every backend gives the same number: each layer's outputs count,
-    and so do the copies of its inputs it casts to its compute dtype (mixed
-    precision) and the float32 copy batch normalization makes of half-precision
-    inputs. A model that is no graph (subclassed) counts its inputs and outputs.
+    shape inference on symbolic tensors of the probe size, layer by layer
+    through the model's graph (nested models walked inside): nothing is
+    computed, and every backend gives the same number. Each layer's outputs
+    count, and so do the copies of its inputs it casts to its compute dtype
+    (mixed precision) and the two float32 tensors (input and result) batch
+    normalization makes of half-precision inputs. A model that is no graph
+    (subclassed) counts its inputs and outputs only.
 
     Args:
         model: an FCN.
@@ -64,7 +66,8 @@ def activation_bytes(model, height, width, batch=1):
     pad = input_padding(model)
     if model not in _BYTES_PER_PIXEL:
         inputs = _probe_inputs(model)
-        sizes = sorted(math.prod(tensor.shape) * _FLOAT_BYTES[tensor.dtype] for tensor in _activations(model, inputs)
+        sizes = sorted(math.prod(tensor.shape) * _FLOAT_BYTES[tensor.dtype]
+                       for tensor in _activations(model, inputs)
                        if len(tensor.shape) == 4 and None not in tensor.shape and tensor.dtype in _FLOAT_BYTES)
         probe_height, probe_width = inputs[0].shape[1:3]
         _BYTES_PER_PIXEL[model] = sum(sizes[-2:]) / ((probe_height + 2 * pad) * (probe_width + 2 * pad))
@@ -98,16 +101,16 @@ def _walk(model, inputs, tensors):
         if hasattr(operation, "_run_through_graph"):  # a nested model (a backbone): its own layers count
             return _walk(operation, tree.flatten(args[0] if args else kwargs["inputs"]), tensors)
         kwargs.pop("training", None)
-        if isinstance(operation, keras.layers.Layer) and operation._convert_input_args:
+        if isinstance(operation, keras.layers.Layer) and getattr(operation, "_convert_input_args", True):
             def convert(tensor):  # what Layer.__call__ does: floats cast to the compute dtype, a new tensor
                 converted = operation.dtype_policy.convert_input(tensor, operation.autocast, operation.input_dtype)
                 if converted is not tensor:
                     tensors.append(converted)
                 return converted
             args, kwargs = tree.map_structure(convert, (args, kwargs))
-        if isinstance(operation, _FLOAT32_INSIDE):
-            tensors.extend(keras.KerasTensor(tensor.shape, "float32") for tensor in tree.flatten(args)
-                           if getattr(tensor, "dtype", None) in ("float16", "bfloat16"))
+        if isinstance(operation, _FLOAT32_INSIDE):  # a half-precision input in float32, and the float32 result
+            halves = [tensor for tensor in tree.flatten(args) if getattr(tensor, "dtype", None) in _HALF]
+            tensors.extend(keras.KerasTensor(tensor.shape, "float32") for tensor in halves for _ in range(2))
         outputs = operation.compute_output_spec(*args, **kwargs)
         if not isinstance(operation, _INFERENCE_IDENTITY):
             tensors.extend(tree.flatten(outputs))

@@ -1,9 +1,16 @@
-"""evaluate() and predict() on a model whose predictions are known exactly."""
+"""evaluate() and predict() on a model whose predictions are known exactly.
+
+The tests marked `backends` take NumPy data and run under every Keras backend; tf.data pipelines are
+TensorFlow's own (imported only by those tests)."""
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 import fcn_keras
@@ -51,6 +58,8 @@ def pairs():
 
 
 def as_dataset(images, masks, mask_shape=lambda m: m):
+    import tensorflow as tf
+
     return tf.data.Dataset.from_generator(
         lambda: ((image, mask_shape(mask)) for image, mask in zip(images, masks)),
         output_signature=(
@@ -60,11 +69,20 @@ def as_dataset(images, masks, mask_shape=lambda m: m):
     )
 
 
+def as_pairs(images, masks, mask_shape=lambda m: m):
+    """The same elements as `as_dataset`, as a generator of NumPy pairs (any backend)."""
+    return ((image, mask_shape(mask)) for image, mask in zip(images, masks))
+
+
+SOURCES = [pytest.param(as_pairs, id="numpy", marks=pytest.mark.backends), pytest.param(as_dataset, id="tf.data")]
+
+
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("mask_shape", [lambda m: m, lambda m: m[..., None]], ids=["(H,W)", "(H,W,1)"])
-def test_unbatched_images_of_different_sizes_match_reference(pairs, mask_shape, tmp_path):
+def test_unbatched_images_of_different_sizes_match_reference(pairs, mask_shape, source, tmp_path):
     images, masks = pairs
     plot = tmp_path / "confusion.png"
-    scores = evaluate(channel_argmax_model(), as_dataset(images, masks, mask_shape), 3, confusion_plot=plot)
+    scores = evaluate(channel_argmax_model(), source(images, masks, mask_shape), 3, confusion_plot=plot)
     expected = reference_scores(masks, images)
     assert set(scores) == set(SCORE_NAMES) | {"per_class_iou"}
     for key in SCORE_NAMES:
@@ -75,18 +93,24 @@ def test_unbatched_images_of_different_sizes_match_reference(pairs, mask_shape, 
     assert Image.open(plot).size == (800, 700)
 
 
-def test_batched_dataset_gives_the_same_scores(pairs):
+@pytest.mark.parametrize("source", SOURCES)
+def test_batched_dataset_gives_the_same_scores(pairs, source):
     images, masks = pairs
     same_size = [0, 2]
-    dataset = tf.data.Dataset.from_tensor_slices(
-        (np.stack([images[i] for i in same_size]), np.stack([masks[i] for i in same_size])[..., None])
-    ).batch(2)
+    batch = (np.stack([images[i] for i in same_size]), np.stack([masks[i] for i in same_size])[..., None])
+    if source is as_dataset:
+        import tensorflow as tf
+
+        dataset = tf.data.Dataset.from_tensor_slices(batch).batch(2)
+    else:
+        dataset = [batch]
     scores = evaluate(channel_argmax_model(), dataset, 3)
     expected = reference_scores([masks[i] for i in same_size], [images[i] for i in same_size])
     for key in SCORE_NAMES:
         assert scores[key] == pytest.approx(expected[key], rel=1e-12)
 
 
+@pytest.mark.backends
 def test_fcn_model_runs_through_evaluate_and_predict():
     model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
     image = np.random.default_rng(1).integers(0, 255, size=(20, 28, 3)).astype(np.uint8)
@@ -94,7 +118,8 @@ def test_fcn_model_runs_through_evaluate_and_predict():
     scores = evaluate(model, [(image, mask)], 3)
     prediction = predict(model, image)
     assert scores["pixel_accuracy"] == pytest.approx(np.mean(prediction == 0))
-    np.testing.assert_array_equal(prediction, np.asarray(model(image[None].astype(np.float32)))[0].argmax(-1))
+    logits = keras.ops.convert_to_numpy(model(image[None].astype(np.float32)))
+    np.testing.assert_array_equal(prediction, logits[0].argmax(-1))
 
 
 @pytest.mark.parametrize(
@@ -110,12 +135,14 @@ def test_fcn_model_runs_through_evaluate_and_predict():
     ],
     ids=["classes", "empty", "size", "label", "all ignored", "dict", "gray"],
 )
+@pytest.mark.backends
 def test_bad_inputs_are_explained(pairs, num_classes, data, message):
-    data = as_dataset(*pairs) if data is None else data
+    data = as_pairs(*pairs) if data is None else data
     with pytest.raises(ValueError, match=message):
         evaluate(channel_argmax_model(), data, num_classes)
 
 
+@pytest.mark.backends
 def test_predict_single_batch_and_list_of_sizes(pairs):
     images, _ = pairs
     model = channel_argmax_model()
@@ -124,17 +151,73 @@ def test_predict_single_batch_and_list_of_sizes(pairs):
     np.testing.assert_array_equal(single, images[1].argmax(-1))
     batch = predict(model, np.stack([images[0], images[2]]).astype(np.float32))
     np.testing.assert_array_equal(batch, np.stack([images[0], images[2]]).argmax(-1))
-    listed = predict(model, [images[0], Image.fromarray(images[1]), tf.constant(images[2])])
+    listed = predict(model, [images[0], Image.fromarray(images[1]), keras.ops.convert_to_tensor(images[2])])
     assert [p.shape for p in listed] == [(6, 8), (9, 5), (6, 8)]
     for prediction, image in zip(listed, images):
         np.testing.assert_array_equal(prediction, image.argmax(-1))
 
 
+@pytest.mark.backends
+def test_errors_of_other_data_pass_through():
+    def failing():
+        yield np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8)
+        raise RuntimeError("the reader broke")
+
+    with pytest.raises(RuntimeError, match="the reader broke"):
+        evaluate(channel_argmax_model(), failing(), 3)
+
+
+def test_a_bad_file_in_a_tf_data_pipeline_raises_its_data_error(tmp_path):
+    from fcn_keras.data import DataError, write_mask
+    from fcn_keras.data.files import file_pairs_dataset
+
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.jpg")
+    write_mask(tmp_path / "a.png", np.full((4, 4), 9))
+    data = file_pairs_dataset([str(tmp_path / "a.jpg")], [str(tmp_path / "a.png")], num_classes=3)
+    with pytest.raises(DataError, match=r"a.png: mask values \[9\] are not class indices 0..2"):
+        evaluate(channel_argmax_model(), data, 3)
+
+
+@pytest.mark.backends
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="Keras' TensorFlow backend imports TensorFlow")
+def test_evaluate_predict_and_pictures_import_no_tensorflow(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        import keras
+        import numpy as np
+        import fcn_keras
+        from fcn_keras.tiling import activation_bytes, context_margin, score_image
+        from fcn_keras.visualize import comparison_grid, overlay
+
+        inputs = keras.Input((None, None, 3))  # a two-layer FCN: its classes are its brightest channels
+        padded = keras.layers.ZeroPadding2D(2)(inputs)
+        scores = keras.layers.Conv2D(3, 5, kernel_initializer="zeros")(padded)
+        model = keras.Model(inputs, keras.layers.Add()([scores, inputs]))
+        image = np.random.default_rng(0).integers(0, 256, (24, 20, 3), np.uint8)
+        classes = fcn_keras.predict(model, image)  # its activations estimated against the default limit
+        assert (classes == image.argmax(-1)).all()
+        assert activation_bytes(model, 24, 20) > 0 and context_margin(model) == 96
+        assert (score_image(model, image, memory_limit=None, reduce=lambda logits: logits.argmax(-1)) == classes).all()
+        scores = fcn_keras.evaluate(model, [(image, classes)], 3, confusion_plot="confusion.png")
+        assert scores["pixel_accuracy"] == 1.0, scores
+        comparison_grid([image], [classes], [classes], "grid.png")
+        overlay(image, classes)
+        loaded = sorted(name for name in sys.modules if name.split(".")[0] == "tensorflow")
+        assert not loaded, loaded[:5]
+    """)
+    environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.backends
 def test_predict_refuses_non_rgb():
     with pytest.raises(ValueError, match="convert grayscale or RGBA"):
         predict(channel_argmax_model(), np.zeros((4, 4, 4), np.uint8))
 
 
+@pytest.mark.backends
 def test_save_metrics_writes_strict_json(tmp_path):
     import json
 

@@ -1,4 +1,5 @@
-"""Colours at known pixels and PNG sizes of the visualization helpers."""
+"""Colours at known pixels and PNG sizes of the visualization helpers (NumPy, Pillow and matplotlib only: every
+test runs under every Keras backend)."""
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from fcn_keras.visualize import (
     plot_training_curves,
     voc_palette,
 )
+
+pytestmark = pytest.mark.backends
 
 # From the VOC devkit's colour map: background, aeroplane, bicycle, bird, person, tvmonitor.
 VOC_COLORS = {0: (0, 0, 0), 1: (128, 0, 0), 2: (0, 128, 0), 3: (128, 128, 0), 15: (192, 128, 128),
