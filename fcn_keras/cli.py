@@ -486,10 +486,16 @@ def main(argv=None):
     return status
 
 
+def _loads_tensorflow(args):
+    """Whether the command will load TensorFlow: always on its backend (KERAS_BACKEND or keras.json, as Keras reads
+    them), on JAX and PyTorch only to read data (tf.data pipelines)."""
+    return keras_backend() == "tensorflow" or args.command == "demo" or bool(getattr(args, "data", None))
+
+
 def _run(parser, args):
     """Runs the parsed command; returns the exit status, with failures reported as one line."""
     try:
-        if not args.verbose and keras_backend() == "tensorflow":  # KERAS_BACKEND or keras.json, as Keras reads them
+        if not args.verbose and _loads_tensorflow(args):
             load_tensorflow_quietly()
         args.run(args)
     except UsageError as error:
