@@ -5,9 +5,9 @@ lists ids, and image ``id`` has ``data/images/img_{id}.png`` (colour),
 ``data/depth/img_{id}.png`` (16-bit depth in millimetres), ``data/hha/img_{id}.png`` and
 ``segmentation/img_{id}.mat`` (``segmentation``: 0 void, 1..40 the classes).
 
-The authors' preprocessing, for the model side: colour BGR minus ``NYUD_COLOR_MEAN_BGR`` (these means are in ``fcn_keras.data.means``);
-depth ``log(millimetres) - NYUD_LOG_DEPTH_MEAN``; HHA minus ``NYUD_HHA_MEAN`` in the PNG's
-own channel order.
+The authors' preprocessing, for the model side (the means are in ``fcn_keras.data.means``):
+colour BGR minus ``NYUD_COLOR_MEAN_BGR``; depth ``log(millimetres) - NYUD_LOG_DEPTH_MEAN``; HHA
+minus ``NYUD_HHA_MEAN`` in the PNG's own channel order.
 """
 
 import logging
