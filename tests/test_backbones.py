@@ -30,6 +30,7 @@ def my_network():
 TAPS = {8: "s3_out", 16: "s4_out", 32: "s5_out"}
 
 
+@pytest.mark.backends
 def test_your_own_model_by_tap_names_keeps_its_weights_and_round_trips(tmp_path):
     network = my_network()
     model = fcn_keras.build_fcn8s(4, backbone=network, taps=TAPS)
@@ -139,6 +140,7 @@ def hub_resnet():
         use_pre_activation=False, image_shape=(None, None, 3))
 
 
+@pytest.mark.backends
 def test_a_keras_hub_backbone_feeds_its_pyramid_to_the_fcn(tmp_path):
     model = fcn_keras.build_fcn8s(3, backbone=hub_resnet(), padding="paper")
     # keras-hub's ResNet keeps its pixels at s * i, as keras.applications' does: the same crops.
