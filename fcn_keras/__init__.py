@@ -1,7 +1,7 @@
-"""fcn_keras: Fully Convolutional Networks for semantic segmentation in Keras 3.
+"""fcn_keras: Fully Convolutional Networks for semantic segmentation in Keras 3 (TensorFlow, JAX or PyTorch).
 
-`import fcn_keras` is instant: each public name imports its module (and TensorFlow)
-on first use, and the package's layers, losses, metrics and schedules register
+`import fcn_keras` is instant: each public name imports its module (and Keras with its
+backend) on first use, and the package's layers, losses, metrics and schedules register
 themselves as soon as Keras is imported, so `keras.models.load_model("fcn.keras")`
 needs no `custom_objects`, also for the compiled `best.keras` of a training run.
 """

@@ -1,6 +1,7 @@
 """FCN model builders, the variant table, convolutionalization and weight copying.
 
-Names load their modules on first use; `fcn_keras.models.variants` needs no TensorFlow.
+Names load their modules on first use; `fcn_keras.models.variants` needs no Keras. The models need
+no TensorFlow: they run on every Keras backend.
 """
 
 from fcn_keras.lazy_imports import lazy_namespace

@@ -1,6 +1,7 @@
 """Training: recipes (data), optimizers, callbacks, run folders and the `train` loops.
 
-Names load their modules on first use; `fcn_keras.training.recipes` needs no TensorFlow.
+Names load their modules on first use; `fcn_keras.training.recipes` needs no Keras. Training runs on
+every Keras backend; `train` reads tf.data pipelines, which load TensorFlow.
 """
 
 from fcn_keras.lazy_imports import lazy_namespace
