@@ -9,6 +9,15 @@ import keras
 import pytest
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Under JAX or PyTorch, a test module that marks no test `backends` is not even imported (it may import
+    TensorFlow's export, which refuses on other backends)."""
+    if keras.backend.backend() != "tensorflow" and collection_path.name.startswith("test_") \
+            and collection_path.suffix == ".py":
+        return "pytest.mark.backends" not in collection_path.read_text(encoding="utf-8")
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     if keras.backend.backend() == "tensorflow":
         return
