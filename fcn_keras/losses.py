@@ -28,7 +28,8 @@ def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
 
     Args:
         y_true: labels, shape `(N, H, W)` or `(N, H, W, 1)`, any int or float dtype.
-        num_classes: int, the number of classes.
+        num_classes: int, the number of classes (a scalar tensor on TensorFlow where it
+            is known only when the graph runs).
         ignore_index: the label of unlabelled pixels (255 in VOC).
 
     Returns:
@@ -43,7 +44,7 @@ def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
         ([[[1, 0]]], [[[True, False]]], False)
     """
     y_true = ops.convert_to_tensor(y_true)
-    rank = len(y_true.shape)
+    rank = _rank(y_true)
     if rank == 4:
         if y_true.shape[-1] != 1:
             raise ValueError(
@@ -51,7 +52,7 @@ def prepare_labels(y_true, num_classes, ignore_index=IGNORE_LABEL):
                 "pass class indices, not one-hot or colour masks."
             )
         y_true = ops.squeeze(y_true, axis=-1)
-    elif rank != 3:
+    elif rank is not None and rank != 3:
         raise ValueError(
             f"Labels must have shape (N, H, W) or (N, H, W, 1), got {y_true.shape}; "
             "add a batch axis to a single mask with mask[None]."
@@ -80,11 +81,16 @@ def per_pixel_weights(sample_weight):
         (2, 1, 1)
     """
     sample_weight = ops.cast(sample_weight, "float32")
-    if len(sample_weight.shape) == 1:
+    if _rank(sample_weight) == 1:
         return sample_weight[:, None, None]
-    if len(sample_weight.shape) == 4:
+    if _rank(sample_weight) == 4:
         return ops.squeeze(sample_weight, axis=-1)
     return sample_weight
+
+
+def _rank(tensor):
+    """The number of axes, or None where a TensorFlow graph leaves it unknown (tf.data masks of unknown rank)."""
+    return tensor.shape.rank if hasattr(tensor.shape, "rank") else len(tensor.shape)
 
 
 @keras.saving.register_keras_serializable(package="fcn_keras")
@@ -144,6 +150,9 @@ class SegmentationCrossEntropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         logits = ops.cast(y_pred, "float32")
         labels, valid, out_of_range = prepare_labels(y_true, ops.shape(logits)[-1], self.ignore_index)
+        if _rank(labels) is None:  # a graph's masks of unknown rank: (N, H, W) or (N, H, W, 1), as the logits' pixels
+            labels, valid, out_of_range = (ops.reshape(mask, ops.shape(logits)[:-1])
+                                           for mask in (labels, valid, out_of_range))
         per_pixel = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
         weights = ops.cast(valid, "float32")
         if self.reduction == "mean":

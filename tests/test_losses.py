@@ -124,6 +124,13 @@ def test_other_ignore_index():
     np.testing.assert_allclose(value, per_pixel.reshape(-1)[:3].mean(), rtol=1e-6)
 
 
+def test_labels_of_unknown_rank_in_a_graph_are_taken_as_masks(batch):
+    labels, logits = batch
+    loss = SegmentationCrossEntropy()
+    traced = tf.function(loss, input_signature=[tf.TensorSpec(None, tf.int64), tf.TensorSpec([None] * 4, tf.float32)])
+    np.testing.assert_allclose(float(traced(labels, logits)), float(loss(labels, logits)), rtol=1e-6)
+
+
 def test_out_of_range_label_fails_naming_the_value():
     logits = tf.zeros((1, 2, 2, 3))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"A mask has the label\W+7\W+(b')?but the model"):
