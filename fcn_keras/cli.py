@@ -11,7 +11,7 @@ from fcn_keras.arguments import positive_number_option, whole_number_option
 from fcn_keras.data.specs import INPUT_MODALITIES, SPECS, check_validation_source
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
-from fcn_keras.error_text import plain_message
+from fcn_keras.error_text import is_tensorflow_error, plain_message
 from fcn_keras.export.options import (
     DEFAULT_HOST,
     DEFAULT_MAX_CONCURRENCY,
@@ -504,8 +504,7 @@ def _run(parser, args):
     except (ValueError, OSError, ImportError, FloatingPointError, MemoryError) as error:
         return _report(args, str(error))
     except Exception as error:
-        tf = sys.modules.get("tensorflow")  # loaded by the TensorFlow backend or a tf.data pipeline, else no OpError
-        if tf is None or not isinstance(error, tf.errors.OpError):
+        if not is_tensorflow_error(error):
             raise
         from fcn_keras.data.checks import data_error_message
         from fcn_keras.labels import label_error

@@ -6,6 +6,7 @@ users need the middle. Needs no TensorFlow (it reads the error's text).
 """
 
 import re
+import sys
 
 _GRAPH_NAMES = re.compile(r"\{\{[^{}]*\}\}")  # {{function_node ...}}, {{node ...}}
 _OP_TAG = re.compile(r"\[Op:[^\]]*\](?: name: \S*)?")
@@ -40,3 +41,17 @@ def plain_message(error):
     lines = (_OP_TAG.sub("", _GRAPH_NAMES.sub("", line)).strip() for line in text.splitlines()
              if not line.strip().startswith("[["))
     return " ".join(line for line in lines if line) or type(error).__name__
+
+
+def is_tensorflow_error(error):
+    """Whether `error` is a TensorFlow op error (a bad file or label found inside a tf.data pipeline, say).
+
+    Never imports TensorFlow: where it is not loaded (JAX or PyTorch without tf.data), no error is one.
+
+    Example:
+        >>> bad_png = tf.errors.InvalidArgumentError(None, None, "Invalid PNG data")
+        >>> is_tensorflow_error(bad_png), is_tensorflow_error(ValueError("Invalid PNG data"))
+        (True, False)
+    """
+    tensorflow = sys.modules.get("tensorflow")
+    return tensorflow is not None and isinstance(error, tensorflow.errors.OpError)

@@ -2,11 +2,11 @@
 
 import json
 import os
-import sys
 
 import keras
 import numpy as np
 
+from fcn_keras.error_text import is_tensorflow_error
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
@@ -225,8 +225,7 @@ def _elements(dataset):
         except StopIteration:
             return
         except Exception as error:
-            tf = sys.modules.get("tensorflow")
-            if tf is None or not isinstance(error, tf.errors.OpError):
+            if not is_tensorflow_error(error):
                 raise
             from fcn_keras.data.checks import DataError, data_error_message  # TensorFlow is loaded
 

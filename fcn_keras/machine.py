@@ -14,7 +14,6 @@ import sys
 CPUINFO = "/proc/cpuinfo"
 # Flags that decide fp32/bf16/int8 speed on x86 (Linux /proc/cpuinfo names).
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8")
-BACKENDS = ("tensorflow", "jax", "torch")  # the Keras backends this package runs on
 DEFAULT_KERAS_BACKEND = "tensorflow"  # Keras' own default
 
 

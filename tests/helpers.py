@@ -1,6 +1,10 @@
-"""Shared test helpers: a tiny FCN whose scores vary per pixel, random images, PNG bytes."""
+"""Shared test helpers: a tiny FCN whose scores vary per pixel, random images, PNG bytes, a script run
+under a Keras backend."""
 
 import io
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -71,3 +75,11 @@ def write_siftflow(root, examples, trainval, test):
     (root / "trainval.txt").write_text("".join(f"{image_id}\n" for image_id in trainval))
     (root / "test.txt").write_text("".join(f"{image_id}\n" for image_id in test))
     return root
+
+
+def run_under(backend, script, *args, cwd=None, timeout=600):
+    """Runs Python `script` (with `args`) in a fresh process under Keras backend `backend`; returns the
+    CompletedProcess, its output captured as text."""
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=timeout)

@@ -4,13 +4,12 @@ import no TensorFlow, and export refuses there in one line that says how."""
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import keras
 import numpy as np
 import pytest
+from helpers import run_under
 
 import fcn_keras
 
@@ -41,13 +40,6 @@ TRAIN_ELSEWHERE = textwrap.dedent("""
     json.dump({"tensorflow_imported": tensorflow_imported, "mean_iou": scores["mean_iou"],
                "iterations": int(model.optimizer.iterations)}, open(folder + "/report.json", "w"))
 """)
-
-
-def run_under(backend, script, *args):
-    """Runs `script` in a fresh Python under Keras backend `backend`; returns the CompletedProcess."""
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
-                          timeout=600)
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

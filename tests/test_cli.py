@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import run_under
 
 import fcn_keras
 from fcn_keras import cli
@@ -203,16 +204,12 @@ def run_cli_process(*argv, env_extra=None):
 def test_info_on_another_backend_names_it_and_loads_no_tensorflow(backend):
     import importlib.metadata
     import importlib.util
-    import os
-    import subprocess
-    import sys
 
     if importlib.util.find_spec(backend) is None:  # not imported here: this process runs TensorFlow
         pytest.skip(f"{backend} is not installed")
     script = "import sys\nfrom fcn_keras import cli\nstatus = cli.main(['info'])\n" \
              "print('tensorflow' in sys.modules, status)"
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    result = run_under(backend, script, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert f"backend           {backend}" in lines

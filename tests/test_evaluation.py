@@ -3,14 +3,12 @@
 The tests marked `backends` take NumPy data and run under every Keras backend; tf.data pipelines are
 TensorFlow's own (imported only by those tests)."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
 import numpy as np
 import pytest
+from helpers import run_under
 from PIL import Image
 
 import fcn_keras
@@ -205,9 +203,7 @@ def test_evaluate_predict_and_pictures_import_no_tensorflow(tmp_path):
         loaded = sorted(name for name in sys.modules if name.split(".")[0] == "tensorflow")
         assert not loaded, loaded[:5]
     """)
-    environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True,
-                          text=True, timeout=300)
+    done = run_under(keras.backend.backend(), script, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
