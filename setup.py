@@ -33,6 +33,7 @@ setup(
         "tensorflow-datasets>=4.9.6",
         "importlib_resources>=6",  # TFDS imports it to prepare a data set; recent etils no longer brings it
         "tensorboard>=2.18",
+        "psutil>=5.9",  # the benchmark's peak memory (TFDS brings it too)
     ],
     extras_require={
         "deploy": DEPLOY,

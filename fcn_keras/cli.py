@@ -424,6 +424,56 @@ def _convert(args):
           f"{args.output}.")
 
 
+def image_size_option(text):
+    """An argparse type for an image size: "HEIGHTxWIDTH", or one number for a square.
+
+    Example:
+        >>> image_size_option("500x375"), image_size_option("224")
+        ((500, 375), (224, 224))
+    """
+    parts = text.lower().split("x")
+    if len(parts) > 2 or not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an image size; write HEIGHTxWIDTH, e.g. 500x500")
+    height, width = (int(parts[0]), int(parts[-1]))
+    return height, width
+
+
+BENCHMARK_BACKBONES = ("vgg16", "alexnet", "googlenet", "resnet50", "resnet101", "mobilenetv2", "efficientnetv2b0")
+
+
+def _benchmark_arguments(parser):
+    from fcn_keras.benchmark.runtimes import RUNTIMES
+
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=VARIANTS, help="default: all three")
+    parser.add_argument("--backbones", nargs="+", default=BENCHMARK_BACKBONES,
+                        help=f"registered backbones (default: {' '.join(BENCHMARK_BACKBONES)})")
+    parser.add_argument("--paddings", nargs="+", choices=PADDINGS,
+                        help="geometries (default: both for VGG16, the builders' default for the others)")
+    parser.add_argument("--sizes", nargs="+", type=image_size_option, default=[(500, 500), (224, 224)],
+                        metavar="HxW", help="input sizes (default 500x500 224x224)")
+    parser.add_argument("--batches", nargs="+", type=COUNT, default=[1, 8], help="batch sizes (default 1 8)")
+    parser.add_argument("--runtimes", nargs="+", choices=list(RUNTIMES), default=list(RUNTIMES), metavar="RUNTIME",
+                        help=f"default: all that run here, of {', '.join(RUNTIMES)}")
+    parser.add_argument("--repeats", type=COUNT, default=5, help="timed calls per case, median kept (default 5)")
+    parser.add_argument("--no-training", action="store_true",
+                        help="skip the demo's training step and input pipeline")
+    parser.add_argument("--output", default="fcn-benchmark",
+                        help="folder for results.json, results.md and latency.png (default ./fcn-benchmark)")
+    parser.add_argument("--overwrite", action="store_true", help="replace earlier results in --output")
+
+
+@command("benchmark", "Measure inference and training speed on this machine against its matmul peak.",
+         "fcn-keras benchmark --variants fcn8s --backbones vgg16 --sizes 500x500 --batches 1 "
+         "--runtimes keras xla tflite_int8", _benchmark_arguments)
+def _benchmark(args):
+    from fcn_keras.benchmark import model_specs, result_paths, run_benchmark, write_results
+
+    claim_files(result_paths(args.output), args.overwrite)  # refused now, not after an hour of measuring
+    results = run_benchmark(model_specs(args.variants, args.backbones, args.paddings), args.sizes, args.batches,
+                            args.runtimes, args.repeats, demo=None if args.no_training else DEMO)
+    print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one stderr line (exit status 2), naming the option and `--help`."""
 

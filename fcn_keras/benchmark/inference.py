@@ -1,0 +1,131 @@
+"""Inference cases of the benchmark: which model, at what size and batch, on which runtime, and how one is measured."""
+
+import dataclasses
+
+import numpy as np
+
+from fcn_keras.benchmark.runtimes import build_with_policy
+from fcn_keras.benchmark.timing import PeakMemory, median_seconds
+from fcn_keras.defaults import DEFAULT_PADDING
+from fcn_keras.models import build_fcn8s, build_fcn16s, build_fcn32s, convolution_flops
+from fcn_keras.models.variants import PADDINGS
+
+BUILDERS = {"fcn32s": build_fcn32s, "fcn16s": build_fcn16s, "fcn8s": build_fcn8s}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One FCN the benchmark builds: variant, backbone and geometry (21 classes, as for VOC).
+
+    Example:
+        >>> ModelSpec("fcn8s", "vgg16", "same").name
+        'fcn8s vgg16 same'
+    """
+
+    variant: str
+    backbone: str
+    padding: str
+    num_classes: int = 21
+
+    @property
+    def name(self):
+        return f"{self.variant} {self.backbone} {self.padding}"
+
+    def build(self, policy="float32", size=None):
+        """The model under the Keras dtype `policy`, for any input size or a fixed (H, W) `size`, its score
+        layers randomized so that every runtime's logits and classes can be compared (fixed seed)."""
+        builder = BUILDERS[self.variant]
+        model = build_with_policy(lambda: builder(self.num_classes, backbone=self.backbone, padding=self.padding,
+                                                  input_shape=(*(size or (None, None)), 3)), policy)
+        randomize_zero_kernels(model)
+        return model
+
+    def flops(self, size):
+        """Convolution FLOPs of one (H, W) image."""
+        return convolution_flops(self.build(size=size))
+
+
+def model_specs(variants, backbones, paddings=None):
+    """Every combination of `variants` and `backbones`; `paddings` None means both geometries for the VGG16
+    family and the builders' default for the other backbones.
+
+    Example:
+        >>> [spec.name for spec in model_specs(["fcn8s"], ["vgg16", "resnet50"])]
+        ['fcn8s vgg16 paper', 'fcn8s vgg16 same', 'fcn8s resnet50 paper']
+    """
+    return [ModelSpec(variant, backbone, padding) for variant in variants for backbone in backbones
+            for padding in (paddings or (PADDINGS if backbone.startswith("vgg16") else (DEFAULT_PADDING,)))]
+
+
+def randomize_zero_kernels(model, seed=0, scale=0.01):
+    """Fills the all-zero kernels (the FCN's score layers start at zero) with Gaussian noise of std `scale`.
+
+    Example:
+        >>> model = build_fcn32s(3, backbone="vgg16_tiny")
+        >>> float(np.abs(model.get_layer("score_fr").kernel).max())
+        0.0
+        >>> float(np.abs(randomize_zero_kernels(model).get_layer("score_fr").kernel).max()) > 0
+        True
+    """
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        if len(weight.shape) == 4 and not np.any(weight.numpy()):
+            weight.assign(rng.normal(0, scale, weight.shape).astype(weight.dtype))
+    return model
+
+
+def measure_inference(predict, images, reference, repeats):
+    """Times `predict(images)` and compares its logits with `reference` (Keras float32 logits of the same images).
+
+    Returns:
+        dict: seconds (median per batch), peak_mib (memory gained during the calls),
+        max_relative_difference (largest |logit difference| over the largest |reference logit|)
+        and same_class (fraction of pixels whose argmax class agrees).
+
+    Example:
+        >>> images = np.ones((2, 8, 8, 3), np.float32)
+        >>> row = measure_inference(lambda x: x * 2, images, images * 2, repeats=2)
+        >>> row["max_relative_difference"], row["same_class"]
+        (0.0, 1.0)
+    """
+    with PeakMemory() as memory:
+        logits = np.asarray(predict(images), np.float32)
+        seconds = median_seconds(lambda: predict(images), repeats, warmup=0)
+    scale = float(np.abs(reference).max()) or 1.0
+    return {
+        "seconds": seconds,
+        "peak_mib": round(memory.mib, 1),
+        "max_relative_difference": float(np.abs(logits - reference).max() / scale),
+        "same_class": float(np.mean(logits.argmax(-1) == reference.argmax(-1))),
+    }
+
+
+def test_images(batch, size, seed=0):
+    """A fixed batch of uniform random RGB images, float32 (batch, H, W, 3) in [0, 255].
+
+    Example:
+        >>> test_images(2, (5, 7)).shape
+        (2, 5, 7, 3)
+    """
+    return np.random.default_rng(seed).uniform(0, 255, (batch, *size, 3)).astype(np.float32)
+
+
+def prepare_runtime(runtime, build, images, workdir):
+    """The predictor of `build`'s model on `runtime`, or the reason it cannot run here.
+
+    Args:
+        runtime: a `Runtime`.
+        build: `build(policy)` gives the model under a Keras dtype policy, with the same weights every time.
+        images: a batch of the case (calibrates int8).
+        workdir: an empty folder for the runtime's exports.
+
+    Returns:
+        (predict, None) or (None, reason).
+    """
+    reason = runtime.missing()
+    if reason:
+        return None, reason
+    try:
+        return runtime.prepare(build, workdir, images), None
+    except (ValueError, ImportError, NotImplementedError) as error:
+        return None, str(error).splitlines()[0]

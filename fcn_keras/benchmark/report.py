@@ -1,0 +1,135 @@
+"""The benchmark's results as files: JSON, Markdown tables and a plot of latency against pixels."""
+
+import json
+import os
+
+from fcn_keras.write_policy import claim_files
+
+INFERENCE_COLUMNS = (
+    ("model", "model", "{}"), ("size", "size", "{}"), ("batch", "batch", "{}"), ("runtime", "runtime", "{}"),
+    ("ms_per_image", "ms/image", "{:.1f}"), ("images_per_s", "images/s", "{:.2f}"),
+    ("gflop_per_image", "GFLOP/image", "{:.1f}"), ("gflop_per_s", "GFLOP/s", "{:.0f}"),
+    ("of_matmul", "x matmul", "{:.2f}"), ("peak_mib", "+MiB", "{:.0f}"),
+    ("max_relative_difference", "max rel. diff", "{:.1e}"), ("same_class", "same class", "{:.2%}"),
+)
+TRAINING_COLUMNS = (
+    ("policy", "policy", "{}"), ("seconds", "step s", "{:.3f}"), ("images_per_s", "images/s", "{:.1f}"),
+    ("gflop_per_step", "GFLOP/step", "{:.1f}"), ("gflop_per_s", "GFLOP/s", "{:.0f}"),
+    ("of_matmul", "x matmul", "{:.2f}"), ("peak_mib", "+MiB", "{:.0f}"),
+)
+
+
+def markdown(results):
+    """The results as Markdown: the machine, one table of inference cases, training, pipeline and serving.
+
+    Example:
+        >>> print(markdown({"machine": {"line": "CPU: x, 2 cores", "backend": "tensorflow", "onednn": "on"},
+        ...                 "matmul": {"backend": 200.0, "numpy": 190.0, "best": 200.0}, "inference": [],
+        ...                 "skipped": {"onnx": "onnxruntime is not installed"}, "training": [],
+        ...                 "pipeline": None, "serving_graphs": None}))
+        CPU: x, 2 cores; backend tensorflow, oneDNN on; fp32 matmul 200 GFLOP/s (tensorflow 200, NumPy 190).
+        <BLANKLINE>
+        Not run: onnx (onnxruntime is not installed).
+    """
+    machine, matmul = results["machine"], results["matmul"]
+    parts = [f"{machine['line']}; backend {machine['backend']}, oneDNN {machine['onednn']}; fp32 matmul "
+             f"{matmul['best']:.0f} GFLOP/s ({machine['backend']} {matmul['backend']:.0f}, "
+             f"NumPy {matmul['numpy']:.0f})."]
+    if results["inference"]:
+        parts.append(table(results["inference"], INFERENCE_COLUMNS))
+    if results["skipped"]:
+        parts.append("Not run: " + "; ".join(f"{name} ({why})" for name, why in results["skipped"].items()) + ".")
+    if results["training"]:
+        parts.append("Training step of the demo's model:\n\n" + table(results["training"], TRAINING_COLUMNS))
+    if results["pipeline"]:
+        pipeline = results["pipeline"]
+        parts.append(f"Input pipeline: {pipeline['pipeline_images_per_s']:.0f} images/s alone; a fit step takes "
+                     f"{1000 * pipeline['step_seconds_with_pipeline']:.0f} ms on it and "
+                     f"{1000 * pipeline['step_seconds_in_memory']:.0f} ms on batches in memory "
+                     f"({pipeline['overhead']:+.1%}).")
+    if results["serving_graphs"]:
+        graphs = results["serving_graphs"]
+        parts.append(f"Serving {graphs['sizes']} input sizes compiled {graphs['keras_predict']} graphs in Keras "
+                     f"`predict_on_batch` and {graphs['saved_model']} in the SavedModel (`fcn-keras serve`).")
+    return "\n\n".join(parts)
+
+
+def table(rows, columns):
+    """A Markdown table of `rows` (dicts) with `columns` as (key, heading, format); numbers right-aligned.
+
+    Example:
+        >>> print(table([{"name": "a", "ms": 1.25}], (("name", "name", "{}"), ("ms", "ms", "{:.1f}"))))
+        | name | ms |
+        | --- | ---: |
+        | a | 1.2 |
+    """
+    lines = ["| " + " | ".join(heading for _, heading, _ in columns) + " |",
+             "| " + " | ".join("---" if form == "{}" else "---:" for _, _, form in columns) + " |"]
+    lines += ["| " + " | ".join(form.format(row[key]) for key, _, form in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def plot_latency(rows, path):
+    """Plots milliseconds per image against megapixels for each model and runtime at batch 1, one line each:
+    a convolutional network's cost should grow linearly with the pixels.
+
+    Example:
+        >>> rows = [{"model": "m", "runtime": "keras", "batch": 1, "pixels": pixels, "ms_per_image": pixels / 1e3}
+        ...         for pixels in (50176, 250000)]
+        >>> plot_latency(rows, "latency.png")
+        'latency.png'
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    lines = {}
+    for row in rows:
+        if row["batch"] == 1:
+            lines.setdefault(f"{row['model']}, {row['runtime']}", []).append((row["pixels"] / 1e6,
+                                                                               row["ms_per_image"]))
+    for label, points in lines.items():
+        megapixels, milliseconds = zip(*sorted(points))
+        axes.plot(megapixels, milliseconds, marker="o", label=label)
+    axes.set(xlabel="megapixels per image", ylabel="ms per image (batch 1)", xlim=(0, None), ylim=(0, None),
+             title="FCN inference latency against input size")
+    axes.grid(alpha=0.3)
+    if lines:
+        axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def result_paths(folder):
+    """The files `write_results` writes to `folder`: results.json, results.md and latency.png.
+
+    Example:
+        >>> [os.path.basename(path) for path in result_paths("bench")]
+        ['results.json', 'results.md', 'latency.png']
+    """
+    return [os.path.join(folder, name) for name in ("results.json", "results.md", "latency.png")]
+
+
+def write_results(results, folder, overwrite=False):
+    """Writes `result_paths(folder)`; existing ones are refused unless `overwrite`. Returns the paths.
+
+    Example:
+        >>> results = {"machine": {"line": "CPU: x", "backend": "tensorflow", "onednn": "on"},
+        ...            "matmul": {"backend": 1.0, "numpy": 1.0, "best": 1.0}, "inference": [], "skipped": {},
+        ...            "training": [], "pipeline": None, "serving_graphs": None}
+        >>> paths = write_results(results, "bench")
+        >>> write_results(results, "bench")
+        Traceback (most recent call last):
+        FileExistsError: ...bench/results.json...
+    """
+    paths = claim_files(result_paths(folder), overwrite)
+    with open(paths[0], "w") as file:
+        json.dump(results, file, indent=1, default=str)
+    with open(paths[1], "w") as file:
+        file.write(markdown(results) + "\n")
+    plot_latency(results["inference"], paths[2])
+    return paths

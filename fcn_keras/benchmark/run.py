@@ -1,0 +1,155 @@
+"""`run_benchmark`: every case measured in one run on the machine at hand, with a progress line per case."""
+
+import itertools
+import tempfile
+
+import numpy as np
+
+from fcn_keras.benchmark.inference import ModelSpec, measure_inference, prepare_runtime, test_images
+from fcn_keras.benchmark.runtimes import get_runtime
+from fcn_keras.benchmark.timing import matmul_peak
+from fcn_keras.benchmark.training import pipeline_overhead, training_step
+
+SERVING_SIZES = ((64, 64), (80, 96), (97, 131), (128, 128), (150, 90), (64, 64))
+
+
+def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtimes=("keras",), repeats=5,
+                  demo=None, training_policies=("float32", "auto"), serving_sizes=SERVING_SIZES, progress=print):
+    """Measures inference of each model on each runtime, size and batch, the demo's training step and pipeline,
+    and the graphs serving compiles, against this machine's fp32 matmul peak.
+
+    Args:
+        specs: `ModelSpec`s (variant, backbone, geometry).
+        sizes: (H, W) input sizes.
+        batches: batch sizes.
+        runtimes: names from `RUNTIMES`; one that cannot run here is listed with its reason.
+        repeats: timed calls per case (median); one untimed call comes first.
+        demo: `DemoSettings` whose training step and input pipeline are measured; None skips training.
+        training_policies: Keras dtype policies of the training step ("auto": what the demo picks here).
+        serving_sizes: (H, W) sizes whose serving compiles are counted (on TensorFlow); None skips it.
+        progress: called with one line per finished case.
+
+    Returns:
+        dict: machine, matmul (GFLOP/s), inference (rows), skipped ({runtime: reason}),
+        training (rows), pipeline and serving_graphs.
+
+    Example:
+        >>> results = run_benchmark([ModelSpec("fcn8s", "vgg16_tiny", "same")], sizes=[(32, 32)], batches=[1],
+        ...                         repeats=1, serving_sizes=None, progress=lambda line: None)
+        >>> row, = results["inference"]
+        >>> row["runtime"], row["size"], row["max_relative_difference"]
+        ('keras', '32x32', 0.0)
+    """
+    from fcn_keras.machine import describe, keras_backend, machine_line
+
+    runtimes = [get_runtime(name) for name in runtimes]  # unknown names fail before anything runs
+    progress(machine_line())
+    matmul = matmul_peak(repeats)
+    progress(f"fp32 matmul: Keras backend {matmul['backend']:.0f}, NumPy {matmul['numpy']:.0f} GFLOP/s")
+    results = {"machine": {**describe(), "line": machine_line()}, "matmul": matmul, "inference": [],
+               "skipped": {}, "training": [], "pipeline": None, "serving_graphs": None}
+    total = len(specs) * len(runtimes) * len(sizes) * len(batches)
+    counter = itertools.count(1)
+    for spec in specs:
+        for row in _measure_model(spec, runtimes, sizes, batches, repeats, matmul["best"], results["skipped"]):
+            results["inference"].append(row)
+            progress(f"[{next(counter)}/{total}] {_case_line(row)}")
+    if demo is not None:
+        results["training"] = _measure_training(demo, training_policies, repeats, matmul["best"], progress)
+        results["pipeline"] = pipeline_overhead(demo)
+        progress(f"input pipeline: {results['pipeline']['pipeline_images_per_s']:.0f} images/s alone, "
+                 f"+{results['pipeline']['overhead']:.1%} on a fit step")
+    if serving_sizes and keras_backend() == "tensorflow":
+        results["serving_graphs"] = serving_graphs(serving_sizes)
+        progress(f"serving {results['serving_graphs']['sizes']} input sizes: Keras predict traced "
+                 f"{results['serving_graphs']['keras_predict']} graphs, the SavedModel signature 1")
+    return results
+
+
+def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
+    """Rows of one model: each runtime prepared once (exports written once), then every size and batch."""
+    model = spec.build()
+    references = {}
+    flops = {size: spec.flops(size) for size in sizes}
+    calibration = test_images(4, sizes[0], seed=1)
+
+    def build(policy="float32"):
+        if policy == "float32":
+            return model
+        other = spec.build(policy)
+        other.set_weights(model.get_weights())
+        return other
+
+    for runtime in runtimes:
+        with tempfile.TemporaryDirectory(prefix=f"fcn_benchmark_{runtime.name}_") as workdir:
+            predict, reason = prepare_runtime(runtime, build, calibration, workdir)
+            if predict is None:
+                skipped.setdefault(runtime.name, f"{spec.name}: {reason}")
+                continue
+            for size, batch in itertools.product(sizes, batches):
+                images = test_images(batch, size)
+                if (size, batch) not in references:
+                    references[size, batch] = np.asarray(model.predict_on_batch(images), np.float32)
+                try:
+                    row = measure_inference(predict, images, references[size, batch], repeats)
+                except Exception as error:  # another library's failure costs its case, not the whole run
+                    skipped.setdefault(runtime.name, f"{spec.name} {size[0]}x{size[1]} batch {batch}: "
+                                                     f"{type(error).__name__}: {str(error).strip().splitlines()[-1]}")
+                    continue
+                yield _inference_row(spec, runtime.name, size, batch, row, flops[size], peak)
+
+
+def _inference_row(spec, runtime, size, batch, measured, flops, peak):
+    seconds = measured.pop("seconds")
+    rate = flops * batch / seconds / 1e9
+    return {"model": spec.name, "variant": spec.variant, "backbone": spec.backbone, "padding": spec.padding,
+            "runtime": runtime, "size": f"{size[0]}x{size[1]}", "pixels": size[0] * size[1], "batch": batch,
+            "ms_per_image": 1000 * seconds / batch, "images_per_s": batch / seconds,
+            "gflop_per_image": flops / 1e9, "gflop_per_s": rate, "of_matmul": rate / peak, **measured}
+
+
+def _case_line(row):
+    return (f"{row['model']} {row['size']} batch {row['batch']} {row['runtime']}: {row['ms_per_image']:.0f} ms "
+            f"per image, {row['images_per_s']:.1f} images/s, {row['gflop_per_s']:.0f} GFLOP/s = "
+            f"{row['of_matmul']:.2f}x matmul, +{row['peak_mib']:.0f} MiB")
+
+
+def _measure_training(demo, policies, repeats, peak, progress):
+    from fcn_keras.precision import resolve_precision
+
+    rows = []
+    for policy in policies:
+        resolved = resolve_precision(policy).policy if policy == "auto" else policy
+        row = {"policy": resolved, "asked": policy, **training_step(demo, resolved, repeats)}
+        row["gflop_per_s"] = row["gflop_per_step"] / row["seconds"]
+        row["of_matmul"] = row["gflop_per_s"] / peak
+        rows.append(row)
+        progress(f"training step ({demo.backbone}, batch {demo.batch_size}, {resolved}): "
+                 f"{1000 * row['seconds']:.0f} ms, {row['gflop_per_s']:.0f} GFLOP/s = {row['of_matmul']:.2f}x matmul")
+    return rows
+
+
+def serving_graphs(sizes=SERVING_SIZES):
+    """How many graphs serving images of `sizes` compiles: Keras `predict_on_batch` (what `predict` and
+    `evaluate` call) and the SavedModel signature `fcn-keras serve` runs, whose height and width are free.
+
+    Example:
+        >>> counts = serving_graphs()
+        >>> counts["sizes"], counts["keras_predict"] <= 2, counts["saved_model"]
+        (5, True, 1)
+    """
+    import tensorflow as tf
+
+    from fcn_keras.export.saved_model import write_logits_saved_model
+
+    model = ModelSpec("fcn8s", "vgg16_tiny", "paper").build()
+    with tempfile.TemporaryDirectory() as workdir:
+        signature = tf.saved_model.load(write_logits_saved_model(model, f"{workdir}/model")).signatures[
+            "serving_default"]
+        for size in sizes:
+            images = test_images(1, size)
+            model.predict_on_batch(images)
+            signature(images=tf.constant(images))
+        free = signature.structured_input_signature[1]["images"].shape[1:3] == [None, None]
+    return {"sizes": len(set(sizes)), "keras_predict": model.predict_function.experimental_get_tracing_count(),
+            "saved_model": 1 if free else len(set(sizes))}

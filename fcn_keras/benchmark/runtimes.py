@@ -1,0 +1,168 @@
+"""The ways the benchmark runs an FCN: Keras, tf.function with and without XLA, the exports and a PyTorch peer.
+
+Each runtime turns a model into a predictor, `predict(images) -> logits` on
+NumPy float32 (N, H, W, 3) RGB 0..255 in and (N, H, W, C) logits out, so that
+every runtime is timed the same way and its logits are checked against Keras'.
+"""
+
+import dataclasses
+import importlib.util
+import os
+
+import numpy as np
+
+from fcn_keras.precision import dtype_policy
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """One way to run a model.
+
+    Attributes:
+        name: what `--runtimes` calls it.
+        description: one line for the results.
+        prepare: `prepare(build, workdir, images) -> predict`; `build(policy)` gives the
+            case's Keras model (float32 by default), `workdir` an empty folder for its files,
+            `images` a batch of the case (calibration for int8).
+        needs: modules that must be importable, with the pip install that brings them.
+        tensorflow: whether it needs Keras' TensorFlow backend (an export or a tf.function).
+    """
+
+    name: str
+    description: str
+    prepare: object
+    needs: tuple = ()
+    tensorflow: bool = True
+
+    def missing(self):
+        """Why this runtime cannot run here (the pip command or backend that fixes it), or None."""
+        from fcn_keras.machine import keras_backend
+
+        if self.tensorflow and keras_backend() != "tensorflow":
+            return f"needs Keras' TensorFlow backend (KERAS_BACKEND=tensorflow), not {keras_backend()}"
+        for module, install in self.needs:
+            if importlib.util.find_spec(module) is None:
+                return f"{module} is not installed (pip install {install})"
+        return None
+
+
+def _keras(build, workdir, images):
+    return build("float32").predict_on_batch
+
+
+def _keras_bfloat16(build, workdir, images):
+    model = build("mixed_bfloat16")
+    return lambda batch: np.asarray(model.predict_on_batch(batch), np.float32)
+
+
+def _tf_function(jit_compile):
+    def prepare(build, workdir, images):
+        import tensorflow as tf
+
+        model = build("float32")
+        call = tf.function(lambda batch: model(batch, training=False), jit_compile=jit_compile)
+        return lambda batch: call(tf.constant(batch)).numpy()
+
+    return prepare
+
+
+def _saved_model(build, workdir, images):
+    import tensorflow as tf
+
+    from fcn_keras.export.saved_model import write_logits_saved_model
+
+    loaded = tf.saved_model.load(write_logits_saved_model(build("float32"), os.path.join(workdir, "saved_model")))
+    signature = loaded.signatures["serving_default"]
+    return lambda batch: signature(images=tf.constant(batch))["logits"].numpy()
+
+
+def _tflite(quantization):
+    def prepare(build, workdir, images):
+        from ai_edge_litert.interpreter import Interpreter
+
+        from fcn_keras.export import export_tflite
+
+        path = export_tflite(build("float32"), os.path.join(workdir, "model.tflite"), quantization,
+                             representative_data=images if quantization == "int8" else None)
+        runner = Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner()
+        return lambda batch: runner(images=batch)["logits"]
+
+    return prepare
+
+
+def _onnx(build, workdir, images):
+    import onnxruntime
+
+    from fcn_keras.export import export_onnx
+
+    path = export_onnx(build("float32"), os.path.join(workdir, "model.onnx"), check_size=None)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return lambda batch: session.run(None, {"images": batch})[0]
+
+
+def _openvino(precision):
+    def prepare(build, workdir, images):
+        import openvino
+
+        from fcn_keras.export.saved_model import write_logits_saved_model
+
+        saved_model = write_logits_saved_model(build("float32"), os.path.join(workdir, "saved_model"))
+        compiled = openvino.Core().compile_model(openvino.convert_model(saved_model), "CPU", {
+            "INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"})
+        return lambda batch: compiled(batch)[0]
+
+    return prepare
+
+
+def _pytorch_peer(build, workdir, images):
+    from fcn_keras.benchmark.pytorch_peer import pytorch_predictor
+
+    return pytorch_predictor(build("float32"), threads=os.cpu_count())
+
+
+_DEPLOY = "fcn-keras[deploy]"
+_OPENVINO = (("openvino", "fcn-keras[openvino]"),)
+RUNTIMES = {runtime.name: runtime for runtime in (
+    Runtime("keras", "Keras predict_on_batch, float32", _keras, tensorflow=False),
+    Runtime("keras_bf16", "Keras predict_on_batch, mixed_bfloat16 policy", _keras_bfloat16, tensorflow=False),
+    Runtime("tf_function", "tf.function of the model call, float32", _tf_function(False)),
+    Runtime("xla", "tf.function(jit_compile=True), float32", _tf_function(True)),
+    Runtime("saved_model", "the exported SavedModel's logits signature", _saved_model),
+    Runtime("tflite_fp32", "TFLite float32 (XNNPack)", _tflite(None), (("ai_edge_litert", _DEPLOY),)),
+    Runtime("tflite_fp16", "TFLite float16 weights", _tflite("float16"), (("ai_edge_litert", _DEPLOY),)),
+    Runtime("tflite_int8", "TFLite int8 weights and activations", _tflite("int8"), (("ai_edge_litert", _DEPLOY),)),
+    Runtime("onnx", "ONNX Runtime (CPU) of the ONNX export", _onnx,
+            (("onnxruntime", _DEPLOY), ("tf2onnx", _DEPLOY))),
+    Runtime("openvino", "OpenVINO from the SavedModel, float32", _openvino("f32"), _OPENVINO),
+    Runtime("openvino_bf16", "OpenVINO, bfloat16 inference hint", _openvino("bf16"), _OPENVINO),
+    Runtime("pytorch", "our PyTorch twin of pytorch-fcn's FCN8s, channels_last (VGG16 paper FCN-8s only)",
+            _pytorch_peer, (("torch", "fcn-keras[torch]"),), tensorflow=False),
+)}
+
+
+def get_runtime(name):
+    """The `Runtime` called `name`.
+
+    Example:
+        >>> get_runtime("xla").description
+        'tf.function(jit_compile=True), float32'
+        >>> get_runtime("tensorrt")
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown runtime 'tensorrt'; choose from keras, keras_bf16, tf_function, xla, saved_model, \
+tflite_fp32, tflite_fp16, tflite_int8, onnx, openvino, openvino_bf16, pytorch.
+    """
+    if name not in RUNTIMES:
+        raise ValueError(f"Unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}.")
+    return RUNTIMES[name]
+
+
+def build_with_policy(build, policy):
+    """Calls `build()` under the Keras dtype policy `policy`.
+
+    Example:
+        >>> build_with_policy(lambda: keras.layers.Dense(1), "mixed_bfloat16").compute_dtype
+        'bfloat16'
+    """
+    with dtype_policy(policy):
+        return build()

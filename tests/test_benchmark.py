@@ -1,0 +1,111 @@
+"""`fcn-keras benchmark` on tiny models: what it measures is right, and it never stops on one runtime's failure."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from fcn_keras import cli
+from fcn_keras.benchmark import ModelSpec, run_benchmark
+from fcn_keras.benchmark import runtimes as runtimes_module
+from fcn_keras.benchmark.runtimes import Runtime
+from fcn_keras.demo_settings import DemoSettings
+
+SPEC = ModelSpec("fcn8s", "vgg16_tiny", "paper", num_classes=4)
+TINY_DEMO = DemoSettings(backbone="vgg16_tiny", image_size=(24, 24), batch_size=2, train_images=8)
+
+
+@pytest.fixture(scope="module")
+def results():
+    lines = []
+    runtimes = ["keras", "saved_model", "tflite_fp32", "pytorch"]
+    measured = run_benchmark([SPEC], sizes=[(32, 40)], batches=[1, 2], runtimes=runtimes, repeats=1,
+                             demo=TINY_DEMO, training_policies=("float32",), progress=lines.append)
+    return measured, lines
+
+
+def test_every_case_is_timed_and_checked_against_keras(results):
+    measured, lines = results
+    rows = measured["inference"]
+    ran = [name for name in ("keras", "saved_model", "tflite_fp32", "pytorch")
+           if name not in measured["skipped"]]
+    assert [(row["runtime"], row["batch"]) for row in rows] == [(name, batch) for name in ran for batch in (1, 2)]
+    assert {"keras", "saved_model"} <= set(ran)
+    flops = SPEC.flops((32, 40))
+    for row in rows:
+        assert row["gflop_per_image"] == flops / 1e9
+        assert row["ms_per_image"] * row["images_per_s"] == pytest.approx(1000)
+        assert row["gflop_per_s"] == pytest.approx(flops * row["images_per_s"] / 1e9)
+        assert row["of_matmul"] == pytest.approx(row["gflop_per_s"] / measured["matmul"]["best"])
+        assert row["max_relative_difference"] <= 1e-4, row  # every runtime here computes in float32
+        assert row["same_class"] >= 0.99
+    assert [line.split("]")[0] for line in lines if line.startswith("[")] == [f"[{k}/8" for k in range(1, 9)]
+
+
+def test_the_logits_are_not_trivial():
+    """The score layers start at zero; the benchmark randomizes them, or every runtime would agree on zeros."""
+    model = SPEC.build(size=(32, 40))
+    logits = np.asarray(model.predict_on_batch(np.full((1, 32, 40, 3), 100, np.float32)))
+    assert np.abs(logits).max() > 1e-3
+    assert len(np.unique(logits.argmax(-1))) > 1
+
+
+def test_training_step_pipeline_and_serving_graphs(results):
+    measured, _ = results
+    step, = measured["training"]
+    assert step["policy"] == "float32"
+    assert step["gflop_per_s"] == pytest.approx(step["gflop_per_step"] / step["seconds"])
+    assert measured["pipeline"]["overhead"] == pytest.approx(
+        measured["pipeline"]["step_seconds_with_pipeline"] / measured["pipeline"]["step_seconds_in_memory"] - 1)
+    assert measured["serving_graphs"]["sizes"] == 5
+    assert measured["serving_graphs"]["keras_predict"] <= 2  # Keras' predict function stops retracing
+    assert measured["serving_graphs"]["saved_model"] == 1
+
+
+def test_unknown_runtime_is_refused_before_measuring():
+    lines = []
+    with pytest.raises(ValueError, match="Unknown runtime 'tensorrt'; choose from keras, "):
+        run_benchmark([SPEC], runtimes=["keras", "tensorrt"], progress=lines.append)
+    assert lines == []
+
+
+def test_a_missing_or_failing_runtime_is_reported_and_the_run_goes_on(monkeypatch):
+    def failing(build, workdir, images):
+        def predict(batch):
+            raise RuntimeError("kernel exploded\nsecond line")
+        return predict
+
+    monkeypatch.setitem(runtimes_module.RUNTIMES, "absent",
+                        Runtime("absent", "needs a module", None, (("no_such_module_x", "fcn-keras[x]"),), False))
+    monkeypatch.setitem(runtimes_module.RUNTIMES, "failing", Runtime("failing", "fails", failing, tensorflow=False))
+    measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[1], runtimes=["absent", "failing", "keras"],
+                             repeats=1, serving_sizes=None, progress=lambda line: None)
+    assert measured["skipped"] == {
+        "absent": "fcn8s vgg16_tiny paper: no_such_module_x is not installed (pip install fcn-keras[x])",
+        "failing": "fcn8s vgg16_tiny paper 24x24 batch 1: RuntimeError: second line"}
+    assert [row["runtime"] for row in measured["inference"]] == ["keras"]
+
+
+def test_command_writes_results_and_never_overwrites(tmp_path, capsys):
+    output = str(tmp_path / "bench")
+    arguments = ["benchmark", "--variants", "fcn32s", "--backbones", "vgg16_tiny", "--paddings", "same",
+                 "--sizes", "24x32", "--batches", "1", "--runtimes", "keras", "--repeats", "1", "--no-training",
+                 "--output", output]
+    assert cli.main(arguments) == 0
+    assert sorted(os.listdir(output)) == ["latency.png", "results.json", "results.md"]
+    with open(os.path.join(output, "results.json")) as file:
+        row, = json.load(file)["inference"]
+    assert (row["model"], row["size"], row["runtime"]) == ("fcn32s vgg16_tiny same", "24x32", "keras")
+    assert "| fcn32s vgg16_tiny same | 24x32 | 1 | keras |" in open(os.path.join(output, "results.md")).read()
+    capsys.readouterr()
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err
+    assert "results.json" in error and "--overwrite" in error
+
+
+def test_bad_size_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["benchmark", "--sizes", "500x"])
+    assert exit_info.value.code == 2
+    assert "'500x' is not an image size; write HEIGHTxWIDTH, e.g. 500x500" in capsys.readouterr().err
