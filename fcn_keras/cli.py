@@ -457,6 +457,9 @@ def _benchmark_arguments(parser):
     parser.add_argument("--repeats", type=COUNT, default=5, help="timed calls per case, median kept (default 5)")
     parser.add_argument("--no-training", action="store_true",
                         help="skip the demo's training step and input pipeline")
+    parser.add_argument("--trained", metavar="MODEL",
+                        help="the demo's trained model.keras: each runtime's mean IU on its held-out set, against "
+                             "Keras float32 (what low precision costs)")
     parser.add_argument("--output", default="fcn-benchmark",
                         help="folder for results.json, results.md and latency.png (default ./fcn-benchmark)")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier results in --output")
@@ -470,7 +473,8 @@ def _benchmark(args):
 
     claim_files(result_paths(args.output), args.overwrite)  # refused now, not after an hour of measuring
     results = run_benchmark(model_specs(args.variants, args.backbones, args.paddings), args.sizes, args.batches,
-                            args.runtimes, args.repeats, demo=None if args.no_training else DEMO)
+                            args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
+                            trained=args.trained)
     print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")
 
 

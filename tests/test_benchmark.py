@@ -1,16 +1,22 @@
 """`fcn-keras benchmark` on tiny models: what it measures is right, and it never stops on one runtime's failure."""
 
+import dataclasses
 import json
 import os
 
 import numpy as np
 import pytest
 
+import fcn_keras
 from fcn_keras import cli
 from fcn_keras.benchmark import ModelSpec, run_benchmark
 from fcn_keras.benchmark import runtimes as runtimes_module
+from fcn_keras.benchmark.inference import randomize_zero_kernels
+from fcn_keras.benchmark.quality import demo_quality
 from fcn_keras.benchmark.runtimes import Runtime
+from fcn_keras.data import make_shapes
 from fcn_keras.demo_settings import DemoSettings
+from fcn_keras.metrics import confusion_matrix, scores_from_confusion
 
 SPEC = ModelSpec("fcn8s", "vgg16_tiny", "paper", num_classes=4)
 TINY_DEMO = DemoSettings(backbone="vgg16_tiny", image_size=(24, 24), batch_size=2, train_images=8)
@@ -109,3 +115,21 @@ def test_bad_size_is_a_usage_error(capsys):
         cli.main(["benchmark", "--sizes", "500x"])
     assert exit_info.value.code == 2
     assert "'500x' is not an image size; write HEIGHTxWIDTH, e.g. 500x500" in capsys.readouterr().err
+
+
+def test_quality_of_low_precision_on_a_trained_model(tmp_path):
+    demo = dataclasses.replace(TINY_DEMO, validation_images=4)
+    model = fcn_keras.build_fcn8s(demo.num_classes, backbone="vgg16_tiny", padding="same")
+    randomize_zero_kernels(model)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    quality, skipped = demo_quality(path, ["keras_bf16", "tflite_int8"], demo, progress=lambda line: None)
+    rows = {row["runtime"]: row for row in quality}
+    assert set(rows) | set(skipped) == {"keras", "keras_bf16", "tflite_int8"}
+    images, labels = make_shapes(4, demo.image_size, demo.num_classes, seed=demo.seed + 1)
+    expected = scores_from_confusion(confusion_matrix(
+        labels, model.predict_on_batch(images.astype(np.float32)).argmax(-1), demo.num_classes))["mean_iou"]
+    assert rows["keras"]["mean_iu"] == pytest.approx(expected)
+    for name, row in rows.items():
+        assert row["points_lost"] == pytest.approx(100 * (expected - row["mean_iu"]), abs=0.006)
+        assert row["same_class"] > 0.9, name

@@ -12,6 +12,10 @@ INFERENCE_COLUMNS = (
     ("of_matmul", "x matmul", "{:.2f}"), ("peak_mib", "+MiB", "{:.0f}"),
     ("max_relative_difference", "max rel. diff", "{:.1e}"), ("same_class", "same class", "{:.2%}"),
 )
+QUALITY_COLUMNS = (
+    ("runtime", "runtime", "{}"), ("mean_iu", "mean IU", "{:.4f}"), ("points_lost", "points lost", "{:+.2f}"),
+    ("same_class", "same class as float32", "{:.2%}"), ("ms_per_image", "ms/image", "{:.1f}"),
+)
 TRAINING_COLUMNS = (
     ("policy", "policy", "{}"), ("seconds", "step s", "{:.3f}"), ("images_per_s", "images/s", "{:.1f}"),
     ("gflop_per_step", "GFLOP/step", "{:.1f}"), ("gflop_per_s", "GFLOP/s", "{:.0f}"),
@@ -47,6 +51,12 @@ def markdown(results):
                      f"{1000 * pipeline['step_seconds_with_pipeline']:.0f} ms on it and "
                      f"{1000 * pipeline['step_seconds_in_memory']:.0f} ms on batches in memory "
                      f"({pipeline['overhead']:+.1%}).")
+    if results.get("quality"):
+        parts.append("Each runtime on the demo's trained model, its held-out set:\n\n"
+                     + table(results["quality"], QUALITY_COLUMNS))
+    if results.get("quality_skipped"):
+        parts.append("Not scored: " + "; ".join(f"{name} ({why})" for name, why in
+                                                 results["quality_skipped"].items()) + ".")
     if results["serving_graphs"]:
         graphs = results["serving_graphs"]
         parts.append(f"Serving {graphs['sizes']} input sizes compiled {graphs['keras_predict']} graphs in Keras "

@@ -6,15 +6,18 @@ import tempfile
 import numpy as np
 
 from fcn_keras.benchmark.inference import ModelSpec, measure_inference, prepare_runtime, test_images
+from fcn_keras.benchmark.quality import demo_quality
 from fcn_keras.benchmark.runtimes import get_runtime
 from fcn_keras.benchmark.timing import matmul_peak
 from fcn_keras.benchmark.training import pipeline_overhead, training_step
+from fcn_keras.demo_settings import DemoSettings
 
 SERVING_SIZES = ((64, 64), (80, 96), (97, 131), (128, 128), (150, 90), (64, 64))
 
 
 def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtimes=("keras",), repeats=5,
-                  demo=None, training_policies=("float32", "auto"), serving_sizes=SERVING_SIZES, progress=print):
+                  demo=None, training_policies=("float32", "auto"), serving_sizes=SERVING_SIZES, trained=None,
+                  progress=print):
     """Measures inference of each model on each runtime, size and batch, the demo's training step and pipeline,
     and the graphs serving compiles, against this machine's fp32 matmul peak.
 
@@ -27,11 +30,13 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         demo: `DemoSettings` whose training step and input pipeline are measured; None skips training.
         training_policies: Keras dtype policies of the training step ("auto": what the demo picks here).
         serving_sizes: (H, W) sizes whose serving compiles are counted (on TensorFlow); None skips it.
+        trained: the demo's trained model (or its `.keras` path): each runtime's mean IU on the demo's
+            held-out set is measured against Keras float32 (`DemoSettings` of `demo`, or the defaults).
         progress: called with one line per finished case.
 
     Returns:
         dict: machine, matmul (GFLOP/s), inference (rows), skipped ({runtime: reason}),
-        training (rows), pipeline and serving_graphs.
+        training (rows), pipeline, serving_graphs and quality (rows; its skipped runtimes in quality_skipped).
 
     Example:
         >>> results = run_benchmark([ModelSpec("fcn8s", "vgg16_tiny", "same")], sizes=[(32, 32)], batches=[1],
@@ -47,7 +52,8 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
     matmul = matmul_peak(repeats)
     progress(f"fp32 matmul: Keras backend {matmul['backend']:.0f}, NumPy {matmul['numpy']:.0f} GFLOP/s")
     results = {"machine": {**describe(), "line": machine_line()}, "matmul": matmul, "inference": [],
-               "skipped": {}, "training": [], "pipeline": None, "serving_graphs": None}
+               "skipped": {}, "training": [], "pipeline": None, "serving_graphs": None, "quality": [],
+               "quality_skipped": {}}
     total = len(specs) * len(runtimes) * len(sizes) * len(batches)
     counter = itertools.count(1)
     for spec in specs:
@@ -59,6 +65,9 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         results["pipeline"] = pipeline_overhead(demo)
         progress(f"input pipeline: {results['pipeline']['pipeline_images_per_s']:.0f} images/s alone, "
                  f"+{results['pipeline']['overhead']:.1%} on a fit step")
+    if trained is not None:
+        results["quality"], results["quality_skipped"] = demo_quality(
+            trained, [runtime.name for runtime in runtimes], demo or DemoSettings(), progress)
     if serving_sizes and keras_backend() == "tensorflow":
         results["serving_graphs"] = serving_graphs(serving_sizes)
         progress(f"serving {results['serving_graphs']['sizes']} input sizes: Keras predict traced "
