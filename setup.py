@@ -12,6 +12,8 @@ DEPLOY = [
 ]
 # keras-hub backbones, backbone="hub:<preset>" (keras-cv's successor; keras-cv itself is not needed).
 HUB = ["keras-hub>=0.20"]
+# OpenVINO, a runtime `fcn-keras benchmark` measures next to TensorFlow's (it reads the SavedModel).
+OPENVINO = ["openvino>=2024.0"]
 # Keras' JAX backend (KERAS_BACKEND=jax); on Linux the default wheel runs on the CPU, "jax[cuda12]" on NVIDIA GPUs.
 JAX = ["jax>=0.4.30"]
 
@@ -39,9 +41,11 @@ setup(
         "deploy": DEPLOY,
         "hub": HUB,
         "jax": JAX,
+        "openvino": OPENVINO,
         # Keras' PyTorch backend, and pytorch-fcn's .pth weights (the .caffemodel and .npz readers need none).
         "torch": ["torch>=2.1"],
-        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX],  # torch: .ci/run installs a CPU build where one is at hand
+        # torch: .ci/run installs a CPU build where one is at hand
+        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX, *OPENVINO],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[

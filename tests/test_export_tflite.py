@@ -1,18 +1,17 @@
 """TFLite export checked with the ai-edge-litert interpreter: fp32, float16, int8, fixed size, metadata."""
 
-import importlib.util
 import os
 
 import keras
 import numpy as np
 import pytest
 from helpers import NUM_CLASSES, random_images, tiny_fcn
+from rectangles import rectangles, train_rectangles_model
 
 from fcn_keras.export import export_model, export_tflite, read_tflite_metadata
 
 Interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
 INT8_AGREEMENT = 0.98  # share of pixels whose int8 class equals Keras fp32's (issue 6)
-BENCHMARK = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "export_quantization.py")
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +92,13 @@ def test_representative_data_may_be_a_generator_function(model, tmp_path):
 
 
 def test_int8_agrees_with_keras_on_a_trained_demo_model(tmp_path):
-    """Full-int8 argmax agreement on synthetic rectangles, with the benchmark's trained demo model.
+    """Full-int8 argmax agreement on synthetic rectangles, with a confidently trained tiny model.
 
     Without export_tflite's REVERSE_V2 quantization fix this model agrees on only ~95.5% of pixels.
     """
-    spec = importlib.util.spec_from_file_location("export_quantization", BENCHMARK)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    model = benchmark.train_demo_model(steps=200)
-    images, _ = benchmark.rectangles(20, 32, seed=1000)
-    calibration, _ = benchmark.rectangles(100, 32, seed=2000)
+    model = train_rectangles_model(steps=200)
+    images, _ = rectangles(20, 32, seed=1000)
+    calibration, _ = rectangles(100, 32, seed=2000)
     path = export_tflite(model, tmp_path / "model_int8.tflite", "int8", representative_data=calibration)
     int8_classes = run_tflite(path, images).argmax(-1)
     keras_classes = keras.ops.convert_to_numpy(model(images)).argmax(-1)
