@@ -26,7 +26,7 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
     `model.keras` (the best epoch by validation mean IU, float32), `overlays.png`
     (image | truth | prediction), `training_curves.png`, `confusion_matrix.png`
     and `training/` (logs, TensorBoard). With the default `DemoSettings` it takes
-    at most 5 minutes on 2 CPU cores, bfloat16 instructions or not.
+    at most 3 minutes on 2 CPU cores, bfloat16 instructions or not.
 
     Args:
         output_dir: the run's folder; an existing run is kept unless `overwrite`.
