@@ -3,8 +3,9 @@
 Each inference case (variant, backbone, geometry, size, batch, runtime) gets its
 median latency, images/s, convolution GFLOP/s and their ratio to the machine's
 best fp32 matmul measured in the same run, the memory it gained and its logits'
-agreement with Keras float32. The demo's training step, its input pipeline and
-the number of graphs serving varied sizes compiles come with them.
+agreement with Keras float32. The demo's training step, its input pipeline, the
+number of graphs serving varied sizes compiles and, given the demo's trained
+model, what each runtime's precision costs in mean IU come with them.
 
 Example:
     >>> results = run_benchmark([ModelSpec("fcn32s", "vgg16_tiny", "paper")], sizes=[(24, 24)], batches=[1],
@@ -14,10 +15,12 @@ Example:
     ['keras', 'tf_function']
 """
 
-from fcn_keras.benchmark.inference import ModelSpec, model_specs
-from fcn_keras.benchmark.report import markdown, plot_latency, result_paths, write_results
-from fcn_keras.benchmark.run import run_benchmark, serving_graphs
-from fcn_keras.benchmark.runtimes import RUNTIMES, get_runtime
+from fcn_keras.lazy_imports import lazy_namespace
 
-__all__ = ["RUNTIMES", "ModelSpec", "get_runtime", "markdown", "model_specs", "plot_latency", "result_paths",
-           "run_benchmark", "serving_graphs", "write_results"]
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+    "fcn_keras.benchmark.inference": ["ModelSpec", "model_specs"],
+    "fcn_keras.benchmark.quality": ["demo_quality", "precision_quality"],
+    "fcn_keras.benchmark.report": ["markdown", "plot_latency", "result_paths", "write_results"],
+    "fcn_keras.benchmark.run": ["run_benchmark", "serving_graphs"],
+    "fcn_keras.benchmark.runtimes": ["RUNTIMES", "get_runtime"],
+})

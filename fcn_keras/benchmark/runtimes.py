@@ -1,5 +1,7 @@
 """The ways the benchmark runs an FCN: Keras, tf.function with and without XLA, the exports and a PyTorch peer.
 
+Importing this module loads neither NumPy nor Keras, so `fcn-keras benchmark --help` lists the runtimes at once.
+
 Each runtime turns a model into a predictor, `predict(images) -> logits` on
 NumPy float32 (N, H, W, 3) RGB 0..255 in and (N, H, W, C) logits out, so that
 every runtime is timed the same way and its logits are checked against Keras'.
@@ -8,8 +10,6 @@ every runtime is timed the same way and its logits are checked against Keras'.
 import dataclasses
 import importlib.util
 import os
-
-import numpy as np
 
 from fcn_keras.precision import dtype_policy
 
@@ -51,6 +51,8 @@ def _keras(build, workdir, images):
 
 
 def _keras_bfloat16(build, workdir, images):
+    import numpy as np
+
     model = build("mixed_bfloat16")
     return lambda batch: np.asarray(model.predict_on_batch(batch), np.float32)
 
