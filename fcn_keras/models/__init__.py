@@ -7,6 +7,7 @@ no TensorFlow: they run on every Keras backend.
 from fcn_keras.lazy_imports import lazy_namespace
 
 __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
+    "fcn_keras.models.border": ["skip_border"],
     "fcn_keras.models.conversion": ["CAFFE_MEAN_BGR", "convert_weights_file", "fcn_from_weights"],
     "fcn_keras.models.cost": ["convolution_flops"],
     "fcn_keras.backbones.surgery": ["convolutionalize"],
