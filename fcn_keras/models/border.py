@@ -172,6 +172,8 @@ def _step(layer, infos, shared):
                 return f"layer {layer.name!r} reaches the edge of its input map"
             runs.append((out, first, last))
         sims.append(runs)
+    if all(first == 0 and last == out for runs in sims for out, first, last in runs):
+        return f"layer {layer.name!r} needs its whole map"  # windowing it would save nothing
     bands = []
     for (top, end), small, (extent, stride) in zip(info.bands, info.small, _windows(layer)):
         top, end = (0, 0) if info.zero else _bands((top, end), extent, stride, layer.padding)
