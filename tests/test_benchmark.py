@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -133,3 +134,20 @@ def test_quality_of_low_precision_on_a_trained_model(tmp_path):
     for name, row in rows.items():
         assert row["points_lost"] == pytest.approx(100 * (expected - row["mean_iu"]), abs=0.006)
         assert row["same_class"] > 0.9, name
+
+
+@pytest.mark.backends
+def test_the_benchmark_runs_on_every_backend():
+    """On JAX and PyTorch (a GPU machine without TensorFlow, say) Keras itself and the training step are measured;
+    the TensorFlow runtimes say what they need."""
+    measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[1], runtimes=["keras", "tf_function"], repeats=1,
+                             demo=TINY_DEMO, training_policies=("float32",), serving_sizes=None,
+                             progress=lambda line: None)
+    assert measured["machine"]["backend"] == keras.backend.backend()
+    assert measured["inference"][0]["runtime"] == "keras"
+    assert measured["inference"][0]["max_relative_difference"] == 0.0
+    if keras.backend.backend() != "tensorflow":
+        assert measured["skipped"] == {"tf_function": "fcn8s vgg16_tiny paper: needs Keras' TensorFlow backend "
+                                                      f"(KERAS_BACKEND=tensorflow), not {keras.backend.backend()}"}
+    step, = measured["training"]
+    assert step["seconds"] > 0 and step["gflop_per_s"] == pytest.approx(step["gflop_per_step"] / step["seconds"])
