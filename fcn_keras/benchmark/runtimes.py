@@ -68,6 +68,23 @@ def _tf_function(jit_compile):
     return prepare
 
 
+def _skip_border(build, workdir, images):
+    import warnings
+
+    import tensorflow as tf
+
+    from fcn_keras.models import skip_border
+
+    model = build("float32")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast = skip_border(model)
+    if fast is model:
+        raise ValueError(str(caught[-1].message))
+    call = tf.function(lambda batch: fast(batch, training=False))
+    return lambda batch: call(tf.constant(batch)).numpy()
+
+
 def _saved_model(build, workdir, images):
     import tensorflow as tf
 
@@ -129,6 +146,8 @@ RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("keras_bf16", "Keras predict_on_batch, mixed_bfloat16 policy", _keras_bfloat16, tensorflow=False),
     Runtime("tf_function", "tf.function of the model call, float32", _tf_function(False)),
     Runtime("xla", "tf.function(jit_compile=True), float32", _tf_function(True)),
+    Runtime("skip_border", "tf.function of skip_border(model): the paper geometry without its zero border's work",
+            _skip_border),
     Runtime("saved_model", "the exported SavedModel's logits signature", _saved_model),
     Runtime("tflite_fp32", "TFLite float32 (XNNPack)", _tflite(None), (("ai_edge_litert", _DEPLOY),)),
     Runtime("tflite_fp16", "TFLite float16 weights", _tflite("float16"), (("ai_edge_litert", _DEPLOY),)),
@@ -151,8 +170,8 @@ def get_runtime(name):
         >>> get_runtime("tensorrt")
         Traceback (most recent call last):
         ...
-        ValueError: Unknown runtime 'tensorrt'; choose from keras, keras_bf16, tf_function, xla, saved_model, \
-tflite_fp32, tflite_fp16, tflite_int8, onnx, openvino, openvino_bf16, pytorch.
+        ValueError: Unknown runtime 'tensorrt'; choose from keras, keras_bf16, tf_function, xla, skip_border, \
+saved_model, tflite_fp32, tflite_fp16, tflite_int8, onnx, openvino, openvino_bf16, pytorch.
     """
     if name not in RUNTIMES:
         raise ValueError(f"Unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}.")
