@@ -13,6 +13,8 @@ import tensorflow as tf
 from helpers import NUM_CLASSES, png_bytes, tiny_fcn
 
 from fcn_keras.export import export_model, export_saved_model, saved_model_versions
+from fcn_keras.export import saved_model as saved_model_module
+from fcn_keras.models import skip_border
 
 # Runs in a fresh interpreter that imports TensorFlow only: what a serving host has.
 TENSORFLOW_ONLY_CHECK = """
@@ -164,3 +166,32 @@ def test_export_model_loads_a_keras_file(model, tmp_path):
         export_model(tmp_path / "fcn.keras", "torch", tmp_path / "x")
     with pytest.raises(ValueError, match="apply to tflite exports, not saved_model"):
         export_model(tmp_path / "fcn.keras", "saved_model", tmp_path / "serving", quantize="int8")
+
+
+def test_paper_geometry_exports_without_its_border_work_and_the_same_outputs(tmp_path, monkeypatch):
+    """The signatures run `skip_border` of a "paper" model: fewer convolutions, the same logits (random biases make
+    the border's background non-zero, so a wrong background would show)."""
+    served = []
+
+    def spy(model, **kwargs):
+        served.append(skip_border(model, **kwargs))
+        return served[-1]
+
+    monkeypatch.setattr(saved_model_module, "skip_border", spy)
+    model = tiny_fcn(padding="paper")
+    rng = np.random.default_rng(1)
+    for layer in model.layers:
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(rng.normal(0, 0.1, layer.bias.shape).astype("float32"))
+    logits = tf.saved_model.load(export_saved_model(model, str(tmp_path / "fcn"))).signatures["logits"]
+    tflite_path = export_model(model, "tflite", str(tmp_path / "tflite"))
+    from ai_edge_litert.interpreter import Interpreter
+
+    tflite = Interpreter(model_path=tflite_path).get_signature_runner()
+    for shape in ((2, 45, 70, 3), (1, 33, 97, 3)):
+        images = rng.uniform(0, 255, shape).astype("float32")
+        expected = np.asarray(model.predict_on_batch(images))
+        scale = np.abs(expected).max()
+        assert np.abs(logits(images=tf.constant(images))["logits"].numpy() - expected).max() <= 1e-5 * scale
+        assert np.abs(tflite(images=images)["logits"] - expected).max() <= 1e-4 * scale
+    assert len(served) == 2 and all(fast is not model for fast in served)  # the SavedModel and the TFLite file

@@ -19,6 +19,10 @@ A model with several heads gives each output once per head, named `<head>_classe
 `<head>_probabilities` and `<head>_logits` (e.g. `semantic_classes`). A model of several
 inputs (NYUDv2's colour and depth) takes one float32 input per modality, named by it,
 in `serving_default` and `logits`, and has no `predict_image_bytes`.
+
+The signatures of a "paper"-geometry model run `fcn_keras.models.skip_border` of it:
+the same outputs without convolving the 100-pixel zero border (about 30% less work
+for VGG16 at 500x500), and so do the TFLite files made from them.
 """
 
 import os
@@ -29,7 +33,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from fcn_keras.models import load_fcn
+from fcn_keras.models import load_fcn, skip_border
 
 IMAGES = "images"
 IMAGE_BYTES = "image_bytes"
@@ -162,13 +166,16 @@ def write_logits_saved_model(model, path, image_shape=None):
 
 
 def _serving_archive(model, endpoints, image_shape=None):
+    """An ExportArchive of `model`'s endpoints; a "paper" model's zero border costs nothing in them (`skip_border`,
+    the same outputs)."""
     image_shape = tuple(image_shape or (None, *_first_input(model).shape[1:]))
+    served = skip_border(model, warn=False)
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(served)
     for name, (make_function, input_spec) in endpoints.items():
         spec = {modality: _images_spec((*image_shape[:3], tensor.shape[-1]), modality)
                 for modality, tensor in model.input.items()} if _several_inputs(model) else input_spec(image_shape)
-        archive.add_endpoint(name, make_function(model), input_signature=[spec])
+        archive.add_endpoint(name, make_function(served), input_signature=[spec])
     return archive
 
 

@@ -31,7 +31,7 @@ MERGES = (keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply, keras.
           keras.layers.Maximum, keras.layers.Minimum, keras.layers.Concatenate)
 
 
-def skip_border(model, min_border=MIN_BORDER):
+def skip_border(model, min_border=MIN_BORDER, warn=True):
     """A model computing `model`'s outputs without convolving its zero border (the "paper" pad 100).
 
     Outputs equal `model(x, training=False)` to float rounding (see the module docstring for how):
@@ -44,6 +44,7 @@ def skip_border(model, min_border=MIN_BORDER):
     Args:
         model: a Functional FCN, e.g. `build_fcn8s(21, padding="paper")`.
         min_border: the least padding on every side of the first `ZeroPadding2D` taken as the border.
+        warn: say in a warning why `model` comes back unchanged (False: silently, as exports do).
 
     Returns:
         A `keras.Model`; `model` itself (with a warning saying why) when it has no border to skip
@@ -59,7 +60,8 @@ def skip_border(model, min_border=MIN_BORDER):
     """
     plan = _plan(model, min_border)
     if isinstance(plan, str):
-        warnings.warn(f"skip_border: {plan}; returning the model unchanged.", stacklevel=2)
+        if warn:
+            warnings.warn(f"skip_border: {plan}; returning the model unchanged.", stacklevel=2)
         return model
     skipper = BorderSkip(plan, name=f"{plan.entry.name}_skip")
     outputs = {}
