@@ -25,7 +25,7 @@ from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.machine import describe, keras_backend
 from fcn_keras.models.variants import PADDINGS, VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
-from fcn_keras.tensorflow_startup import load_tensorflow_quietly
+from fcn_keras.tensorflow_startup import load_tensorflow_quietly, prefer_onednn_kernels
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
 from fcn_keras.training.run_folder import check_training_output
 from fcn_keras.write_policy import claim_files
@@ -549,6 +549,8 @@ def _loads_tensorflow(args):
 def _run(parser, args):
     """Runs the parsed command; returns the exit status, with failures reported as one line."""
     try:
+        if args.command == "demo":
+            prefer_onednn_kernels()  # faster small-network training on AVX2-only CPUs, where TensorFlow leaves it off
         if not args.verbose and _loads_tensorflow(args):
             load_tensorflow_quietly()
         args.run(args)
