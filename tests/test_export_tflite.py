@@ -8,6 +8,7 @@ import pytest
 from helpers import NUM_CLASSES, random_images, tiny_fcn
 from rectangles import rectangles, train_rectangles_model
 
+import fcn_keras
 from fcn_keras.export import export_model, export_tflite, read_tflite_metadata
 
 Interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
@@ -118,3 +119,13 @@ def test_representative_folders_take_the_images_that_predict_takes(model, tmp_pa
     with pytest.raises(ValueError, match="b.png: cannot decode the image"):
         export_tflite(model, tmp_path / "b.tflite", "int8", representative_data=folder)
     assert not (tmp_path / "a.tflite").exists() and not (tmp_path / "b.tflite").exists()
+
+
+def test_int8_of_paper_alexnet_runs(tmp_path):
+    """XNNPack failed ("failed to create XNNPACK runtime") on the skip_border graph of an int8 AlexNet; TFLite files
+    start from the plain graph."""
+    model = fcn_keras.build_fcn8s(NUM_CLASSES, backbone="alexnet_tiny", padding="paper")
+    images = random_images(2, 48, 40)
+    path = export_tflite(model, tmp_path / "alexnet_int8.tflite", "int8", representative_data=images)
+    logits = run_tflite(path, images[:1])
+    assert logits.shape == (1, 48, 40, NUM_CLASSES) and np.all(np.isfinite(logits))
