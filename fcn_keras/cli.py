@@ -470,11 +470,12 @@ def _benchmark_arguments(parser):
          "--runtimes keras xla tflite_int8", _benchmark_arguments)
 def _benchmark(args):
     from fcn_keras.benchmark import model_specs, result_paths, run_benchmark, write_results
+    from fcn_keras.benchmark.report import write_json
 
-    claim_files(result_paths(args.output), args.overwrite)  # refused now, not after an hour of measuring
+    json_path = claim_files(result_paths(args.output), args.overwrite)[0]  # refused now, not after an hour
     results = run_benchmark(model_specs(args.variants, args.backbones, args.paddings), args.sizes, args.batches,
                             args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
-                            trained=args.trained)
+                            trained=args.trained, checkpoint=lambda so_far: write_json(so_far, json_path))
     print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")
 
 

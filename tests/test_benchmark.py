@@ -27,8 +27,11 @@ TINY_DEMO = DemoSettings(backbone="vgg16_tiny", image_size=(24, 24), batch_size=
 def results():
     lines = []
     runtimes = ["keras", "skip_border", "saved_model", "tflite_fp32", "openvino", "pytorch"]
+    checkpoints = []
     measured = run_benchmark([SPEC], sizes=[(32, 40)], batches=[1, 2], runtimes=runtimes, repeats=1,
-                             demo=TINY_DEMO, training_policies=("float32",), progress=lines.append)
+                             demo=TINY_DEMO, training_policies=("float32",), progress=lines.append,
+                             checkpoint=lambda so_far: checkpoints.append(len(so_far["inference"])))
+    assert checkpoints == list(range(1, len(measured["inference"]) + 1))  # what a native crash would leave
     return measured, lines
 
 

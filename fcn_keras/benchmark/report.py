@@ -114,6 +114,20 @@ def plot_latency(rows, path):
     return path
 
 
+def write_json(results, path):
+    """Writes `results` to the JSON file `path` whole or not at all (a crash mid-write keeps the last file).
+
+    Example:
+        >>> write_json({"inference": []}, "results.json")
+        >>> open("results.json").read()
+        '{\\n "inference": []\\n}'
+    """
+    partial = f"{path}.partial"
+    with open(partial, "w") as file:
+        json.dump(results, file, indent=1, default=str)
+    os.replace(partial, path)
+
+
 def result_paths(folder):
     """The files `write_results` writes to `folder`: results.json, results.md and latency.png.
 
@@ -137,8 +151,7 @@ def write_results(results, folder, overwrite=False):
         FileExistsError: ...bench/results.json...
     """
     paths = claim_files(result_paths(folder), overwrite)
-    with open(paths[0], "w") as file:
-        json.dump(results, file, indent=1, default=str)
+    write_json(results, paths[0])
     with open(paths[1], "w") as file:
         file.write(markdown(results) + "\n")
     plot_latency(results["inference"], paths[2])

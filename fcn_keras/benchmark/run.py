@@ -17,7 +17,7 @@ SERVING_SIZES = ((64, 64), (80, 96), (97, 131), (128, 128), (150, 90), (64, 64))
 
 def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtimes=("keras",), repeats=5,
                   demo=None, training_policies=("float32", "auto"), serving_sizes=SERVING_SIZES, trained=None,
-                  progress=print):
+                  progress=print, checkpoint=None):
     """Measures inference of each model on each runtime, size and batch, the demo's training step and pipeline,
     and the graphs serving compiles, against this machine's fp32 matmul peak.
 
@@ -33,6 +33,8 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         trained: the demo's trained model (or its `.keras` path): each runtime's mean IU on the demo's
             held-out set is measured against Keras float32 (`DemoSettings` of `demo`, or the defaults).
         progress: called with one line per finished case.
+        checkpoint: called with the results so far after each inference case, e.g. to write them, so that a
+            crash in another library's native code (it happens in TFLite converters) keeps what was measured.
 
     Returns:
         dict: machine, matmul (GFLOP/s), inference (rows), skipped ({runtime: reason}),
@@ -60,6 +62,8 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         for row in _measure_model(spec, runtimes, sizes, batches, repeats, matmul["best"], results["skipped"]):
             results["inference"].append(row)
             progress(f"[{next(counter)}/{total}] {_case_line(row)}")
+            if checkpoint:
+                checkpoint(results)
     if demo is not None:
         results["training"] = _measure_training(demo, training_policies, repeats, matmul["best"], progress)
         if keras_backend() != "tensorflow":

@@ -109,12 +109,21 @@ def _tflite(quantization):
     return prepare
 
 
+ONNX_BYTES_PER_PARAMETER = 170  # tf2onnx's peak memory: more than 22 GB for VGG16's 134M parameters
+
+
 def _onnx(build, workdir, images):
     import onnxruntime
+    import psutil
 
     from fcn_keras.export import export_onnx
 
-    path = export_onnx(build("float32"), os.path.join(workdir, "model.onnx"), check_size=None)
+    model = build("float32")
+    needed, available = ONNX_BYTES_PER_PARAMETER * model.count_params(), psutil.virtual_memory().available
+    if needed > available:
+        raise ValueError(f"converting {model.count_params():,} parameters to ONNX takes about {needed / 2**30:.0f} "
+                         f"GiB and {available / 2**30:.0f} GiB are free; convert on a larger machine")
+    path = export_onnx(model, os.path.join(workdir, "model.onnx"), check_size=None)
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     return lambda batch: session.run(None, {"images": batch})[0]
 
