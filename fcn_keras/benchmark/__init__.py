@@ -8,6 +8,7 @@ number of graphs serving varied sizes compiles and, given the demo's trained
 model, what each runtime's precision costs in mean IU come with them.
 
 Example:
+    >>> from fcn_keras.benchmark import ModelSpec, run_benchmark
     >>> results = run_benchmark([ModelSpec("fcn32s", "vgg16_tiny", "paper")], sizes=[(24, 24)], batches=[1],
     ...                         runtimes=["keras", "tf_function"], repeats=1, serving_sizes=None,
     ...                         progress=lambda line: None)

@@ -16,8 +16,8 @@ def demo_model(demo, policy="float32", fixed_size=False):
 
     Example:
         >>> from fcn_keras.demo_settings import DemoSettings
-        >>> demo_model(DemoSettings(backbone="vgg16_tiny"), fixed_size=True).input.shape
-        (None, 88, 88, 3)
+        >>> demo_model(DemoSettings(backbone="vgg16_tiny", image_size=(40, 48)), fixed_size=True).input.shape
+        (None, 40, 48, 3)
     """
     shape = (*demo.image_size, 3) if fixed_size else (None, None, 3)
     return build_with_policy(lambda: build_fcn8s(demo.num_classes, backbone=demo.backbone, padding="same",
