@@ -56,22 +56,10 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
     results = {"machine": {**describe(), "line": machine_line()}, "matmul": matmul, "inference": [],
                "skipped": {}, "training": [], "pipeline": None, "serving_graphs": None, "quality": [],
                "quality_skipped": {}}
-    total = len(specs) * len(runtimes) * len(sizes) * len(batches)
-    counter = itertools.count(1)
-    for spec in specs:
-        for row in _measure_model(spec, runtimes, sizes, batches, repeats, matmul["best"], results["skipped"]):
-            results["inference"].append(row)
-            progress(f"[{next(counter)}/{total}] {_case_line(row)}")
-            if checkpoint:
-                checkpoint(results)
+    _measure_inference(results, specs, runtimes, sizes, batches, repeats, progress, checkpoint)
     if demo is not None:
         results["training"] = _measure_training(demo, training_policies, repeats, matmul["best"], progress)
-        if keras_backend() != "tensorflow":
-            progress("input pipeline: measured on Keras' TensorFlow backend only (its tf.data feeds `fit`)")
-        else:
-            results["pipeline"] = pipeline_overhead(demo)
-            progress(f"input pipeline: {results['pipeline']['pipeline_images_per_s']:.0f} images/s alone, "
-                     f"{results['pipeline']['overhead']:+.1%} on a fit step")
+        results["pipeline"] = _measure_pipeline(demo, progress)
     if trained is not None:
         results["quality"], results["quality_skipped"] = demo_quality(
             trained, [runtime.name for runtime in runtimes], demo or DemoSettings(), progress)
@@ -80,6 +68,19 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         progress(f"serving {results['serving_graphs']['sizes']} input sizes: Keras predict traced "
                  f"{results['serving_graphs']['keras_predict']} graphs, the SavedModel signature 1")
     return results
+
+
+def _measure_inference(results, specs, runtimes, sizes, batches, repeats, progress, checkpoint):
+    """Adds every inference case's row to `results`, one progress line (and checkpoint) each."""
+    total = len(specs) * len(runtimes) * len(sizes) * len(batches)
+    counter = itertools.count(1)
+    for spec in specs:
+        for row in _measure_model(spec, runtimes, sizes, batches, repeats, results["matmul"]["best"],
+                                  results["skipped"]):
+            results["inference"].append(row)
+            progress(f"[{next(counter)}/{total}] {_case_line(row)}")
+            if checkpoint:
+                checkpoint(results)
 
 
 def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
@@ -143,6 +144,18 @@ def _measure_training(demo, policies, repeats, peak, progress):
         progress(f"training step ({demo.backbone}, batch {demo.batch_size}, {resolved}): "
                  f"{1000 * row['seconds']:.0f} ms, {row['gflop_per_s']:.0f} GFLOP/s = {row['of_matmul']:.2f}x matmul")
     return rows
+
+
+def _measure_pipeline(demo, progress):
+    from fcn_keras.machine import keras_backend
+
+    if keras_backend() != "tensorflow":
+        progress("input pipeline: measured on Keras' TensorFlow backend only (its tf.data feeds `fit`)")
+        return None
+    pipeline = pipeline_overhead(demo)
+    progress(f"input pipeline: {pipeline['pipeline_images_per_s']:.0f} images/s alone, "
+             f"{pipeline['overhead']:+.1%} on a fit step")
+    return pipeline
 
 
 def serving_graphs(sizes=SERVING_SIZES):
