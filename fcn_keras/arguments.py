@@ -84,6 +84,19 @@ def whole_number_option(minimum=1, maximum=None):
     return parse
 
 
+def image_size_option(text):
+    """An argparse `type` for an image size: "HEIGHTxWIDTH", or one number for a square.
+
+    Example:
+        >>> image_size_option("500x375"), image_size_option("224")
+        ((500, 375), (224, 224))
+    """
+    parts = text.lower().split("x")
+    if len(parts) > 2 or not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an image size; write HEIGHTxWIDTH, e.g. 500x500")
+    return int(parts[0]), int(parts[-1])
+
+
 def positive_number_option(scale=1):
     """An argparse `type` for `positive_number`, times `scale` (e.g. 2**30 for a size in GB given in bytes).
 

@@ -7,7 +7,7 @@ import re
 import sys
 import traceback
 
-from fcn_keras.arguments import positive_number_option, whole_number_option
+from fcn_keras.arguments import image_size_option, positive_number_option, whole_number_option
 from fcn_keras.data.specs import INPUT_MODALITIES, SPECS, check_validation_source
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
@@ -424,20 +424,6 @@ def _convert(args):
           f"{args.output}.")
 
 
-def image_size_option(text):
-    """An argparse type for an image size: "HEIGHTxWIDTH", or one number for a square.
-
-    Example:
-        >>> image_size_option("500x375"), image_size_option("224")
-        ((500, 375), (224, 224))
-    """
-    parts = text.lower().split("x")
-    if len(parts) > 2 or not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an image size; write HEIGHTxWIDTH, e.g. 500x500")
-    height, width = (int(parts[0]), int(parts[-1]))
-    return height, width
-
-
 BENCHMARK_BACKBONES = ("vgg16", "alexnet", "googlenet", "resnet50", "resnet101", "mobilenetv2", "efficientnetv2b0")
 
 
@@ -472,8 +458,9 @@ def _benchmark(args):
     from fcn_keras.benchmark import model_specs, result_paths, run_benchmark, write_results
     from fcn_keras.benchmark.report import write_json
 
+    specs = model_specs(args.variants, args.backbones, args.paddings)
     json_path = claim_files(result_paths(args.output), args.overwrite)[0]  # refused now, not after an hour
-    results = run_benchmark(model_specs(args.variants, args.backbones, args.paddings), args.sizes, args.batches,
+    results = run_benchmark(specs, args.sizes, args.batches,
                             args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
                             trained=args.trained, checkpoint=lambda so_far: write_json(so_far, json_path))
     print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")

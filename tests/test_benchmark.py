@@ -154,3 +154,10 @@ def test_the_benchmark_runs_on_every_backend():
                                                       f"(KERAS_BACKEND=tensorflow), not {keras.backend.backend()}"}
     step, = measured["training"]
     assert step["seconds"] > 0 and step["gflop_per_s"] == pytest.approx(step["gflop_per_step"] / step["seconds"])
+
+
+def test_unknown_backbone_is_refused_before_measuring(tmp_path, capsys):
+    output = tmp_path / "never-written"
+    assert cli.main(["benchmark", "--backbones", "vgg17", "--output", str(output)]) == 2
+    assert "Unknown backbone 'vgg17'" in capsys.readouterr().err
+    assert not output.exists()

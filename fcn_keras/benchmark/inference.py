@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 
+from fcn_keras.backbones import get_backbone
 from fcn_keras.benchmark.runtimes import build_with_policy
 from fcn_keras.benchmark.timing import PeakMemory, median_seconds
 from fcn_keras.defaults import DEFAULT_PADDING
@@ -49,10 +50,15 @@ def model_specs(variants, backbones, paddings=None):
     """Every combination of `variants` and `backbones`; `paddings` None means both geometries for the VGG16
     family and the builders' default for the other backbones.
 
+    Raises:
+        ValueError: an unknown backbone, before anything is measured.
+
     Example:
         >>> [spec.name for spec in model_specs(["fcn8s"], ["vgg16", "resnet50"])]
         ['fcn8s vgg16 paper', 'fcn8s vgg16 same', 'fcn8s resnet50 paper']
     """
+    for backbone in backbones:
+        get_backbone(backbone)
     return [ModelSpec(variant, backbone, padding) for variant in variants for backbone in backbones
             for padding in (paddings or (PADDINGS if backbone.startswith("vgg16") else (DEFAULT_PADDING,)))]
 
