@@ -133,7 +133,7 @@ def _demo_arguments(parser):
     parser.add_argument("--seed", type=SEED, default=DEMO.seed)
 
 
-@command("demo", "Train FCN-8s on built-in synthetic shapes (2 CPU cores: under 5 min) and report the paper's "
+@command("demo", "Train FCN-8s on built-in synthetic shapes (2 CPU cores: under 3 min) and report the paper's "
          "scores.", "fcn-keras demo --output fcn-demo", _demo_arguments)
 def _demo(args):
     from fcn_keras.demo import run_demo
