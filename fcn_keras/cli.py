@@ -456,13 +456,15 @@ def _benchmark_arguments(parser):
          "--runtimes keras xla tflite_int8", _benchmark_arguments)
 def _benchmark(args):
     from fcn_keras.benchmark import model_specs, result_paths, run_benchmark, write_results
+    from fcn_keras.benchmark.quality import demo_model_for_quality
     from fcn_keras.benchmark.report import write_json
 
     specs = model_specs(args.variants, args.backbones, args.paddings)
+    trained = args.trained and demo_model_for_quality(args.trained, DEMO)  # a wrong file fails now, not at the end
     json_path = claim_files(result_paths(args.output), args.overwrite)[0]  # refused now, not after an hour
     results = run_benchmark(specs, args.sizes, args.batches,
                             args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
-                            trained=args.trained, checkpoint=lambda so_far: write_json(so_far, json_path))
+                            trained=trained, checkpoint=lambda so_far: write_json(so_far, json_path))
     print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")
 
 

@@ -3,6 +3,9 @@
 import dataclasses
 import json
 import os
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
@@ -31,7 +34,8 @@ def results():
     measured = run_benchmark([SPEC], sizes=[(32, 40)], batches=[1, 2], runtimes=runtimes, repeats=1,
                              demo=TINY_DEMO, training_policies=("float32",), progress=lines.append,
                              checkpoint=lambda so_far: checkpoints.append(len(so_far["inference"])))
-    assert checkpoints == list(range(1, len(measured["inference"]) + 1))  # what a native crash would leave
+    rows = len(measured["inference"])
+    assert checkpoints == [*range(1, rows + 1), rows]  # after each case and after training: what a crash leaves
     return measured, lines
 
 
@@ -50,7 +54,8 @@ def test_every_case_is_timed_and_checked_against_keras(results):
         assert row["of_matmul"] == pytest.approx(row["gflop_per_s"] / measured["matmul"]["best"])
         assert row["max_relative_difference"] <= 1e-4, row  # every runtime here computes in float32
         assert row["same_class"] >= 0.99
-    assert [line.split("]")[0] for line in lines if line.startswith("[")] == [f"[{k}/12" for k in range(1, 13)]
+    counters = [line.split("]")[0] for line in lines if line.startswith("[")]
+    assert counters == [f"[{k}/12" for k in range(1, len(rows) + 1)]
 
 
 def test_the_logits_are_not_trivial():
@@ -68,9 +73,9 @@ def test_training_step_pipeline_and_serving_graphs(results):
     assert step["gflop_per_s"] == pytest.approx(step["gflop_per_step"] / step["seconds"])
     assert measured["pipeline"]["overhead"] == pytest.approx(
         measured["pipeline"]["step_seconds_with_pipeline"] / measured["pipeline"]["step_seconds_in_memory"] - 1)
-    assert measured["serving_graphs"]["sizes"] == 5
+    assert measured["serving_graphs"] == {"sizes": 5, "keras_predict": measured["serving_graphs"]["keras_predict"],
+                                          "saved_model_any_size": True}
     assert measured["serving_graphs"]["keras_predict"] <= 2  # Keras' predict function stops retracing
-    assert measured["serving_graphs"]["saved_model"] == 1
 
 
 def test_unknown_runtime_is_refused_before_measuring():
@@ -88,13 +93,30 @@ def test_a_missing_or_failing_runtime_is_reported_and_the_run_goes_on(monkeypatc
 
     monkeypatch.setitem(runtimes_module.RUNTIMES, "absent",
                         Runtime("absent", "needs a module", None, (("no_such_module_x", "fcn-keras[x]"),), False))
+    def broken(build, workdir, images):
+        raise KeyError()
+
+    def sleepy(build, workdir, images):
+        model = build()
+
+        def predict(batch):
+            time.sleep(0.05)
+            return model.predict_on_batch(batch)
+        return predict
+
     monkeypatch.setitem(runtimes_module.RUNTIMES, "failing", Runtime("failing", "fails", failing, tensorflow=False))
-    measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[1], runtimes=["absent", "failing", "keras"],
-                             repeats=1, serving_sizes=None, progress=lambda line: None)
+    monkeypatch.setitem(runtimes_module.RUNTIMES, "broken", Runtime("broken", "breaks", broken, tensorflow=False))
+    monkeypatch.setitem(runtimes_module.RUNTIMES, "sleepy", Runtime("sleepy", "sleeps", sleepy, tensorflow=False))
+    measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[2], runtimes=["absent", "broken", "failing", "keras",
+                                                                             "sleepy"],
+                             repeats=3, serving_sizes=None, progress=lambda line: None)
     assert measured["skipped"] == {
-        "absent": "fcn8s vgg16_tiny paper: no_such_module_x is not installed (pip install fcn-keras[x])",
-        "failing": "fcn8s vgg16_tiny paper 24x24 batch 1: RuntimeError: second line"}
-    assert [row["runtime"] for row in measured["inference"]] == ["keras"]
+        "absent, fcn8s vgg16_tiny paper": "no_such_module_x is not installed (pip install fcn-keras[x])",
+        "broken, fcn8s vgg16_tiny paper": "KeyError",  # a converter's failure without a message
+        "failing, fcn8s vgg16_tiny paper 24x24 batch 2": "RuntimeError: second line"}
+    assert [row["runtime"] for row in measured["inference"]] == ["keras", "sleepy"]
+    sleepy = measured["inference"][1]  # 50 ms per call of 2 images: 25 ms per image
+    assert 25 <= sleepy["ms_per_image"] < 50 and sleepy["images_per_s"] == pytest.approx(1000 / sleepy["ms_per_image"])
 
 
 def test_command_writes_results_and_never_overwrites(tmp_path, capsys):
@@ -150,8 +172,8 @@ def test_the_benchmark_runs_on_every_backend():
     assert measured["inference"][0]["runtime"] == "keras"
     assert measured["inference"][0]["max_relative_difference"] == 0.0
     if keras.backend.backend() != "tensorflow":
-        assert measured["skipped"] == {"tf_function": "fcn8s vgg16_tiny paper: needs Keras' TensorFlow backend "
-                                                      f"(KERAS_BACKEND=tensorflow), not {keras.backend.backend()}"}
+        assert measured["skipped"] == {"tf_function, fcn8s vgg16_tiny paper": "needs Keras' TensorFlow backend "
+                                       f"(KERAS_BACKEND=tensorflow), not {keras.backend.backend()}"}
     step, = measured["training"]
     assert step["seconds"] > 0 and step["gflop_per_s"] == pytest.approx(step["gflop_per_step"] / step["seconds"])
 
@@ -159,5 +181,24 @@ def test_the_benchmark_runs_on_every_backend():
 def test_unknown_backbone_is_refused_before_measuring(tmp_path, capsys):
     output = tmp_path / "never-written"
     assert cli.main(["benchmark", "--backbones", "vgg17", "--output", str(output)]) == 2
-    assert "Unknown backbone 'vgg17'" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "Unknown backbone 'vgg17'" in err and "matmul" not in out
     assert not output.exists()
+
+
+def test_a_wrong_trained_model_is_refused_before_measuring(tmp_path, capsys):
+    path = str(tmp_path / "three.keras")
+    fcn_keras.build_fcn32s(3, backbone="vgg16_tiny").save(path)
+    assert cli.main(["benchmark", "--backbones", "vgg16_tiny", "--trained", path, "--output", str(tmp_path / "b")]) == 2
+    out, err = capsys.readouterr()
+    assert "this model has 3. Pass the model.keras that `fcn-keras demo` writes" in err and "matmul" not in out
+
+
+@pytest.mark.parametrize("environ, expected", [({}, "True 1"), ({"TF_ENABLE_ONEDNN_OPTS": "0"}, "False 0")])
+def test_the_demo_asks_for_onednn_unless_the_user_chose(environ, expected):
+    """`prefer_onednn_kernels` sets TF_ENABLE_ONEDNN_OPTS=1 before TensorFlow loads, and leaves a user's choice."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    script = ("import os; from fcn_keras.tensorflow_startup import prefer_onednn_kernels as prefer; "
+              "print(prefer(), os.environ['TF_ENABLE_ONEDNN_OPTS'])")
+    result = subprocess.run([sys.executable, "-c", script], env={**env, **environ}, capture_output=True, text=True)
+    assert result.stdout.split() == expected.split(), result.stderr

@@ -133,5 +133,18 @@ def prepare_runtime(runtime, build, images, workdir):
         return None, reason
     try:
         return runtime.prepare(build, workdir, images), None
-    except (ValueError, ImportError, NotImplementedError) as error:
-        return None, str(error).splitlines()[0]
+    except Exception as error:  # an export or converter failing costs its runtime, not the whole run
+        return None, failure_reason(error)
+
+
+def failure_reason(error):
+    """One line for a failure: the exception's type and its last non-empty line (converters print pages).
+
+    Example:
+        >>> failure_reason(RuntimeError("converting...\\nfailed to create XNNPACK runtime\\n"))
+        'RuntimeError: failed to create XNNPACK runtime'
+        >>> failure_reason(KeyError())
+        'KeyError'
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[-1]}" if lines else type(error).__name__

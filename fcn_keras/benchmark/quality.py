@@ -6,7 +6,7 @@ import time
 import keras
 import numpy as np
 
-from fcn_keras.benchmark.inference import prepare_runtime
+from fcn_keras.benchmark.inference import failure_reason, prepare_runtime
 from fcn_keras.benchmark.runtimes import get_runtime
 from fcn_keras.metrics import confusion_matrix, scores_from_confusion
 from fcn_keras.models import load_fcn, num_classes_of
@@ -67,10 +67,15 @@ def precision_quality(model, images, labels, runtimes, calibration, batch_size=8
         with tempfile.TemporaryDirectory(prefix=f"fcn_quality_{name}_") as workdir:
             predict, reason = prepare_runtime(get_runtime(name), lambda policy="float32": with_policy(model, policy),
                                               calibration, workdir)
-            if predict is None:
+            classes = seconds = None
+            if predict is not None:
+                try:
+                    classes, seconds = _classes(predict, images, batch_size)
+                except Exception as error:  # another library's failure costs its row, not the whole run
+                    reason = failure_reason(error)
+            if classes is None:
                 skipped[name] = reason
                 continue
-            classes, seconds = _classes(predict, images, batch_size)
         reference = classes if reference is None else reference
         mean_iu = scores_from_confusion(confusion_matrix(labels, classes, num_classes))["mean_iou"]
         row = {"runtime": name, "mean_iu": mean_iu, "points_lost": round(100 * (rows[0]["mean_iu"] - mean_iu), 2)
@@ -91,26 +96,37 @@ def demo_quality(trained, runtimes, demo, progress=print):
         demo: the `DemoSettings` that name the held-out set (size, classes, seed).
         progress: called with one line per runtime.
 
-    Example:
-        >>> from fcn_keras.demo_settings import DemoSettings
-        >>> demo_quality(build_fcn32s(3, backbone="vgg16_tiny"), ["keras"], DemoSettings())
-        Traceback (most recent call last):
-        ...
-        ValueError: The quality check scores the demo's model on its held-out synthetic set (5 classes); \
-this model has 3. Pass the model.keras that `fcn-keras demo` writes.
+    Raises:
+        ValueError: the model's classes are not the demo's (`demo_model_for_quality`).
     """
     from fcn_keras.data import make_shapes
 
-    model = load_fcn(trained)
-    if num_classes_of(model) != demo.num_classes:
-        raise ValueError(f"The quality check scores the demo's model on its held-out synthetic set "
-                         f"({demo.num_classes} classes); this model has {num_classes_of(model)}. Pass the "
-                         "model.keras that `fcn-keras demo` writes.")
+    model = demo_model_for_quality(trained, demo)
     images, labels = make_shapes(demo.validation_images, demo.image_size, demo.num_classes, seed=demo.seed + 1)
     calibration, _ = make_shapes(CALIBRATION_IMAGES, demo.image_size, demo.num_classes, seed=demo.seed)
     progress(f"quality on the demo's {len(images)} held-out images:")
     return precision_quality(model, images.astype(np.float32), labels, runtimes, calibration.astype(np.float32),
                              progress=lambda line: progress("  " + line))
+
+
+def demo_model_for_quality(trained, demo):
+    """The demo's trained model (loaded from its `.keras` file), checked against `demo`'s classes: what
+    `demo_quality` scores, checked before anything is measured.
+
+    Example:
+        >>> from fcn_keras.demo_settings import DemoSettings
+        >>> demo_model_for_quality(build_fcn32s(3, backbone="vgg16_tiny"), DemoSettings())
+        Traceback (most recent call last):
+        ...
+        ValueError: The quality check scores the demo's model on its held-out synthetic set (5 classes); \
+this model has 3. Pass the model.keras that `fcn-keras demo` writes.
+    """
+    model = load_fcn(trained)
+    if num_classes_of(model) != demo.num_classes:
+        raise ValueError(f"The quality check scores the demo's model on its held-out synthetic set "
+                         f"({demo.num_classes} classes); this model has {num_classes_of(model)}. Pass the "
+                         "model.keras that `fcn-keras demo` writes.")
+    return model
 
 
 def _classes(predict, images, batch_size):

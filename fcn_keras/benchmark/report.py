@@ -29,11 +29,13 @@ def markdown(results):
     Example:
         >>> print(markdown({"machine": {"line": "CPU: x, 2 cores", "backend": "tensorflow", "onednn": "on"},
         ...                 "matmul": {"backend": 200.0, "numpy": 190.0, "best": 200.0}, "inference": [],
-        ...                 "skipped": {"onnx": "onnxruntime is not installed"}, "training": [],
+        ...                 "skipped": {"onnx, fcn8s vgg16 paper": "onnxruntime is not installed"}, "training": [],
         ...                 "pipeline": None, "serving_graphs": None}))
         CPU: x, 2 cores; backend tensorflow, oneDNN on; fp32 matmul 200 GFLOP/s (tensorflow 200, NumPy 190).
         <BLANKLINE>
-        Not run: onnx (onnxruntime is not installed).
+        Skipped cases:
+        <BLANKLINE>
+        - onnx, fcn8s vgg16 paper: onnxruntime is not installed
     """
     machine, matmul = results["machine"], results["matmul"]
     parts = [f"{machine['line']}; backend {machine['backend']}, oneDNN {machine['onednn']}; fp32 matmul "
@@ -41,8 +43,11 @@ def markdown(results):
              f"NumPy {matmul['numpy']:.0f})."]
     if results["inference"]:
         parts.append(table(results["inference"], INFERENCE_COLUMNS))
+        parts.append("Runtimes:\n\n" + "\n".join(f"- `{name}`: {description}" for name, description in
+                                                  results.get("runtimes", {}).items()))
     if results["skipped"]:
-        parts.append("Not run: " + "; ".join(f"{name} ({why})" for name, why in results["skipped"].items()) + ".")
+        parts.append("Skipped cases:\n\n" + "\n".join(f"- {case}: {why}" for case, why in
+                                                      results["skipped"].items()))
     if results["training"]:
         parts.append("Training step of the demo's model:\n\n" + table(results["training"], TRAINING_COLUMNS))
     if results["pipeline"]:
@@ -55,12 +60,13 @@ def markdown(results):
         parts.append("Each runtime on the demo's trained model, its held-out set:\n\n"
                      + table(results["quality"], QUALITY_COLUMNS))
     if results.get("quality_skipped"):
-        parts.append("Not scored: " + "; ".join(f"{name} ({why})" for name, why in
-                                                 results["quality_skipped"].items()) + ".")
+        parts.append("Not scored:\n\n" + "\n".join(f"- {name}: {why}" for name, why in
+                                                   results["quality_skipped"].items()))
     if results["serving_graphs"]:
         graphs = results["serving_graphs"]
-        parts.append(f"Serving {graphs['sizes']} input sizes compiled {graphs['keras_predict']} graphs in Keras "
-                     f"`predict_on_batch` and {graphs['saved_model']} in the SavedModel (`fcn-keras serve`).")
+        parts.append(f"Serving {graphs['sizes']} input sizes traced {graphs['keras_predict']} graphs in Keras "
+                     "`predict_on_batch`; the SavedModel (`fcn-keras serve`) is one graph for "
+                     f"{'any size' if graphs['saved_model_any_size'] else 'one fixed size'}.")
     return "\n\n".join(parts)
 
 

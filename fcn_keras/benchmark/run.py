@@ -5,7 +5,7 @@ import tempfile
 
 import numpy as np
 
-from fcn_keras.benchmark.inference import ModelSpec, measure_inference, prepare_runtime, test_images
+from fcn_keras.benchmark.inference import ModelSpec, failure_reason, measure_inference, prepare_runtime, test_images
 from fcn_keras.benchmark.quality import demo_quality
 from fcn_keras.benchmark.runtimes import get_runtime
 from fcn_keras.benchmark.timing import matmul_peak
@@ -33,11 +33,11 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         trained: the demo's trained model (or its `.keras` path): each runtime's mean IU on the demo's
             held-out set is measured against Keras float32 (`DemoSettings` of `demo`, or the defaults).
         progress: called with one line per finished case.
-        checkpoint: called with the results so far after each inference case, e.g. to write them, so that a
-            crash in another library's native code (it happens in TFLite converters) keeps what was measured.
+        checkpoint: called with the results so far after each inference case and each later phase, e.g. to
+            write them, so that a crash in another library's native code (TFLite's, say) keeps what was measured.
 
     Returns:
-        dict: machine, matmul (GFLOP/s), inference (rows), skipped ({runtime: reason}),
+        dict: machine, matmul (GFLOP/s), inference (rows), skipped ({"runtime, case": reason}),
         training (rows), pipeline, serving_graphs and quality (rows; its skipped runtimes in quality_skipped).
 
     Example:
@@ -53,20 +53,24 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
     progress(machine_line())
     matmul = matmul_peak(repeats)
     progress(f"fp32 matmul: Keras backend {matmul['backend']:.0f}, NumPy {matmul['numpy']:.0f} GFLOP/s")
-    results = {"machine": {**describe(), "line": machine_line()}, "matmul": matmul, "inference": [],
+    results = {"machine": {**describe(), "line": machine_line()}, "matmul": matmul,
+               "runtimes": {runtime.name: runtime.description for runtime in runtimes}, "inference": [],
                "skipped": {}, "training": [], "pipeline": None, "serving_graphs": None, "quality": [],
                "quality_skipped": {}}
+    checkpoint = checkpoint or (lambda so_far: None)
     _measure_inference(results, specs, runtimes, sizes, batches, repeats, progress, checkpoint)
     if demo is not None:
         results["training"] = _measure_training(demo, training_policies, repeats, matmul["best"], progress)
         results["pipeline"] = _measure_pipeline(demo, progress)
+        checkpoint(results)
     if trained is not None:
         results["quality"], results["quality_skipped"] = demo_quality(
             trained, [runtime.name for runtime in runtimes], demo or DemoSettings(), progress)
+        checkpoint(results)
     if serving_sizes and keras_backend() == "tensorflow":
-        results["serving_graphs"] = serving_graphs(serving_sizes)
-        progress(f"serving {results['serving_graphs']['sizes']} input sizes: Keras predict traced "
-                 f"{results['serving_graphs']['keras_predict']} graphs, the SavedModel signature 1")
+        results["serving_graphs"] = graphs = serving_graphs(serving_sizes)
+        progress(f"serving {graphs['sizes']} input sizes: Keras predict traced {graphs['keras_predict']} graphs; "
+                 f"the SavedModel signature takes {'any' if graphs['saved_model_any_size'] else 'a fixed'} size")
     return results
 
 
@@ -79,8 +83,7 @@ def _measure_inference(results, specs, runtimes, sizes, batches, repeats, progre
                                   results["skipped"]):
             results["inference"].append(row)
             progress(f"[{next(counter)}/{total}] {_case_line(row)}")
-            if checkpoint:
-                checkpoint(results)
+            checkpoint(results)
 
 
 def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
@@ -101,7 +104,7 @@ def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
         with tempfile.TemporaryDirectory(prefix=f"fcn_benchmark_{runtime.name}_") as workdir:
             predict, reason = prepare_runtime(runtime, build, calibration, workdir)
             if predict is None:
-                skipped.setdefault(runtime.name, f"{spec.name}: {reason}")
+                skipped[f"{runtime.name}, {spec.name}"] = reason
                 continue
             for size, batch in itertools.product(sizes, batches):
                 images = test_images(batch, size)
@@ -110,8 +113,7 @@ def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
                 try:
                     row = measure_inference(predict, images, references[size, batch], repeats)
                 except Exception as error:  # another library's failure costs its case, not the whole run
-                    skipped.setdefault(runtime.name, f"{spec.name} {size[0]}x{size[1]} batch {batch}: "
-                                                     f"{type(error).__name__}: {str(error).strip().splitlines()[-1]}")
+                    skipped[f"{runtime.name}, {spec.name} {size[0]}x{size[1]} batch {batch}"] = failure_reason(error)
                     continue
                 yield _inference_row(spec, runtime.name, size, batch, row, flops[size], peak)
 
@@ -135,13 +137,12 @@ def _measure_training(demo, policies, repeats, peak, progress):
     from fcn_keras.precision import resolve_precision
 
     rows = []
-    for policy in policies:
-        resolved = resolve_precision(policy).policy if policy == "auto" else policy
-        row = {"policy": resolved, "asked": policy, **training_step(demo, resolved, repeats)}
+    for policy in dict.fromkeys(resolve_precision(policy).policy for policy in policies):  # auto may be float32
+        row = {"policy": policy, **training_step(demo, policy, repeats)}
         row["gflop_per_s"] = row["gflop_per_step"] / row["seconds"]
         row["of_matmul"] = row["gflop_per_s"] / peak
         rows.append(row)
-        progress(f"training step ({demo.backbone}, batch {demo.batch_size}, {resolved}): "
+        progress(f"training step ({demo.backbone}, batch {demo.batch_size}, {policy}): "
                  f"{1000 * row['seconds']:.0f} ms, {row['gflop_per_s']:.0f} GFLOP/s = {row['of_matmul']:.2f}x matmul")
     return rows
 
@@ -159,13 +160,13 @@ def _measure_pipeline(demo, progress):
 
 
 def serving_graphs(sizes=SERVING_SIZES):
-    """How many graphs serving images of `sizes` compiles: Keras `predict_on_batch` (what `predict` and
-    `evaluate` call) and the SavedModel signature `fcn-keras serve` runs, whose height and width are free.
+    """How many graphs Keras `predict_on_batch` (what `predict` and `evaluate` call) traces for images of
+    `sizes`, and whether the SavedModel signature `fcn-keras serve` runs, one graph, takes any size.
 
     Example:
         >>> counts = serving_graphs()
-        >>> counts["sizes"], counts["keras_predict"] <= 2, counts["saved_model"]
-        (5, True, 1)
+        >>> counts["sizes"], counts["keras_predict"] <= 2, counts["saved_model_any_size"]
+        (5, True, True)
     """
     import tensorflow as tf
 
@@ -179,6 +180,6 @@ def serving_graphs(sizes=SERVING_SIZES):
             images = test_images(1, size)
             model.predict_on_batch(images)
             signature(images=tf.constant(images))
-        free = signature.structured_input_signature[1]["images"].shape[1:3] == [None, None]
+        any_size = signature.structured_input_signature[1]["images"].shape[1:3] == [None, None]
     return {"sizes": len(set(sizes)), "keras_predict": model.predict_function.experimental_get_tracing_count(),
-            "saved_model": 1 if free else len(set(sizes))}
+            "saved_model_any_size": any_size}

@@ -88,10 +88,9 @@ def _skip_border(build, workdir, images):
 def _saved_model(build, workdir, images):
     import tensorflow as tf
 
-    from fcn_keras.export.saved_model import write_logits_saved_model
+    from fcn_keras.export import export_saved_model
 
-    loaded = tf.saved_model.load(write_logits_saved_model(build("float32"), os.path.join(workdir, "saved_model")))
-    signature = loaded.signatures["serving_default"]
+    signature = tf.saved_model.load(export_saved_model(build("float32"), workdir)).signatures["logits"]
     return lambda batch: signature(images=tf.constant(batch))["logits"].numpy()
 
 
@@ -157,13 +156,14 @@ RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("xla", "tf.function(jit_compile=True), float32", _tf_function(True)),
     Runtime("skip_border", "tf.function of skip_border(model): the paper geometry without its zero border's work",
             _skip_border),
-    Runtime("saved_model", "the exported SavedModel's logits signature", _saved_model),
+    Runtime("saved_model", "the SavedModel `fcn-keras export` writes and `serve` runs, its logits signature",
+            _saved_model),
     Runtime("tflite_fp32", "TFLite float32 (XNNPack)", _tflite(None), (("ai_edge_litert", _DEPLOY),)),
     Runtime("tflite_fp16", "TFLite float16 weights", _tflite("float16"), (("ai_edge_litert", _DEPLOY),)),
     Runtime("tflite_int8", "TFLite int8 weights and activations", _tflite("int8"), (("ai_edge_litert", _DEPLOY),)),
     Runtime("onnx", "ONNX Runtime (CPU) of the ONNX export", _onnx,
             (("onnxruntime", _DEPLOY), ("tf2onnx", _DEPLOY))),
-    Runtime("openvino", "OpenVINO from the SavedModel, float32", _openvino("f32"), _OPENVINO),
+    Runtime("openvino", "OpenVINO from the plain graph's SavedModel, float32", _openvino("f32"), _OPENVINO),
     Runtime("openvino_bf16", "OpenVINO, bfloat16 inference hint", _openvino("bf16"), _OPENVINO),
     Runtime("pytorch", "our PyTorch twin of pytorch-fcn's FCN8s, channels_last (VGG16 paper FCN-8s only)",
             _pytorch_peer, (("torch", "fcn-keras[torch]"),), tensorflow=False),

@@ -41,14 +41,16 @@ def training_step(demo, policy, repeats=5):
             "peak_mib": round(memory.mib, 1)}
 
 
-def pipeline_overhead(demo, steps=20):
-    """How much the demo's tf.data pipeline (synthetic shapes, flips, shuffling) adds to a float32 `fit` step.
+def pipeline_overhead(demo, steps=20, warmup=10):
+    """How much the demo's tf.data pipeline (synthetic shapes, shuffling, flips) adds to a float32 `fit` step.
 
-    Times `fit` for `steps` steps twice, on the pipeline and on batches already in
-    memory, after a warm-up epoch of each.
+    Runs `fit` for `warmup + steps` steps on the pipeline and on one batch kept in memory
+    (the same element spec, so one traced step serves both), and compares the median of
+    the last `steps` step times: the warm-up covers tracing and the filling of the
+    shuffle buffer, which a long run pays once.
 
     Returns:
-        dict: pipeline_images_per_s (the pipeline alone), step_seconds_in_memory,
+        dict: pipeline_images_per_s (the pipeline alone, after the same warm-up), step_seconds_in_memory,
         step_seconds_with_pipeline and overhead (their ratio minus one).
     """
     from fcn_keras.data import prepare, synthetic_shapes
@@ -56,22 +58,28 @@ def pipeline_overhead(demo, steps=20):
 
     source = synthetic_shapes(demo.train_images, demo.image_size, demo.num_classes, seed=demo.seed)
     pipeline = prepare(source, batch_size=demo.batch_size, training=True, flip=True, seed=demo.seed).repeat()
-    in_memory = pipeline.take(1).cache().repeat()  # the same element spec: one traced step serves both
+    in_memory = pipeline.take(1).cache().repeat()
     model = compile_for_training(demo_model(demo), learning_rate=demo.learning_rate)
+    in_memory_seconds = _median_step_seconds(model, in_memory, warmup, steps)
+    pipeline_seconds = _median_step_seconds(model, pipeline, warmup, steps)
+    batches = iter(pipeline)
+    for _ in range(warmup):
+        next(batches)
+    start = time.perf_counter()
+    images = sum(int(next(batches)[0].shape[0]) for _ in range(steps))
+    return {"pipeline_images_per_s": images / (time.perf_counter() - start),
+            "step_seconds_in_memory": in_memory_seconds, "step_seconds_with_pipeline": pipeline_seconds,
+            "overhead": pipeline_seconds / in_memory_seconds - 1}
 
-    def step_seconds(dataset):
-        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # warm-up: tracing, buffers
-        start = time.perf_counter()
-        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-        return (time.perf_counter() - start) / steps
 
-    start, count = time.perf_counter(), 0
-    for images, _ in pipeline.take(steps):
-        count += int(images.shape[0])
-    alone = count / (time.perf_counter() - start)
-    in_memory_seconds, pipeline_seconds = step_seconds(in_memory), step_seconds(pipeline)
-    return {"pipeline_images_per_s": alone, "step_seconds_in_memory": in_memory_seconds,
-            "step_seconds_with_pipeline": pipeline_seconds, "overhead": pipeline_seconds / in_memory_seconds - 1}
+def _median_step_seconds(model, dataset, warmup, steps):
+    """Median time between the ends of consecutive `fit` steps, over the last `steps` of `warmup + steps`."""
+    import keras
+
+    ends = []
+    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
+    model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
+    return float(np.median(np.diff(ends[-steps - 1:])))
 
 
 def _random_batch(demo, seed=0):

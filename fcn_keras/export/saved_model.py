@@ -142,7 +142,8 @@ def write_logits_saved_model(model, path, image_shape=None):
     """Writes a one-signature SavedModel, `serving_default`: `images` -> `logits`.
 
     This is the form TFLite conversion starts from (`TFLiteConverter.from_saved_model`
-    freezes Keras 3 variables, which `from_concrete_functions` does not).
+    freezes Keras 3 variables, which `from_concrete_functions` does not), with the plain
+    graph, not `skip_border`'s.
 
     Args:
         model: an FCN `keras.Model`.
@@ -162,16 +163,16 @@ def write_logits_saved_model(model, path, image_shape=None):
     """
     # The plain graph: XNNPack fails on skip_border's for int8 AlexNet and GoogLeNet (a double free, or "failed to
     # create XNNPACK runtime").
-    archive = _serving_archive(model, {"serving_default": _ENDPOINTS["logits"]}, image_shape, border=True)
+    archive = _serving_archive(model, {"serving_default": _ENDPOINTS["logits"]}, image_shape, skip_zero_border=False)
     archive.write_out(path, verbose=False)
     return path
 
 
-def _serving_archive(model, endpoints, image_shape=None, border=False):
-    """An ExportArchive of `model`'s endpoints; with `border=False` a "paper" model's zero border costs nothing in
-    them (`skip_border`, the same outputs)."""
+def _serving_archive(model, endpoints, image_shape=None, skip_zero_border=True):
+    """An ExportArchive of `model`'s endpoints; with `skip_zero_border` a "paper" model's zero border costs nothing
+    in them (`skip_border`, the same outputs)."""
     image_shape = tuple(image_shape or (None, *_first_input(model).shape[1:]))
-    served = model if border else skip_border(model, warn=False)
+    served = skip_border(model, warn=False) if skip_zero_border else model
     archive = keras.export.ExportArchive()
     archive.track(served)
     for name, (make_function, input_spec) in endpoints.items():
