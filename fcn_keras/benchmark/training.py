@@ -41,7 +41,7 @@ def training_step(demo, policy, repeats=5):
             "peak_mib": round(memory.mib, 1)}
 
 
-def pipeline_overhead(demo, steps=20, warmup=10):
+def pipeline_overhead(demo, steps=50, warmup=10):
     """How much the demo's tf.data pipeline (synthetic shapes, shuffling, flips) adds to a float32 `fit` step.
 
     Runs `fit` for `warmup + steps` steps on the pipeline and on one batch kept in memory
