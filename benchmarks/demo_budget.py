@@ -26,8 +26,7 @@ def measure(repeats):
     import keras
     import numpy as np
 
-    import fcn_keras
-    from fcn_keras.demo_settings import DemoSettings
+    from fcn_keras.demo_settings import DemoSettings, demo_model
     from fcn_keras.machine import describe
     from fcn_keras.precision import dtype_policy, resolve_precision
     from fcn_keras.training import compile_for_training
@@ -40,9 +39,7 @@ def measure(repeats):
     for policy in ("float32", "mixed_bfloat16"):
         with dtype_policy(policy):
             keras.utils.set_random_seed(0)
-            model = fcn_keras.build_fcn8s(demo.num_classes, backbone=demo.backbone, padding="same",
-                                          dropout=demo.dropout)
-            compile_for_training(model, learning_rate=demo.learning_rate)
+            model = compile_for_training(demo_model(demo), learning_rate=demo.learning_rate)
             for _ in range(3):  # tracing, kernel selection
                 model.train_on_batch(images, masks)
             times = []

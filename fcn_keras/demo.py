@@ -1,16 +1,14 @@
 """`fcn-keras demo`: train an FCN-8s on the built-in synthetic shapes and report the paper's scores."""
 
 import dataclasses
-import functools
 import os
 import time
 
 import keras
 
 from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
-from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, METRICS_FILE, TRAINING_DIR, DemoSettings
+from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, METRICS_FILE, TRAINING_DIR, DemoSettings, demo_model
 from fcn_keras.evaluation import evaluate, predict, save_metrics
-from fcn_keras.models import build_fcn8s
 from fcn_keras.precision import dtype_policy, resolve_precision
 from fcn_keras.training.loop import train
 from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE, training_run
@@ -52,16 +50,14 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
 
     held_out = synthetic_shapes(demo.validation_images, demo.image_size, demo.num_classes, seed=demo.seed + 1)
     validation_data = prepare(held_out, batch_size=demo.batch_size)
-    build = functools.partial(build_fcn8s, demo.num_classes, backbone=demo.backbone, padding="same",
-                              dropout=demo.dropout)
     training_dir = os.path.join(output_dir, TRAINING_DIR)
     if overwrite or training_run(training_dir).state is not RunState.FINISHED:
         with dtype_policy(precision.policy):
-            train(build(), train_data, validation_data, output_dir=training_dir, epochs=demo.epochs,
+            train(demo_model(demo), train_data, validation_data, output_dir=training_dir, epochs=demo.epochs,
                   learning_rate=demo.learning_rate, warmup_steps=demo.warmup_steps, overwrite=overwrite,
                   verbose=verbose)
 
-    best = build()  # float32, whatever the training precision
+    best = demo_model(demo)  # float32, whatever the training precision
     best.set_weights(keras.models.load_model(os.path.join(training_dir, BEST_MODEL)).get_weights())
     save_atomically(best, os.path.join(output_dir, "model.keras"))
     class_names = SYNTHETIC_CLASSES[:demo.num_classes]

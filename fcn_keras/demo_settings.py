@@ -58,3 +58,21 @@ class DemoSettings:
     dropout: float = 0.0
     precision: str = DEFAULT_PRECISION
     seed: int = 0
+
+
+def demo_model(demo, policy=None, input_size=(None, None)):
+    """The demo's FCN-8s ("same" padding) as `demo` (`DemoSettings`) names it, under a Keras dtype `policy`
+    (None: the current one). Keras is imported only here.
+
+    Example:
+        >>> demo_model(DemoSettings(backbone="vgg16_tiny"), "mixed_bfloat16", (40, 48)).input.shape
+        (None, 40, 48, 3)
+    """
+    import keras
+
+    from fcn_keras.models import build_fcn8s
+    from fcn_keras.precision import dtype_policy
+
+    with dtype_policy(policy or keras.mixed_precision.global_policy().name):
+        return build_fcn8s(demo.num_classes, backbone=demo.backbone, padding="same", dropout=demo.dropout,
+                           input_shape=(*input_size, 3))

@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 
 from fcn_keras.backbones import get_backbone
-from fcn_keras.benchmark.runtimes import build_with_policy
 from fcn_keras.benchmark.timing import PeakMemory, median_seconds
 from fcn_keras.defaults import DEFAULT_PADDING
 from fcn_keras.models import build_fcn8s, build_fcn16s, build_fcn32s, convolution_flops
 from fcn_keras.models.variants import PADDINGS
+from fcn_keras.precision import dtype_policy
 
 BUILDERS = {"fcn32s": build_fcn32s, "fcn16s": build_fcn16s, "fcn8s": build_fcn8s}
 
@@ -35,15 +35,16 @@ class ModelSpec:
     def build(self, policy="float32", size=None):
         """The model under the Keras dtype `policy`, for any input size or a fixed (H, W) `size`, its score
         layers randomized so that every runtime's logits and classes can be compared (fixed seed)."""
-        builder = BUILDERS[self.variant]
-        model = build_with_policy(lambda: builder(self.num_classes, backbone=self.backbone, padding=self.padding,
-                                                  input_shape=(*(size or (None, None)), 3)), policy)
-        randomize_zero_kernels(model)
-        return model
+        return randomize_zero_kernels(self._plain(policy, size))
 
     def flops(self, size):
         """Convolution FLOPs of one (H, W) image."""
-        return convolution_flops(self.build(size=size))
+        return convolution_flops(self._plain("float32", size))
+
+    def _plain(self, policy, size):
+        with dtype_policy(policy):
+            return BUILDERS[self.variant](self.num_classes, backbone=self.backbone, padding=self.padding,
+                                          input_shape=(*(size or (None, None)), 3))
 
 
 def model_specs(variants, backbones, paddings=None):

@@ -11,8 +11,6 @@ import dataclasses
 import importlib.util
 import os
 
-from fcn_keras.precision import dtype_policy
-
 
 @dataclasses.dataclass(frozen=True)
 class Runtime:
@@ -185,14 +183,3 @@ saved_model, tflite_fp32, tflite_fp16, tflite_int8, onnx, openvino, openvino_bf1
     if name not in RUNTIMES:
         raise ValueError(f"Unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}.")
     return RUNTIMES[name]
-
-
-def build_with_policy(build, policy):
-    """Calls `build()` under the Keras dtype policy `policy`.
-
-    Example:
-        >>> build_with_policy(lambda: keras.layers.Dense(1), "mixed_bfloat16").compute_dtype
-        'bfloat16'
-    """
-    with dtype_policy(policy):
-        return build()

@@ -4,24 +4,11 @@ import time
 
 import numpy as np
 
-from fcn_keras.benchmark.runtimes import build_with_policy
 from fcn_keras.benchmark.timing import PeakMemory, median_seconds
-from fcn_keras.models import build_fcn8s, convolution_flops
+from fcn_keras.demo_settings import demo_model
+from fcn_keras.models import convolution_flops
 
 BACKWARD_FACTOR = 3  # forward + gradients of inputs + gradients of weights: each about one forward's FLOPs
-
-
-def demo_model(demo, policy="float32", fixed_size=False):
-    """The demo's FCN-8s ("same" padding) under a Keras dtype policy, at the demo's image size if `fixed_size`.
-
-    Example:
-        >>> from fcn_keras.demo_settings import DemoSettings
-        >>> demo_model(DemoSettings(backbone="vgg16_tiny", image_size=(40, 48)), fixed_size=True).input.shape
-        (None, 40, 48, 3)
-    """
-    shape = (*demo.image_size, 3) if fixed_size else (None, None, 3)
-    return build_with_policy(lambda: build_fcn8s(demo.num_classes, backbone=demo.backbone, padding="same",
-                                                 dropout=demo.dropout, input_shape=shape), policy)
 
 
 def training_step(demo, policy, repeats=5):
@@ -36,7 +23,7 @@ def training_step(demo, policy, repeats=5):
     images, masks = _random_batch(demo)
     with PeakMemory() as memory:
         seconds = median_seconds(lambda: model.train_on_batch(images, masks), repeats, warmup=2)
-    flops = BACKWARD_FACTOR * demo.batch_size * convolution_flops(demo_model(demo, fixed_size=True))
+    flops = BACKWARD_FACTOR * demo.batch_size * convolution_flops(demo_model(demo, "float32", demo.image_size))
     return {"seconds": seconds, "images_per_s": demo.batch_size / seconds, "gflop_per_step": flops / 1e9,
             "peak_mib": round(memory.mib, 1)}
 
@@ -59,7 +46,7 @@ def pipeline_overhead(demo, steps=50, warmup=10):
     source = synthetic_shapes(demo.train_images, demo.image_size, demo.num_classes, seed=demo.seed)
     pipeline = prepare(source, batch_size=demo.batch_size, training=True, flip=True, seed=demo.seed).repeat()
     in_memory = pipeline.take(1).cache().repeat()
-    model = compile_for_training(demo_model(demo), learning_rate=demo.learning_rate)
+    model = compile_for_training(demo_model(demo, "float32"), learning_rate=demo.learning_rate)
     in_memory_seconds = _median_step_seconds(model, in_memory, warmup, steps)
     pipeline_seconds = _median_step_seconds(model, pipeline, warmup, steps)
     batches = iter(pipeline)
