@@ -76,6 +76,26 @@ def test_crop_and_flip_move_image_and_mask_together(coded):
     assert 0 < flipped
 
 
+def test_examples_of_one_size_are_mirrored_a_batch_at_a_time_with_their_masks():
+    """Without crop or scale, examples of one static size skip padding and are mirrored per batch."""
+    pairs = [coded_pair(6, 8, seed) for seed in range(16)]
+    images, masks = (np.stack(part) for part in zip(*pairs))
+    source = tf.data.Dataset.from_tensor_slices((images, {"a": masks, "b": masks}))
+    ds = prepare(source, batch_size=5, training=True, shuffle_buffer=0, seed=2)
+    batches = list(ds.as_numpy_iterator())
+    assert [len(batch_images) for batch_images, _ in batches] == [5, 5, 5, 1]
+    out_images = np.concatenate([batch_images for batch_images, _ in batches])
+    out_masks = {head: np.concatenate([batch_masks[head] for _, batch_masks in batches]) for head in "ab"}
+    mirrored = [not np.array_equal(out, image) for out, image in zip(out_images, images)]
+    np.testing.assert_array_equal(out_images, np.where(np.array(mirrored)[:, None, None, None],
+                                                       images[:, :, ::-1], images).astype(np.float32))
+    np.testing.assert_array_equal(out_masks["a"], out_images[..., 0])  # the red channel codes the mask
+    np.testing.assert_array_equal(out_masks["b"], out_masks["a"])
+    assert 0 < sum(mirrored) < 16
+    again = np.concatenate([batch_images for batch_images, _ in ds.as_numpy_iterator()])
+    assert not np.array_equal(again, out_images)  # drawn again on each pass
+
+
 def test_scaling_keeps_mask_values_exact_and_sizes_in_range():
     image, mask = coded_pair(40, 30, 3)
     sizes = set()

@@ -28,13 +28,14 @@ def training_step(demo, policy, repeats=5):
             "peak_mib": round(memory.mib, 1)}
 
 
-def pipeline_overhead(demo, steps=50, warmup=10):
+def pipeline_overhead(demo, steps=50, warmup=10, rounds=2):
     """How much the demo's tf.data pipeline (synthetic shapes, shuffling, flips) adds to a float32 `fit` step.
 
     Runs `fit` for `warmup + steps` steps on the pipeline and on one batch kept in memory
-    (the same element spec, so one traced step serves both), and compares the median of
-    the last `steps` step times: the warm-up covers tracing and the filling of the
-    shuffle buffer, which a long run pays once.
+    (the same element spec, so one traced step serves both), `rounds` times each in turn,
+    and compares the medians of the last `steps` step times of each run: the warm-up
+    covers tracing and the filling of the shuffle buffer, which a long run pays once, and
+    the turns spread the machine's drift over both.
 
     Returns:
         dict: pipeline_images_per_s (the pipeline alone, after the same warm-up), step_seconds_in_memory,
@@ -47,8 +48,11 @@ def pipeline_overhead(demo, steps=50, warmup=10):
     pipeline = prepare(source, batch_size=demo.batch_size, training=True, flip=True, seed=demo.seed).repeat()
     in_memory = pipeline.take(1).cache().repeat()
     model = compile_for_training(demo_model(demo, "float32"), learning_rate=demo.learning_rate)
-    in_memory_seconds = _median_step_seconds(model, in_memory, warmup, steps)
-    pipeline_seconds = _median_step_seconds(model, pipeline, warmup, steps)
+    in_memory_times, pipeline_times = [], []
+    for _ in range(rounds):
+        in_memory_times += _step_seconds(model, in_memory, warmup, steps)
+        pipeline_times += _step_seconds(model, pipeline, warmup, steps)
+    in_memory_seconds, pipeline_seconds = float(np.median(in_memory_times)), float(np.median(pipeline_times))
     batches = iter(pipeline)
     for _ in range(warmup):
         next(batches)
@@ -59,14 +63,14 @@ def pipeline_overhead(demo, steps=50, warmup=10):
             "overhead": pipeline_seconds / in_memory_seconds - 1}
 
 
-def _median_step_seconds(model, dataset, warmup, steps):
-    """Median time between the ends of consecutive `fit` steps, over the last `steps` of `warmup + steps`."""
+def _step_seconds(model, dataset, warmup, steps):
+    """Times between the ends of consecutive `fit` steps, the last `steps` of `warmup + steps`."""
     import keras
 
     ends = []
     clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
     model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
-    return float(np.median(np.diff(ends[-steps - 1:])))
+    return np.diff(ends[-steps - 1:]).tolist()
 
 
 def _random_batch(demo, seed=0):

@@ -213,7 +213,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
 
     def to_example(image, mask, example_seed=None):
         # Several heads' masks travel as the channels of one (H, W, K) mask, and several inputs as the channels
-        # of one image, so that they all move alike.
+        # of one image, so that they all move alike. Without a seed this also serves whole batches.
         mask = tf.stack([mask[head] for head in heads], axis=-1) if heads else mask
         if modalities:
             image = tf.concat([tf.cast(image[name], tf.float32) for name in modalities], axis=-1)
@@ -221,27 +221,80 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         if example_seed is not None:
             image, mask = random_scale_crop_flip(image, mask, example_seed, scale_range, crop_size, flip,
                                                  pad_values)
+        return image, mask
+
+    def with_validity(image, mask):
         # padded_batch pads with one scalar per component: this validity map marks the pixels
         # that then get the per-channel image_pad_value.
         return image, mask, tf.ones_like(mask[..., 0] if heads else mask, tf.bool)
 
-    def to_batch(images, masks, valid):
-        images = tf.where(valid[..., None], images, pad_value)
+    def pad_batch(images, masks, valid):
+        return tf.where(valid[..., None], images, tf.constant(pad_values, tf.float32)), masks
+
+    def to_outputs(images, masks):
         if modalities:
             bounds = np.cumsum([0, *modalities.values()])
             images = {name: images[..., start:end] for name, start, end in zip(modalities, bounds, bounds[1:])}
         return images, ({head: masks[..., index] for index, head in enumerate(heads)} if heads else masks)
 
-    if training and (crop_size or scale_range or flip):
+    def with_seeds(dataset):
         seeds = tf.data.Dataset.random(seed=augment_seed, rerandomize_each_iteration=each_pass).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda example, example_seed: to_example(*example, example_seed), num_parallel_calls=tf.data.AUTOTUNE)
+        return tf.data.Dataset.zip(dataset, seeds)
+
+    parallel = {"num_parallel_calls": tf.data.AUTOTUNE}
+    if training and (crop_size or scale_range):
+        dataset = with_seeds(dataset).map(lambda example, seed: to_example(*example, seed), **parallel)
+    elif _static_size(inputs, masks):
+        # Examples of one size need no padding and no per-example work: they are batched as they come,
+        # converted and mirrored a batch at a time (far fewer ops per example).
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).map(to_example, **parallel)
+        if training and flip:
+            dataset = with_seeds(dataset).map(lambda batch, seed: mirror_some(*batch, seed), **parallel)
+        return dataset.map(to_outputs).prefetch(tf.data.AUTOTUNE)
+    elif training and flip:
+        dataset = with_seeds(dataset).map(lambda example, seed: to_example(*example, seed), **parallel)
     else:
-        dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.padded_batch(batch_size, padding_values=(0.0, IGNORE_LABEL, False),
-                                   drop_remainder=drop_remainder)
-    pad_value = tf.constant(pad_values, tf.float32)
-    return dataset.map(to_batch).prefetch(tf.data.AUTOTUNE)
+        dataset = dataset.map(to_example, **parallel)
+    if crop_size:
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    else:
+        dataset = dataset.map(with_validity).padded_batch(
+            batch_size, padding_values=(0.0, IGNORE_LABEL, False), drop_remainder=drop_remainder).map(pad_batch)
+    return dataset.map(to_outputs).prefetch(tf.data.AUTOTUNE)
+
+
+def mirror_some(images, masks, seed):
+    """Mirrors each example of a batch left-right with probability 1/2, its masks with it.
+
+    Args:
+        images: (N, H, W, C).
+        masks: (N, H, W) or (N, H, W, K).
+        seed: int (2,) tensor, the stateless seed of this batch.
+
+    Returns:
+        ``(images, masks)``, the mirrored examples reversed along their width.
+
+    Example:
+        >>> images, masks = mirror_some(tf.reshape(tf.range(16.0), (8, 1, 2, 1)), tf.reshape(tf.range(16), (8, 1, 2)),
+        ...                             tf.constant([0, 1]))
+        >>> images[:, 0, :, 0].numpy().tolist()
+        [[1.0, 0.0], [3.0, 2.0], [5.0, 4.0], [7.0, 6.0], [9.0, 8.0], [10.0, 11.0], [12.0, 13.0], [14.0, 15.0]]
+        >>> masks[:, 0, :].numpy().tolist()
+        [[1, 0], [3, 2], [5, 4], [7, 6], [9, 8], [10, 11], [12, 13], [14, 15]]
+    """
+    mirrored = tf.random.stateless_uniform(tf.shape(images)[:1], seed) < 0.5
+
+    def choose(batch):
+        chosen = tf.reshape(mirrored, [-1] + [1] * (batch.shape.rank - 1))
+        return tf.where(chosen, tf.reverse(batch, [2]), batch)
+
+    return choose(images), choose(masks)
+
+
+def _static_size(inputs, masks):
+    """Whether the source's images and masks (specs, or {name: spec}) all have one static height and width."""
+    sizes = {tuple(spec.shape[:2]) for spec in tf.nest.flatten((inputs, masks))}
+    return len(sizes) == 1 and None not in next(iter(sizes))
 
 
 def _pad_values(modalities, image_pad_value):
