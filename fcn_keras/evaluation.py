@@ -2,6 +2,7 @@
 
 import json
 import os
+import weakref
 
 import keras
 import numpy as np
@@ -10,6 +11,7 @@ from fcn_keras.error_text import is_tensorflow_error
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
+from fcn_keras.models.border import skip_border
 from fcn_keras.models.variants import heads_of, num_classes_of
 from fcn_keras.tiling import activation_bytes, score_image
 
@@ -189,6 +191,10 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
             are scored in overlapping tiles with the same result (`fcn_keras.tiling`);
             None for no limit.
 
+    A "paper"-geometry model runs without the work of its zero border in one pass
+    (`fcn_keras.models.skip_border`, made once per model; the same logits to float
+    rounding).
+
     Returns:
         For one image an array `(H, W)`, for a batch `(N, H, W)`, for a list a list
         of `(H_i, W_i)` arrays; uint8 when the model has at most 256 classes,
@@ -273,7 +279,8 @@ def _class_maps(model, images, num_classes, memory_limit):
     # several inputs always go in one pass: tiles take one image tensor
     fits = isinstance(images, dict) or memory_limit is None
     if fits or activation_bytes(model, height, width, count) <= memory_limit:
-        logits = model.predict_on_batch(_map_parts(images, lambda part: np.asarray(part, np.float32)))
+        inputs = _map_parts(images, lambda part: np.asarray(part, np.float32))
+        logits = _without_border(model).predict_on_batch(inputs)
         if isinstance(logits, dict):
             return {head: classes(np.asarray(scores), num_classes[head] if num_classes else None)
                     for head, scores in logits.items()}
@@ -282,6 +289,17 @@ def _class_maps(model, images, num_classes, memory_limit):
         return {head: _class_maps(_head_model(model, head), images, classes_of_head, memory_limit)
                 for head, classes_of_head in num_classes.items()}
     return np.stack([score_image(model, image, memory_limit, reduce=classes) for image in images])
+
+
+_BORDERLESS = weakref.WeakKeyDictionary()  # model -> its skip_border twin, or None where it has no border to skip
+
+
+def _without_border(model):
+    """`skip_border(model)`, made once per model: the same logits without the work of a "paper" border."""
+    if model not in _BORDERLESS:
+        borderless = skip_border(model, warn=False)
+        _BORDERLESS[model] = None if borderless is model else borderless  # no value may hold its key alive
+    return _BORDERLESS[model] or model
 
 
 def _static_classes(model):

@@ -12,7 +12,7 @@ from helpers import run_under
 from PIL import Image
 
 import fcn_keras
-from fcn_keras.evaluation import evaluate, predict
+from fcn_keras.evaluation import _without_border, evaluate, predict
 from fcn_keras.metrics import SCORE_NAMES
 
 
@@ -118,6 +118,17 @@ def test_fcn_model_runs_through_evaluate_and_predict():
     assert scores["pixel_accuracy"] == pytest.approx(np.mean(prediction == 0))
     logits = keras.ops.convert_to_numpy(model(image[None].astype(np.float32)))
     np.testing.assert_array_equal(prediction, logits[0].argmax(-1))
+
+
+@pytest.mark.backends
+def test_predict_skips_the_paper_border_with_the_same_classes():
+    model = fcn_keras.build_fcn8s(4, backbone="vgg16_tiny", padding="paper")
+    rng = np.random.default_rng(2)
+    model.set_weights([rng.normal(0, 0.1, weights.shape).astype("float32") for weights in model.get_weights()])
+    images = rng.integers(0, 255, (2, 30, 37, 3)).astype(np.uint8)
+    logits = keras.ops.convert_to_numpy(model(images.astype(np.float32)))
+    np.testing.assert_array_equal(predict(model, images), logits.argmax(-1))
+    assert _without_border(model) is not model and _without_border(model) is _without_border(model)
 
 
 @pytest.mark.parametrize(
