@@ -16,6 +16,8 @@ HUB = ["keras-hub>=0.20"]
 OPENVINO = ["openvino>=2024.0"]
 # Keras' JAX backend (KERAS_BACKEND=jax); on Linux the default wheel runs on the CPU, "jax[cuda12]" on NVIDIA GPUs.
 JAX = ["jax>=0.4.30"]
+# Running the notebooks of notebooks/ headless, as the tests do (Jupyter itself is the user's choice).
+NOTEBOOKS = ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29"]
 
 setup(
     name="fcn-keras",
@@ -41,11 +43,12 @@ setup(
         "deploy": DEPLOY,
         "hub": HUB,
         "jax": JAX,
+        "notebooks": NOTEBOOKS,
         "openvino": OPENVINO,
         # Keras' PyTorch backend, and pytorch-fcn's .pth weights (the .caffemodel and .npz readers need none).
         "torch": ["torch>=2.1"],
         # torch: .ci/run installs a CPU build where one is at hand
-        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX, *OPENVINO],
+        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX, *NOTEBOOKS, *OPENVINO],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[
