@@ -72,19 +72,23 @@ class _CallbackLoader(importlib.abc.Loader):
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs `callback()` right after module `name` has been executed by an import, once.
+    """Runs `callback()` once, right after module `name` has been executed by an import; when that import
+    happens inside the import of a module of `package`, right after the imports of `package`'s modules
+    under way have ended, so that `callback` may import them whole.
 
     Only an import that executes the module counts: libraries that merely look the
     module up (`importlib.util.find_spec`, as TensorFlow does for Keras) get a spec
     whose loader is never run, and this finder stays in place for the real import.
     """
 
-    def __init__(self, name, callback):
-        self.name, self.callback = name, callback
+    def __init__(self, name, callback, package=__package__):
+        self.name, self.callback, self.package = name, callback, package
         self._looking = threading.local()
+        self._executed = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != self.name or getattr(self._looking, "active", False):
+        watched = name == self.name or name.startswith(f"{self.package}.")
+        if not watched or getattr(self._looking, "active", False):
             return None
         self._looking.active = True
         try:
@@ -93,13 +97,20 @@ class _AfterImport(importlib.abc.MetaPathFinder):
             self._looking.active = False
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _CallbackLoader(spec.loader, self._done)
+        spec.loader = _CallbackLoader(spec.loader, lambda: self._done(name))
         return spec
 
-    def _done(self):
-        if self in sys.meta_path:
+    def _done(self, name):
+        self._executed = self._executed or name == self.name
+        if self._executed and not self._package_importing(besides=name) and self in sys.meta_path:
             sys.meta_path.remove(self)
             self.callback()
+
+    def _package_importing(self, besides):
+        """Whether a module of `package` other than `besides` is being imported (executed) now."""
+        return any(getattr(getattr(module, "__spec__", None), "_initializing", False)
+                   for name, module in list(sys.modules.items())
+                   if name != besides and (name == self.package or name.startswith(f"{self.package}.")))
 
 
 def register_with_keras(modules=SERIALIZABLE_MODULES):

@@ -29,3 +29,15 @@ def test_unknown_names_raise_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'build_fcn9s'"):
         fcn_keras.build_fcn9s  # noqa: B018
     assert "build_fcn8s" in dir(fcn_keras)
+
+
+@pytest.mark.parametrize("first", ["fcn_keras.losses", "fcn_keras.backends"])
+def test_keras_objects_are_registered_whichever_module_imports_keras_first(first):
+    """A module of the package that is the first to import Keras is whole before its Keras objects register:
+    the registration imports modules that need its names."""
+    from helpers import run_under
+
+    script = (f"import warnings; warnings.simplefilter('error')\nimport {first}, keras\n"
+              "assert keras.saving.get_registered_object('fcn_keras>LinearWarmUp') is not None")
+    done = run_under("jax", script, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
