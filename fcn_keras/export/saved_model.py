@@ -175,11 +175,19 @@ def _serving_archive(model, endpoints, image_shape=None, skip_zero_border=True):
     served = skip_border(model, warn=False) if skip_zero_border else model
     archive = keras.export.ExportArchive()
     archive.track(served)
+    forward = _traced_once(served)
     for name, (make_function, input_spec) in endpoints.items():
         spec = {modality: _images_spec((*image_shape[:3], tensor.shape[-1]), modality)
                 for modality, tensor in model.input.items()} if _several_inputs(model) else input_spec(image_shape)
-        archive.add_endpoint(name, make_function(served), input_signature=[spec])
+        archive.add_endpoint(name, make_function(forward), input_signature=[spec])
     return archive
+
+
+def _traced_once(model):
+    """`model` at inference as one `tf.function`, which the endpoints call: those whose images have one spec share
+    one trace of it (a `skip_border` graph takes seconds to trace)."""
+    forward = tf.function(lambda images: model(images, training=False))
+    return lambda images, training=False: forward(images)
 
 
 def check_one_input(model, what):
