@@ -33,9 +33,9 @@ def pipeline_overhead(demo, steps=50, warmup=10, rounds=2):
 
     Runs `fit` for `warmup + steps` steps on the pipeline and on one batch kept in memory
     (the same element spec, so one traced step serves both), `rounds` times each in turn,
-    and compares the medians of the last `steps` step times of each run: the warm-up
-    covers tracing and the filling of the shuffle buffer, which a long run pays once, and
-    the turns spread the machine's drift over both.
+    and compares the medians of each side's step times, the last `steps` of every run: the
+    warm-up covers tracing and the filling of the shuffle buffer, which a long run pays
+    once, and the turns spread the machine's drift over both.
 
     Returns:
         dict: pipeline_images_per_s (the pipeline alone, after the same warm-up), step_seconds_in_memory,
