@@ -5,7 +5,7 @@ import os
 from PIL import Image
 
 from fcn_keras.data.decoding import read_image, write_mask
-from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
+from fcn_keras.data.listing import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.models.variants import heads_of

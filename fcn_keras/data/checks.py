@@ -1,11 +1,13 @@
-"""Label checks: every mask value must be a class index below ``num_classes`` or 255."""
+"""Data errors and label checks: every mask value must be a class index below ``num_classes`` or 255.
+
+Needs no TensorFlow (`fcn_keras.data.transforms.validate_labels` checks labels inside a tf.data pipeline).
+"""
 
 import re
 
 import numpy as np
-import tensorflow as tf
 
-from fcn_keras.labels import IGNORE_LABEL, invalid_labels, label_masks
+from fcn_keras.labels import IGNORE_LABEL, invalid_labels
 
 
 class DataError(ValueError):
@@ -77,40 +79,3 @@ def check_labels(mask, num_classes, source="mask"):
             f"Pass the right num_classes or remap those labels (e.g. to {IGNORE_LABEL})."
         )
     return mask
-
-
-def validate_labels(dataset, num_classes):
-    """Adds a label check to an ``(image, mask)`` dataset; a bad mask fails with a clear message.
-
-    Use it on data sets that come from elsewhere; the file sources of this package check
-    their masks themselves when given ``num_classes`` and name the bad file.
-
-    Args:
-        dataset: ``tf.data.Dataset`` of ``(image, mask)``; masks of any integer dtype.
-        num_classes: number of classes; valid values are ``0..num_classes-1`` and 255.
-
-    Returns:
-        The same dataset; iterating it raises ``tf.errors.InvalidArgumentError`` whose
-        message lists the offending values when a mask holds another value.
-
-    Example:
-        >>> ds = validate_labels(synthetic_shapes(4, (32, 32), num_classes=5), num_classes=5)
-        >>> _ = list(ds)
-    """
-
-    def check(image, mask):
-        labels = tf.cast(mask, tf.int32)
-        _, bad = label_masks(labels, num_classes)
-        assertion = tf.debugging.Assert(
-            tf.logical_not(tf.reduce_any(bad)),
-            [
-                f"Mask values must be class indices 0..{num_classes - 1} or {IGNORE_LABEL} "
-                "(ignore); pass the right num_classes or remap the labels. Offending values:",
-                tf.unique(tf.boolean_mask(labels, bad))[0],
-            ],
-            summarize=10,
-        )
-        with tf.control_dependencies([assertion]):
-            return tf.identity(image), tf.identity(mask)
-
-    return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE)

@@ -7,7 +7,7 @@ from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
 from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.defaults import DEFAULT_BACKBONE
-from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.labels import IGNORE_LABEL, label_masks
 
 
 def backbone_pad_value(backbone=DEFAULT_BACKBONE):
@@ -322,3 +322,40 @@ def pad_values(modalities, color_pad_value):
         return list(color_pad_value)
     zeroed = {"color": color_pad_value, "depth": (float(np.exp(NYUD_LOG_DEPTH_MEAN)),), "hha": NYUD_HHA_MEAN}
     return [float(value) for name in modalities for value in zeroed[name]]
+
+
+def validate_labels(dataset, num_classes):
+    """Adds a label check to an ``(image, mask)`` dataset; a bad mask fails with a clear message.
+
+    Use it on data sets that come from elsewhere; the file sources of this package check
+    their masks themselves when given ``num_classes`` and name the bad file.
+
+    Args:
+        dataset: ``tf.data.Dataset`` of ``(image, mask)``; masks of any integer dtype.
+        num_classes: number of classes; valid values are ``0..num_classes-1`` and 255.
+
+    Returns:
+        The same dataset; iterating it raises ``tf.errors.InvalidArgumentError`` whose
+        message lists the offending values when a mask holds another value.
+
+    Example:
+        >>> ds = validate_labels(synthetic_shapes(4, (32, 32), num_classes=5), num_classes=5)
+        >>> _ = list(ds)
+    """
+
+    def check(image, mask):
+        labels = tf.cast(mask, tf.int32)
+        _, bad = label_masks(labels, num_classes)
+        assertion = tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(bad)),
+            [
+                f"Mask values must be class indices 0..{num_classes - 1} or {IGNORE_LABEL} "
+                "(ignore); pass the right num_classes or remap the labels. Offending values:",
+                tf.unique(tf.boolean_mask(labels, bad))[0],
+            ],
+            summarize=10,
+        )
+        with tf.control_dependencies([assertion]):
+            return tf.identity(image), tf.identity(mask)
+
+    return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE)

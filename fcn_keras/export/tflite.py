@@ -23,7 +23,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 import fcn_keras
 from fcn_keras.data.decoding import read_image
-from fcn_keras.data.folder import IMAGE_EXTENSIONS, files_by_stem
+from fcn_keras.data.listing import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
 from fcn_keras.export.saved_model import IMAGES, check_one_input, write_logits_saved_model
 from fcn_keras.models import heads_of, load_fcn, num_classes_of
