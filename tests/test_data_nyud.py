@@ -108,9 +108,13 @@ def test_unknown_modality():
         nyud_segmentation("unused", modalities=("color", "rgbd"))
 
 
-def test_wrong_root_names_the_missing_folders(tmp_path):
-    with pytest.raises(DataError, match=r"missing folder\(s\) \['data/images', 'data/depth', 'segmentation'\]"):
+def test_wrong_root_names_the_missing_folders_and_where_the_data_comes_from(tmp_path):
+    with pytest.raises(DataError) as failure:
         nyud_segmentation(str(tmp_path), modalities=("color", "depth"))
+    assert str(failure.value) == (
+        f"{tmp_path}: missing folder(s) ['data/images', 'data/depth', 'segmentation']; pass the unpacked folder of the "
+        "FCN authors' nyud.tar.gz (data/images, data/depth, data/hha, segmentation, split files), from "
+        "http://dl.caffe.berkeleyvision.org/nyud.tar.gz.")
 
 
 def test_missing_files_are_named(root):
@@ -139,3 +143,22 @@ def test_colour_depth_png_is_refused(root):
     Image.fromarray(colour(1)).save(root / "data/depth" / f"img_{IDS[1]}.png")
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"img_{IDS[1]}.png: depth image has mode 'RGB'"):
         list(nyud_segmentation(str(root), "val", modalities="depth"))
+
+
+def test_an_8_bit_depth_png_is_refused_naming_the_file(root):
+    path = root / "data/depth" / f"img_{IDS[1]}.png"
+    Image.fromarray((depth_mm(1) // 16).astype(np.uint8)).save(path)  # mode "L": 0..255, not millimetres
+    with pytest.raises(tf.errors.InvalidArgumentError) as failure:
+        list(nyud_segmentation(str(root), "val", modalities=("color", "depth")))
+    assert (f"{path}: depth image is 8-bit (mode 'L'); depth PNGs are 16-bit grayscale, millimetres (NYUDv2's raw "
+            "depth). Re-extract the FCN authors' nyud.tar.gz (http://dl.caffe.berkeleyvision.org/nyud.tar.gz).") in \
+        str(failure.value)
+
+
+def test_16_bit_and_float_depth_images_are_read_as_stored(tmp_path):
+    from fcn_keras.data import read_depth_png
+
+    Image.fromarray(depth_mm(0)).save(tmp_path / "a.png")
+    Image.fromarray(depth_mm(0).astype(np.float32) / 1000).save(tmp_path / "b.tiff")  # mode "F"
+    np.testing.assert_array_equal(read_depth_png(tmp_path / "a.png")[..., 0], depth_mm(0))
+    np.testing.assert_array_equal(read_depth_png(tmp_path / "b.tiff")[..., 0], depth_mm(0).astype(np.float32) / 1000)

@@ -92,13 +92,19 @@ def test_names_file_with_a_line_out_of_order_is_named(roots):
         pascal_context_segmentation(str(voc), str(context))
 
 
-def test_wrong_folders_are_named(roots, tmp_path):
+def test_wrong_folders_are_named_with_where_the_data_comes_from(roots, tmp_path):
     voc, context = roots
-    with pytest.raises(DataError, match=r"missing folder\(s\) \['JPEGImages', 'ImageSets/Main'\]; pass the "
-                                        r"VOCdevkit/VOC2010 folder"):
+    with pytest.raises(DataError) as failure:
         pascal_context_segmentation(str(tmp_path / "elsewhere"), str(context))
-    with pytest.raises(DataError, match="missing folder 'trainval'; pass the PASCAL-Context folder"):
+    assert str(failure.value) == (
+        f"{tmp_path / 'elsewhere'}: missing folder(s) ['JPEGImages', 'ImageSets/Main']; pass the VOCdevkit/VOC2010 "
+        "folder, unpacked from http://host.robots.ox.ac.uk/pascal/VOC/voc2010/VOCtrainval_03-May-2010.tar "
+        '(fcn_keras.data.download_voc(dest, year="2010") fetches and extracts it).')
+    with pytest.raises(DataError) as failure:
         pascal_context_segmentation(str(voc), str(voc))
+    assert str(failure.value) == (
+        f"{voc}: missing folder 'trainval'; pass the PASCAL-Context folder. Re-extract the PASCAL-Context release "
+        "(trainval.tar.gz, labels.txt, 59_labels.txt) from http://www.cs.stanford.edu/~roozbeh/pascal-context/.")
 
 
 def test_missing_label_map_is_named(roots):

@@ -72,10 +72,14 @@ def test_missing_split_file_says_where_it_comes_from(root):
         siftflow_segmentation(str(root))
 
 
-def test_wrong_root_names_the_missing_folders(tmp_path):
+def test_wrong_root_names_the_missing_folders_and_where_the_data_comes_from(tmp_path):
     (tmp_path / "Images").mkdir()
-    with pytest.raises(DataError, match=r"missing folder\(s\) \['Images', 'SemanticLabels', 'GeoLabels'\]"):
+    with pytest.raises(DataError) as failure:
         siftflow_segmentation(str(tmp_path))
+    assert str(failure.value) == (
+        f"{tmp_path}: missing folder(s) ['Images', 'SemanticLabels', 'GeoLabels'] (each with {SUBSET}/); pass the "
+        "folder unpacked from SiftFlowDataset.zip (http://www.cs.unc.edu/~jtighe/Papers/ECCV10/siftflow/"
+        "SiftFlowDataset.zip), with the FCN authors' split files.")
 
 
 def test_missing_label_file_is_named(root):

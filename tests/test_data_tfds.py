@@ -1,15 +1,41 @@
-"""TFDS sources, offline through tfds.testing.mock_data with realistic examples."""
+"""TFDS sources, offline through tfds.testing.mock_data with realistic examples; refused in seconds without network."""
 
 import re
+import socket
+import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from fcn_keras import network
 from fcn_keras.data import TFDS_SEGMENTATION, tfds_segmentation
 
 IMAGE = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+
+
+@pytest.fixture
+def hosts_resolve(monkeypatch):
+    """The data sets' hosts resolve (the mock downloads nothing); what resolves here is forgotten afterwards."""
+    monkeypatch.setattr(network, "_RESOLVED", set())
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6,
+                                                                               "", ("192.0.2.1", 0))])
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No host resolves, and a download that starts fails the test."""
+    def unknown(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    def download_and_prepare(self, *args, **kwargs):
+        raise AssertionError(f"{self.name}: the download started")
+
+    monkeypatch.setattr(network, "_RESOLVED", set())
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", download_and_prepare)
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "is_prepared", lambda self: False)
 
 
 def mocked(features_by_example):
@@ -26,7 +52,7 @@ def mocked(features_by_example):
     return tfds.testing.mock_data(num_examples=len(features_by_example), as_dataset_fn=as_dataset)
 
 
-def test_pet_trimap_maps_to_background_pet_and_ignore(capsys):
+def test_pet_trimap_maps_to_background_pet_and_ignore(capsys, hosts_resolve):
     trimap = np.array([[1, 2, 3, 2, 1]] * 4, np.uint8)[..., None]
     with mocked([{"image": IMAGE, "segmentation_mask": trimap, "file_name": "Abyssinian_1.jpg"}]):
         pairs = list(tfds_segmentation("oxford_iiit_pet", "train").as_numpy_iterator())
@@ -40,7 +66,7 @@ def test_pet_trimap_maps_to_background_pet_and_ignore(capsys):
     assert TFDS_SEGMENTATION["oxford_iiit_pet"].class_names == ("background", "pet")
 
 
-def test_scene_parse150_shifts_labels_and_ignores_other():
+def test_scene_parse150_shifts_labels_and_ignores_other(hosts_resolve):
     annotation = np.repeat(np.array([[0, 1, 150, 7, 0]] * 4, np.uint8)[..., None], 3, axis=-1)
     with mocked([{"image": IMAGE, "annotation": annotation}]):
         _, mask = next(iter(tfds_segmentation("scene_parse150", "validation")))
@@ -48,7 +74,7 @@ def test_scene_parse150_shifts_labels_and_ignores_other():
     assert TFDS_SEGMENTATION["scene_parse150"].num_classes == 150
 
 
-def test_unexpected_raw_label_fails_naming_the_example():
+def test_unexpected_raw_label_fails_naming_the_example(hosts_resolve):
     trimap = np.array([[1, 2, 9, 2, 1]] * 4, np.uint8)[..., None]
     with mocked([{"image": IMAGE, "segmentation_mask": trimap, "file_name": "Bombay_3.jpg"}]):
         with pytest.raises(tf.errors.InvalidArgumentError,
@@ -73,3 +99,31 @@ def test_an_unprepared_data_set_is_refused_at_once_when_downloads_are_off(tmp_pa
     with pytest.raises(DataError, match=rf"oxford_iiit_pet is not prepared in {tmp_path}; prepare it once .*"
                                         rf"`tfds build oxford_iiit_pet --data_dir {tmp_path}`"):
         tfds_segmentation("oxford_iiit_pet", "train", data_dir=str(tmp_path), download=False)
+
+
+def test_offline_a_download_is_refused_in_seconds_in_one_line_saying_how_to_prepare_by_hand(tmp_path, offline, capsys):
+    from fcn_keras.network import DownloadError
+
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as failure:
+        tfds_segmentation("oxford_iiit_pet", "train", data_dir=str(tmp_path))
+    assert time.monotonic() - started < 10
+    assert str(failure.value) == (
+        "Cannot reach thor.robots.ox.ac.uk (name not resolved: Name or service not known) to fetch annotations.tar.gz "
+        "(18.28 MiB) of the TFDS data set oxford_iiit_pet from https://thor.robots.ox.ac.uk/~vgg/data/pets/"
+        "annotations.tar.gz: no network access? Instead, prepare it once on a machine with network access "
+        f"(`tfds build oxford_iiit_pet --data_dir {tmp_path}`) and copy the folder here.")
+    assert capsys.readouterr().out == ""  # no "downloading" announced: nothing started
+
+
+def test_the_train_command_offline_fails_in_one_line_naming_the_data_option(tmp_path, offline, capsys):
+    from fcn_keras import cli
+
+    started = time.monotonic()
+    assert cli.main(["train", "--data", "tfds:oxford_iiit_pet", "--output", str(tmp_path / "run")]) == 2
+    assert time.monotonic() - started < 10
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("fcn-keras train: error: --data: Cannot reach "
+                                                        "thor.robots.ox.ac.uk (name not resolved")
+    assert "annotations.tar.gz (18.28 MiB) of the TFDS data set oxford_iiit_pet" in error
+    assert "(`tfds build oxford_iiit_pet --data_dir " in error and not (tmp_path / "run").exists()

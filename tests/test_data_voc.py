@@ -3,7 +3,9 @@
 import hashlib
 import io
 import os
+import socket
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -11,9 +13,11 @@ import scipy.io
 import tensorflow as tf
 from PIL import Image
 
+from fcn_keras import network
 from fcn_keras.data import (
     DataError,
     download_and_extract,
+    download_voc,
     read_image,
     sbd_segmentation,
     seg11valid_ids,
@@ -92,9 +96,19 @@ def test_voc_empty_split(voc_root):
         voc_segmentation(str(voc_root), "empty")
 
 
-def test_voc_wrong_root(tmp_path):
-    with pytest.raises(DataError, match=r"missing folder\(s\) \['JPEGImages', 'SegmentationClass'\]"):
+def test_voc_and_sbd_wrong_roots_say_where_the_data_comes_from(tmp_path):
+    with pytest.raises(DataError) as failure:
         voc_segmentation(str(tmp_path), "train")
+    assert str(failure.value) == (
+        f"{tmp_path}: missing folder(s) ['JPEGImages', 'SegmentationClass']; pass the VOCdevkit/VOC20xx folder, "
+        "unpacked from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar or the year's "
+        "archive (fcn_keras.data.download_voc(dest, year) fetches and extracts it).")
+    with pytest.raises(DataError) as failure:
+        sbd_segmentation(str(tmp_path), "train")
+    assert str(failure.value) == (
+        f"{tmp_path}: missing folder(s) ['img', 'cls']; pass the benchmark_RELEASE/dataset folder, unpacked from "
+        "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/semantic_contours/benchmark.tgz "
+        "(fcn_keras.data.download_sbd(dest) fetches and extracts it).")
 
 
 def test_voc_missing_mask_is_named(voc_root):
@@ -181,3 +195,34 @@ def test_download_with_wrong_checksum_fails_and_leaves_nothing(tmp_path, archive
     with pytest.raises(DataError, match="toy.tar: md5 checksum [0-9a-f]+ != expected 0000"):
         download_and_extract(url, "md5:0000", str(tmp_path / "data"), "toy")
     assert os.listdir(tmp_path / "data") == []
+
+
+def test_an_archive_already_there_that_fails_its_checksum_is_refused_and_kept(tmp_path, archive):
+    url, checksum = archive
+    placed = tmp_path / "data" / "toy.tar"
+    placed.parent.mkdir()
+    placed.write_bytes(b"an older toy.tar")
+    with pytest.raises(DataError) as failure:
+        download_and_extract(url, checksum, str(tmp_path / "data"), "toy")
+    assert str(failure.value) == (
+        f"{placed} is already there, but its md5 is {hashlib.md5(b'an older toy.tar').hexdigest()}, not the "
+        f"{checksum[4:]} published for {url}: another file, or a damaged one. It is left as it is: replace it with "
+        "the right file, or remove it to download again.")
+    assert os.listdir(tmp_path / "data") == ["toy.tar"] and placed.read_bytes() == b"an older toy.tar"
+
+
+def test_offline_download_voc_fails_in_seconds_saying_where_to_put_the_archive(tmp_path, monkeypatch):
+    def unknown(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(network, "_RESOLVED", set())
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    started = time.monotonic()
+    with pytest.raises(network.DownloadError) as failure:
+        download_voc(str(tmp_path), year="2010")
+    assert time.monotonic() - started < 10
+    assert str(failure.value) == (
+        "Cannot reach host.robots.ox.ac.uk (name not resolved: Name or service not known) to fetch "
+        "VOCtrainval_03-May-2010.tar from http://host.robots.ox.ac.uk/pascal/VOC/voc2010/VOCtrainval_03-May-2010.tar: "
+        f"no network access? Instead, download it by hand to {tmp_path / 'VOCtrainval_03-May-2010.tar'}.")
+    assert os.listdir(tmp_path) == []

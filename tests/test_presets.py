@@ -2,6 +2,10 @@
 
 import hashlib
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
@@ -16,6 +20,7 @@ from weight_fixtures import (
 )
 
 import fcn_keras
+from fcn_keras import network
 from fcn_keras.models import PRESETS, Preset, WeightSource, fcn_from_weights, from_preset
 from fcn_keras.models.conversion import CAFFE_MEAN_BGR, convert_weights_file
 from fcn_keras.models.presets import preset_path
@@ -167,11 +172,41 @@ def test_failed_sources_are_named_and_the_next_one_is_tried(tmp_path, home, monk
     assert fcn_keras.models.variant_of(from_preset("tiny-pascal")) == "fcn8s"
 
 
-def test_a_file_placed_by_hand_is_used_without_downloading(tmp_path, home, monkeypatch):
+def test_a_file_placed_by_hand_is_used_without_downloading_and_kept(tmp_path, home, monkeypatch):
     preset = tiny_preset(monkeypatch, WeightSource("http://unreachable.invalid/x.caffemodel", "x.caffemodel"))
     (home / "downloads").mkdir(parents=True)
-    write_caffemodel(home / "downloads" / "x.caffemodel", authors_layers("fcn8s", CLASSES, seed=15))
+    placed = write_caffemodel(home / "downloads" / "x.caffemodel", authors_layers("fcn8s", CLASSES, seed=15))
+    content = placed.read_bytes()
     assert fcn_keras.models.num_classes_of(from_preset(preset.name, download=False)) == CLASSES
+    assert placed.read_bytes() == content  # the user's file stays
+
+
+def test_a_wrong_file_placed_by_hand_is_named_and_kept(tmp_path, home, monkeypatch, capsys):
+    """Another network, or not a Caffe model at all: refused, saying which file and what to do; never deleted."""
+    from fcn_keras import cli
+
+    served = write_caffemodel(tmp_path / "served.caffemodel", authors_layers("fcn8s", CLASSES, seed=24))
+    tiny_preset(monkeypatch, WeightSource(served.as_uri(), "x.caffemodel"))
+    placed = home / "downloads" / "x.caffemodel"
+    placed.parent.mkdir(parents=True)
+    write_caffemodel(placed, authors_layers("fcn16s", CLASSES, seed=25))
+    content = placed.read_bytes()
+    with pytest.raises(ValueError) as failure:
+        from_preset("tiny-pascal")
+    assert str(failure.value) == (
+        f"{placed} holds an fcn16s of 3 classes, not the preset's fcn8s of 3. The file was there before this call "
+        f"(put there by hand?) and is kept: replace it with x.caffemodel from {served.as_uri()}, or remove it to "
+        "download again.")
+    assert placed.read_bytes() == content and not os.path.exists(preset_path("tiny-pascal"))
+    placed.write_bytes(b"<html>Service unavailable</html>")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    assert cli.main(["predict", "--preset", "tiny-pascal", str(photos), "--output", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"fcn-keras predict: error: {placed} is not a readable .caffemodel (")
+    assert error.endswith("The file was there before this call (put there by hand?) and is kept: replace it with "
+                          f"x.caffemodel from {served.as_uri()}, or remove it to download again.\n")
+    assert placed.read_bytes() == b"<html>Service unavailable</html>"
 
 
 def test_a_file_of_another_network_is_refused(tmp_path, home, monkeypatch):
@@ -202,12 +237,68 @@ def test_at_once_is_read_from_the_caffemodel_or_the_file_name(tmp_path):
     assert at_once_of_file("fcn8s_from_caffe.npz", npz_layers, at_once=True) is True
 
 
-def test_download_false_never_fetches_and_refuses_a_bad_local_file(tmp_path, home, monkeypatch):
-    tiny_preset(monkeypatch, WeightSource("http://unreachable.invalid/z.npz", "z.npz", "md5:" + "0" * 32))
+def test_a_file_in_downloads_that_fails_its_md5_is_refused_and_never_overwritten(tmp_path, home, monkeypatch):
+    served = write_chainer_npz(tmp_path / "served.npz", authors_layers("fcn8s", CLASSES, seed=26))
+    tiny_preset(monkeypatch, WeightSource(served.as_uri(), "z.npz", md5(served)))
     (home / "downloads").mkdir(parents=True)
-    write_chainer_npz(home / "downloads" / "z.npz", authors_layers("fcn8s", CLASSES))
-    with pytest.raises(FileNotFoundError, match="fails its checksum\\) and download=False"):
+    placed = write_chainer_npz(home / "downloads" / "z.npz", authors_layers("fcn8s", CLASSES, seed=27))
+    content = placed.read_bytes()
+    for download in (False, True):  # a good file is served, yet the one there is not replaced
+        with pytest.raises(ValueError) as failure:
+            from_preset("tiny-pascal", download=download)
+        assert str(failure.value) == (
+            f"{placed} is already there, but its md5 is {md5(placed)[4:]}, not the {md5(served)[4:]} published for "
+            f"{served.as_uri()}: another file, or a damaged one. It is left as it is: replace it with the right "
+            "file, or remove it to download again.")
+        assert placed.read_bytes() == content
+
+
+def test_download_false_never_fetches(tmp_path, home, monkeypatch):
+    served = write_chainer_npz(tmp_path / "served.npz", authors_layers("fcn8s", CLASSES, seed=28))
+    tiny_preset(monkeypatch, WeightSource(served.as_uri(), "z.npz", md5(served)))
+    with pytest.raises(FileNotFoundError, match=f"- {served.as_uri()}: {home / 'downloads' / 'z.npz'} is not there "
+                                                "and download=False"):
         from_preset("tiny-pascal", download=False)
+    assert not (home / "downloads").exists()
+
+
+def test_offline_each_source_fails_in_seconds_and_the_summary_says_how_to_place_a_file(home, monkeypatch):
+    def unknown(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(network, "_RESOLVED", set())
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    sources = [WeightSource("http://weights.invalid/tiny.caffemodel", "tiny.caffemodel"),
+               WeightSource("https://mirror.invalid/tiny.npz", "tiny.npz", "md5:" + "0" * 32)]
+    tiny_preset(monkeypatch, *sources)
+    started = time.monotonic()
+    with pytest.raises(FileNotFoundError) as failure:
+        from_preset("tiny-pascal")
+    assert time.monotonic() - started < 10
+    downloads = home / "downloads"
+    assert str(failure.value).splitlines() == [
+        "Could not get the preset 'tiny-pascal':",
+        "- http://weights.invalid/tiny.caffemodel: Cannot reach weights.invalid (name not resolved: Name or service "
+        "not known) to fetch tiny.caffemodel from http://weights.invalid/tiny.caffemodel: no network access? Instead, "
+        f"download it by hand to {downloads / 'tiny.caffemodel'}.",
+        "- https://mirror.invalid/tiny.npz: Cannot reach mirror.invalid (name not resolved: Name or service not "
+        "known) to fetch tiny.npz from https://mirror.invalid/tiny.npz: no network access? Instead, download it by "
+        f"hand to {downloads / 'tiny.npz'}.",
+        f"Download one of the files above by hand into {downloads}/ under its name (tiny.caffemodel, tiny.npz) and "
+        "call again, or convert it yourself with fcn_keras.models.convert_weights_file (`fcn-keras convert FILE "
+        "--output model.keras`)."]
+    assert not downloads.exists() or not os.listdir(downloads)
+
+
+def test_the_registry_needs_neither_tensorflow_nor_keras():
+    code = ("import sys; from fcn_keras.models.preset_table import PRESETS; "
+            "print(len(PRESETS), sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "14 []\n"
+    from fcn_keras.models import preset_table
+
+    assert fcn_keras.presets.PRESETS is fcn_keras.models.PRESETS is preset_table.PRESETS
+    assert preset_table.CAFFE_MEAN_BGR == CAFFE_MEAN_BGR  # the table's copy of the conversion's default mean
 
 
 def test_unknown_presets_and_local_files(tmp_path):

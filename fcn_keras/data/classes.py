@@ -78,6 +78,9 @@ Cow, desert and moon never occur in the test split; the authors leave them out o
 SIFTFLOW_GEOMETRIC_CLASSES = ("sky", "horizontal", "vertical")
 """The 3 SIFT Flow geometric classes in the authors' output order (``.mat`` value k is class k-1; -1 is void)."""
 
+SIFTFLOW_HEADS = {"semantic": SIFTFLOW_SEMANTIC_CLASSES, "geometric": SIFTFLOW_GEOMETRIC_CLASSES}
+"""{head: class names} of the authors' two-headed SIFT Flow nets (the keys of ``siftflow_segmentation``'s masks)."""
+
 NYUD_CLASSES = (
     "wall", "floor", "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf", "picture",
     "counter", "blinds", "desk", "shelves", "curtain", "dresser", "pillow", "mirror", "floor mat", "clothes",

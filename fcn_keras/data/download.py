@@ -1,4 +1,8 @@
-"""Download-and-extract of PASCAL VOC and SBD with checksums (never called by the tests)."""
+"""Downloads checked against their published checksums, and PASCAL VOC and SBD fetched and extracted with them.
+
+A file already at the destination is used as it is (checked, never overwritten); a host
+that does not resolve is refused in seconds (`fcn_keras.network.require_host`).
+"""
 
 import hashlib
 import os
@@ -7,6 +11,7 @@ import tarfile
 import urllib.request
 
 from fcn_keras.data.checks import DataError
+from fcn_keras.network import require_host
 
 VOC_RELEASES = {
     "2012": (
@@ -18,6 +23,11 @@ VOC_RELEASES = {
         "http://host.robots.ox.ac.uk/pascal/VOC/voc2011/VOCtrainval_25-May-2011.tar",
         "md5:6c3384ef61512963050cb5d687e5bf1e",
         os.path.join("TrainVal", "VOCdevkit", "VOC2011"),
+    ),
+    "2010": (
+        "http://host.robots.ox.ac.uk/pascal/VOC/voc2010/VOCtrainval_03-May-2010.tar",
+        "md5:da459979d0c395079b5c75ee67908abb",
+        os.path.join("VOCdevkit", "VOC2010"),
     ),
 }
 """year -> (url, "algorithm:hex digest", data set root inside the archive)."""
@@ -54,29 +64,46 @@ def file_checksum(path, algorithm):
     return digest.hexdigest()
 
 
-def is_good_download(path, checksum=None):
-    """Whether `path` is a file that matches `checksum` ("md5:<hex>", "sha256:<hex>" or None for any file).
+def check_existing(path, checksum, url):
+    """Checks a file found where a download would go; it is never replaced, so a wrong one is refused.
+
+    Args:
+        path: the file, which exists.
+        checksum: ``"md5:<hex>"`` or ``"sha256:<hex>"``, or None where none is published (any file passes).
+        url: where the file comes from, for the message.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        DataError: the file does not match ``checksum``; the message names it and says to replace or remove it.
 
     Example:
         >>> with open("hello.txt", "wb") as handle:
         ...     _ = handle.write(b"hello")
-        >>> is_good_download("hello.txt", "md5:5d41402abc4b2a76b9719d911017c592")
-        True
-        >>> is_good_download("hello.txt", "md5:0"), is_good_download("absent.txt"), is_good_download("hello.txt")
-        (False, False, True)
+        >>> check_existing("hello.txt", "md5:5d41402abc4b2a76b9719d911017c592", "https://example.org/hello.txt")
+        'hello.txt'
+        >>> check_existing("hello.txt", "md5:0123", "https://example.org/hello.txt")
+        Traceback (most recent call last):
+        fcn_keras.data.checks.DataError: hello.txt is already there, but its md5 is 5d41..., not the 0123 published ...
     """
-    if not os.path.isfile(path):
-        return False
-    algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
-    return checksum is None or file_checksum(path, algorithm) == expected
+    if checksum is None:
+        return path
+    algorithm, _, expected = checksum.partition(":")
+    actual = file_checksum(path, algorithm)
+    if actual != expected:
+        raise DataError(f"{path} is already there, but its {algorithm} is {actual}, not the {expected} published for "
+                        f"{url}: another file, or a damaged one. It is left as it is: replace it with the right file, "
+                        "or remove it to download again.")
+    return path
 
 
 def download_file(url, path, checksum=None):
-    """Downloads `url` to `path` unless a file with the right checksum is there already.
+    """Downloads `url` to `path`, unless a file is there already: that one is checked and kept, never overwritten.
 
-    The download goes to `path + ".part"` and is renamed only once it is complete
-    (and matches `checksum`), so an interrupted or corrupt download never looks
-    like a good file.
+    The host is asked first (a host that does not resolve is refused in seconds). The
+    download goes to `path + ".part"` and is renamed only once it is complete (and
+    matches `checksum`), so an interrupted or corrupt download never looks like a good file.
 
     Args:
         url: where to fetch the file (any scheme ``urllib`` opens, ``file://`` included).
@@ -87,8 +114,10 @@ def download_file(url, path, checksum=None):
         ``path``.
 
     Raises:
-        DataError: the download failed or does not match ``checksum`` (nothing is kept);
-            the message names the URL and how to place the file by hand.
+        fcn_keras.network.DownloadError: the host does not resolve (no network access).
+        DataError: the download failed or does not match ``checksum`` (nothing is kept), or
+            the file already at ``path`` does not match it (kept as it is). The messages name
+            the file and how to place it by hand.
 
     Example:
         >>> import pathlib
@@ -97,12 +126,13 @@ def download_file(url, path, checksum=None):
         >>> download_file(url, "cache/hello.txt", "md5:5d41402abc4b2a76b9719d911017c592")
         'cache/hello.txt'
     """
-    if is_good_download(path, checksum):
-        return path
+    if os.path.isfile(path):
+        return check_existing(path, checksum, url)
+    by_hand = f"download it by hand to {path}"
+    require_host(url, os.path.basename(path), by_hand)
     algorithm, _, expected = checksum.partition(":") if checksum else (None, None, None)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     partial = path + ".part"
-    by_hand = f"download it by hand to {path}"
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(partial, "wb") as handle:
             shutil.copyfileobj(response, handle)
@@ -168,7 +198,8 @@ def download_voc(dest, year="2012"):
 
     Args:
         dest: folder to hold the archive and the extracted devkit.
-        year: ``"2012"`` or ``"2011"`` (2011 holds the ``val`` list of ``seg11valid``).
+        year: ``"2012"``, ``"2011"`` (it holds the ``val`` list of ``seg11valid``) or ``"2010"``
+            (the images of PASCAL-Context).
 
     Returns:
         the root to pass to :func:`voc_segmentation`, e.g. ``dest/VOCdevkit/VOC2012``.

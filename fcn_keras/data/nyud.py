@@ -30,7 +30,11 @@ from fcn_keras.data.voc import read_ids
 NYUD_MODALITIES = INPUT_MODALITIES
 """The inputs :func:`nyud_segmentation` can give."""
 
-_FIX = "Re-extract the FCN authors' nyud.tar.gz."
+NYUD_URL = "http://dl.caffe.berkeleyvision.org/nyud.tar.gz"
+"""The FCN authors' NYUDv2 in the layout read here (their data/nyud/README.md gives it)."""
+
+_FIX = f"Re-extract the FCN authors' nyud.tar.gz ({NYUD_URL})."
+_DEPTH_MODES = ("I;16", "I;16B", "I", "F")  # 16-bit (as PNGs store depth), 32-bit integer or float
 _LOG = logging.getLogger(__name__)
 
 
@@ -62,13 +66,14 @@ def read_depth_png(path):
     """Reads a depth PNG as the stored numbers (NYUDv2: millimetres), float32 (H, W, 1).
 
     Args:
-        path: a 16-bit (or 8-bit) grayscale PNG.
+        path: a 16-bit grayscale PNG (32-bit integer and float images are read too).
 
     Returns:
         ``np.ndarray`` float32 (H, W, 1) of the stored values, unscaled.
 
     Raises:
-        DataError: the file is missing, corrupt, or not a grayscale image.
+        DataError: the file is missing, corrupt, 8-bit (0..255 cannot be millimetres of a room),
+            or not a grayscale image.
 
     Example:
         >>> import tempfile
@@ -76,11 +81,16 @@ def read_depth_png(path):
         >>> Image.fromarray(np.array([[2551, 0]], np.uint16)).save(path)
         >>> read_depth_png(path)[..., 0].tolist()
         [[2551.0, 0.0]]
+        >>> Image.fromarray(np.array([[255, 0]], np.uint8)).save(path)
+        >>> read_depth_png(path)
+        Traceback (most recent call last):
+        fcn_keras.data.checks.DataError: .../img_5001.png: depth image is 8-bit (mode 'L'); depth PNGs are 16-bit ...
     """
     image = _open(path, path)
-    if image.mode not in ("I;16", "I;16B", "I", "L", "F"):
-        raise DataError(f"{path}: depth image has mode {image.mode!r}; depth PNGs are 16-bit grayscale (millimetres). "
-                        f"{_FIX}")
+    if image.mode not in _DEPTH_MODES:
+        kind = "is 8-bit (mode 'L')" if image.mode == "L" else f"has mode {image.mode!r}"
+        raise DataError(f"{path}: depth image {kind}; depth PNGs are 16-bit grayscale, millimetres (NYUDv2's raw "
+                        f"depth). {_FIX}")
     return np.asarray(image).astype(np.float32)[..., None]
 
 
@@ -150,7 +160,8 @@ def nyud_segmentation(root, split="train", modalities=("color",), hha_intrinsics
     Example:
         >>> nyud_segmentation("no_such_folder", modalities=("color", "hha"))
         Traceback (most recent call last):
-        fcn_keras.data.checks.DataError: no_such_folder: missing folder(s) ['data/images', ...
+        fcn_keras.data.checks.DataError: no_such_folder: missing folder(s) ['data/images', ..., from \
+http://dl.caffe.berkeleyvision.org/nyud.tar.gz.
     """
     names = _modalities(modalities)
     folders = {"color": "data/images", "depth": "data/depth"}
@@ -160,7 +171,7 @@ def nyud_segmentation(root, split="train", modalities=("color",), hha_intrinsics
     missing = [folder for folder in needed if not os.path.isdir(os.path.join(root, folder))]
     if missing:
         raise DataError(f"{root}: missing folder(s) {missing}; pass the unpacked folder of the FCN authors' "
-                        "nyud.tar.gz (data/images, data/depth, data/hha, segmentation, split files).")
+                        f"nyud.tar.gz (data/images, data/depth, data/hha, segmentation, split files), from {NYUD_URL}.")
     ids = _split_ids(root, split)
     paths = {name: [os.path.join(root, "data", folder, f"img_{i}.png") for i in ids]
              for name, folder in (("color", "images"), ("depth", "depth"), ("hha", "hha"))}

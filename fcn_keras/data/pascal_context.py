@@ -16,6 +16,7 @@ import tensorflow as tf
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import PASCAL_CONTEXT_CLASSES
 from fcn_keras.data.decoding import read_image
+from fcn_keras.data.download import VOC_RELEASES
 from fcn_keras.data.examples import arrays_dataset, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
 from fcn_keras.data.voc import read_ids
@@ -23,7 +24,10 @@ from fcn_keras.data.voc import read_ids
 RENAMED_IN_LABELS = {"diningtable": "table", "bedcloth": "bedclothes", "clothes": "cloth"}
 """Names of ``59_labels.txt`` that ``labels.txt`` spells differently (spaces dropped from both)."""
 
-_FIX = "Re-extract the PASCAL-Context release (trainval.tar.gz, labels.txt, 59_labels.txt)."
+PASCAL_CONTEXT_URL = "http://www.cs.stanford.edu/~roozbeh/pascal-context/"
+"""The data set's site, as the FCN authors name it (their data/pascal-context/README.md)."""
+
+_FIX = f"Re-extract the PASCAL-Context release (trainval.tar.gz, labels.txt, 59_labels.txt) from {PASCAL_CONTEXT_URL}."
 
 
 def read_label_names(path):
@@ -114,13 +118,17 @@ def pascal_context_segmentation(voc_root, context_root, split="train"):
     Example:
         >>> pascal_context_segmentation("no_such_folder", "context")
         Traceback (most recent call last):
-        fcn_keras.data.checks.DataError: no_such_folder: missing folder(s) ['JPEGImages', 'ImageSets/Main']; ...
+        fcn_keras.data.checks.DataError: no_such_folder: missing folder(s) ['JPEGImages', 'ImageSets/Main']; pass the \
+VOCdevkit/VOC2010 folder, unpacked from http://host.robots.ox.ac.uk/pascal/VOC/voc2010/VOCtrainval_03-May-2010.tar \
+(fcn_keras.data.download_voc(dest, year="2010") fetches and extracts it).
     """
     if not os.path.isdir(os.path.join(voc_root, "JPEGImages")) and os.path.isdir(os.path.join(voc_root, "VOC2010")):
         voc_root = os.path.join(voc_root, "VOC2010")
     missing = [f for f in ("JPEGImages", "ImageSets/Main") if not os.path.isdir(os.path.join(voc_root, f))]
     if missing:
-        raise DataError(f"{voc_root}: missing folder(s) {missing}; pass the VOCdevkit/VOC2010 folder.")
+        raise DataError(f"{voc_root}: missing folder(s) {missing}; pass the VOCdevkit/VOC2010 folder, unpacked from "
+                        f"{VOC_RELEASES['2010'][0]} (fcn_keras.data.download_voc(dest, year=\"2010\") fetches and "
+                        "extracts it).")
     if not os.path.isdir(os.path.join(context_root, "trainval")):
         raise DataError(f"{context_root}: missing folder 'trainval'; pass the PASCAL-Context folder. {_FIX}")
     lookup = context_lookup(os.path.join(context_root, "labels.txt"), os.path.join(context_root, "59_labels.txt"))

@@ -21,7 +21,10 @@ from fcn_keras.data.voc import read_ids
 SIFTFLOW_SUBSET = "spatial_envelope_256x256_static_8outdoorcategories"
 """The folder of each part (``Images``, ``SemanticLabels``, ``GeoLabels``) that holds the files."""
 
-_FIX = "Re-extract SiftFlowDataset.zip."
+SIFTFLOW_URL = "http://www.cs.unc.edu/~jtighe/Papers/ECCV10/siftflow/SiftFlowDataset.zip"
+"""The release the FCN authors name (their data/sift-flow/README.md)."""
+
+_FIX = f"Re-extract SiftFlowDataset.zip ({SIFTFLOW_URL})."
 _SPLITS_FIX = ("The split files are the FCN authors' (fcn.berkeleyvision.org, data/sift-flow/trainval.txt and "
                "test.txt): copy them into the data set folder.")
 
@@ -80,13 +83,15 @@ def siftflow_segmentation(root, split="trainval"):
     Example:
         >>> siftflow_segmentation("no_such_folder")
         Traceback (most recent call last):
-        fcn_keras.data.checks.DataError: no_such_folder: missing folder(s) ['Images', 'SemanticLabels', ...
+        fcn_keras.data.checks.DataError: no_such_folder: missing folder(s) ['Images', 'SemanticLabels', ...; pass \
+the folder unpacked from SiftFlowDataset.zip \
+(http://www.cs.unc.edu/~jtighe/Papers/ECCV10/siftflow/SiftFlowDataset.zip), with the FCN authors' split files.
     """
     parts = ["Images", "SemanticLabels", "GeoLabels"]
     missing = [part for part in parts if not os.path.isdir(os.path.join(root, part, SIFTFLOW_SUBSET))]
     if missing:
-        raise DataError(f"{root}: missing folder(s) {missing} (each with {SIFTFLOW_SUBSET}/); pass the unpacked "
-                        "SiftFlowDataset folder.")
+        raise DataError(f"{root}: missing folder(s) {missing} (each with {SIFTFLOW_SUBSET}/); pass the folder "
+                        f"unpacked from SiftFlowDataset.zip ({SIFTFLOW_URL}), with the FCN authors' split files.")
     if isinstance(split, str):
         split_file = os.path.join(root, f"{split}.txt")
         if not os.path.isfile(split_file) and split in ("trainval", "test"):

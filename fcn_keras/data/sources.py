@@ -6,8 +6,7 @@ from fcn_keras.arguments import whole_number
 from fcn_keras.data.classes import (
     NYUD_CLASSES,
     PASCAL_CONTEXT_CLASSES,
-    SIFTFLOW_GEOMETRIC_CLASSES,
-    SIFTFLOW_SEMANTIC_CLASSES,
+    SIFTFLOW_HEADS,
     SYNTHETIC_CLASSES,
     VOC_CLASSES,
 )
@@ -24,7 +23,6 @@ from fcn_keras.data.voc import sbd_segmentation, voc_segmentation
 SYNTHETIC_DEFAULT_IMAGES = {"train": 2000}
 SYNTHETIC_HELD_OUT_IMAGES = 200
 SIFTFLOW_SPLITS = {"train": "trainval", "val": "test"}  # the authors' two splits, under the usual names too
-SIFTFLOW_HEADS = {"semantic": SIFTFLOW_SEMANTIC_CLASSES, "geometric": SIFTFLOW_GEOMETRIC_CLASSES}
 
 
 class Source(NamedTuple):

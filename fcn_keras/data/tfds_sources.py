@@ -8,6 +8,7 @@ import tensorflow as tf
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import PET_CLASSES
 from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.network import require_host
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +51,8 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
         split: a TFDS split string, e.g. ``"train"``, ``"test"``, ``"train[:90%]"``.
         data_dir: TFDS data folder (default ``~/tensorflow_datasets``).
         download: let TFDS download and prepare the data set if it is not prepared yet
-            (with its checksums); False refuses at once, saying how to prepare it.
+            (with its checksums); False refuses at once, saying how to prepare it, and so
+            does a host of its files that does not resolve (no network access).
 
     Returns:
         ``tf.data.Dataset`` of ``(uint8 (H, W, 3), uint8 (H, W))`` in a fixed order. A mask
@@ -90,12 +92,16 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
 
 
 def _prepare(builder, name, download):
-    """Downloads and prepares a TFDS data set, saying so first; refuses at once when downloads are off."""
+    """Downloads and prepares a TFDS data set, saying so first; refuses at once when downloads are off or a host of
+    its files does not resolve (TFDS would retry for minutes)."""
     where = builder.data_dir_root
     how = (f"prepare it once on a machine with network access (`tfds build {name} --data_dir {where}`) and "
-           "copy the folder here, or allow the download")
+           "copy the folder here")
     if not download:
-        raise DataError(f"The TFDS data set {name} is not prepared in {where}; {how} (download=True).")
+        raise DataError(f"The TFDS data set {name} is not prepared in {where}; {how}, or allow the download "
+                        "(download=True).")
+    for url, info in (builder.url_infos or {}).items():  # the files TFDS will fetch, from the checksums it ships
+        require_host(url, f"{info.filename} ({info.size}) of the TFDS data set {name}", how)
     print(f"The TFDS data set {name} is not prepared in {where}: downloading and preparing it (once; this "
           f"takes a while; without network access it fails: then {how}).", flush=True)
     builder.download_and_prepare()

@@ -13,6 +13,7 @@ import scipy.io
 
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import VOC_CLASSES
+from fcn_keras.data.download import SBD_RELEASE, VOC_RELEASES
 from fcn_keras.data.files import check_files_exist, file_pairs_dataset
 
 SEG11VALID = "seg11valid"
@@ -94,7 +95,9 @@ def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         >>> image.shape, mask.shape
         (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
-    _check_layout(root, ["JPEGImages", "SegmentationClass"], "pass the VOCdevkit/VOC20xx folder.")
+    _check_layout(root, ["JPEGImages", "SegmentationClass"],
+                  f"pass the VOCdevkit/VOC20xx folder, unpacked from {VOC_RELEASES['2012'][0]} or the year's "
+                  "archive (fcn_keras.data.download_voc(dest, year) fetches and extracts it).")
     if split == SEG11VALID and not os.path.isfile(_split_file(root, SEG11VALID)):
         raise DataError(f"{_split_file(root, SEG11VALID)} does not exist yet: write it once with "
                         "fcn_keras.data.write_seg11valid(VOC2011_ROOT, SBD_ROOT) (it is VOC2011 val minus SBD train, "
@@ -163,7 +166,8 @@ def sbd_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         >>> image.shape, mask.shape
         (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
-    _check_layout(root, ["img", "cls"], "pass the benchmark_RELEASE/dataset folder.")
+    _check_layout(root, ["img", "cls"], f"pass the benchmark_RELEASE/dataset folder, unpacked from {SBD_RELEASE[0]} "
+                  "(fcn_keras.data.download_sbd(dest) fetches and extracts it).")
     ids = _ids(split, lambda name: os.path.join(root, f"{name}.txt"))
     images = [os.path.join(root, "img", f"{i}.jpg") for i in ids]
     masks = [os.path.join(root, "cls", f"{i}.mat") for i in ids]
