@@ -1,11 +1,13 @@
 """`fcn-keras benchmark` on tiny models: what it measures is right, and it never stops on one runtime's failure."""
 
 import dataclasses
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
+import types
 
 import keras
 import numpy as np
@@ -15,7 +17,7 @@ import fcn_keras
 from fcn_keras import cli
 from fcn_keras.benchmark import ModelSpec, run_benchmark
 from fcn_keras.benchmark import runtimes as runtimes_module
-from fcn_keras.benchmark.inference import randomize_zero_kernels
+from fcn_keras.benchmark.inference import check_memory, randomize_zero_kernels
 from fcn_keras.benchmark.quality import demo_quality
 from fcn_keras.benchmark.runtimes import Runtime
 from fcn_keras.data import make_shapes
@@ -55,7 +57,10 @@ def test_every_case_is_timed_and_checked_against_keras(results):
         assert row["max_relative_difference"] <= 1e-4, row  # every runtime here computes in float32
         assert row["same_class"] >= 0.99
     counters = [line.split("]")[0] for line in lines if line.startswith("[")]
-    assert counters == [f"[{k}/12" for k in range(1, len(rows) + 1)]
+    assert [counter.split("/")[0] for counter in counters] == [f"[{k}" for k in range(1, len(rows) + 1)]
+    assert all(len(rows) <= int(counter.split("/")[1]) <= 12 for counter in counters)  # N: the cases that run
+    assert [line for line in lines if line.startswith("skipped ")] == [
+        f"skipped {case}: {why}" for case, why in measured["skipped"].items()]
 
 
 def test_the_logits_are_not_trivial():
@@ -107,14 +112,19 @@ def test_a_missing_or_failing_runtime_is_reported_and_the_run_goes_on(monkeypatc
     monkeypatch.setitem(runtimes_module.RUNTIMES, "failing", Runtime("failing", "fails", failing, tensorflow=False))
     monkeypatch.setitem(runtimes_module.RUNTIMES, "broken", Runtime("broken", "breaks", broken, tensorflow=False))
     monkeypatch.setitem(runtimes_module.RUNTIMES, "sleepy", Runtime("sleepy", "sleeps", sleepy, tensorflow=False))
+    lines = []
     measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[2], runtimes=["absent", "broken", "failing", "keras",
                                                                              "sleepy"],
-                             repeats=3, serving_sizes=None, progress=lambda line: None)
+                             repeats=3, serving_sizes=None, progress=lines.append)
     assert measured["skipped"] == {
         "absent, fcn8s vgg16_tiny paper": "no_such_module_x is not installed (pip install fcn-keras[x])",
         "broken, fcn8s vgg16_tiny paper": "KeyError",  # a converter's failure without a message
         "failing, fcn8s vgg16_tiny paper 24x24 batch 2": "RuntimeError: second line"}
     assert [row["runtime"] for row in measured["inference"]] == ["keras", "sleepy"]
+    assert [line.split(":")[0] for line in lines[2:]] == [  # each where its case would be; [k/N] over those that ran
+        "skipped absent, fcn8s vgg16_tiny paper", "skipped broken, fcn8s vgg16_tiny paper",
+        "skipped failing, fcn8s vgg16_tiny paper 24x24 batch 2", "[1/2] fcn8s vgg16_tiny paper 24x24 batch 2 keras",
+        "[2/2] fcn8s vgg16_tiny paper 24x24 batch 2 sleepy"]
     sleepy = measured["inference"][1]  # 50 ms per call of 2 images: 25 ms per image
     assert 25 <= sleepy["ms_per_image"] < 50 and sleepy["images_per_s"] == pytest.approx(1000 / sleepy["ms_per_image"])
 
@@ -202,3 +212,49 @@ def test_the_demo_asks_for_onednn_unless_the_user_chose(environ, expected):
               "print(prefer(), os.environ['TF_ENABLE_ONEDNN_OPTS'])")
     result = subprocess.run([sys.executable, "-c", script], env={**env, **environ}, capture_output=True, text=True)
     assert result.stdout.split() == expected.split(), result.stderr
+
+
+def test_a_size_too_large_for_memory_is_refused_before_measuring_and_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    import psutil
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: types.SimpleNamespace(available=8 * 2**30))
+    output = tmp_path / "new" / "bench"
+    assert cli.main(["benchmark", "--variants", "fcn8s", "--backbones", "vgg16_tiny", "--paddings", "same",
+                     "--sizes", "32x32", "100000x100000", "--batches", "1", "--runtimes", "keras", "--no-training",
+                     "--output", str(output)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # not even the matmul
+    assert err == ("fcn-keras benchmark: error: --sizes 100000x100000: one batch of 1 needs about 1,772.4 GiB of "
+                   "activations for fcn8s vgg16_tiny same, and this machine has 8.0 GiB available; give smaller "
+                   "--sizes.\n")
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_batch_too_large_for_memory_is_named():
+    with pytest.raises(ValueError, match=r"^`sizes` 500x500, `batches` 8: one batch of 8 needs about 0\.2 GiB of "
+                                         r"activations for fcn8s vgg16_tiny paper, and this machine has 0\.1 GiB "
+                                         r"available; give smaller `sizes` or `batches`\.$"):
+        check_memory([ModelSpec("fcn8s", "vgg16_tiny", "paper")], [(32, 32), (500, 500)], [8, 1],
+                     available=0.1 * 2**30)
+
+
+def test_an_unknown_hub_preset_is_refused_before_measuring_and_leaves_no_folder(tmp_path, capsys):
+    output = tmp_path / "bench"
+    assert cli.main(["benchmark", "--variants", "fcn32s", "--backbones", "hub:not_a_real_preset", "--sizes", "32x32",
+                     "--batches", "1", "--runtimes", "keras", "--no-training", "--output", str(output)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and ("not_a_real_preset" in err or "keras-hub" in err)
+    assert not output.exists()
+
+
+def test_a_runtime_whose_package_is_missing_is_said_where_it_would_run(monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "ai_edge_litert" else find_spec(name, *args))
+    lines = []
+    run_benchmark([SPEC], sizes=[(24, 24)], batches=[1], runtimes=["keras", "tf_function", "tflite_int8"], repeats=1,
+                  serving_sizes=None, progress=lines.append)
+    assert [line.split(":")[0] for line in lines[2:4]] == ["[1/2] fcn8s vgg16_tiny paper 24x24 batch 1 keras",
+                                                           "[2/2] fcn8s vgg16_tiny paper 24x24 batch 1 tf_function"]
+    assert lines[4:] == ["skipped tflite_int8, fcn8s vgg16_tiny paper: ai_edge_litert is not installed "
+                         "(pip install fcn-keras[deploy])"]

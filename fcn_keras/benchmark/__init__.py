@@ -19,9 +19,9 @@ Example:
 from fcn_keras.lazy_imports import lazy_namespace
 
 __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
-    "fcn_keras.benchmark.inference": ["ModelSpec", "model_specs"],
+    "fcn_keras.benchmark.inference": ["ModelSpec", "check_memory", "model_specs"],
     "fcn_keras.benchmark.quality": ["demo_quality", "precision_quality"],
-    "fcn_keras.benchmark.report": ["markdown", "plot_latency", "result_paths", "write_results"],
+    "fcn_keras.benchmark.report": ["claimed_results", "markdown", "plot_latency", "result_paths", "write_results"],
     "fcn_keras.benchmark.run": ["run_benchmark", "serving_graphs"],
     "fcn_keras.benchmark.runtimes": ["RUNTIMES", "get_runtime"],
 })

@@ -1,6 +1,7 @@
 """Inference cases of the benchmark: which model, at what size and batch, on which runtime, and how one is measured."""
 
 import dataclasses
+import itertools
 
 import numpy as np
 
@@ -62,6 +63,43 @@ def model_specs(variants, backbones, paddings=None):
         get_backbone(backbone)
     return [ModelSpec(variant, backbone, padding) for variant in variants for backbone in backbones
             for padding in (paddings or (PADDINGS if backbone.startswith("vgg16") else (DEFAULT_PADDING,)))]
+
+
+def check_memory(specs, sizes, batches, available=None):
+    """Refuses, before anything is measured, a size or batch whose activations do not fit in memory: each model's
+    float32 activations (`fcn_keras.tiling.activation_bytes`; every runtime's logits are checked against them).
+
+    Args:
+        specs: `ModelSpec`s.
+        sizes: (H, W) input sizes.
+        batches: batch sizes.
+        available: bytes of memory the run may use (default: what psutil finds available now).
+
+    Raises:
+        ValueError: names the first size (with its smallest batch that does not fit) found too large, what it
+            needs and what is available.
+
+    Example:
+        >>> check_memory([ModelSpec("fcn8s", "vgg16_tiny", "same")], [(32, 32), (4000, 6000)], [1], available=2**30)
+        Traceback (most recent call last):
+        ...
+        ValueError: `sizes` 4000x6000: one batch of 1 needs about 4.3 GiB of activations for fcn8s vgg16_tiny \
+same, and this machine has 1.0 GiB available; give smaller `sizes`.
+    """
+    import psutil
+
+    from fcn_keras.tiling import activation_bytes
+
+    available = psutil.virtual_memory().available if available is None else available
+    for spec in specs:
+        model = spec._plain("float32", None)  # building it also refuses a backbone that cannot be built here
+        for size, batch in itertools.product(sizes, sorted(batches)):  # the smallest batch that does not fit
+            needed = activation_bytes(model, *size, batch)
+            if needed > available:
+                case, fix = (f", `batches` {batch}", " or `batches`") if batch > 1 else ("", "")
+                raise ValueError(f"`sizes` {size[0]}x{size[1]}{case}: one batch of {batch} needs about "
+                                 f"{needed / 2**30:,.1f} GiB of activations for {spec.name}, and this machine has "
+                                 f"{available / 2**30:,.1f} GiB available; give smaller `sizes`{fix}.")
 
 
 def randomize_zero_kernels(model, seed=0, scale=0.01):

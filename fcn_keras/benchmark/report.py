@@ -1,5 +1,7 @@
 """The benchmark's results as files: JSON, Markdown tables and a plot of latency against pixels."""
 
+import contextlib
+import itertools
 import json
 import os
 
@@ -142,6 +144,40 @@ def result_paths(folder):
         ['results.json', 'results.md', 'latency.png']
     """
     return [os.path.join(folder, name) for name in ("results.json", "results.md", "latency.png")]
+
+
+@contextlib.contextmanager
+def claimed_results(folder, overwrite=False):
+    """Claims `result_paths(folder)` for the run inside the block (`claim_files`: earlier results are refused
+    unless `overwrite`); if the block fails, the folders the claim created are removed again while still empty.
+
+    Args:
+        folder: the output folder.
+        overwrite: let earlier results be replaced.
+
+    Yields:
+        The claimed paths, results.json first.
+
+    Example:
+        >>> with claimed_results("runs/bench") as paths:
+        ...     raise ValueError("a size too large, found before any result was written")
+        Traceback (most recent call last):
+        ValueError: a size too large, found before any result was written
+        >>> os.path.exists("runs")
+        False
+    """
+    created = []  # the folder and its missing parents, deepest first
+    parent = os.path.abspath(folder)
+    while not os.path.lexists(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
+    paths = claim_files(result_paths(folder), overwrite)
+    try:
+        yield paths
+    except BaseException:
+        for path in itertools.takewhile(lambda path: not os.listdir(path), created):
+            os.rmdir(path)
+        raise
 
 
 def write_results(results, folder, overwrite=False):

@@ -2,10 +2,18 @@
 
 import itertools
 import tempfile
+import typing
 
 import numpy as np
 
-from fcn_keras.benchmark.inference import ModelSpec, failure_reason, measure_inference, prepare_runtime, test_images
+from fcn_keras.benchmark.inference import (
+    ModelSpec,
+    check_memory,
+    failure_reason,
+    measure_inference,
+    prepare_runtime,
+    test_images,
+)
 from fcn_keras.benchmark.quality import demo_quality
 from fcn_keras.benchmark.runtimes import get_runtime
 from fcn_keras.benchmark.timing import matmul_peak
@@ -25,20 +33,26 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
         specs: `ModelSpec`s (variant, backbone, geometry).
         sizes: (H, W) input sizes.
         batches: batch sizes.
-        runtimes: names from `RUNTIMES`; one that cannot run here is listed with its reason.
+        runtimes: names from `RUNTIMES`; one that cannot run here is listed with its reason, in `skipped` and in
+            a progress line where its cases would be.
         repeats: timed calls per case (median); one untimed call comes first.
         demo: `DemoSettings` whose training step and input pipeline are measured; None skips training.
         training_policies: Keras dtype policies of the training step ("auto": what the demo picks here).
         serving_sizes: (H, W) sizes whose serving compiles are counted (on TensorFlow); None skips it.
         trained: the demo's trained model (or its `.keras` path): each runtime's mean IU on the demo's
             held-out set is measured against Keras float32 (`DemoSettings` of `demo`, or the defaults).
-        progress: called with one line per finished case.
+        progress: called with one line per finished case, "[k/N] ..." where N counts the cases that run, and one
+            per skipped case.
         checkpoint: called with the results so far after each inference case and each later phase, e.g. to
             write them, so that a crash in another library's native code (TFLite's, say) keeps what was measured.
 
     Returns:
         dict: machine, matmul (GFLOP/s), inference (rows), skipped ({"runtime, case": reason}),
         training (rows), pipeline, serving_graphs and quality (rows; its skipped runtimes in quality_skipped).
+
+    Raises:
+        ValueError: an unknown runtime, a model that cannot be built or a size or batch whose activations do not
+            fit in this machine's memory (`check_memory`), before anything is measured.
 
     Example:
         >>> results = run_benchmark([ModelSpec("fcn8s", "vgg16_tiny", "same")], sizes=[(32, 32)], batches=[1],
@@ -50,6 +64,7 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
     from fcn_keras.machine import describe, keras_backend, machine_line
 
     runtimes = [get_runtime(name) for name in runtimes]  # unknown names fail before anything runs
+    check_memory(specs, sizes, batches)
     progress(machine_line())
     matmul = matmul_peak(repeats)
     progress(f"fp32 matmul: Keras backend {matmul['backend']:.0f}, NumPy {matmul['numpy']:.0f} GFLOP/s")
@@ -74,20 +89,35 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
     return results
 
 
+class Skipped(typing.NamedTuple):
+    """Cases not measured: which (a runtime on a model, or one of its cases), why, and how many of the cases
+    counted in "[k/N]" they were (0 for a runtime missing here: its cases are never counted)."""
+
+    case: str
+    reason: str
+    counted: int
+
+
 def _measure_inference(results, specs, runtimes, sizes, batches, repeats, progress, checkpoint):
-    """Adds every inference case's row to `results`, one progress line (and checkpoint) each."""
-    total = len(specs) * len(runtimes) * len(sizes) * len(batches)
+    """Adds every inference case's row to `results`, one progress line (and checkpoint) each, "[k/N]" over the
+    cases that run; a skipped case is recorded and said where it would have been measured, and leaves N."""
+    total = len(specs) * sum(not runtime.missing() for runtime in runtimes) * len(sizes) * len(batches)
     counter = itertools.count(1)
     for spec in specs:
-        for row in _measure_model(spec, runtimes, sizes, batches, repeats, results["matmul"]["best"],
-                                  results["skipped"]):
-            results["inference"].append(row)
-            progress(f"[{next(counter)}/{total}] {_case_line(row)}")
+        for outcome in _measure_model(spec, runtimes, sizes, batches, repeats, results["matmul"]["best"]):
+            if isinstance(outcome, Skipped):
+                results["skipped"][outcome.case] = outcome.reason
+                total -= outcome.counted
+                progress(f"skipped {outcome.case}: {outcome.reason}")
+                continue
+            results["inference"].append(outcome)
+            progress(f"[{next(counter)}/{total}] {_case_line(outcome)}")
             checkpoint(results)
 
 
-def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
-    """Rows of one model: each runtime prepared once (exports written once), then every size and batch."""
+def _measure_model(spec, runtimes, sizes, batches, repeats, peak):
+    """Rows of one model: each runtime prepared once (exports written once), then every size and batch; a
+    `Skipped` for each runtime that cannot run and each case that fails."""
     model = spec.build()
     references = {}
     flops = {size: spec.flops(size) for size in sizes}
@@ -101,10 +131,14 @@ def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
         return other
 
     for runtime in runtimes:
+        missing = runtime.missing()
+        if missing:
+            yield Skipped(f"{runtime.name}, {spec.name}", missing, 0)
+            continue
         with tempfile.TemporaryDirectory(prefix=f"fcn_benchmark_{runtime.name}_") as workdir:
             predict, reason = prepare_runtime(runtime, build, calibration, workdir)
             if predict is None:
-                skipped[f"{runtime.name}, {spec.name}"] = reason
+                yield Skipped(f"{runtime.name}, {spec.name}", reason, len(sizes) * len(batches))
                 continue
             for size, batch in itertools.product(sizes, batches):
                 images = test_images(batch, size)
@@ -113,7 +147,8 @@ def _measure_model(spec, runtimes, sizes, batches, repeats, peak, skipped):
                 try:
                     row = measure_inference(predict, images, references[size, batch], repeats)
                 except Exception as error:  # another library's failure costs its case, not the whole run
-                    skipped[f"{runtime.name}, {spec.name} {size[0]}x{size[1]} batch {batch}"] = failure_reason(error)
+                    yield Skipped(f"{runtime.name}, {spec.name} {size[0]}x{size[1]} batch {batch}",
+                                  failure_reason(error), 1)
                     continue
                 yield _inference_row(spec, runtime.name, size, batch, row, flops[size], peak)
 
