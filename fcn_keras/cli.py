@@ -1,6 +1,7 @@
 """The `fcn-keras` command line. Each command only parses arguments and calls the library."""
 
 import argparse
+import contextlib
 import gc
 import os
 import re
@@ -8,7 +9,7 @@ import sys
 import traceback
 
 from fcn_keras.arguments import image_size_option, positive_number_option, whole_number_option
-from fcn_keras.data.specs import INPUT_MODALITIES, SPECS, check_validation_source
+from fcn_keras.data.specs import COUNTED_BY_CALLER, INPUT_MODALITIES, SPECS, check_validation_source, source_kind
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
 from fcn_keras.error_text import is_tensorflow_error, plain_message
@@ -22,10 +23,10 @@ from fcn_keras.export.options import (
     QUANTIZATIONS,
 )
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
-from fcn_keras.machine import describe, keras_backend
+from fcn_keras.machine import backend_installed, describe, keras_backend
 from fcn_keras.models.variants import PADDINGS, VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
-from fcn_keras.tensorflow_startup import load_tensorflow_quietly, prefer_onednn_kernels
+from fcn_keras.tensorflow_startup import load_tensorflow_quietly, prefer_onednn_kernels, quiet_library_logs
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
 from fcn_keras.training.run_folder import check_training_output
 from fcn_keras.write_policy import claim_files
@@ -43,7 +44,7 @@ SEED = whole_number_option(0, 2**32 - 1)  # NumPy's seed range
 COMMANDS = {}
 
 
-def command(name, help_text, example, arguments=None):
+def command(name, help_text, example, arguments=None, uses_backend=True):
     """Registers `function(args)` as subcommand `name`; `arguments(parser)` adds its options.
 
     Args:
@@ -51,13 +52,14 @@ def command(name, help_text, example, arguments=None):
         help_text: one line for `fcn-keras --help`.
         example: a command line shown in the subcommand's `--help`.
         arguments: optional `arguments(parser)` adding the subcommand's options.
+        uses_backend: False for commands that only print tables: they start no Keras backend (instant).
 
     Returns:
         A decorator that registers the function and returns it unchanged.
     """
 
     def register(function):
-        COMMANDS[name] = (function, help_text, example, arguments)
+        COMMANDS[name] = (function, help_text, example, arguments, uses_backend)
         return function
 
     return register
@@ -95,7 +97,7 @@ def _summary(args):
           f"{convolution_flops(model) / 1e9:.1f} GFLOP per {height}x{width} image ({args.padding} padding)")
 
 
-@command("backbones", "List the registered backbones.", "fcn-keras backbones")
+@command("backbones", "List the registered backbones.", "fcn-keras backbones", uses_backend=False)
 def _backbones(args):
     from fcn_keras.backbones import available_backbones, get_backbone
 
@@ -111,7 +113,9 @@ def _backbones(args):
          "'auto' picks.",
          "fcn-keras info")
 def _info(args):
-    for key, value in {**describe(), "precision (auto)": resolve_precision("auto")}.items():
+    facts = describe()
+    facts["precision (auto)"] = resolve_precision("auto") if backend_installed() else "n/a"
+    for key, value in facts.items():
         print(f"{key:17s} {value}")
 
 
@@ -303,9 +307,10 @@ def _evaluate(args):
     args.modalities = args.modalities or modalities_of(model)  # a model's inputs are named by modality
     plots = confusion_plot_paths(args.confusion_plot, heads_of(model)) if args.confusion_plot else []
     claim_files([args.output, *plots], args.overwrite)
-    classes = heads_of(model) or num_classes_of(model)
-    source = _open_data(args, "--data", args.data, args.split, args.num_classes or classes)
-    metrics = evaluate(model, source.dataset, classes, confusion_plot=args.confusion_plot,
+    model_classes = heads_of(model) or num_classes_of(model)  # the count of sources that have none
+    source = _open_data(args, "--data", args.data, args.split,
+                        args.num_classes or (model_classes if source_kind(args.data) in COUNTED_BY_CALLER else None))
+    metrics = evaluate(model, source.dataset, source.num_classes, confusion_plot=args.confusion_plot,
                        class_names=source.class_names, memory_limit=args.memory_limit)
     print(format_metrics(metrics))
     if args.output:
@@ -390,9 +395,9 @@ def _serve(args):
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",
-         "fcn-keras presets")
+         "fcn-keras presets", uses_backend=False)
 def _presets(args):
-    from fcn_keras.models.presets import PRESETS, fcn_keras_home, preset_path
+    from fcn_keras.models.preset_table import PRESETS, fcn_keras_home, preset_path
 
     width = max(map(len, PRESETS))
     print(f"{'name':{width}s} {'variant':8s} {'classes':>7s} {'download':>9s}  {'cached':6s}  reported by the authors")
@@ -455,17 +460,17 @@ def _benchmark_arguments(parser):
          "fcn-keras benchmark --variants fcn8s --backbones vgg16 --sizes 500x500 --batches 1 "
          "--runtimes keras xla tflite_int8", _benchmark_arguments)
 def _benchmark(args):
-    from fcn_keras.benchmark import model_specs, result_paths, run_benchmark, write_results
+    from fcn_keras.benchmark import claimed_results, model_specs, run_benchmark, write_results
     from fcn_keras.benchmark.quality import demo_model_for_quality
     from fcn_keras.benchmark.report import write_json
 
     specs = model_specs(args.variants, args.backbones, args.paddings)
     trained = args.trained and demo_model_for_quality(args.trained, DEMO)  # a wrong file fails now, not at the end
-    json_path = claim_files(result_paths(args.output), args.overwrite)[0]  # refused now, not after an hour
-    results = run_benchmark(specs, args.sizes, args.batches,
-                            args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
-                            trained=trained, checkpoint=lambda so_far: write_json(so_far, json_path))
-    print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")
+    with claimed_results(args.output, args.overwrite) as paths:  # refused now, not after an hour
+        results = run_benchmark(specs, args.sizes, args.batches,
+                                args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
+                                trained=trained, checkpoint=lambda so_far: write_json(so_far, paths[0]))
+        print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -497,12 +502,12 @@ def build_parser():
                         help="show TensorFlow's own log lines and full tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     parser.commands = {}
-    for name, (function, help_text, example, arguments) in COMMANDS.items():
+    for name, (function, help_text, example, arguments, uses_backend) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=f"{help_text}\n\nExample:\n  {example}",
                                     formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
         if arguments:
             arguments(sub)
-        sub.set_defaults(run=function)
+        sub.set_defaults(run=function, uses_backend=uses_backend)
         parser.commands[name] = sub
     return parser
 
@@ -533,6 +538,8 @@ def main(argv=None):
 def _loads_tensorflow(args):
     """Whether the command will load TensorFlow: always on its backend (KERAS_BACKEND or keras.json, as Keras reads
     them), on JAX and PyTorch only to read data (tf.data pipelines)."""
+    if not args.uses_backend:
+        return False
     return keras_backend() == "tensorflow" or args.command == "demo" or bool(getattr(args, "data", None))
 
 
@@ -543,7 +550,8 @@ def _run(parser, args):
             prefer_onednn_kernels()  # faster small-network training on AVX2-only CPUs, where TensorFlow leaves it off
         if not args.verbose and _loads_tensorflow(args):
             load_tensorflow_quietly()
-        args.run(args)
+        with contextlib.nullcontext() if args.verbose else quiet_library_logs():
+            args.run(args)
     except UsageError as error:
         print(parser.commands[args.command].error_line(str(error)), file=sys.stderr)
         return 2

@@ -7,11 +7,13 @@ import weakref
 import keras
 import numpy as np
 
+from fcn_keras.arguments import check_mask_heads, class_counts
 from fcn_keras.error_text import is_tensorflow_error
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
 from fcn_keras.models.border import skip_border
+from fcn_keras.models.inputs import check_input_arrays
 from fcn_keras.models.variants import heads_of, num_classes_of
 from fcn_keras.tiling import activation_bytes, score_image
 
@@ -59,14 +61,20 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         >>> 0 <= scores["mean_iou"] <= 1, len(scores["per_class_iou"])
         (True, 3)
     """
+    counts = class_counts(num_classes)  # {None: classes} for one head: one loop for any heads
+    num_classes = counts.get(None, counts)
     model_classes = _static_classes(model)
+    if isinstance(model_classes, dict) != isinstance(num_classes, dict) and model_classes is not None:
+        check_mask_heads(list(counts) if isinstance(num_classes, dict) else None, model_classes, "the data")
     if model_classes is not None and model_classes != num_classes:
         raise ValueError(_class_mismatch(model_classes, num_classes))
-    counts = num_classes if isinstance(num_classes, dict) else {None: num_classes}  # one loop for any heads
     confusions = {head: np.zeros((count, count), dtype=np.int64) for head, count in counts.items()}
     batches = 0
     for batches, element in enumerate(_elements(dataset), start=1):
         images, masks = _split_pair(element)
+        check_input_arrays(model, images)
+        check_mask_heads(list(masks) if isinstance(masks, dict) else None, None if None in counts else counts,
+                         "the data")
         if _first(images).ndim == 3:
             images, masks = _map_parts(images, lambda image: image[None]), _map_parts(masks, lambda mask: mask[None])
         predictions = _class_maps(model, images, num_classes, memory_limit)  # {head: maps} for several heads
@@ -208,11 +216,7 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
     if isinstance(images, (list, tuple)):
         return [predict(model, image, memory_limit) for image in images]
     images = _map_parts(images, np.asarray)  # several inputs (NYUDv2's modalities): {modality: image or batch}
-    if not isinstance(images, dict) and (images.ndim not in (3, 4) or images.shape[-1] != 3):
-        raise ValueError(
-            f"Expected an RGB image (H, W, 3) or a batch (N, H, W, 3), got shape {images.shape}; "
-            "convert grayscale or RGBA images to RGB first (e.g. PIL's image.convert('RGB'))."
-        )
+    check_input_arrays(model, images)
     if _first(images).ndim == 3:
         return _map_parts(predict(model, _map_parts(images, lambda image: image[None]), memory_limit),
                           lambda classes: classes[0])
@@ -247,14 +251,7 @@ def _split_pair(element):
             "Each data set element must be an (image, mask) pair; map other layouts first, "
             "e.g. dataset.map(lambda d: (d['image'], d['mask']))."
         )
-    images, masks = _map_parts(element[0], np.asarray), _map_parts(element[1], np.asarray)
-    if isinstance(images, dict):  # several inputs (NYUDv2's modalities)
-        return images, masks
-    if images.ndim not in (3, 4) or images.shape[-1] != 3:
-        raise ValueError(
-            f"Images must be RGB (H, W, 3) or batches (N, H, W, 3), got shape {images.shape}."
-        )
-    return images, masks
+    return _map_parts(element[0], np.asarray), _map_parts(element[1], np.asarray)
 
 
 def _map_parts(value, function):
@@ -312,8 +309,5 @@ def _static_classes(model):
 
 
 def _class_mismatch(model_classes, num_classes):
-    return (
-        f"The model predicts {model_classes} classes but num_classes is {num_classes}; "
-        "evaluate with the class count the model was built for, or build or fine-tune a "
-        f"model with num_classes={num_classes}."
-    )
+    return (f"The model predicts {model_classes} classes, the data has {num_classes}; evaluate on data of the "
+            f"model's classes, or build or fine-tune a model with num_classes={num_classes}.")

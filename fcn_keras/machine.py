@@ -6,6 +6,8 @@ the active Keras backend's own library (TensorFlow, JAX or PyTorch), and import
 TensorFlow only when that backend is TensorFlow.
 """
 
+import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -15,6 +17,8 @@ CPUINFO = "/proc/cpuinfo"
 # Flags that decide fp32/bf16/int8 speed on x86 (Linux /proc/cpuinfo names).
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8")
 DEFAULT_KERAS_BACKEND = "tensorflow"  # Keras' own default
+BACKEND_INSTALLS = {"tensorflow": 'pip install "fcn-keras"', "jax": 'pip install "fcn-keras[jax]"',
+                    "torch": 'pip install "fcn-keras[torch]"'}
 
 
 def keras_backend():
@@ -194,15 +198,14 @@ def backend_version(backend=None):
         >>> backend_version("tensorflow") == tf.__version__
         True
     """
-    import importlib
-
     return importlib.import_module(backend or keras_backend()).__version__
 
 
 def describe():
     """What a bug report or benchmark result needs: versions, the Keras backend, CPU, its speed flags, GPUs.
 
-    Imports Keras and the backend's library (TensorFlow only on the TensorFlow backend).
+    Imports the backend's library (TensorFlow only on the TensorFlow backend), never Keras
+    itself; a backend whose library is not installed is reported so, with its install line.
 
     Returns:
         dict of str keys: python, fcn_keras, backend (the Keras backend's name), the backend's
@@ -217,25 +220,42 @@ def describe():
         >>> sorted(set(described) - {described["backend"]})
         ['backend', 'cores', 'cpu', 'cpu_flags', 'fcn_keras', 'gpus', 'keras', 'onednn', 'platform', 'python']
     """
-    import keras
-
     from fcn_keras import __version__
 
-    backend = keras.config.backend()
+    backend = keras_backend()
+    try:
+        version = backend_version(backend)
+    except ImportError:
+        version = None
+    missing = f"n/a ({backend} is not installed)"
     return {
         "python": platform.python_version(),
         "fcn_keras": __version__,
         "backend": backend,
-        backend: backend_version(backend),
-        "keras": keras.__version__,
+        backend: version or f"not installed: {BACKEND_INSTALLS.get(backend, 'pip install ' + backend)}",
+        "keras": importlib.metadata.version("keras"),
         "platform": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "cpu_flags": speed_flags(),
-        "onednn": _onednn_state(backend),
-        "gpus": ", ".join(name + (f" (compute capability {capability[0]}.{capability[1]})" if capability else "")
-                          for name, capability in gpus(backend)) or "none",
+        "onednn": _onednn_state(backend) if version else missing,
+        "gpus": (", ".join(name + (f" (compute capability {capability[0]}.{capability[1]})" if capability else "")
+                           for name, capability in gpus(backend)) or "none") if version else missing,
     }
+
+
+def backend_installed(backend=None):
+    """Whether the Keras backend's library imports (so Keras can run on it).
+
+    Example:
+        >>> backend_installed("tensorflow")
+        True
+    """
+    try:
+        backend_version(backend)
+    except ImportError:
+        return False
+    return True
 
 
 def _onednn_state(backend):

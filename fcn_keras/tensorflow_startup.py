@@ -1,10 +1,12 @@
-"""Starting TensorFlow without its C++ start-up log lines, for the command line.
+"""Starting TensorFlow, and the libraries around it, without their log lines, for the command line.
 
 TensorFlow prints oneDNN and CUDA probing notes (and, on a machine without a GPU,
 a `failed call to cuInit` error) through absl before `TF_CPP_MIN_LOG_LEVEL`
-applies, so a newcomer's first screen reads like a failure.
+applies, so a newcomer's first screen reads like a failure; TFDS and others log
+warnings through Python's `logging` (absl's logger) that are notes for developers.
 """
 
+import contextlib
 import logging
 import os
 import re
@@ -14,6 +16,7 @@ import threading
 # TensorFlow's C++ log line: severity, date, time, thread, file:line] message.
 CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
 QUIET_LOG_LINE = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")  # fatal (F) lines always get through
+LIBRARY_LOGGERS = ("absl", "tensorflow")  # Python loggers of the libraries underneath
 ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
 
@@ -24,8 +27,8 @@ def load_tensorflow_quietly():
     pipe whose reader passes on, as they come, every line that is not an INFO,
     WARNING or ERROR C++ log line (fatal ones and anything else get through, also
     if the import fails or aborts). Afterwards `TF_CPP_MIN_LOG_LEVEL=2` keeps later
-    INFO and WARNING lines away (errors still show) and Python-side TensorFlow
-    logging shows errors only. Where the user set `TF_CPP_MIN_LOG_LEVEL`, or
+    INFO and WARNING lines away (errors still show; `quiet_library_logs` does the
+    same for Python-side logging). Where the user set `TF_CPP_MIN_LOG_LEVEL`, or
     TensorFlow is already loaded, nothing changes.
 
     Example:
@@ -35,7 +38,6 @@ def load_tensorflow_quietly():
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     sys.stderr.flush()
     saved, (read_end, write_end) = os.dup(2), os.pipe()
     passer = threading.Thread(target=_pass_on, args=(read_end, saved), daemon=True)
@@ -51,6 +53,27 @@ def load_tensorflow_quietly():
         os.dup2(saved, 2)  # closes the pipe's last write end: the reader sees its end
         passer.join()
         os.close(saved)
+
+
+@contextlib.contextmanager
+def quiet_library_logs():
+    """Keeps the Python log lines of the libraries underneath (TensorFlow's, and absl's, through which TFDS
+    and others log) to errors inside a `with` block; the package's own notes still show.
+
+    Example:
+        >>> with quiet_library_logs():
+        ...     logging.getLogger("absl").isEnabledFor(logging.WARNING)
+        False
+    """
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def prefer_onednn_kernels():

@@ -1,7 +1,9 @@
 """The `fcn-keras` command line: each command runs end to end on tiny models."""
 
+import os
 import re
 
+import keras
 import numpy as np
 import pytest
 from helpers import run_under
@@ -201,22 +203,28 @@ def run_cli_process(*argv, env_extra=None):
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_info_on_another_backend_names_it_and_loads_no_tensorflow(backend):
+def test_info_and_predict_on_another_backend_load_no_tensorflow_and_print_no_log_line(backend, tmp_path):
     import importlib.metadata
     import importlib.util
 
+    from helpers import tiny_fcn
+
     if importlib.util.find_spec(backend) is None:  # not imported here: this process runs TensorFlow
         pytest.skip(f"{backend} is not installed")
-    script = "import sys\nfrom fcn_keras import cli\nstatus = cli.main(['info'])\n" \
-             "print('tensorflow' in sys.modules, status)"
-    result = run_under(backend, script, timeout=120)
-    assert result.returncode == 0, result.stderr
+    tiny_fcn().save(tmp_path / "model.keras")
+    keras.utils.save_img(tmp_path / "photo.png", np.zeros((16, 16, 3), np.uint8))
+    script = ("import sys\nfrom fcn_keras import cli\nstatuses = [cli.main(['info']), cli.main(sys.argv[1:])]\n"
+              "print('tensorflow' in sys.modules, *statuses)")
+    result = run_under(backend, script, "predict", str(tmp_path / "model.keras"), str(tmp_path / "photo.png"),
+                       "--output", str(tmp_path / "out"), timeout=300)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
     lines = result.stdout.splitlines()
     assert f"backend           {backend}" in lines
     assert f"{backend:17s} {importlib.metadata.version(backend)}" in lines
     assert not any(line.startswith("tensorflow ") for line in lines)
     assert any(line.startswith("precision (auto)  ") for line in lines)
-    assert lines[-1] == "False 0"  # TensorFlow never imported
+    assert lines[-1] == "False 0 0"  # TensorFlow never imported
+    assert sorted(os.listdir(tmp_path / "out")) == ["photo.png", "photo_overlay.png"]
 
 
 def test_help_and_usage_errors_answer_without_loading_tensorflow():
@@ -254,9 +262,11 @@ def test_a_short_train_prints_no_tensorflow_log_lines_and_plain_progress_into_a_
     assert [line.split(" - ")[0] for line in result.stdout.splitlines() if " - loss: " in line] == ["2/2", "2/2"]
 
 
+FAILING_PREDICT = ["predict", "no_such_model.keras", "photo.png", "--output", "out"]  # loads TensorFlow, then fails fast
+
+
 @pytest.mark.parametrize("argv, user_level, level", [
-    (["backbones"], None, "2"), (["backbones", "--verbose"], None, "as TensorFlow leaves it"),
-    (["backbones"], "0", "0")])
+    (FAILING_PREDICT, None, "2"), ([*FAILING_PREDICT, "--verbose"], None, "as TensorFlow leaves it"), (FAILING_PREDICT, "0", "0")])
 def test_verbose_or_the_users_own_level_keeps_tensorflow_logging(argv, user_level, level):
     import os
     import subprocess
@@ -294,11 +304,11 @@ def test_a_tensorflow_that_fails_to_import_is_reported_with_its_own_lines(tmp_pa
         "os.write(2, b'F0000 00:00:1795690820.730191    6444 cpu.cc:1] fatal: needs AVX\\n')\n"
         "os.write(2, b'a line the user must see\\n')\n"
         "raise ImportError('this TensorFlow is broken')\n")
-    result = run_cli_process("backbones", env_extra={"PYTHONPATH": str(tmp_path / "fake")})
+    result = run_cli_process(*FAILING_PREDICT, env_extra={"PYTHONPATH": str(tmp_path / "fake")})
     assert result.returncode == 2
     assert "a line the user must see" in result.stderr and "fatal: needs AVX" in result.stderr
     assert "start-up noise" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == "fcn-keras backbones: error: this TensorFlow is broken"
+    assert result.stderr.strip().splitlines()[-1] == "fcn-keras predict: error: this TensorFlow is broken"
 
 
 @pytest.mark.parametrize("argv, option, rule", [
@@ -330,6 +340,9 @@ def test_bad_options_are_one_line_naming_the_option(argv, option, rule, capsys):
     ("bogus:xyz", r"--data: Unknown data source 'bogus:xyz'\. The forms are: synthetic\[:N\], voc:ROOT"),
     ("synthetic:abc", r"--data: Data source 'synthetic:abc': synthetic:N takes a whole number of images >= 1, "
                       r"got 'abc'"),
+    ("context:VOC2010,", r"--data: Data source 'context:VOC2010,' needs two folders, context:VOC2010,CONTEXT, "
+                         r"separated by a comma\."),
+    ("folder:,masks", r"--data: Data source 'folder:,masks' needs two folders, folder:IMAGES,MASKS"),
 ])
 def test_a_bad_data_spec_is_one_line_naming_the_option(demo_run, spec, message, capsys):
     assert cli.main(["evaluate", str(demo_run / "model.keras"), "--data", spec]) == 2
@@ -414,3 +427,33 @@ def test_library_messages_speak_python_and_the_command_line_its_options(tmp_path
     parser = cli.build_parser().commands["export"]
     assert cli.in_option_terms("output=/x is a file; `quantize`, num_classes=3, at_once=True", parser) == (
         "--output /x is a file; --quantize, num_classes=3, at_once=True")  # export has neither of the last two
+
+
+def test_listing_commands_start_no_backend_and_print_no_log_line():
+    script = ("import sys\nfrom fcn_keras import cli\nstatuses = [cli.main(['backbones']), cli.main(['presets'])]\n"
+              "print(statuses, sorted(name for name in ('keras', 'tensorflow') if name in sys.modules))")
+    result = run_under("tensorflow", script, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.splitlines()[-1] == "[0, 0] []"
+    assert "vgg16" in result.stdout and "fcn8s-heavy-pascal" in result.stdout
+
+
+def test_info_without_the_backends_library_says_how_to_install_it():
+    script = "import sys\nsys.modules['torch'] = None  # as if not installed\nfrom fcn_keras import cli\n" \
+             "print(cli.main(['info']))"
+    result = run_under("torch", script, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert 'torch             not installed: pip install "fcn-keras[torch]"' in lines
+    assert "gpus              n/a (torch is not installed)" in lines and lines[-1] == "0"
+
+
+def test_library_log_lines_stay_hidden_without_verbose(tmp_path, monkeypatch, capfd):
+    (tmp_path / "scene_parse150" / "1.0.0").mkdir(parents=True)  # a variant folder without dataset_info.json
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    argv = ["train", "--data", "tfds:scene_parse150", "--no-download", "--output", str(tmp_path / "run")]
+    assert cli.main(argv) == 2
+    err = capfd.readouterr().err  # (this process's own TensorFlow may add its late C++ lines)
+    assert "fcn-keras train: error: --data: The TFDS data set scene_parse150 is not prepared" in err
+    assert "absl" not in err and "dataset_info.json" not in err, err  # TFDS's warning about the empty folder
+

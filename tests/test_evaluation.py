@@ -134,13 +134,13 @@ def test_predict_skips_the_paper_border_with_the_same_classes():
 @pytest.mark.parametrize(
     "num_classes, data, message",
     [
-        (4, None, "predicts 3 classes but num_classes is 4"),
+        (4, None, "predicts 3 classes, the data has 4"),
         (3, [], "data set is empty"),
         (3, [(np.zeros((4, 4, 3)), np.zeros((4, 5)))], r"Batch 1: masks of shape \(1, 4, 5\)"),
         (3, [(np.zeros((4, 4, 3)), np.full((4, 4), 7))], r"Batch 1: Labels \[7\]"),
         (3, [(np.zeros((4, 4, 3)), np.full((4, 4), 255))], "counts no pixel"),
         (3, [{"image": np.zeros((4, 4, 3))}], r"\(image, mask\) pair"),
-        (3, [(np.zeros((4, 4)), np.zeros((4, 4)))], r"RGB \(H, W, 3\)"),
+        (3, [(np.zeros((4, 4)), np.zeros((4, 4)))], r"images has shape \(4, 4\); .* takes RGB images \(H, W, 3\)"),
     ],
     ids=["classes", "empty", "size", "label", "all ignored", "dict", "gray"],
 )

@@ -86,7 +86,7 @@ def test_train_checks_every_heads_labels_and_picks_the_best_model_by_the_first_h
     bad = tf.data.Dataset.from_tensor_slices((images, masks)).batch(2)
     with pytest.raises(ValueError, match=r"train_data \(geometric head\) has the label 7 but the model predicts 3"):
         fcn_keras.training.train(two_headed(), bad, output_dir=str(tmp_path / "bad"), epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=r"\{head: masks \(N, H, W\)\}"):
+    with pytest.raises(ValueError, match=r"train_data gives one mask per image; give \{head: mask\} for every head"):
         fcn_keras.training.train(two_headed(), data.map(lambda x, y: (x, y["semantic"])),
                                  output_dir=str(tmp_path / "one"), epochs=1, verbose=0)
 
@@ -115,7 +115,7 @@ def test_two_heads_round_trip_and_export_each_heads_outputs(tmp_path):
     ({"num_classes": 3, "heads": HEADS}, "Give num_classes or heads, not both"),
     ({"heads": {}}, r"heads must be a non-empty dict \{name: classes\}"),
     ({"heads": {"sem antic": 3}}, "Head names must be identifiers"),
-    ({"heads": {"semantic": 0}}, r"heads\['semantic'\] must be an int >= 1, got 0"),
+    ({"heads": {"semantic": 0}}, r"heads\['semantic'\] must be a whole number >= 1, got 0"),
 ])
 def test_head_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -286,3 +286,31 @@ def test_a_large_image_is_scored_in_tiles_head_by_head_as_in_one_pass():
     for head in HEADS:
         assert len(np.unique(whole[head])) > 1
         np.testing.assert_array_equal(tiled[head], whole[head])
+
+
+def test_data_whose_masks_miss_a_head_is_refused_naming_both_sides(tmp_path, capsys):
+    from fcn_keras import cli
+    from fcn_keras.data import prepare, write_mask
+
+    model, images = two_headed(), np.zeros((2, 16, 16, 3), np.uint8)
+    masks = np.zeros((2, 16, 16), np.uint8)
+    for data, missing in ((tf.data.Dataset.from_tensor_slices((images, {"semantic": masks})), "missing 'geometric'"),
+                          (tf.data.Dataset.from_tensor_slices((images, masks)), "gives one mask per image")):
+        with pytest.raises(ValueError, match=f"The model has heads 'semantic' and 'geometric', .*{missing}"):
+            fcn_keras.evaluate(model, data, HEADS)
+        with pytest.raises(ValueError, match=missing):
+            fcn_keras.train(model, prepare(data, 2), output_dir=str(tmp_path / "run"), epochs=1)
+        assert not (tmp_path / "run").exists()  # refused before the run's folder was made
+    with pytest.raises(ValueError, match="The model has heads 'semantic' and 'geometric', and the data gives one mask"):
+        fcn_keras.evaluate(model, tf.data.Dataset.from_tensor_slices((images, masks)), 5)
+    model.save(tmp_path / "heads.keras")
+    for folder in ("images", "masks"):
+        (tmp_path / folder).mkdir()
+    keras.utils.save_img(tmp_path / "images" / "a.png", images[0])
+    write_mask(tmp_path / "masks" / "a.png", masks[0])
+    for extra in ([], ["--num-classes", "5"]):
+        assert cli.main(["evaluate", str(tmp_path / "heads.keras"), "--data",
+                         f"folder:{tmp_path / 'images'},{tmp_path / 'masks'}", *extra]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "has heads 'semantic' and 'geometric'" in error, error
+        assert "one mask per image" in error

@@ -156,11 +156,72 @@ def test_an_rgbd_model_exports_as_a_saved_model_taking_each_modality(tmp_path):
 
 
 @pytest.mark.parametrize("modalities, message", [
-    (("depth",), "give colour first, and depth with colour"), (("depth", "color"), "give colour first"),
-    (("color", "color"), "must be distinct names"), (("rgb",), "must be distinct names among color, depth, hha")])
+    (("depth",), "depth comes only with colour"), (("hha", "depth"), "depth comes only with colour"),
+    (("depth", "color"), r"give colour first .* e.g. \('color', 'depth'\)"),
+    (("color", "color"), "must be one or more distinct names"), (("rgb",), "distinct names among color, depth, hha"),
+    ((), "distinct names among"), (3, "distinct names among")])
 def test_modalities_are_checked(modalities, message):
     with pytest.raises(ValueError, match=message):
         fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=modalities)
+
+
+def test_one_modality_may_be_named_alone():
+    assert fcn_keras.models.inputs.modalities_of(
+        fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities="hha")) == ["hha"]
+
+
+def tiny_nets():
+    kwargs = {"backbone": "vgg16_tiny", "padding": "same"}
+    return fcn_keras.build_fcn32s(3, **kwargs), fcn_keras.build_fcn32s(3, modalities=("hha",), **kwargs)
+
+
+@pytest.mark.parametrize("networks, weights, message", [
+    (lambda color, hha: {"hha": color, "color": hha}, None,
+     r"networks\['hha'\] \('fcn32s_vgg16_tiny'\) takes colour images, not hha"),
+    (lambda color, hha: {"color": color, "depth": hha}, None, r"networks\['depth'\]: .*depth comes only with colour"),
+    (lambda color, hha: {"color": color, "ir": hha}, None, r"networks\['ir'\]: .*distinct names among"),
+    (lambda color, hha: {}, None, "late_fusion takes two or more FCNs"),
+    (lambda color, hha: {"color": color, "hha": hha}, {"color": 1.0}, "weights must give one factor per network"),
+    (lambda color, hha: {"color": color, "hha": hha}, {"color": 1.0, "hha": float("nan")},
+     r"weights\['hha'\] must be a finite number > 0"),
+    (lambda color, hha: {"color": color, "hha": fcn_keras.build_fcn32s(5, backbone="vgg16_tiny", modalities="hha")},
+     None, r"different numbers of classes, \{'color': 3, 'hha': 5\}"),
+])
+def test_late_fusion_refuses_what_it_cannot_sum(networks, weights, message):
+    with pytest.raises(ValueError, match=message):
+        fcn_keras.models.inputs.late_fusion(networks(*tiny_nets()), weights)
+
+
+def rgbd_net():
+    return fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same", modalities=("color", "depth"))
+
+
+@pytest.mark.parametrize("color, depth, message", [
+    ((1, 8, 8, 3), (1, 8, 8, 3), r"images\['depth'\] has shape \(1, 8, 8, 3\); .* takes depth of 1 channel"),
+    ((1, 8, 8, 4), (1, 8, 8, 1), r"images\['color'\] has shape \(1, 8, 8, 4\); .* takes RGB images"),
+    ((1, 8, 8, 3), (1, 6, 8, 1), r"differ in size or batch: \{'color': \(1, 8, 8\), 'depth': \(1, 6, 8\)\}"),
+    ((1, 8, 8, 3), (2, 8, 8, 1), "differ in size or batch"),
+    ((8, 8, 3), (8, 8), r"has shape \(8, 8\); .*add a channel axis: depth\[..., None\]"),
+    ((8, 8, 3), None, r"takes \{'color': \(H, W, 3\), 'depth': \(H, W, 1\)\}, got a dict of \['color'\]"),
+])
+def test_predict_checks_each_input_before_the_model_runs(color, depth, message):
+    images = {"color": np.zeros(color, np.float32)} | ({} if depth is None else {"depth": np.ones(depth, np.float32)})
+    with pytest.raises(ValueError, match=message):
+        fcn_keras.predict(rgbd_net(), images)
+
+
+def test_depth_in_eight_bits_is_refused_by_predict_and_prepare():
+    import tensorflow as tf
+
+    from fcn_keras.data import DataError, prepare
+
+    depth = np.full((8, 8, 1), 200, np.uint8)
+    with pytest.raises(DataError, match=r"images\['depth'\] is uint8: depth must be millimetres"):
+        fcn_keras.predict(rgbd_net(), {"color": np.zeros((8, 8, 3), np.uint8), "depth": depth})
+    pairs = tf.data.Dataset.from_tensors(({"color": np.zeros((8, 8, 3), np.uint8), "depth": depth},
+                                          np.zeros((8, 8), np.uint8)))
+    with pytest.raises(DataError, match="depth is uint8"):
+        prepare(pairs)
 
 
 def test_an_hha_models_input_is_named_so_evaluation_reads_hha():

@@ -298,7 +298,6 @@ def test_the_registry_needs_neither_tensorflow_nor_keras():
     from fcn_keras.models import preset_table
 
     assert fcn_keras.presets.PRESETS is fcn_keras.models.PRESETS is preset_table.PRESETS
-    assert preset_table.CAFFE_MEAN_BGR == CAFFE_MEAN_BGR  # the table's copy of the conversion's default mean
 
 
 def test_unknown_presets_and_local_files(tmp_path):

@@ -60,6 +60,12 @@ def test_truncated_and_foreign_files_are_named(tmp_path):
         read_weights(tmp_path / "w.h5")
     with pytest.raises(FileNotFoundError, match="missing.caffemodel does not exist"):
         read_weights(tmp_path / "missing.caffemodel")
+    with pytest.raises(IsADirectoryError, match=f"{tmp_path} is a folder; give the weight file itself"):
+        read_weights(tmp_path)
+    np.savez(tmp_path / "random.npz", a=np.zeros(3), b=np.ones((2, 2)))  # arrays, but no Chainer FCN's
+    with pytest.raises(ValueError, match=r"random.npz is not a Chainer FCN file: its array 'a' is not named "
+                                         r"'<layer>/W' or '<layer>/b'.*conv1_1/W, conv1_1/b"):
+        read_weights(tmp_path / "random.npz")
 
 
 def test_wire_format_primitives():

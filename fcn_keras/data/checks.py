@@ -79,3 +79,25 @@ def check_labels(mask, num_classes, source="mask"):
             f"Pass the right num_classes or remap those labels (e.g. to {IGNORE_LABEL})."
         )
     return mask
+
+
+def check_depth_dtype(dtype, where):
+    """Refuses depth stored in 8 bits: NYUDv2 depth is millimetres (up to about 10,000), which 8 bits cannot hold.
+
+    Args:
+        dtype: the depth's dtype name, e.g. "uint16", "float32" (NumPy's or TensorFlow's `.name`).
+        where: what to call the depth in the message (a file, "images['depth']").
+
+    Raises:
+        DataError: an 8-bit or boolean dtype.
+
+    Example:
+        >>> check_depth_dtype("float32", "images['depth']")  # millimetres as read_depth_png gives them
+        >>> check_depth_dtype("uint8", "images['depth']")
+        Traceback (most recent call last):
+        fcn_keras.data.checks.DataError: images['depth'] is uint8: depth must be millimetres (16-bit or float), ...
+    """
+    if dtype in ("uint8", "int8", "bool"):
+        raise DataError(f"{where} is {dtype}: depth must be millimetres (16-bit or float), which 8 bits cannot hold "
+                        "(NYUDv2's go to about 10,000 mm); read the 16-bit depth PNGs with "
+                        "fcn_keras.data.read_depth_png, not an 8-bit copy.")

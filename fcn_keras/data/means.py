@@ -4,6 +4,9 @@ The data set modules (`fcn_keras.data.nyud`, `.siftflow`, `.pascal_context`) rea
 the models and presets subtract these means.
 """
 
+CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
+"""The BGR mean the authors' VGG16 FCNs (PASCAL VOC) were trained with: their data layers subtract it."""
+
 PASCAL_CONTEXT_MEAN_BGR = (104.007, 116.669, 122.679)
 """The authors' PASCAL-Context pixel mean, BGR order (the ImageNet VGG16 mean, rounded)."""
 

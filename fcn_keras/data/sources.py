@@ -2,7 +2,7 @@
 
 from typing import NamedTuple, Optional
 
-from fcn_keras.arguments import whole_number
+from fcn_keras.arguments import check_mask_heads, class_count, whole_number
 from fcn_keras.data.classes import (
     NYUD_CLASSES,
     PASCAL_CONTEXT_CLASSES,
@@ -84,9 +84,7 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True, mo
         dataset = nyud_segmentation(argument, split, modalities or ("color",))
         return _checked(Source(dataset, len(NYUD_CLASSES), NYUD_CLASSES), num_classes, spec)
     if kind == "context":
-        voc_root, comma, context_root = argument.partition(",")
-        if not comma:
-            raise ValueError(_usage(f"context source {spec!r} needs two folders: context:VOC2010,CONTEXT."))
+        voc_root, context_root = _two_folders(argument, spec, "context:VOC2010,CONTEXT")
         dataset = pascal_context_segmentation(voc_root, context_root, split)
         return _checked(Source(dataset, len(PASCAL_CONTEXT_CLASSES), PASCAL_CONTEXT_CLASSES), num_classes, spec)
     if kind == "tfds":
@@ -97,13 +95,22 @@ def open_source(spec, split="train", num_classes=None, seed=0, download=True, mo
         if num_classes is None:
             raise ValueError(f"Data source {spec!r} does not say how many classes it has; give "
                              "`num_classes`.")
+        if isinstance(num_classes, dict):  # a model's heads: these sources have one mask per image
+            check_mask_heads(None, num_classes, repr(spec))
+        num_classes = class_count(num_classes)
         if kind == "tfrecord":
             return Source(tfrecord_dataset(argument, num_classes=num_classes), num_classes, None)
-        image_dir, comma, mask_dir = argument.partition(",")
-        if not comma:
-            raise ValueError(_usage(f"folder source {spec!r} needs two folders: folder:IMAGES,MASKS."))
+        image_dir, mask_dir = _two_folders(argument, spec, "folder:IMAGES,MASKS")
         return Source(folder_dataset(image_dir, mask_dir, num_classes=num_classes), num_classes, None)
     raise ValueError(_usage(f"Unknown data source {spec!r}."))
+
+
+def _two_folders(argument, spec, form):
+    """The two folders of a spec such as "folder:IMAGES,MASKS", both named."""
+    first, comma, second = argument.partition(",")
+    if not (first and comma and second):
+        raise ValueError(_usage(f"Data source {spec!r} needs two folders, {form}, separated by a comma."))
+    return first, second
 
 
 def _checked(source, num_classes, spec):

@@ -21,6 +21,8 @@ INPUT_MODALITIES = ("color", "depth", "hha")
 """What NYUDv2 sources read and FCNs take besides colour images (`fcn_keras.models.inputs.MODALITIES`)."""
 SPLITLESS_SOURCES = ("folder", "tfrecord")
 """Source kinds that ignore `split`: every split is the same files."""
+COUNTED_BY_CALLER = ("synthetic", "folder", "tfrecord")
+"""Source kinds whose number of classes the caller gives (`num_classes`); the others define their own."""
 
 
 def source_kind(spec):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
+from fcn_keras.data.checks import check_depth_dtype
 from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL, label_masks
@@ -207,6 +208,8 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         dataset = dataset.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=each_pass)
 
     inputs, masks = dataset.element_spec
+    if isinstance(inputs, dict) and "depth" in inputs:
+        check_depth_dtype(inputs["depth"].dtype.name, "The data set's depth")
     heads = list(masks) if isinstance(masks, dict) else None
     modalities = {name: spec.shape[-1] for name, spec in inputs.items()} if isinstance(inputs, dict) else None
     pad_values = _pad_values(modalities, image_pad_value)

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from fcn_keras.backbones import available_backbones, get_backbone
+from fcn_keras.data.means import CAFFE_MEAN_BGR
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.inputs import MODALITIES, late_fusion
 from fcn_keras.models.variants import SCORE_FR, head_suffixes, variant_with_score_layers
@@ -25,8 +26,6 @@ from fcn_keras.weight_files import read_weights
 from fcn_keras.write_policy import claim_files, save_atomically
 
 EARLY_FUSION_CONV = "conv1_1_bgrd"  # the authors' colour-depth net's first convolution (BGR and log depth)
-CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
-"""The BGR mean the authors' VGG16 FCNs were trained with (their data layers subtract it)."""
 def backbone_from_layers(layers):
     """The registered backbone whose trunk the source's layers are: names and widths as it declares them.
 

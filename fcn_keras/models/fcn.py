@@ -4,13 +4,14 @@ import os
 
 import keras
 
+from fcn_keras.arguments import class_counts, modality_names, tap_layers
 from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone, model_backbone
-from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING
+from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
 from fcn_keras.layers import BilinearUpsampling, CropToReference
 from fcn_keras.models.inputs import model_inputs, normalized_inputs, widen_first_convolution
 from fcn_keras.models.shared_weights import copy_shared_weights
-from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix
+from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix, heads_of, num_classes_of
 
 
 def build_fcn(
@@ -82,11 +83,14 @@ def build_fcn(
         >>> model(np.zeros((1, 61, 77, 3))).shape
         TensorShape([1, 61, 77, 21])
     """
-    heads = _heads(num_classes, heads)
+    heads = class_counts(num_classes, heads)
+    modalities = None if modalities is None else modality_names(modalities)
     _check_arguments(variant, input_shape, padding, at_once, modalities)
     spec = _backbone_spec(backbone, taps)
     if backbone_weights is not None and init_from is not None:
         raise ValueError("Give backbone_weights or init_from, not both: init_from copies the backbone too.")
+    if init_from is not None:
+        _check_same_heads(init_from, heads)
 
     inputs = model_inputs(modalities or ("color",), *input_shape[:2])
     preprocessing = dict(spec.preprocessing)
@@ -171,25 +175,6 @@ def build_fcn8s(num_classes=None, at_once=False, **kwargs):
     return build_fcn("fcn8s", num_classes, at_once=at_once, **kwargs)
 
 
-def _heads(num_classes, heads):
-    """{head name: classes}, {None: classes} for a one-headed FCN; each class count checked."""
-    if isinstance(num_classes, dict) and heads is None:
-        num_classes, heads = None, num_classes
-    if heads is None:
-        heads = {None: DEFAULT_NUM_CLASSES if num_classes is None else num_classes}
-    elif num_classes is not None:
-        raise ValueError("Give num_classes or heads, not both: heads={name: classes, ...} sets each head's.")
-    elif not isinstance(heads, dict) or not heads:
-        raise ValueError(f"heads must be a non-empty dict {{name: classes}}, got {heads!r}.")
-    for head, classes in heads.items():
-        if head is not None and (not isinstance(head, str) or not head.isidentifier()):
-            raise ValueError(f"Head names must be identifiers (they name layers and outputs), got {head!r}.")
-        what = "num_classes" if head is None else f"heads[{head!r}]"
-        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-            raise ValueError(f"{what} must be an int >= 1, got {classes!r}.")
-    return heads
-
-
 def _check_arguments(variant, input_shape, padding, at_once, modalities):
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}. Valid variants: {', '.join(VARIANTS)}.")
@@ -204,11 +189,33 @@ def _check_arguments(variant, input_shape, padding, at_once, modalities):
         raise ValueError("at_once applies to the skip layers of fcn16s and fcn8s; fcn32s has none.")
 
 
+def _check_same_heads(init_from, heads):
+    """Refuses to start a model from one with other heads: its score layers would stay at zero."""
+    if not isinstance(init_from, keras.Model):
+        raise TypeError(f"init_from must be a trained FCN (a keras.Model), got {type(init_from).__name__}; load a "
+                        "file first with fcn_keras.load_fcn(path).")
+    try:
+        theirs = heads_of(init_from) or {None: num_classes_of(init_from)}
+    except (AttributeError, ValueError):  # no score-map output: `copy_shared_weights` says what it lacks
+        return
+    if set(theirs) != set(heads):
+        raise ValueError(f"init_from={init_from.name!r} has {_described(theirs)}, the new model "
+                         f"{_described(heads)}: staged training continues the same heads; build the new model with "
+                         f"{'num_classes' if None in theirs else 'heads'}={theirs.get(None, theirs)!r}.")
+
+
+def _described(heads):
+    """{head: classes} in words: "one head of 21 classes", "heads 'semantic' (33), 'geometric' (3)"."""
+    if None in heads:
+        return f"one head of {heads[None]} classes"
+    return "heads " + ", ".join(f"{head!r} ({classes})" for head, classes in heads.items())
+
+
 def _backbone_spec(backbone, taps):
     if isinstance(backbone, BackboneSpec):
         return backbone
     if isinstance(backbone, keras.Model):
-        return model_backbone(backbone, taps)
+        return model_backbone(backbone, None if taps is None else tap_layers(taps))
     if taps is not None:
         raise ValueError(f"taps= picks the layers of a keras.Model backbone; the registered backbone {backbone!r} "
                          "has its own.")
@@ -247,8 +254,12 @@ def _load_backbone_weights(model, spec, weights):
     if weights != "imagenet" and not os.path.isfile(str(weights)):
         raise FileNotFoundError(f"backbone_weights: no weights file at {weights!r}; give 'imagenet', None or the "
                                 f"path of a {spec.name} weights file.")
+    from fcn_keras.network import DownloadError
+
     try:
         spec.load_weights(model, weights)
+    except DownloadError:
+        raise  # its message names what could not be fetched and where to put it by hand
     except (ValueError, OSError) as error:
         raise ValueError(f"Could not load {spec.name} weights from {weights!r}: {error}") from error
 

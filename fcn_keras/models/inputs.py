@@ -11,6 +11,8 @@ import dataclasses
 import keras
 import numpy as np
 
+from fcn_keras.arguments import modality_names, positive_number
+from fcn_keras.data.checks import check_depth_dtype
 from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.layers import ImagePreprocessing, LogDepth
 
@@ -49,19 +51,13 @@ def model_inputs(modalities, height=None, width=None):
         dict {modality: KerasTensor}.
 
     Raises:
-        ValueError: an unknown or repeated modality.
+        ValueError: modalities `modality_names` refuses.
 
     Example:
         >>> {name: tensor.shape for name, tensor in model_inputs(("color", "depth")).items()}
         {'color': (None, None, None, 3), 'depth': (None, None, None, 1)}
     """
-    modalities = tuple(modalities)
-    unknown = [name for name in modalities if name not in MODALITIES]
-    if unknown or not modalities or len(set(modalities)) != len(modalities):
-        raise ValueError(f"modalities must be distinct names among {', '.join(MODALITIES)}, got {modalities!r}.")
-    if "color" in modalities[1:] or modalities == ("depth",):
-        raise ValueError(f"modalities {modalities!r}: give colour first, and depth with colour, e.g. "
-                         "('color', 'depth') as the authors' colour-depth net.")
+    modalities = modality_names(modalities)
     return {name: keras.Input((height, width, MODALITIES[name].channels),
                               name=IMAGES if modalities == ("color",) else name) for name in modalities}
 
@@ -77,6 +73,61 @@ def modalities_of(model):
     """
     names = list(model.input) if isinstance(model.input, dict) else [model.inputs[0].name]
     return None if names == [IMAGES] else names
+
+
+def check_input_arrays(model, images):
+    """Refuses arrays a model cannot take, before they reach it: its inputs by name, channels, sizes and batch.
+
+    Args:
+        model: an FCN.
+        images: for a one-input model an image (H, W, C) or batch (N, H, W, C); for a model of
+            several inputs {modality: image or batch}, all of one size (and batch).
+
+    Raises:
+        ValueError: naming the input, its shape and what the model takes.
+
+    Example:
+        >>> rgbd = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("color", "depth"))
+        >>> check_input_arrays(rgbd, {"color": np.zeros((8, 8, 3)), "depth": np.zeros((8, 8, 1), np.float32)})
+        >>> check_input_arrays(rgbd, {"color": np.zeros((8, 8, 3)), "depth": np.zeros((8, 8))})
+        Traceback (most recent call last):
+        ValueError: images['depth'] has shape (8, 8); ... takes depth of 1 channel: (H, W, 1) or (N, H, W, 1) ...
+    """
+    takes = model.input if isinstance(model.input, dict) else {None: model.inputs[0]}
+    given = images if isinstance(images, dict) else {None: images}
+    if set(given) != set(takes):
+        raise ValueError(f"{model.name!r} takes {_takes_in_words(takes)}, got {_given_in_words(given)}.")
+    for name, array in given.items():
+        where, channels = ("images" if name is None else f"images[{name!r}]"), takes[name].shape[-1]
+        if array.ndim not in (3, 4) or (channels is not None and array.shape[-1] != channels):
+            raise ValueError(f"{where} has shape {array.shape}; {model.name!r} takes "
+                             f"{_input_in_words(name, channels, array.shape)}.")
+        if name == "depth":
+            check_depth_dtype(array.dtype.name, where)
+    shapes = {name: array.shape[:-1] for name, array in given.items()}
+    if len({len(shape) for shape in shapes.values()}) > 1 or len(set(shapes.values())) > 1:
+        raise ValueError(f"The inputs differ in size or batch: {shapes}; give every input of one image (or batch) "
+                         "the same height and width, and the same number of images.")
+
+
+def _input_in_words(name, channels, shape):
+    """What one input of a model is, with the fix for the usual mistakes (given an array of `shape`)."""
+    shapes = f"(H, W, {channels}) or (N, H, W, {channels})"
+    if name in (None, "color") and channels == 3:
+        return f"RGB images {shapes} (convert grayscale or RGBA images to RGB first)"
+    if channels == 1 and len(shape) in (2, 3):
+        return f"{name} of 1 channel {shapes} (add a channel axis: {name}[..., None])"
+    return f"{name} of {channels} channel{'s' * (channels != 1)} {shapes}"
+
+
+def _takes_in_words(takes):
+    if None in takes:
+        return "one image array (H, W, C) or batch (N, H, W, C)"
+    return "{" + ", ".join(f"{name!r}: (H, W, {tensor.shape[-1]})" for name, tensor in takes.items()) + "}"
+
+
+def _given_in_words(given):
+    return "one array" if None in given else f"a dict of {sorted(given)}"
 
 
 def normalized_inputs(inputs, color_preprocessing):
@@ -111,12 +162,18 @@ def late_fusion(networks, weights=None, name="late_fusion"):
     one upsampling: the fixed bilinear upsampler and the crop are linear.
 
     Args:
-        networks: {modality: FCN taking that modality alone}, e.g. {"color": ..., "hha": ...}.
-        weights: {modality: factor}; default equal factors summing to 1.
+        networks: {modality: one-headed FCN taking that modality alone}, two or more, e.g.
+            {"color": ..., "hha": ...}; all score the same classes.
+        weights: {modality: factor} for every modality; default equal factors summing to 1.
         name: the model's name.
 
     Returns:
         A `keras.Model` taking {modality: image} and giving the weighted sum of the logits.
+
+    Raises:
+        ValueError: fewer than two networks, a key that is no modality a network can take alone, a
+            network that takes another input or has several heads, differing class counts, or
+            weights that are not one finite positive number per modality.
 
     Example:
         >>> color = fcn_keras.build_fcn32s(4, backbone="vgg16_tiny", padding="same")
@@ -124,14 +181,60 @@ def late_fusion(networks, weights=None, name="late_fusion"):
         >>> fused = late_fusion({"color": color, "hha": hha})
         >>> fused({"color": np.zeros((1, 8, 8, 3)), "hha": np.zeros((1, 8, 8, 3))}).shape
         TensorShape([1, 8, 8, 4])
+        >>> late_fusion({"hha": color, "color": hha})
+        Traceback (most recent call last):
+        ValueError: late_fusion: networks['hha'] ('fcn32s_vgg16_tiny') takes colour images, not hha; ...
     """
-    weights = weights or {modality: 1.0 / len(networks) for modality in networks}
+    _check_fusion_networks(networks)
+    weights = _fusion_weights(weights, networks)
     inputs = {modality: keras.Input(network.input.shape[1:], name=modality) for modality, network in networks.items()}
     scores = [keras.layers.Rescaling(weights[modality], name=f"weight_{modality}")(
         keras.Model(network.input, network.output, name=f"{modality}_fcn")(inputs[modality]))
         for modality, network in networks.items()]
     fused = keras.layers.Add(name="score_fused", dtype="float32")(scores)
     return keras.Model(inputs, fused, name=name)
+
+
+def _check_fusion_networks(networks):
+    """Refuses what `late_fusion` cannot sum: see its Raises."""
+    if not isinstance(networks, dict) or len(networks) < 2:
+        raise ValueError("late_fusion takes two or more FCNs, {modality: FCN of that modality}, e.g. "
+                         f"{{'color': color_fcn, 'hha': hha_fcn}}; got {networks!r}.")
+    classes = {}
+    for modality, network in networks.items():
+        where = f"late_fusion: networks[{modality!r}]"
+        try:
+            modality_names((modality,))  # a modality a network can take alone
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if not isinstance(network, keras.Model):
+            raise ValueError(f"{where} must be an FCN (a keras.Model), got {type(network).__name__}.")
+        takes = modalities_of(network) or ["color"]
+        if takes != [modality]:
+            raise ValueError(f"{where} ({network.name!r}) takes {_inputs_in_words(takes)}, not {modality}; key each "
+                             "network by the one input it takes.")
+        if isinstance(network.output, dict):
+            raise ValueError(f"{where} ({network.name!r}) has heads {list(network.output)}; late_fusion sums "
+                             "one-headed FCNs.")
+        classes[modality] = int(network.output.shape[-1])
+    if len(set(classes.values())) > 1:
+        raise ValueError(f"late_fusion: the networks score different numbers of classes, {classes}; fuse networks "
+                         "of the same classes.")
+
+
+def _inputs_in_words(modalities):
+    return " and ".join("colour images" if name == "color" else name for name in modalities)
+
+
+def _fusion_weights(weights, networks):
+    """{modality: factor}: the given ones, checked (one finite positive number per network), or equal ones."""
+    if weights is None:
+        return {modality: 1.0 / len(networks) for modality in networks}
+    if not isinstance(weights, dict) or set(weights) != set(networks):
+        equal = {modality: round(1 / len(networks), 3) for modality in networks}
+        raise ValueError(f"late_fusion: weights must give one factor per network, e.g. {equal}, got {weights!r}.")
+    return {modality: positive_number(weights[modality], f"late_fusion: weights[{modality!r}]")
+            for modality in networks}
 
 
 def widen_first_convolution(kernel, channels):

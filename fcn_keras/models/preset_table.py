@@ -10,12 +10,11 @@ import dataclasses
 import os
 
 from fcn_keras.data.classes import NYUD_CLASSES, PASCAL_CONTEXT_CLASSES, SIFTFLOW_HEADS, VOC_CLASSES
-from fcn_keras.data.means import NYUD_COLOR_MEAN_BGR, PASCAL_CONTEXT_MEAN_BGR, SIFTFLOW_MEAN_BGR
+from fcn_keras.data.means import CAFFE_MEAN_BGR, NYUD_COLOR_MEAN_BGR, PASCAL_CONTEXT_MEAN_BGR, SIFTFLOW_MEAN_BGR
 
 HOME_VARIABLE = "FCN_KERAS_HOME"
 DEFAULT_HOME = os.path.join("~", ".keras", "fcn_keras")
 CAFFE_LICENCE = "BSD-2-Clause code, BVLC model licence (unrestricted use)"
-CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)  # as fcn_keras.models.conversion.CAFFE_MEAN_BGR
 """The BGR mean the authors' VGG16 FCNs of PASCAL VOC were trained with."""
 
 

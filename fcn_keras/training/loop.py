@@ -11,7 +11,7 @@ import os
 import keras
 import tensorflow as tf
 
-from fcn_keras.arguments import whole_number
+from fcn_keras.arguments import check_mask_heads, whole_number
 from fcn_keras.data.checks import DataError, data_error_message
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.labels import assert_valid_labels, label_error, label_masks
@@ -107,11 +107,15 @@ def train(
     if validation_data is not None:
         validation_data = check_batches(validation_data, num_classes, "validation_data")
     output_dir = worker_output_dir(model, output_dir)
-    training_run(output_dir).claim(overwrite)
+    run = training_run(output_dir)
+    starts_over = overwrite or run.check(overwrite) is not RunState.INTERRUPTED
+    first_data = epoch_data(0) if starts_over else None  # data of the wrong form is refused before a folder is made
+    run.claim(overwrite)
     backup_dir = os.path.join(output_dir, BACKUP_DIR)
     state = interrupted_state(output_dir, backup_dir)
     done = state["epoch"] if state else 0
-    first_data = epoch_data(min(done, epochs))  # the first epoch this call trains (built once)
+    if first_data is None:
+        first_data = epoch_data(min(done, epochs))  # the first epoch this call trains (built once)
     data = data_fingerprint(first_data)
     if state is not None:
         check_same_run(state, steps_per_epoch, data, output_dir)
@@ -265,6 +269,9 @@ def check_batches(dataset, num_classes, name="dataset"):
         >>> data = check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
     """
     spec = dataset.element_spec
+    if isinstance(spec, tuple) and len(spec) == 2:
+        check_mask_heads(list(spec[1]) if isinstance(spec[1], dict) else None,
+                         num_classes if isinstance(num_classes, dict) else None, name)
     if not _batches_fit(spec, num_classes):
         masks = "{head: masks (N, H, W)}" if isinstance(num_classes, dict) else "masks (N, H, W)"
         raise ValueError(

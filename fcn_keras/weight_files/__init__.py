@@ -37,6 +37,8 @@ def read_weights(path):
         (['conv1_1', 'upscore'], 'deconv')
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder; give the weight file itself ({', '.join(READERS)}).")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Weight file {path} does not exist.")
     extension = os.path.splitext(path)[1].lower()

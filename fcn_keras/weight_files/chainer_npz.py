@@ -40,9 +40,11 @@ def read_chainer_npz(path):
                          "again.") from None
     grouped = {}
     for key, array in arrays.items():
-        *prefix, layer, parameter = key.split("/")
+        *prefix, layer, parameter = ["", *key.split("/")]
         if not layer or parameter not in PARAMETER_ORDER:
-            raise ValueError(f"{path}: key {key!r} is not '<layer>/W' or '<layer>/b' as the Chainer FCN writes them.")
+            raise ValueError(f"{path} is not a Chainer FCN file: its array {key!r} is not named '<layer>/W' or "
+                             "'<layer>/b'. The Chainer port's .npz (wkentaro/fcn, e.g. fcn8s_from_caffe.npz) holds "
+                             "one such pair per layer (conv1_1/W, conv1_1/b, ..., score_fr/W, upscore8/W).")
         grouped.setdefault(layer, {})[PARAMETER_ORDER[parameter]] = array
     return {layer: SourceLayer(kind_by_name(layer), tuple(parts[i] for i in sorted(parts)))
             for layer, parts in grouped.items()}
