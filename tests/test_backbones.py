@@ -1,5 +1,7 @@
 """Backbones beyond VGG: your own Keras model by tap names, keras.applications with their weights, FLOPs."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -78,7 +80,9 @@ def test_application_weights_load_from_a_local_file(backbone, class_name, tmp_pa
     for index, weight in enumerate(network.weights):  # distinct from a fresh build's
         weight.assign(np.random.default_rng(index).normal(size=weight.shape).astype("float32"))
     network.save_weights(tmp_path / "pretrained.weights.h5")
-    model = fcn_keras.build_fcn32s(3, backbone=backbone, backbone_weights=str(tmp_path / "pretrained.weights.h5"))
+    with warnings.catch_warnings():  # Keras' are silenced
+        warnings.simplefilter("error")
+        model = fcn_keras.build_fcn32s(3, backbone=backbone, backbone_weights=str(tmp_path / "pretrained.weights.h5"))
     loaded = [layer for layer in model.get_layer("backbone").layers if layer.weights]
     expected = [layer for layer in network.layers if layer.weights]
     assert [layer.name for layer in loaded] == [layer.name for layer in expected]
@@ -154,8 +158,10 @@ def test_a_keras_hub_backbone_feeds_its_pyramid_to_the_fcn(tmp_path):
                                atol=1e-5)
 
 
-def test_a_hub_preset_name_brings_its_preprocessing_and_weights(monkeypatch):
+def test_a_hub_preset_brings_its_preprocessing_and_weights(monkeypatch, tmp_path):
     keras_hub = needs_keras_hub()
+    preset = str(tmp_path / "my_resnet_preset")  # a local preset folder (its files are never read here)
+    (tmp_path / "my_resnet_preset").mkdir()
     pretrained = hub_resnet()
     for index, weight in enumerate(pretrained.weights):
         weight.assign(np.random.default_rng(index).normal(size=weight.shape).astype("float32"))
@@ -168,9 +174,9 @@ def test_a_hub_preset_name_brings_its_preprocessing_and_weights(monkeypatch):
     monkeypatch.setattr(keras_hub.models.Backbone, "from_preset", from_preset)
     monkeypatch.setattr(keras_hub.layers.ImageConverter, "from_preset", lambda preset: keras_hub.layers.ImageConverter(
         scale=[1 / 58.395, 1 / 57.12, 1 / 57.375], offset=[-123.675 / 58.395, -116.28 / 57.12, -103.53 / 57.375]))
-    model = fcn_keras.build_fcn32s(2, backbone="hub:my_resnet_preset", backbone_weights="imagenet")
+    model = fcn_keras.build_fcn32s(2, backbone=f"hub:{preset}", backbone_weights="imagenet")
     assert model.name == "fcn32s_my_resnet_preset"
-    assert asked == [("my_resnet_preset", False), ("my_resnet_preset", True)]
+    assert asked == [(preset, False), (preset, True)]
     config = model.get_layer("preprocess").get_config()
     np.testing.assert_allclose(config["mean_rgb"], [123.675, 116.28, 103.53], rtol=1e-12)
     np.testing.assert_allclose(config["std_rgb"], [58.395, 57.12, 57.375], rtol=1e-12)

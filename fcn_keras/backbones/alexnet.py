@@ -10,13 +10,9 @@ maps at ceil(H / stride). ImageNet weights: the BVLC release's
 
 import functools
 
-import keras
-
 from fcn_keras.backbones.caffe_layers import PAPER_PAD, ceil_max_pool, register_caffe_backbone
 from fcn_keras.backbones.registry import CAFFE_IMAGENET
 from fcn_keras.backbones.surgery import fully_connected_as_convolutions
-from fcn_keras.layers.grouped_conv import GroupedConv2D
-from fcn_keras.layers.lrn import LocalResponseNormalization
 
 CONVS = (("conv1", 11, 4, 1), ("conv2", 5, 1, 2), ("conv3", 3, 1, 1), ("conv4", 3, 1, 2), ("conv5", 3, 1, 2))
 POOLED = {"conv1": "pool1", "conv2": "pool2", "conv5": "pool5"}  # a 3x3/2 max pool after these
@@ -42,6 +38,11 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
         >>> tensor_grid(taps[32])
         Grid(stride=32, offset=13.0)
     """
+    import keras
+
+    from fcn_keras.layers.grouped_conv import GroupedConv2D
+    from fcn_keras.layers.lrn import LocalResponseNormalization
+
     x, taps = images, {}
     for (name, kernel, stride, groups), width in zip(CONVS, widths):
         pad = PAPER_PAD if padding == "paper" and name == "conv1" else (kernel - 1) // 2

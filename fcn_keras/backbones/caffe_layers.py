@@ -2,8 +2,6 @@
 
 import functools
 
-import keras
-
 from fcn_keras.backbones.registry import BackboneSpec, register_backbone
 from fcn_keras.backbones.surgery import load_caffe_trunk
 
@@ -31,6 +29,8 @@ def ceil_max_pool(x, name, padding):
         >>> ceil_max_pool(keras.Input((9, 10, 4)), "pool1", "same").shape  # ceil(9 / 2), ceil(10 / 2)
         (None, 5, 5, 4)
     """
+    import keras
+
     frame = ((0, 1), (0, 1)) if padding == "paper" else 1
     x = keras.layers.ZeroPadding2D(frame, name=f"{name}_pad")(x)
     return keras.layers.MaxPooling2D(3, 2, name=name)(x)

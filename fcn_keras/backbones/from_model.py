@@ -1,7 +1,5 @@
 """Any Keras Functional model as an FCN backbone: its taps picked by layer name (or keras-hub's pyramid)."""
 
-import keras
-
 from fcn_keras.backbones.registry import BackboneSpec
 
 PAPER_PAD = 100  # zeros around the image in the "paper" geometry, as the reference's conv1_1 pads
@@ -43,6 +41,8 @@ def model_backbone(model, taps=None, preprocessing=None, name=None, load_weights
         >>> spec.name
         'mobilenetv2_1.00_None'
     """
+    import keras
+
     outputs = {str(stride): _tap_tensor(model, tap) for stride, tap in _taps(model, taps).items()}
     extractor = keras.Model(model.inputs, outputs, name=EXTRACTOR)
 

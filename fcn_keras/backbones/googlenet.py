@@ -22,10 +22,7 @@ train_val.prototxt.
 
 import functools
 
-import keras
-
 from fcn_keras.backbones.caffe_layers import PAPER_PAD, ceil_max_pool, register_caffe_backbone
-from fcn_keras.layers.lrn import LocalResponseNormalization
 
 BVLC_GOOGLENET_MEAN = {"mean_rgb": (123.0, 117.0, 104.0), "channel_order": "BGR"}  # mean_value 104, 117, 123 (BGR)
 BRANCHES = ("1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool_proj")  # an inception module's convolutions
@@ -68,6 +65,10 @@ def build_googlenet_taps(images, padding, dropout, stem_widths=STEM_WIDTHS, stag
         >>> tensor_grid(build_googlenet_taps(keras.Input((None, None, 3)), "same", 0)[32])
         Grid(stride=32, offset=0.0)
     """
+    import keras
+
+    from fcn_keras.layers.lrn import LocalResponseNormalization
+
     conv1, reduce2, conv2 = (keras_name(name) for name in STEM)
     x = keras.layers.ZeroPadding2D(PAPER_PAD if padding == "paper" else 3, name=f"{conv1}_pad")(images)
     x = keras.layers.Conv2D(stem_widths[0], 7, strides=2, activation="relu", name=conv1)(x)
@@ -91,6 +92,8 @@ def build_googlenet_taps(images, padding, dropout, stem_widths=STEM_WIDTHS, stag
 
 def _inception(x, name, widths):
     """An inception module: its four branches concatenated on the channel axis, in Caffe's order."""
+    import keras
+
     width = dict(zip(BRANCHES, widths))
 
     def conv(inputs, branch, kernel):

@@ -1,8 +1,5 @@
 """Network surgery (FCN §3.1): a classifier's fully connected weights become the FCN's convolutions."""
 
-import keras
-import numpy as np
-
 
 def fully_connected_as_convolutions(x, units, fc6_kernel, padding, dropout):
     """A classifier's fc6 and fc7 as convolutions (§3.1): fc6 a `fc6_kernel` square over the last pooled
@@ -23,6 +20,8 @@ def fully_connected_as_convolutions(x, units, fc6_kernel, padding, dropout):
         >>> fc7.shape
         (None, None, None, 16)
     """
+    import keras
+
     fc6_padding = "valid" if padding == "paper" else "same"
     for name, kernel, keras_padding in (("fc6", fc6_kernel, fc6_padding), ("fc7", 1, "valid")):
         x = keras.layers.Conv2D(units, kernel, padding=keras_padding, activation="relu", name=name)(x)
@@ -59,6 +58,8 @@ def convolutionalize(classifier, fcn, layer_map):
         >>> tuple(fcn.get_layer("fc6").kernel.shape)
         (7, 7, 32, 64)
     """
+    import numpy as np
+
     copied = []
     for source_name, target_name in layer_map.items():
         source = _layer(classifier, source_name, "classifier")
@@ -110,6 +111,8 @@ def load_caffe_trunk(fcn, weights, layer_names, release=None):
     Raises:
         ValueError: a layer is missing or its shape does not fit (both named).
     """
+    import numpy as np
+
     from fcn_keras.weight_files import read_weights  # the readers, only where a file is read
 
     if weights == "imagenet":

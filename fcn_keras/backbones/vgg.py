@@ -8,8 +8,7 @@ FLOPs.
 
 import functools
 
-import keras
-
+from fcn_keras.backbones.pretrained import PretrainedNetwork, load_pretrained, register_pretrained
 from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
 from fcn_keras.backbones.surgery import convolutionalize, fully_connected_as_convolutions
 
@@ -37,6 +36,8 @@ def build_vgg16_taps(images, padding, dropout, widths, fc_units):
         >>> tensor_grid(taps[32])
         Grid(stride=32, offset=12.5)
     """
+    import keras
+
     x, taps = images, {}
     for block, (width, convs) in enumerate(zip(widths, CONVS_PER_BLOCK), start=1):
         for index in range(1, convs + 1):
@@ -64,8 +65,15 @@ def load_vgg16_classifier(fcn, weights):
     Returns:
         The FCN layer names that received weights.
     """
-    classifier = keras.applications.VGG16(include_top=True, weights=weights)
-    return convolutionalize(classifier, fcn, VGG16_CLASSIFIER_LAYERS)
+    return convolutionalize(load_pretrained("vgg16", weights), fcn, VGG16_CLASSIFIER_LAYERS)
+
+
+def _vgg16_classifier(weights):
+    """keras.applications.VGG16 with its classifier top (for 224 x 224 images), its `weights` None, "imagenet" or a
+    path."""
+    import keras
+
+    return keras.applications.VGG16(include_top=True, weights=weights)
 
 
 VGG16_CLASSIFIER_LAYERS = {
@@ -89,6 +97,8 @@ VGG16_FAMILY = {
                    "VGG16 layout at 1/16 of the width (fc6/fc7: 64); for tests and smoke runs."),
 }
 
+register_pretrained(PretrainedNetwork("vgg16", "VGG16", _vgg16_classifier,
+                                      "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5", include_top=True))
 for _name, (_widths, _fc_units, _description) in VGG16_FAMILY.items():
     register_backbone(
         BackboneSpec(
