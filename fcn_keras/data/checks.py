@@ -22,7 +22,7 @@ class DataError(ValueError):
         ...     voc_segmentation("VOCdevkit/VOC2012", "val")
         ... except DataError as error:
         ...     print(error)
-        VOCdevkit/VOC2012: missing folder(s) ['JPEGImages', 'SegmentationClass']; pass the VOCdevkit/VOC20xx folder.
+        VOCdevkit/VOC2012: missing folder(s) ['JPEGImages', 'SegmentationClass']; pass the VOCdevkit/VOC20xx folder, ...
     """
 
 

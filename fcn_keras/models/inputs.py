@@ -91,7 +91,7 @@ def check_input_arrays(model, images):
         >>> check_input_arrays(rgbd, {"color": np.zeros((8, 8, 3)), "depth": np.zeros((8, 8, 1), np.float32)})
         >>> check_input_arrays(rgbd, {"color": np.zeros((8, 8, 3)), "depth": np.zeros((8, 8))})
         Traceback (most recent call last):
-        ValueError: images['depth'] has shape (8, 8); ... takes depth of 1 channel: (H, W, 1) or (N, H, W, 1) ...
+        ValueError: images['depth'] has shape (8, 8); ... takes depth of 1 channel (H, W, 1) or (N, H, W, 1) ...
     """
     takes = model.input if isinstance(model.input, dict) else {None: model.inputs[0]}
     given = images if isinstance(images, dict) else {None: images}
