@@ -11,10 +11,10 @@ import fcn_keras
     [
         ({"backbone": "resnet9000"}, r"Unknown backbone 'resnet9000'\. Valid backbones: alexnet, alexnet_tiny, "
                                      r"efficientnetv2b0, .*, vgg16_tiny, or hub:<name>\.$"),
-        ({"num_classes": 0}, "num_classes must be an int >= 1, got 0"),
-        ({"num_classes": -3}, "num_classes must be an int >= 1"),
-        ({"num_classes": 2.5}, "num_classes must be an int >= 1"),
-        ({"num_classes": True}, "num_classes must be an int >= 1"),
+        ({"num_classes": 0}, "num_classes must be a whole number >= 1, got 0"),
+        ({"num_classes": -3}, "num_classes must be a whole number >= 1"),
+        ({"num_classes": 2.5}, "num_classes must be a whole number >= 1"),
+        ({"num_classes": True}, "num_classes must be a whole number >= 1"),
         ({"input_shape": (None, None, 1)}, r"input_shape must be \(height, width, 3\).*grayscale"),
         ({"input_shape": (64, 64, 4)}, r"RGB images, got \(64, 64, 4\)"),
         ({"input_shape": (64, 64)}, "input_shape must be"),

@@ -1,5 +1,6 @@
 """Any Keras Functional model as an FCN backbone: its taps picked by layer name (or keras-hub's pyramid)."""
 
+from fcn_keras.arguments import tap_layers
 from fcn_keras.backbones.registry import BackboneSpec
 
 PAPER_PAD = 100  # zeros around the image in the "paper" geometry, as the reference's conv1_1 pads
@@ -56,8 +57,8 @@ def model_backbone(model, taps=None, preprocessing=None, name=None, load_weights
 
 
 def _taps(model, taps):
-    if taps:
-        return dict(taps)
+    if taps is not None:
+        return tap_layers(taps)
     pyramid = getattr(model, "pyramid_outputs", None)
     if not pyramid:
         raise ValueError(f"Give the taps of model {model.name!r}: taps={{8: layer name, 16: ..., 32: ...}} "

@@ -150,6 +150,9 @@ def stored_shapes(path):
     Returns:
         list of shape tuples, or None for a file of another kind (Keras' load names what it takes).
 
+    Raises:
+        ValueError: a file that is no Keras model archive or weights file.
+
     Example:
         >>> dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> dense.save_weights("dense.weights.h5")
@@ -160,8 +163,12 @@ def stored_shapes(path):
 
     path = os.fspath(path)
     if path.endswith(".keras"):
-        with zipfile.ZipFile(path) as archive:
-            source = io.BytesIO(archive.read("model.weights.h5"))
+        try:
+            with zipfile.ZipFile(path) as archive:
+                source = io.BytesIO(archive.read("model.weights.h5"))
+        except (zipfile.BadZipFile, KeyError):
+            raise ValueError(f"{path} is not a Keras model file: a .keras file is a zip archive holding "
+                             "model.weights.h5 (written by model.save).") from None
     elif path.endswith(".h5"):
         source = path
     else:
@@ -172,8 +179,12 @@ def stored_shapes(path):
         if isinstance(item, h5py.Dataset) and name.split("/")[0] not in NOT_WEIGHTS:
             shapes.append(item.shape)
 
-    with h5py.File(source, "r") as file:
-        file.visititems(add)
+    try:
+        with h5py.File(source, "r") as file:
+            file.visititems(add)
+    except OSError as error:
+        raise ValueError(f"{path} is not a Keras weights file (HDF5: {error}); give one written by "
+                         "model.save_weights() or model.save().") from None
     return sorted(shapes)
 
 

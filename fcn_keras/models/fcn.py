@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from fcn_keras.arguments import class_counts, modality_names, tap_layers
+from fcn_keras.arguments import class_counts, modality_names
 from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone, model_backbone
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
@@ -12,6 +12,7 @@ from fcn_keras.layers import BilinearUpsampling, CropToReference
 from fcn_keras.models.inputs import model_inputs, normalized_inputs, widen_first_convolution
 from fcn_keras.models.shared_weights import copy_shared_weights
 from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix, heads_of, num_classes_of
+from fcn_keras.network import DownloadError
 
 
 def build_fcn(
@@ -215,7 +216,7 @@ def _backbone_spec(backbone, taps):
     if isinstance(backbone, BackboneSpec):
         return backbone
     if isinstance(backbone, keras.Model):
-        return model_backbone(backbone, None if taps is None else tap_layers(taps))
+        return model_backbone(backbone, taps)
     if taps is not None:
         raise ValueError(f"taps= picks the layers of a keras.Model backbone; the registered backbone {backbone!r} "
                          "has its own.")
@@ -254,8 +255,6 @@ def _load_backbone_weights(model, spec, weights):
     if weights != "imagenet" and not os.path.isfile(str(weights)):
         raise FileNotFoundError(f"backbone_weights: no weights file at {weights!r}; give 'imagenet', None or the "
                                 f"path of a {spec.name} weights file.")
-    from fcn_keras.network import DownloadError
-
     try:
         spec.load_weights(model, weights)
     except DownloadError:
