@@ -178,3 +178,14 @@ def test_a_hub_preset_offline_is_refused_at_once_unless_cached(keras_hub, offlin
     with pytest.raises(DownloadError) as weights_refusal:
         spec.load_weights(None, "imagenet")
     assert str(weights_refusal.value) == refusal("model.weights.h5")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("broken.keras", r"broken.keras is not a Keras model file: a .keras file is a zip archive holding model.weights.h5"),
+    ("broken.weights.h5", r"broken.weights.h5 is not a Keras weights file \(HDF5: .*\); give one written by "
+                          r"model.save_weights\(\)"),
+])
+def test_a_file_that_is_no_keras_weights_file_is_called_so(name, message, tmp_path):
+    (tmp_path / name).write_text("not weights")
+    with pytest.raises(ValueError, match=message):
+        pretrained.stored_shapes(tmp_path / name)
