@@ -12,8 +12,10 @@ DEPLOY = [
 ]
 # keras-hub backbones, backbone="hub:<preset>" (keras-cv's successor; keras-cv itself is not needed).
 HUB = ["keras-hub>=0.20"]
-# OpenVINO, a runtime `fcn-keras benchmark` measures next to TensorFlow's (it reads the SavedModel).
-OPENVINO = ["openvino>=2024.0"]
+# OpenVINO, an export format and a runtime (it reads the SavedModel); NNCF quantizes its IR to int8.
+OPENVINO = ["openvino>=2024.0", "nncf>=2.14"]
+# MediaPipe's metadata writers (TFLite files with the standard metadata) and its ImageSegmenter task.
+MEDIAPIPE = ["mediapipe>=1.2"]
 # Keras' JAX backend (KERAS_BACKEND=jax); on Linux the default wheel runs on the CPU, "jax[cuda12]" on NVIDIA GPUs.
 JAX = ["jax>=0.4.30"]
 # Running the notebooks of notebooks/ headless, as the tests do (Jupyter itself is the user's choice).
@@ -43,12 +45,13 @@ setup(
         "deploy": DEPLOY,
         "hub": HUB,
         "jax": JAX,
+        "mediapipe": MEDIAPIPE,
         "notebooks": NOTEBOOKS,
         "openvino": OPENVINO,
         # Keras' PyTorch backend, and pytorch-fcn's .pth weights (the .caffemodel and .npz readers need none).
         "torch": ["torch>=2.1"],
         # torch: .ci/run installs a CPU build where one is at hand
-        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX, *NOTEBOOKS, *OPENVINO],
+        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX, *MEDIAPIPE, *NOTEBOOKS, *OPENVINO],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[
