@@ -42,26 +42,83 @@ TRAIN_ELSEWHERE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_a_keras_file_trained_on_another_backend_runs_and_exports_under_tensorflow(backend, tmp_path):
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("loads under TensorFlow")
-    if importlib.util.find_spec(backend) is None:  # not imported here: this process runs TensorFlow
-        pytest.skip(f"{backend} is not installed")
-    result = run_under(backend, TRAIN_ELSEWHERE, str(tmp_path))
-    assert result.returncode == 0, result.stderr
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["tensorflow_imported"] is False
-    assert report["iterations"] == 4 and 0 <= report["mean_iou"] <= 1 and (tmp_path / "grid.png").exists()
+# Run under one backend with the folders of files trained under others: loads each compiled model.keras and reports
+# which frameworks the load imported (beyond those imported with Keras), the logits' difference from those saved,
+# the optimizer's steps and class.
+LOAD_ELSEWHERE = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import keras
+    import fcn_keras  # registers the package's Keras objects
 
-    model = keras.models.load_model(tmp_path / "model.keras")  # compiled: optimizer, warm-up, loss and metric
-    images, expected = np.load(tmp_path / "images.npy"), np.load(tmp_path / "logits.npy")
+    FRAMEWORKS = ("tensorflow", "jax", "torch")
+    report = {}
+    for folder in sys.argv[1:]:
+        before = {name for name in FRAMEWORKS if name in sys.modules}
+        model = keras.models.load_model(folder + "/model.keras")
+        logits = np.asarray(model.predict(np.load(folder + "/images.npy"), verbose=0))
+        report[folder] = {"imported": sorted({name for name in FRAMEWORKS if name in sys.modules} - before),
+                          "difference": float(np.abs(logits - np.load(folder + "/logits.npy")).max()),
+                          "iterations": int(model.optimizer.iterations),
+                          "optimizer": type(model.optimizer).__module__}
+    print(json.dumps(report))
+""")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def available(backend):
+    return backend == "tensorflow" or importlib.util.find_spec(backend) is not None  # not imported here
+
+
+@pytest.fixture(scope="module")
+def trained_on(tmp_path_factory):
+    """{backend: folder} of a compiled tiny FCN trained and saved under each installed backend (TRAIN_ELSEWHERE)."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("trains in subprocesses from the TensorFlow run")
+    folders = {}
+    for backend in filter(available, BACKENDS):
+        folder = tmp_path_factory.mktemp(f"trained_on_{backend}")
+        result = run_under(backend, TRAIN_ELSEWHERE, str(folder))
+        assert result.returncode == 0, result.stderr
+        folders[backend] = folder
+    return folders
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_compiled_file_loads_on_any_backend_without_importing_the_framework_it_was_trained_with(backend,
+                                                                                                   trained_on):
+    """keras.models.load_model after `import fcn_keras`: a file trained under PyTorch made a TensorFlow process
+    import torch to rebuild its optimizer (PyPI's default torch, with triton, crashes there)."""
+    if not available(backend):
+        pytest.skip(f"{backend} is not installed")
+    others = {other: folder for other, folder in trained_on.items() if other != backend}
+    result = run_under(backend, LOAD_ELSEWHERE, *map(str, others.values()))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    for other, folder in others.items():
+        loaded = report[str(folder)]
+        assert loaded["imported"] == [], (other, loaded)
+        assert loaded["difference"] <= 1e-5 and loaded["iterations"] == 4, (other, loaded)
+        assert f"backend.{other}" not in loaded["optimizer"], (other, loaded)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_a_keras_file_trained_on_another_backend_runs_and_exports_under_tensorflow(backend, trained_on):
+    if backend not in trained_on:
+        pytest.skip(f"{backend} is not installed")
+    folder = trained_on[backend]
+    report = json.loads((folder / "report.json").read_text())
+    assert report["tensorflow_imported"] is False
+    assert report["iterations"] == 4 and 0 <= report["mean_iou"] <= 1 and (folder / "grid.png").exists()
+
+    model = keras.models.load_model(folder / "model.keras")  # compiled: optimizer, warm-up, loss and metric
+    images, expected = np.load(folder / "images.npy"), np.load(folder / "logits.npy")
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=0, atol=1e-5)
     assert int(model.optimizer.iterations) == 4 and type(model.optimizer._learning_rate).__name__ == "LinearWarmUp"
 
     from fcn_keras.export import export_model
 
-    version = export_model(str(tmp_path / "model.keras"), "saved_model", str(tmp_path / "serving"))
+    version = export_model(str(folder / "model.keras"), "saved_model", str(folder / "serving"))
     import tensorflow as tf
 
     signatures = tf.saved_model.load(version).signatures
@@ -69,7 +126,7 @@ def test_a_keras_file_trained_on_another_backend_runs_and_exports_under_tensorfl
     np.testing.assert_allclose(served, expected, rtol=0, atol=1e-5)
     np.testing.assert_array_equal(signatures["serving_default"](images=tf.constant(images))["classes"].numpy(),
                                   expected.argmax(-1))
-    lite = export_model(str(tmp_path / "model.keras"), "tflite", str(tmp_path / "lite"))
+    lite = export_model(str(folder / "model.keras"), "tflite", str(folder / "lite"))
     assert os.path.getsize(lite) > 0
 
 
