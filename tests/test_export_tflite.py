@@ -1,12 +1,17 @@
-"""TFLite export checked with the ai-edge-litert interpreter: fp32, float16, int8, fixed size, metadata."""
+"""TFLite export checked with the ai-edge-litert interpreter: fp32, float16, int8, fixed size, metadata.
+
+MediaPipe running the files is tested in test_mediapipe.py.
+"""
 
 import os
+import sys
 
 import keras
 import numpy as np
 import pytest
 from helpers import NUM_CLASSES, random_images, tiny_fcn
 from rectangles import rectangles, train_rectangles_model
+from tensorflow.lite.python import schema_py_generated as schema
 
 import fcn_keras
 from fcn_keras.export import export_model, export_tflite, read_tflite_metadata
@@ -25,6 +30,13 @@ def run_tflite(path, images):
     return Interpreter(model_path=str(path)).get_signature_runner()(images=images)["logits"]
 
 
+def has_standard_metadata(path):
+    """Whether the file holds the standard TFLite Metadata (the entry MediaPipe and the Task Library read)."""
+    with open(path, "rb") as file:
+        root = schema.Model.GetRootAsModel(bytearray(file.read()), 0)
+    return any(root.Metadata(index).Name() == b"TFLITE_METADATA" for index in range(root.MetadataLength()))
+
+
 def test_fp32_matches_keras_at_any_size(model, tmp_path):
     path = export_tflite(model, tmp_path / "model.tflite")
     for shape in ((1, 16, 16), (2, 24, 40)):
@@ -33,6 +45,8 @@ def test_fp32_matches_keras_at_any_size(model, tmp_path):
     metadata = read_tflite_metadata(path)
     assert metadata["input"] == {"name": "images", "shape": [-1, -1, -1, 3], "dtype": "float32", "range": "RGB 0..255"}
     assert metadata["num_classes"] == NUM_CLASSES and metadata["quantization"] == "none"
+    assert metadata["class_names"] is None
+    assert not has_standard_metadata(path)  # MediaPipe would resize images to the dynamic tensor's 1x1
 
 
 def test_float16_is_close_and_about_half_the_size(model, tmp_path):
@@ -62,12 +76,37 @@ def test_bad_requests_fail_clearly_and_write_nothing(model, tmp_path):
         export_tflite(model, tmp_path / "c.tflite", "int8", representative_data=np.zeros((4, 8, 8, 1)))
     with pytest.raises(ValueError, match="input_size must be"):
         export_tflite(model, tmp_path / "d.tflite", input_size=(0, 16))
+    for names in (["a", "b"], "abc", ["a", "b\nc", "d"], ["a", "", "c"], {"semantic": ["a", "b", "c"]}):
+        with pytest.raises(ValueError, match=r"class_names of '\w+' must be its 3 classes' names in order"):
+            export_tflite(model, tmp_path / "e.tflite", class_names=names)
     existing = tmp_path / "existing.tflite"
     existing.write_bytes(b"keep")
     with pytest.raises(FileExistsError, match="never overwrite"):
         export_tflite(model, existing)
     assert existing.read_bytes() == b"keep"
     assert sorted(os.listdir(tmp_path)) == ["existing.tflite"]
+
+
+def test_without_mediapipe_the_file_says_how_to_get_the_standard_metadata(model, tmp_path, monkeypatch):
+    """The default install has no mediapipe: the file is written with fcn_keras' metadata, and one warning."""
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # what `import mediapipe` finds where it is not installed
+    with pytest.warns(UserWarning, match=r"no standard TFLite Metadata, which MediaPipe needs: pip install "
+                                         r"'fcn-keras\[mediapipe\]'"):
+        path = export_tflite(model, tmp_path / "fixed.tflite", input_size=(16, 16), class_names=["sky", "sea", "sand"])
+    assert not has_standard_metadata(path)
+    assert read_tflite_metadata(path)["class_names"] == ["sky", "sea", "sand"]
+    images = random_images(1, 16, 16)
+    np.testing.assert_allclose(run_tflite(path, images), keras.ops.convert_to_numpy(model(images)), atol=1e-4)
+
+
+def test_class_names_of_several_heads_are_given_per_head(tmp_path):
+    model = fcn_keras.build_fcn("fcn32s", heads={"semantic": 3, "geometric": 2}, backbone="vgg16_tiny", padding="same")
+    names = {"semantic": ["sky", "tree", "road"], "geometric": ["horizontal", "vertical"]}
+    with pytest.raises(ValueError, match=r"has the heads \['semantic', 'geometric'\]: give class_names as \{head: nam"):
+        export_tflite(model, tmp_path / "a.tflite", class_names=names["semantic"])
+    with pytest.raises(ValueError, match="class_names of head 'geometric' must be its 2 classes' names in order"):
+        export_tflite(model, tmp_path / "b.tflite", class_names={**names, "geometric": ["flat"]})
+    assert read_tflite_metadata(export_tflite(model, tmp_path / "two.tflite", class_names=names))["class_names"] == names
 
 
 def test_export_model_names_files_by_quantization(model, tmp_path):

@@ -8,13 +8,25 @@ and width are dynamic (resize the input tensor, or use `get_signature_runner()`
 which resizes itself); `input_size=(H, W)` fixes them to (1, H, W, 3) for
 delegates that need static shapes. The file carries a JSON metadata entry named
 "fcn_keras" (read it with `read_tflite_metadata`) stating the input shape, the
-quantization and the number of classes.
+quantization, the number of classes and their names.
+
+A file of a fixed input size also carries the standard TFLite Metadata, which
+MediaPipe's `ImageSegmenter` (Python, Android, iOS, web), the TFLite Task Library
+and Android Studio read (see `fcn_keras.export.tflite_metadata`): an RGB image
+input that MediaPipe feeds as float32 0..255, the class names as a label file,
+and the output as segmentation masks, so MediaPipe runs the file as it is. It
+needs mediapipe (`pip install 'fcn-keras[mediapipe]'`); without it the file is
+written without that metadata and a warning says so. A dynamic-size file gets
+none: MediaPipe resizes images to the input tensor's static shape, 1x1 there.
+MediaPipe's segmenter reads one output, so a model with several heads gets none
+either; export one head, `keras.Model(model.input, model.output["semantic"])`.
 """
 
 import copy
 import json
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +38,7 @@ from fcn_keras.data.decoding import read_image
 from fcn_keras.data.listing import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
 from fcn_keras.export.saved_model import IMAGES, check_one_input, write_logits_saved_model
+from fcn_keras.export.tflite_metadata import INSTALL_HINT, add_segmenter_metadata, mediapipe_installed
 from fcn_keras.models import heads_of, load_fcn, num_classes_of
 from fcn_keras.write_policy import claim_files
 
@@ -33,7 +46,8 @@ METADATA_NAME = "fcn_keras"
 
 
 def export_tflite(
-    model, path, quantization=None, representative_data=None, input_size=None, max_calibration_images=200
+    model, path, quantization=None, representative_data=None, input_size=None, max_calibration_images=200,
+    class_names=None,
 ):
     """Converts an FCN to a `.tflite` file with TensorFlow's TFLite converter.
 
@@ -51,15 +65,21 @@ def export_tflite(
             generator function), a `.npy` file or a folder of PNG/JPEG images (the
             files `fcn-keras predict FOLDER` reads).
         input_size: None for dynamic batch/height/width, or (H, W) to fix the
-            input to (1, H, W, 3).
+            input to (1, H, W, 3); a fixed size also writes the standard TFLite
+            Metadata that MediaPipe needs (MediaPipe resizes images to it).
         max_calibration_images: at most this many images are used for calibration.
+        class_names: the names of the classes in output order ({head: names}
+            for a model with several heads), stored in the "fcn_keras" metadata
+            and as the standard metadata's label file; None: no names there,
+            and the label file names the classes "0", "1", ...
 
     Returns:
         `path`.
 
     Raises:
         ValueError: unknown quantization, int8 without representative data, a
-            representative image that is not RGB, or the model is not an FCN.
+            representative image that is not RGB, class names that do not name
+            the model's classes, or the model is not an FCN.
             A representative folder without images, or with an unreadable image,
             raises `fcn_keras.data.DataError` (a ValueError) naming the file.
         FileNotFoundError: `representative_data` is a path to neither a `.npy`
@@ -71,6 +91,14 @@ def export_tflite(
         >>> export_tflite(model, "fcn32s_int8.tflite", "int8",
         ...               representative_data=np.zeros((4, 64, 64, 3)))
         'fcn32s_int8.tflite'
+
+        For MediaPipe: a fixed input size, and the class names for its labels.
+
+        >>> model = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same")
+        >>> export_tflite(model, "pets.tflite", input_size=(64, 64), class_names=["pet", "background", "border"])
+        'pets.tflite'
+        >>> read_tflite_metadata("pets.tflite")["class_names"]
+        ['pet', 'background', 'border']
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"Unknown quantization {quantization!r}; choose None, 'float16' or 'int8'.")
@@ -83,6 +111,7 @@ def export_tflite(
         )
     model = load_fcn(model)
     check_one_input(model, "TFLite")
+    class_names = _checked_class_names(class_names, model)
     image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *_check_input_size(input_size), 3)
     if quantization == "int8":
         images = _calibration_images(representative_data, max_calibration_images, input_size)
@@ -100,9 +129,12 @@ def export_tflite(
         flatbuffer = converter.convert()
     tflite_model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     _fix_int8_reverse(tflite_model)
-    _add_metadata(tflite_model, _metadata(model, quantization, image_shape))
+    _add_metadata(tflite_model, _metadata(model, quantization, image_shape, class_names))
+    flatbuffer = flatbuffer_utils.convert_object_to_bytearray(tflite_model)
+    if input_size is not None:
+        flatbuffer = _with_standard_metadata(flatbuffer, model, class_names, path)
     with open(path, "wb") as file:
-        file.write(flatbuffer_utils.convert_object_to_bytearray(tflite_model))
+        file.write(flatbuffer)
     return path
 
 
@@ -115,7 +147,8 @@ def read_tflite_metadata(path):
     Returns:
         A dict with "input" (name, shape with -1 for dynamic, dtype, range),
         "output" and "num_classes" ("outputs" and "heads" for a model with several
-        heads), "quantization", "model_name" and "fcn_keras_version".
+        heads), "class_names" (None when not given), "quantization", "model_name"
+        and "fcn_keras_version".
 
     Raises:
         ValueError: the file has no fcn_keras metadata (not written by `export_tflite`).
@@ -135,7 +168,7 @@ def read_tflite_metadata(path):
     raise ValueError(f"{path} has no '{METADATA_NAME}' metadata: it was not written by fcn_keras.export.export_tflite.")
 
 
-def _metadata(model, quantization, image_shape):
+def _metadata(model, quantization, image_shape, class_names):
     """What the file's readers need; a model with several heads has "heads" and one output per head."""
     dynamic = [-1 if size is None else int(size) for size in image_shape]
     heads = heads_of(model)
@@ -151,6 +184,7 @@ def _metadata(model, quantization, image_shape):
     return {
         "model_name": model.name,
         **described,
+        "class_names": class_names,
         "quantization": quantization or "none",
         "input": {"name": IMAGES, "shape": dynamic, "dtype": "float32", "range": "RGB 0..255"},
         "fcn_keras_version": fcn_keras.__version__,
@@ -165,6 +199,45 @@ def _add_metadata(tflite_model, metadata):
     entry.name = METADATA_NAME
     entry.buffer = len(tflite_model.buffers) - 1
     tflite_model.metadata = [*(tflite_model.metadata or []), entry]
+
+
+def _with_standard_metadata(flatbuffer, model, class_names, path):
+    """The file's bytes with the standard TFLite Metadata that MediaPipe reads, or as they are (and a warning
+    saying why) for a model of several heads or where mediapipe is missing."""
+    heads = heads_of(model)
+    if heads:
+        warnings.warn(f"{path} has no standard TFLite Metadata: MediaPipe's ImageSegmenter reads one output and "
+                      f"the model has the heads {list(heads)}; for MediaPipe export one head, e.g. "
+                      f"keras.Model(model.input, model.output[{next(iter(heads))!r}]).", stacklevel=3)
+        return flatbuffer
+    if not mediapipe_installed():
+        warnings.warn(f"{path} has no standard TFLite Metadata, which MediaPipe needs: {INSTALL_HINT} and export "
+                      "again.", stacklevel=3)
+        return flatbuffer
+    return add_segmenter_metadata(flatbuffer, class_names or [str(index) for index in range(num_classes_of(model))])
+
+
+def _checked_class_names(class_names, model):
+    """`class_names` as lists, checked against the model's classes: a list for one head, {head: list} for several."""
+    heads = heads_of(model)
+    if class_names is None:
+        return None
+    if not heads:
+        return _checked_names(class_names, num_classes_of(model), f"{model.name!r}")
+    if not isinstance(class_names, dict) or set(class_names) != set(heads):
+        raise ValueError(f"{model.name!r} has the heads {list(heads)}: give class_names as {{head: names}} for "
+                         f"each of them, got {class_names!r}.")
+    return {head: _checked_names(class_names[head], classes, f"head {head!r}") for head, classes in heads.items()}
+
+
+def _checked_names(given, classes, scorer):
+    """`given` as a list where it is `classes` one-line names; `scorer` says whose classes they name."""
+    names = [] if isinstance(given, (str, dict)) else list(given)
+    one_line = [isinstance(name, str) and name.strip() and not {"\r", "\n"} & set(name) for name in names]
+    if len(names) != classes or not all(one_line):
+        raise ValueError(f"class_names of {scorer} must be its {classes} classes' names in order, non-empty "
+                         f"one-line strings, got {given!r}.")
+    return names
 
 
 def _fix_int8_reverse(tflite_model):
