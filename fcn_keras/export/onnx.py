@@ -1,20 +1,40 @@
-"""ONNX export through Keras `Model.export(format="onnx")` (tf2onnx), checked with onnxruntime.
+"""ONNX export, checked with onnxruntime against Keras before the file is kept.
 
 The graph has input `images` float32 (N, H, W, 3) RGB in [0, 255] and output
 `logits` float32 (N, H, W, C), all of N, H and W dynamic. Needs the optional
 packages onnx, tf2onnx and onnxruntime (`pip install fcn-keras[deploy]`).
-tf2onnx holds the whole graph in memory several times over: the full-size VGG16
-FCN (134M parameters) needed more than 22 GB, so convert big models on a large
-machine.
+
+A model made only of layers `onnx_graph` knows (every FCN on the Caffe-layout
+backbones: VGG16, AlexNet, GoogLeNet) is written by it, layer by layer, each
+weight copied once; any other (a nested keras.applications backbone, batch
+normalization) goes through Keras' `Model.export(format="onnx")`, i.e. tf2onnx.
+Chosen by measuring the peak resident memory of a process that builds the full
+VGG16 FCN-8s (134M parameters, 537 MB of weights; building it alone: 2.5 GiB) and
+exports it (2-core Zen 5, benchmarks/RESULTS.md):
+
+- tf2onnx through `Model.export` (from a function): past 10 GiB in 49 s and growing,
+  stopped. With `large_model` (external data), from the function or from the
+  SavedModel: the same, past 10 GiB in 36-47 s; its ONNX optimizers re-serialize
+  every constant on each pass. With no ONNX optimizers at all: 6.2 GiB without the
+  check, and 54 Transposes left in the graph.
+- Keras on the torch backend (torch.onnx, TorchScript with dynamic axes): 3.1 GiB,
+  but the trace freezes sizes: 1.8% off Keras at 64x80 (exact at 100x120).
+- `onnx_graph`: 4.3 GiB and 13 s with the onnxruntime check, within 2e-6 of Keras
+  (relative to the largest logit) at every size tried.
+
+tf2onnx needs about 170 bytes per parameter (more than 22 GB for that network),
+so convert big models of other layers on a large machine.
 """
 
 import importlib
 import os
+import shutil
 import tempfile
 
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.export.onnx_graph import onnx_model, unwritable_layers
 from fcn_keras.export.options import NEVER_OVERWRITE
 from fcn_keras.export.saved_model import IMAGES, check_one_input
 from fcn_keras.models import heads_of, load_fcn
@@ -60,15 +80,24 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
     path, = claim_files([path], hint=NEVER_OVERWRITE)
     with tempfile.TemporaryDirectory(prefix="fcn_onnx_") as workdir:
         raw_path = os.path.join(workdir, "model.onnx")
-        image_spec = tf.TensorSpec((None, *model.input.shape[1:]), tf.float32, name=IMAGES)
-        model.export(raw_path, format="onnx", input_signature=[image_spec], verbose=False)
-        graph = onnx.load(raw_path)
-        _rename_io(graph)
-        onnx.checker.check_model(graph)
+        if unwritable_layers(model):
+            _convert_with_tf2onnx(onnx, model, raw_path)
+        else:
+            onnx.save(onnx_model(model, IMAGES, OUTPUT), raw_path)
+        onnx.checker.check_model(raw_path)
         if check_size is not None:
-            _compare_with_keras(onnxruntime, model, graph.SerializeToString(), check_size, atol)
-        onnx.save(graph, path)
+            _compare_with_keras(onnxruntime, model, raw_path, check_size, atol)
+        shutil.move(raw_path, path)
     return path
+
+
+def _convert_with_tf2onnx(onnx, model, raw_path):
+    """Keras' `Model.export(format="onnx")` to `raw_path`, its input and output then renamed."""
+    image_spec = tf.TensorSpec((None, *model.input.shape[1:]), tf.float32, name=IMAGES)
+    model.export(raw_path, format="onnx", input_signature=[image_spec], verbose=False)
+    graph = onnx.load(raw_path)
+    _rename_io(graph)
+    onnx.save(graph, raw_path)
 
 
 def _rename_io(graph):
@@ -81,8 +110,8 @@ def _rename_io(graph):
         node.output[:] = [renames.get(name, name) for name in node.output]
 
 
-def _compare_with_keras(onnxruntime, model, serialized, size, atol):
-    session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+def _compare_with_keras(onnxruntime, model, onnx_path, size, atol):
+    session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     images = np.random.default_rng(0).uniform(0, 255, (1, *size, 3)).astype(np.float32)
     expected = np.asarray(model(images, training=False))
     (actual,) = session.run([OUTPUT], {IMAGES: images})
