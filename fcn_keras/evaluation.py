@@ -24,7 +24,8 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
 
     Args:
         model: a model mapping RGB images in [0, 255] `(N, H, W, 3)` to logits
-            `(N, H, W, num_classes)`, e.g. from `fcn_keras.build_fcn8s`.
+            `(N, H, W, num_classes)`, e.g. from `fcn_keras.build_fcn8s`, or an exported
+            file opened by `fcn_keras.export.load_runtime_model`.
         dataset: a `tf.data.Dataset` (or any iterable) of `(image, mask)` pairs,
             either unbatched, `(H, W, 3)` and `(H, W)`/`(H, W, 1)` (images may then
             differ in size), or batched, `(N, H, W, 3)` and `(N, H, W)`/`(N, H, W, 1)`.
@@ -190,7 +191,9 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
     """Class maps (argmax of the logits) for one image, a batch, or a list of any sizes.
 
     Args:
-        model: a model mapping RGB images in [0, 255] to logits `(N, H, W, C)`.
+        model: a model mapping RGB images in [0, 255] to logits `(N, H, W, C)`, or an
+            exported file opened by `fcn_keras.export.load_runtime_model` (which scores
+            every image whole: `memory_limit` does not apply to it).
         images: one RGB image `(H, W, 3)`, a batch `(N, H, W, 3)`, or a list of
             images of different sizes; uint8 or float in [0, 255] (NumPy arrays,
             tensors or PIL images). For a model of several inputs, {modality: image
@@ -273,8 +276,9 @@ def _class_maps(model, images, num_classes, memory_limit):
         return logits.argmax(axis=-1).astype(np.uint8 if logits.shape[-1] <= 256 else np.int32)
 
     count, height, width = _first(images).shape[:3]
-    # several inputs always go in one pass: tiles take one image tensor
-    fits = isinstance(images, dict) or memory_limit is None
+    # several inputs always go in one pass: tiles take one image tensor; so does an exported file, which is no
+    # Keras graph to tile
+    fits = isinstance(images, dict) or memory_limit is None or not isinstance(model, keras.Model)
     if fits or activation_bytes(model, height, width, count) <= memory_limit:
         inputs = _map_parts(images, lambda part: np.asarray(part, np.float32))
         logits = _without_border(model).predict_on_batch(inputs)
@@ -293,6 +297,8 @@ _BORDERLESS = weakref.WeakKeyDictionary()  # model -> its skip_border twin, or N
 
 def _without_border(model):
     """`skip_border(model)`, made once per model: the same logits without the work of a "paper" border."""
+    if not isinstance(model, keras.Model):
+        return model  # an exported file runs the graph it holds
     if model not in _BORDERLESS:
         borderless = skip_border(model, warn=False)
         _BORDERLESS[model] = None if borderless is model else borderless  # no value may hold its key alive

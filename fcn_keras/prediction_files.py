@@ -57,7 +57,8 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
     any input cannot be read (every image is decoded once before the first is segmented).
 
     Args:
-        model: an FCN (RGB in [0, 255] -> logits).
+        model: an FCN (RGB in [0, 255] -> logits), or an exported file opened by
+            `fcn_keras.export.load_runtime_model` (what `fcn-keras predict --runtime` runs).
         inputs: image files and/or folders of images (PNG/JPEG).
         output_dir: where the PNGs go (created if missing).
         overwrite: replace existing outputs.

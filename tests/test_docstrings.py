@@ -32,6 +32,7 @@ EXTRAGLOBS = {"np": np, "tf": tf, "keras": keras, "fcn_keras": fcn_keras, "build
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Modules whose examples need an optional extra of setup.py: skipped (as their other tests are) without it.
 OPTIONAL = {"fcn_keras.export.onnx": ("onnx", "tf2onnx", "onnxruntime"),
+            "fcn_keras.export.openvino": ("openvino", "nncf"), "fcn_keras.export.runtime_models": ("ai_edge_litert",),
             "fcn_keras.weight_files.torch_pth": ("torch",), "fcn_keras.benchmark.pytorch_peer": ("torch",)}
 SKIP_DIRECTIVE = re.compile(r"doctest:.*[+]SKIP")
 

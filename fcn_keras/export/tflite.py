@@ -34,8 +34,8 @@ from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 import fcn_keras
-from fcn_keras.data.decoding import read_image
-from fcn_keras.data.listing import IMAGE_EXTENSIONS, files_by_stem
+from fcn_keras.export.calibration import calibration_images as _calibration_images
+from fcn_keras.export.calibration import check_input_size as _check_input_size
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
 from fcn_keras.export.saved_model import IMAGES, check_one_input, write_logits_saved_model
 from fcn_keras.export.tflite_metadata import INSTALL_HINT, add_segmenter_metadata, mediapipe_installed
@@ -257,49 +257,3 @@ def _fix_int8_reverse(tflite_model):
                 source, target = (subgraph.tensors[operator.inputs[0]], subgraph.tensors[operator.outputs[0]])
                 if source.type == target.type == schema.TensorType.INT8:
                     target.quantization = copy.deepcopy(source.quantization)
-
-
-def _check_input_size(input_size):
-    sizes = input_size if isinstance(input_size, (tuple, list)) else ()
-    if len(sizes) != 2 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in sizes):
-        raise ValueError(f"input_size must be (height, width) in positive ints, got {input_size!r}.")
-    return tuple(int(d) for d in input_size)
-
-
-def _calibration_images(data, limit, input_size):
-    """Returns up to `limit` float32 (H, W, 3) images from any accepted representative form."""
-    if isinstance(data, (str, os.PathLike)):
-        data = _read_image_source(os.fspath(data), limit)
-    elif isinstance(data, np.ndarray):
-        data = [data]
-    elif callable(data):  # the TFLite converter's own convention: a function returning an iterable
-        data = data()
-    images = []
-    for item in data:
-        if isinstance(item, (tuple, list)):
-            item = item[0]  # (images, labels) pairs
-        batch = np.asarray(item, np.float32)
-        batch = batch[np.newaxis] if batch.ndim == 3 else batch
-        if batch.ndim != 4 or batch.shape[-1] != 3:
-            raise ValueError(f"Representative images must be RGB (H, W, 3) or (N, H, W, 3), got shape {batch.shape}.")
-        if input_size is not None and batch.shape[1:3] != tuple(input_size):
-            raise ValueError(
-                f"Representative images are {batch.shape[1:3]} but the export fixes input_size={tuple(input_size)}; "
-                "resize them to that size."
-            )
-        images.extend(batch[: limit - len(images)])
-        if len(images) >= limit:
-            break
-    if not images:
-        raise ValueError("representative_data holds no images; int8 calibration needs at least one.")
-    return images
-
-
-def _read_image_source(path, limit):
-    """A `.npy` file or a folder of images, read like `fcn-keras predict FOLDER` reads one."""
-    if path.endswith(".npy"):
-        return [np.load(path)]
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"Representative data {path} is neither a .npy file nor a folder of images.")
-    files = list(files_by_stem(path, IMAGE_EXTENSIONS, "representative images").values())[:limit]
-    return [read_image(file).astype(np.float32) for file in files]
