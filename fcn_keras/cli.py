@@ -319,9 +319,15 @@ def _evaluate(args):
 
 
 def _predict_arguments(parser):
+    from fcn_keras.export.options import RUNTIMES
+
     parser.add_argument("paths", nargs="+", metavar="[MODEL] INPUT",
-                        help="a .keras model file (unless --preset), then image files and/or folders of images")
+                        help="a .keras model file (unless --preset; with --runtime a .tflite or OpenVINO .xml file), "
+                             "then image files and/or folders of images")
     _preset_argument(parser)
+    parser.add_argument("--runtime", choices=("keras", *RUNTIMES), default="keras",
+                        help="what runs the model file: Keras (default), the TFLite interpreter or OpenVINO, which "
+                             "score each image whole (--memory-limit tiles Keras models)")
     _memory_argument(parser)
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -335,8 +341,15 @@ def _predict(args):
     args.model, inputs = (None, args.paths) if args.preset else (args.paths[0], args.paths[1:])
     if not inputs:
         raise UsageError("give the images to segment after the model file.")
-    written = write_predictions(_load_model(args), inputs, args.output, overwrite=args.overwrite,
-                                memory_limit=args.memory_limit)
+    if args.runtime == "keras":
+        model = _load_model(args)
+    else:
+        from fcn_keras.export.runtime_models import load_runtime_model
+
+        if args.preset:
+            raise UsageError(f"--runtime {args.runtime} runs an exported file; give its path instead of --preset.")
+        model = load_runtime_model(args.model, args.runtime)
+    written = write_predictions(model, inputs, args.output, overwrite=args.overwrite, memory_limit=args.memory_limit)
     print(f"Wrote {len(written) // 2} masks and their overlays to {args.output}.")
 
 
@@ -344,15 +357,18 @@ def _export_arguments(parser):
     _model_source_arguments(parser)
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", required=True,
-                        help="folder: SavedModels go to OUTPUT/<next version>/, files to OUTPUT/model*.tflite|onnx")
-    parser.add_argument("--quantize", choices=[name for name in QUANTIZATIONS if name], help="TFLite quantization")
+                        help="a folder: SavedModels go to OUTPUT/<next version>/, files to "
+                             "OUTPUT/model*.tflite|onnx|xml; or the file itself: model.tflite, model.onnx, model.xml "
+                             "(OpenVINO's weights go to the .bin beside it)")
+    parser.add_argument("--quantize", choices=[name for name in QUANTIZATIONS if name],
+                        help="TFLite (float16, int8) or OpenVINO (int8, with NNCF) quantization")
     parser.add_argument("--representative-data", metavar="PATH",
                         help="int8 calibration images: a folder of images or a .npy array")
     parser.add_argument("--input-size", type=COUNT, nargs=2, metavar=("HEIGHT", "WIDTH"),
-                        help="fix the TFLite input size (default: dynamic)")
+                        help="fix the TFLite or OpenVINO input size (default: dynamic)")
 
 
-@command("export", "Export a trained model for TF Serving (SavedModel), phones (TFLite) or ONNX.",
+@command("export", "Export a trained model for TF Serving (SavedModel), phones (TFLite), ONNX or OpenVINO.",
          "fcn-keras export fcn-demo/model.keras --format saved_model --output serving/fcn", _export_arguments)
 def _export(args):
     from fcn_keras.export import export_model
@@ -365,9 +381,15 @@ def _export(args):
 
 
 def _serve_arguments(parser):
+    from fcn_keras.export.options import RUNTIMES
+
     parser.add_argument("dir", nargs="?",
-                        help="a SavedModel base folder with numeric versions (from `fcn-keras export`)")
+                        help="a SavedModel base folder with numeric versions (from `fcn-keras export`); with "
+                             "--runtime a .tflite or OpenVINO .xml file")
     _preset_argument(parser, "instead of a folder, exported once into the cache")
+    parser.add_argument("--runtime", choices=("saved_model", *RUNTIMES), default="saved_model",
+                        help="what runs the model: TensorFlow's SavedModel (default), the TFLite interpreter or "
+                             "OpenVINO; each answers the same routes and signatures")
     parser.add_argument("--port", type=whole_number_option(0, 65535), default=DEFAULT_PORT, help="0 picks a free one")
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
@@ -386,12 +408,16 @@ def _serve(args):
 
     if (args.dir is None) == (args.preset is None):
         raise UsageError("give a SavedModel folder or --preset NAME (exactly one).")
+    if args.preset and args.runtime != "saved_model":
+        raise UsageError(f"--preset serves the preset's SavedModel; for --runtime {args.runtime} export it first "
+                         f"(fcn-keras export --preset {args.preset} --format {args.runtime} --output DIR) and serve "
+                         "that file.")
     if args.preset:
         from fcn_keras.export.preset_exports import preset_saved_model
 
         args.dir = preset_saved_model(args.preset)
     serve(args.dir, port=args.port, host=args.host, model_name=args.model_name,
-          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency)
+          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency, runtime=args.runtime)
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",

@@ -225,3 +225,32 @@ def test_an_image_header_announcing_a_decompression_bomb_gets_413(client):
     bomb = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IEND", b"")
     with pytest.raises(ServingError, match="HTTP 413: Input .image_bytes. item 1 is too large to decode"):
         client.predict([bomb])
+
+
+@pytest.mark.parametrize("runtime", ["tflite", "openvino"])
+def test_a_tflite_or_openvino_file_answers_as_the_saved_model_does(model, tmp_path, runtime):
+    pytest.importorskip({"tflite": "ai_edge_litert", "openvino": "openvino"}[runtime])
+    from fcn_keras.export import export_model
+
+    path = export_model(model, runtime, tmp_path)
+    batch = images(2, 16, 24)
+    classes, probabilities = expected(model, batch)
+    with ModelServer(path, port=0, runtime=runtime) as server:
+        client = ServingClient(server.url, "fcn")
+        assert client.status()["model_version_status"][0]["version"] == "1"
+        signatures = client.metadata()["metadata"]["signature_def"]["signature_def"]
+        assert sorted(signatures) == ["logits", "predict_image_bytes", "serving_default"]
+        images_input = signatures["serving_default"]["inputs"]["images"]
+        assert [dim["size"] for dim in images_input["tensor_shape"]["dim"]] == ["-1", "-1", "-1", "3"]
+        assert sorted(signatures["predict_image_bytes"]["outputs"]) == ["classes", "probabilities"]
+        for payload in (batch.astype(np.float32), [png_bytes(image) for image in batch]):
+            result = client.predict(payload)
+            np.testing.assert_array_equal(result["classes"], classes)
+            np.testing.assert_allclose(result["probabilities"], probabilities, atol=1e-5)
+        logits = client.predict(batch[:1].astype(np.float32), signature_name="logits")["logits"]
+        np.testing.assert_allclose(logits, keras.ops.convert_to_numpy(model(batch[:1].astype(np.float32))),
+                                   rtol=1e-4, atol=1e-4)
+        body = b'{"instances": [[[[1, 2]]]]}'
+        status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", body,
+                                      {"Content-Length": str(len(body))})
+        assert status == 400 and "has shape [1, 1, 1, 2], the signature expects" in payload["error"]

@@ -26,9 +26,9 @@ INTERNALS = re.compile(r"\{\{|\[\[|function_node|Traceback|\b[A-Z][A-Za-z]*(Erro
 class ServerProcess:
     """`fcn-keras serve` on a free port; its output is collected line by line on a thread."""
 
-    def __init__(self, base_dir):
+    def __init__(self, base_dir, *options):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fcn_keras.cli", "serve", str(base_dir), "--port", "0"],
+            [sys.executable, "-m", "fcn_keras.cli", "serve", str(base_dir), "--port", "0", *options],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines, self._changed = [], threading.Condition()
         threading.Thread(target=self._collect, daemon=True).start()
@@ -180,3 +180,19 @@ def test_a_client_that_hangs_up_costs_one_log_line_at_most(server):
     assert status == 200 and payload["model_version_status"][0]["state"] == "AVAILABLE"
     new = [line for line in server.lines[logged:] if '" 200 ' not in line]
     assert len(new) <= 1 and not any("Traceback" in line for line in new), new
+
+
+def test_serve_runtime_openvino_answers_from_the_xml_file(model, tmp_path):
+    pytest.importorskip("openvino")
+    from fcn_keras.export import export_openvino
+
+    running = ServerProcess(export_openvino(model, tmp_path / "fcn.xml"), "--runtime", "openvino")
+    try:
+        picture = image(16, 24)
+        status, payload = post(running.port, image_request(png_bytes(picture)))
+        expected = keras.ops.convert_to_numpy(model(picture[None].astype("float32"))).argmax(-1)
+        assert status == 200
+        np.testing.assert_array_equal(payload["predictions"][0]["classes"], expected[0])
+        running.wait_for(r"Serving fcn version 1 from .*fcn\.xml")
+    finally:
+        running.stop()

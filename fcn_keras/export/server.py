@@ -1,7 +1,9 @@
 """A small local HTTP server that answers TF Serving's REST API for one exported model.
 
 For trying an export without Docker: it loads the newest version of a TF Serving
-model folder (as TF Serving's default version policy does) and answers
+model folder (as TF Serving's default version policy does), or a `.tflite` or OpenVINO
+`.xml` file run by its own runtime (served as version 1, with the SavedModel's three
+signatures), and answers
 
 * `GET  /v1/models/NAME[/versions/N]`           version status
 * `GET  /v1/models/NAME[/versions/N]/metadata`  signature defs
@@ -37,6 +39,7 @@ import os
 import re
 import sys
 import threading
+import typing
 
 import numpy as np
 import tensorflow as tf
@@ -52,7 +55,15 @@ from fcn_keras.export.options import (
     DEFAULT_MODEL_NAME,
     DEFAULT_PORT,
 )
-from fcn_keras.export.saved_model import saved_model_versions
+from fcn_keras.export.runtime_models import load_runtime_model
+from fcn_keras.export.saved_model import (
+    IMAGE_BYTES,
+    IMAGES,
+    _classes_and_probabilities,
+    _decode_same_size_images,
+    _per_head,
+    saved_model_versions,
+)
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DRAIN_FACTOR = 16
@@ -67,7 +78,8 @@ class ModelServer:
 
     Args:
         export_dir: a TF Serving model folder (`export_dir/<version>/saved_model.pb`),
-            as written by `export_saved_model`.
+            as written by `export_saved_model`; with `runtime` "tflite" or "openvino",
+            the `.tflite` or `.xml` file `export_tflite` or `export_openvino` wrote.
         port: TCP port; 0 picks a free one (read it back from `.port`).
         host: interface to listen on; the default answers this machine only.
         model_name: the NAME in `/v1/models/NAME`.
@@ -79,6 +91,7 @@ class ModelServer:
             with HTTP 413 before the model runs (activations grow with pixels).
         request_timeout: seconds a connection may wait on its client for one read
             or write before it is closed; None waits forever.
+        runtime: "saved_model" (TensorFlow), or "tflite" or "openvino" for a model file.
 
     Example:
         >>> from fcn_keras.export.client import ServingClient
@@ -101,8 +114,9 @@ class ModelServer:
         max_request_bytes=64 * 2**20,
         request_timeout=DEFAULT_REQUEST_TIMEOUT,
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
+        runtime="saved_model",
     ):
-        self.model = _ServedModel(export_dir, model_name, max_concurrency, max_image_pixels)
+        self.model = _ServedModel(export_dir, model_name, max_concurrency, max_image_pixels, runtime)
         self.max_request_bytes = max_request_bytes
         self.request_timeout = request_timeout
         self._httpd = _HTTPServer((host, port), _handler_class(self))
@@ -187,22 +201,24 @@ class ModelServer:
 
 
 def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_MODEL_NAME,
-          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, max_concurrency=DEFAULT_MAX_CONCURRENCY):
+          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, max_concurrency=DEFAULT_MAX_CONCURRENCY, runtime="saved_model"):
     """Serves an exported model with TF Serving's REST API until Ctrl-C, logging one line per request.
 
     Args:
-        export_dir: a TF Serving model folder written by `export_saved_model`.
+        export_dir: a TF Serving model folder written by `export_saved_model`, or with
+            `runtime` "tflite" or "openvino" a `.tflite` or OpenVINO `.xml` file.
         port: TCP port (TF Serving's REST default is 8501).
         host: interface; "0.0.0.0" answers other machines too.
         model_name: the NAME in `/v1/models/NAME`.
         max_image_pixels: requests with more image pixels in all get HTTP 413.
         max_concurrency: requests parsed and predicted at the same time.
+        runtime: "saved_model", "tflite" or "openvino".
 
     Returns:
         None, once interrupted.
     """
     server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
-                         max_concurrency=max_concurrency)
+                         max_concurrency=max_concurrency, runtime=runtime)
     if not _LOG.handlers and not logging.getLogger().handlers:  # the access log, unless the caller set up logging
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -216,22 +232,28 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
     server.serve_forever()
 
 
-class _ServedModel:
-    """Loads the newest version and turns parsed requests into TF Serving responses."""
+class _Signature(typing.NamedTuple):
+    """What a request can call: `call(**tensors) -> {output name: tensor or array}`, its inputs `{name: TensorSpec}`."""
 
-    def __init__(self, export_dir, name, max_concurrency, max_image_pixels):
-        versions = saved_model_versions(export_dir)
-        if not versions:
-            raise FileNotFoundError(
-                f"{export_dir} holds no model version: export one with fcn_keras.export.export_saved_model "
-                "(or `fcn-keras export MODEL.keras --format saved_model --output DIR`)."
-            )
+    inputs: dict
+    call: typing.Callable
+
+
+class _ServedModel:
+    """Loads the newest version (or a model file) and turns parsed requests into TF Serving responses."""
+
+    def __init__(self, export_dir, name, max_concurrency, max_image_pixels, runtime="saved_model"):
         self.name = name
-        self.version = versions[-1]
-        path = os.path.join(export_dir, str(self.version))
-        self._loaded = tf.saved_model.load(path)  # keep a reference: signatures need its variables
-        self._signatures = dict(self._loaded.signatures)
-        self._signature_defs = _signature_defs(path)
+        if runtime == "saved_model":
+            self.version, path = _newest_version(export_dir)
+            self._loaded = tf.saved_model.load(path)  # keep a reference: signatures need its variables
+            self._signatures = {name: _Signature(function.structured_input_signature[1], function)
+                                for name, function in self._loaded.signatures.items()}
+            self._signature_defs = _signature_defs(path)
+        else:
+            model = load_runtime_model(export_dir, runtime)
+            self.version, self._signatures = 1, _runtime_signatures(model)
+            self._signature_defs = _runtime_signature_defs(model)
         self._slots = threading.Semaphore(max_concurrency)
         self.max_image_pixels = max_image_pixels
 
@@ -267,8 +289,8 @@ class _ServedModel:
         signature_name = request.get("signature_name") or "serving_default"
         if not isinstance(signature_name, str) or signature_name not in self._signatures:
             raise ServingError(400, f'Serving signature name: "{signature_name}" not found in signature def')
-        function = self._signatures[signature_name]
-        specs = function.structured_input_signature[1]
+        function = self._signatures[signature_name].call
+        specs = self._signatures[signature_name].inputs
         if ("instances" in request) == ("inputs" in request):
             raise ServingError(
                 400, "JSON Value: must have exactly one of 'instances' (row format) or 'inputs' (columnar format)"
@@ -292,7 +314,7 @@ class _ServedModel:
         except tf.errors.ResourceExhaustedError as error:
             raise ServingError(413, f"The request needs more memory than this server has ({plain_message(error)}); "
                                     "send fewer or smaller images.") from error
-        outputs = {key: value.numpy().tolist() for key, value in outputs.items()}
+        outputs = {key: np.asarray(value).tolist() for key, value in outputs.items()}
         sole_output = next(iter(outputs.values())) if len(outputs) == 1 else None
         if not row_format:  # TF Serving leaves out the name of a sole output
             return {"outputs": outputs if sole_output is None else sole_output}
@@ -300,6 +322,54 @@ class _ServedModel:
             return {"predictions": sole_output}
         count = len(next(iter(outputs.values())))
         return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
+
+
+def _newest_version(export_dir):
+    """(version, its folder) of the newest version in a TF Serving model folder."""
+    versions = saved_model_versions(export_dir)
+    if not versions:
+        raise FileNotFoundError(
+            f"{export_dir} holds no model version: export one with fcn_keras.export.export_saved_model "
+            "(or `fcn-keras export MODEL.keras --format saved_model --output DIR`)."
+        )
+    return versions[-1], os.path.join(export_dir, str(versions[-1]))
+
+
+def _runtime_signatures(model):
+    """The SavedModel's signatures (serving_default, predict_image_bytes, logits), run by an exported file."""
+    images = {IMAGES: tf.TensorSpec(model.input.shape, tf.float32, name=IMAGES)}
+
+    def logits(images):
+        return model.predict_on_batch(images.numpy())
+
+    def segment(images):
+        return _per_head(logits(images), _classes_and_probabilities)
+
+    return {
+        "serving_default": _Signature(images, segment),
+        "predict_image_bytes": _Signature({IMAGE_BYTES: tf.TensorSpec((None,), tf.string, name=IMAGE_BYTES)},
+                                          lambda image_bytes: segment(_decode_same_size_images(image_bytes))),
+        "logits": _Signature(images, lambda images: _per_head(logits(images), lambda scores: {"logits": scores})),
+    }
+
+
+def _runtime_signature_defs(model):
+    """`_runtime_signatures`' SignatureDefs as TF Serving's metadata API prints them."""
+
+    def info(dtype, shape):
+        return {"dtype": dtype, "tensor_shape": {"dim": [{"size": str(-1 if side is None else side)}
+                                                         for side in shape]}}
+
+    images = {IMAGES: info("DT_FLOAT", model.input.shape)}
+    segments = _per_head(model.output, lambda spec: {"classes": info("DT_INT32", spec.shape[:-1]),
+                                                     "probabilities": info("DT_FLOAT", spec.shape)})
+    signatures = {
+        "serving_default": (images, segments),
+        "predict_image_bytes": ({IMAGE_BYTES: info("DT_STRING", (None,))}, segments),
+        "logits": (images, _per_head(model.output, lambda spec: {"logits": info("DT_FLOAT", spec.shape)})),
+    }
+    return {name: {"inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}
+            for name, (inputs, outputs) in signatures.items()}
 
 
 def _pixels(tensor, key):
