@@ -125,15 +125,14 @@ def _onnx(build, workdir, images):
     return lambda batch: session.run(None, {"images": batch})[0]
 
 
-def _openvino(precision):
+def _openvino(precision, quantization=None):
     def prepare(build, workdir, images):
-        import openvino
+        from fcn_keras.export import export_openvino
+        from fcn_keras.export.runtime_models import compile_openvino
 
-        from fcn_keras.export.saved_model import write_logits_saved_model
-
-        saved_model = write_logits_saved_model(build("float32"), os.path.join(workdir, "saved_model"))
-        compiled = openvino.Core().compile_model(openvino.convert_model(saved_model), "CPU", {
-            "INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"})
+        path = export_openvino(build("float32"), os.path.join(workdir, "model.xml"), quantization,
+                               representative_data=images if quantization == "int8" else None)
+        compiled = compile_openvino(path, precision)
         return lambda batch: compiled(batch)[0]
 
     return prepare
@@ -147,6 +146,7 @@ def _pytorch_peer(build, workdir, images):
 
 _DEPLOY = "fcn-keras[deploy]"
 _OPENVINO = (("openvino", "fcn-keras[openvino]"),)
+_NNCF = (*_OPENVINO, ("nncf", "fcn-keras[openvino]"))
 RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("keras", "Keras predict_on_batch, float32", _keras, tensorflow=False),
     Runtime("keras_bf16", "Keras predict_on_batch, mixed_bfloat16 policy", _keras_bfloat16, tensorflow=False),
@@ -161,8 +161,12 @@ RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("tflite_int8", "TFLite int8 weights and activations", _tflite("int8"), (("ai_edge_litert", _DEPLOY),)),
     Runtime("onnx", "ONNX Runtime (CPU) of the ONNX export", _onnx,
             (("onnxruntime", _DEPLOY), ("tf2onnx", _DEPLOY))),
-    Runtime("openvino", "OpenVINO from the plain graph's SavedModel, float32", _openvino("f32"), _OPENVINO),
-    Runtime("openvino_bf16", "OpenVINO, bfloat16 inference hint", _openvino("bf16"), _OPENVINO),
+    Runtime("openvino", "OpenVINO of the float32 IR `fcn-keras export` writes (from the plain graph)",
+            _openvino("f32"), _OPENVINO),
+    Runtime("openvino_bf16", "OpenVINO, the float32 IR with the bfloat16 inference hint", _openvino("bf16"),
+            _OPENVINO),
+    Runtime("openvino_int8", "OpenVINO of the int8 IR `fcn-keras export --quantize int8` writes (NNCF)",
+            _openvino("f32", "int8"), _NNCF),
     Runtime("pytorch", "our PyTorch twin of pytorch-fcn's FCN8s, channels_last (VGG16 paper FCN-8s only)",
             _pytorch_peer, (("torch", "fcn-keras[torch]"),), tensorflow=False),
 )}
@@ -178,7 +182,7 @@ def get_runtime(name):
         Traceback (most recent call last):
         ...
         ValueError: Unknown runtime 'tensorrt'; choose from keras, keras_bf16, tf_function, xla, skip_border, \
-saved_model, tflite_fp32, tflite_fp16, tflite_int8, onnx, openvino, openvino_bf16, pytorch.
+saved_model, tflite_fp32, tflite_fp16, tflite_int8, onnx, openvino, openvino_bf16, openvino_int8, pytorch.
     """
     if name not in RUNTIMES:
         raise ValueError(f"Unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}.")
