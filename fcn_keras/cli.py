@@ -374,10 +374,23 @@ def _export(args):
     from fcn_keras.export import export_model
 
     _check_one_model_source(args)
+    class_names = _preset_class_names(args) if args.format == "tflite" else None
     path = export_model(_load_model(args) if args.preset else args.model, args.format, args.output,
                         quantize=args.quantize, representative_data=args.representative_data,
-                        input_size=tuple(args.input_size) if args.input_size else None)
+                        input_size=tuple(args.input_size) if args.input_size else None, class_names=class_names)
     print(f"Exported {args.preset or args.model} to {path}.")
+    if args.format == "tflite" and not args.input_size:
+        print("Its input size is dynamic; MediaPipe segments at a fixed size: for MediaPipe, export with "
+              "--input-size HEIGHT WIDTH (the file then carries the standard TFLite Metadata).")
+
+
+def _preset_class_names(args):
+    """The class names of `--preset`'s network (for the labels of its export), else None."""
+    if not args.preset:
+        return None
+    from fcn_keras.models.preset_table import get_preset
+
+    return get_preset(args.preset).class_names
 
 
 def _serve_arguments(parser):

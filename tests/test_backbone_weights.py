@@ -181,7 +181,8 @@ def test_a_hub_preset_offline_is_refused_at_once_unless_cached(keras_hub, offlin
 
 
 @pytest.mark.parametrize("name, message", [
-    ("broken.keras", r"broken.keras is not a Keras model file: a .keras file is a zip archive holding model.weights.h5"),
+    ("broken.keras", r"broken.keras is not a Keras model file: a .keras file is a zip archive holding "
+                     r"model.weights.h5"),
     ("broken.weights.h5", r"broken.weights.h5 is not a Keras weights file \(HDF5: .*\); give one written by "
                           r"model.save_weights\(\)"),
 ])

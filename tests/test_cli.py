@@ -262,11 +262,13 @@ def test_a_short_train_prints_no_tensorflow_log_lines_and_plain_progress_into_a_
     assert [line.split(" - ")[0] for line in result.stdout.splitlines() if " - loss: " in line] == ["2/2", "2/2"]
 
 
-FAILING_PREDICT = ["predict", "no_such_model.keras", "photo.png", "--output", "out"]  # loads TensorFlow, then fails fast
+# a command that loads TensorFlow, then fails fast
+FAILING_PREDICT = ["predict", "no_such_model.keras", "photo.png", "--output", "out"]
 
 
 @pytest.mark.parametrize("argv, user_level, level", [
-    (FAILING_PREDICT, None, "2"), ([*FAILING_PREDICT, "--verbose"], None, "as TensorFlow leaves it"), (FAILING_PREDICT, "0", "0")])
+    (FAILING_PREDICT, None, "2"), ([*FAILING_PREDICT, "--verbose"], None, "as TensorFlow leaves it"),
+    (FAILING_PREDICT, "0", "0")])
 def test_verbose_or_the_users_own_level_keeps_tensorflow_logging(argv, user_level, level):
     import os
     import subprocess

@@ -21,7 +21,7 @@ from weight_fixtures import (
 
 import fcn_keras
 from fcn_keras import network
-from fcn_keras.models import PRESETS, Preset, WeightSource, fcn_from_weights, from_preset
+from fcn_keras.models import PRESETS, Preset, WeightSource, fcn_from_weights, from_preset, get_preset
 from fcn_keras.models.conversion import CAFFE_MEAN_BGR, convert_weights_file
 from fcn_keras.models.presets import preset_path
 from fcn_keras.weight_files import read_weights
@@ -384,6 +384,11 @@ def test_commands_take_a_preset_instead_of_a_model_file(tmp_path, home, monkeypa
     assert "mean IU" in capsys.readouterr().out
     assert cli.main(["export", "--preset", "tiny-pascal", "--format", "tflite", "--output", str(tmp_path / "l")]) == 0
     assert (tmp_path / "l" / "model.tflite").stat().st_size > 0
+    from fcn_keras.export.tflite import read_tflite_metadata
+
+    assert read_tflite_metadata(tmp_path / "l" / "model.tflite")["class_names"] == list(get_preset("tiny-pascal")
+                                                                                          .class_names)
+    assert "for MediaPipe, export with --input-size HEIGHT WIDTH" in capsys.readouterr().out  # a dynamic file
     assert cli.main(["evaluate", str(tmp_path / "x.keras"), "--preset", "tiny-pascal", "--data", "synthetic:3"]) == 2
     assert "exactly one" in capsys.readouterr().err
 

@@ -12,7 +12,7 @@ _SIZED = ("tflite", "openvino")  # the formats that take quantize, representativ
 _FILE_NAMES = (*FILE_EXTENSIONS.values(), ".bin")  # extensions of model files (.bin: OpenVINO's weights), not folders
 
 
-def export_model(model, format, output, quantize=None, representative_data=None, input_size=None):
+def export_model(model, format, output, quantize=None, representative_data=None, input_size=None, class_names=None):
     """Exports an FCN in one format; the single entry point behind `fcn-keras export`.
 
     Args:
@@ -27,6 +27,7 @@ def export_model(model, format, output, quantize=None, representative_data=None,
         representative_data: int8 only: calibration images (a `.npy` file, a folder of
             images, or an array (N, H, W, 3) RGB 0..255).
         input_size: tflite and openvino: (H, W) to fix the input size; None keeps it dynamic.
+        class_names: tflite: the class names its standard metadata lists (see `export_tflite`).
 
     Returns:
         The path written: the version folder or the model file.
@@ -50,14 +51,17 @@ def export_model(model, format, output, quantize=None, representative_data=None,
     if format not in _SIZED and (quantize, representative_data, input_size) != (None, None, None):
         raise ValueError(f"quantize, representative_data and input_size apply to {' and '.join(_SIZED)} exports, "
                          f"not {format}.")
+    if format != "tflite" and class_names is not None:
+        raise ValueError(f"class_names apply to tflite exports (their standard metadata), not {format}.")
     output = os.fspath(output)
     if format == "saved_model":
         return export_saved_model(model, _folder(output, format))
     path = _model_file(output, format, quantize)
     if format == "onnx":
         return export_onnx(model, path)
-    exporter = export_tflite if format == "tflite" else export_openvino
-    return exporter(model, path, quantize, representative_data, input_size)
+    if format == "tflite":
+        return export_tflite(model, path, quantize, representative_data, input_size, class_names=class_names)
+    return export_openvino(model, path, quantize, representative_data, input_size)
 
 
 def _model_file(output, format, quantize):

@@ -213,23 +213,37 @@ def _first_input(model):
 
 
 def _segment(model, images):
-    return _per_head(model(images, training=False), _classes_and_probabilities)
+    return per_head(model(images, training=False), classes_and_probabilities)
 
 
-def _classes_and_probabilities(logits):
+def classes_and_probabilities(logits):
+    """The `serving_default` outputs of logits (N, H, W, C): int32 classes and softmax probabilities.
+
+    Example:
+        >>> outputs = classes_and_probabilities(tf.constant([[[[1.0, 3.0]]]]))
+        >>> outputs["classes"].numpy().tolist(), outputs["probabilities"].shape
+        ([[[1]]], TensorShape([1, 1, 1, 2]))
+    """
     # tf.argmax, not keras.ops.argmax: the latter lowers to ops TFLite only has with Flex.
     return {"classes": tf.argmax(logits, axis=-1, output_type=tf.int32), "probabilities": tf.nn.softmax(logits)}
 
 
-def _per_head(logits, outputs):
+def per_head(logits, outputs):
     """A signature's outputs, `outputs(logits)`; for a model with several heads each head's, named
-    "<head>_<output>" (e.g. "semantic_classes")."""
+    "<head>_<output>" (e.g. "semantic_classes").
+
+    Example:
+        >>> sorted(per_head({"semantic": 1, "geometric": 2}, lambda scores: {"logits": scores}))
+        ['geometric_logits', 'semantic_logits']
+    """
     if isinstance(logits, dict):
         return {f"{head}_{key}": value for head, scores in logits.items() for key, value in outputs(scores).items()}
     return outputs(logits)
 
 
-def _decode_same_size_images(image_bytes):
+def decode_same_size_images(image_bytes):
+    """A batch of encoded images (JPEG/PNG bytes) decoded to float32 RGB (N, H, W, 3); a graph assertion
+    refuses an empty batch or images of different sizes, in words a client can act on."""
     not_empty = tf.debugging.assert_positive(
         tf.size(image_bytes), message="predict_image_bytes needs at least one image; the batch is empty"
     )
@@ -267,9 +281,9 @@ def _image_bytes_spec(image_shape):
 _ENDPOINTS = {
     "serving_default": (lambda model: lambda images: _segment(model, images), _images_spec),
     "predict_image_bytes": (
-        lambda model: lambda image_bytes: _segment(model, _decode_same_size_images(image_bytes)),
+        lambda model: lambda image_bytes: _segment(model, decode_same_size_images(image_bytes)),
         _image_bytes_spec,
     ),
-    "logits": (lambda model: lambda images: _per_head(model(images, training=False), lambda logits: {"logits": logits}),
+    "logits": (lambda model: lambda images: per_head(model(images, training=False), lambda logits: {"logits": logits}),
                _images_spec),
 }

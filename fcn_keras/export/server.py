@@ -59,9 +59,9 @@ from fcn_keras.export.runtime_models import load_runtime_model
 from fcn_keras.export.saved_model import (
     IMAGE_BYTES,
     IMAGES,
-    _classes_and_probabilities,
-    _decode_same_size_images,
-    _per_head,
+    classes_and_probabilities,
+    decode_same_size_images,
+    per_head,
     saved_model_versions,
 )
 
@@ -343,13 +343,13 @@ def _runtime_signatures(model):
         return model.predict_on_batch(images.numpy())
 
     def segment(images):
-        return _per_head(logits(images), _classes_and_probabilities)
+        return per_head(logits(images), classes_and_probabilities)
 
     return {
         "serving_default": _Signature(images, segment),
         "predict_image_bytes": _Signature({IMAGE_BYTES: tf.TensorSpec((None,), tf.string, name=IMAGE_BYTES)},
-                                          lambda image_bytes: segment(_decode_same_size_images(image_bytes))),
-        "logits": _Signature(images, lambda images: _per_head(logits(images), lambda scores: {"logits": scores})),
+                                          lambda image_bytes: segment(decode_same_size_images(image_bytes))),
+        "logits": _Signature(images, lambda images: per_head(logits(images), lambda scores: {"logits": scores})),
     }
 
 
@@ -361,12 +361,12 @@ def _runtime_signature_defs(model):
                                                          for side in shape]}}
 
     images = {IMAGES: info("DT_FLOAT", model.input.shape)}
-    segments = _per_head(model.output, lambda spec: {"classes": info("DT_INT32", spec.shape[:-1]),
+    segments = per_head(model.output, lambda spec: {"classes": info("DT_INT32", spec.shape[:-1]),
                                                      "probabilities": info("DT_FLOAT", spec.shape)})
     signatures = {
         "serving_default": (images, segments),
         "predict_image_bytes": ({IMAGE_BYTES: info("DT_STRING", (None,))}, segments),
-        "logits": (images, _per_head(model.output, lambda spec: {"logits": info("DT_FLOAT", spec.shape)})),
+        "logits": (images, per_head(model.output, lambda spec: {"logits": info("DT_FLOAT", spec.shape)})),
     }
     return {name: {"inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}
             for name, (inputs, outputs) in signatures.items()}
