@@ -164,7 +164,7 @@ def test_export_model_loads_a_keras_file(model, tmp_path):
     assert written == str(tmp_path / "serving" / "1")
     with pytest.raises(ValueError, match="Unknown export format 'torch'"):
         export_model(tmp_path / "fcn.keras", "torch", tmp_path / "x")
-    with pytest.raises(ValueError, match="apply to tflite exports, not saved_model"):
+    with pytest.raises(ValueError, match="apply to tflite and openvino exports, not saved_model"):
         export_model(tmp_path / "fcn.keras", "saved_model", tmp_path / "serving", quantize="int8")
 
 

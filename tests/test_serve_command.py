@@ -182,17 +182,14 @@ def test_a_client_that_hangs_up_costs_one_log_line_at_most(server):
     assert len(new) <= 1 and not any("Traceback" in line for line in new), new
 
 
-def test_serve_runtime_openvino_answers_from_the_xml_file(model, tmp_path):
-    pytest.importorskip("openvino")
-    from fcn_keras.export import export_openvino
+def test_serve_runtime_hands_the_exported_file_and_its_runtime_to_the_server(tmp_path, monkeypatch, capsys):
+    """What the server does with a .tflite or .xml file is tested in-process (test_export_server.py)."""
+    import fcn_keras.export
+    from fcn_keras import cli
 
-    running = ServerProcess(export_openvino(model, tmp_path / "fcn.xml"), "--runtime", "openvino")
-    try:
-        picture = image(16, 24)
-        status, payload = post(running.port, image_request(png_bytes(picture)))
-        expected = keras.ops.convert_to_numpy(model(picture[None].astype("float32"))).argmax(-1)
-        assert status == 200
-        np.testing.assert_array_equal(payload["predictions"][0]["classes"], expected[0])
-        running.wait_for(r"Serving fcn version 1 from .*fcn\.xml")
-    finally:
-        running.stop()
+    served = {}
+    monkeypatch.setattr(fcn_keras.export, "serve", lambda path, **options: served.update(path=path, **options))
+    assert cli.main(["serve", str(tmp_path / "fcn.xml"), "--runtime", "openvino", "--port", "0"]) == 0
+    assert served["path"] == str(tmp_path / "fcn.xml") and served["runtime"] == "openvino" and served["port"] == 0
+    assert cli.main(["serve", "--preset", "fcn8s-heavy-pascal", "--runtime", "tflite"]) == 2
+    assert "--preset serves the preset's SavedModel; for --runtime tflite export it first" in capsys.readouterr().err

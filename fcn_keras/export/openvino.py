@@ -60,10 +60,10 @@ def export_openvino(model, path, quantization=None, representative_data=None, in
 
     Example:
         >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
-        >>> export_openvino(model, "fcn8s_int8.xml", "int8", representative_data=np.zeros((4, 32, 32, 3)))
-        'fcn8s_int8.xml'
+        >>> export_openvino(model, "fcn8s.xml")  # float32; "int8" with representative_data quantizes it
+        'fcn8s.xml'
         >>> sorted(os.listdir("."))
-        ['fcn8s_int8.bin', 'fcn8s_int8.xml']
+        ['fcn8s.bin', 'fcn8s.xml']
     """
     openvino = optional_module("openvino", "OpenVINO exports")
     if quantization not in OPENVINO_QUANTIZATIONS:
