@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 
 from fcn_keras.arguments import image_size_option, positive_number_option, whole_number_option
 from fcn_keras.data.specs import COUNTED_BY_CALLER, INPUT_MODALITIES, SPECS, check_validation_source, source_kind
@@ -380,8 +381,8 @@ def _export(args):
                         input_size=tuple(args.input_size) if args.input_size else None, class_names=class_names)
     print(f"Exported {args.preset or args.model} to {path}.")
     if args.format == "tflite" and not args.input_size:
-        print("Its input size is dynamic; MediaPipe segments at a fixed size: for MediaPipe, export with "
-              "--input-size HEIGHT WIDTH (the file then carries the standard TFLite Metadata).")
+        print("Its input size is dynamic, and MediaPipe segments at a fixed size: for MediaPipe, export with "
+              "--input-size HEIGHT WIDTH.")
 
 
 def _preset_class_names(args):
@@ -589,7 +590,7 @@ def _run(parser, args):
             prefer_onednn_kernels()  # faster small-network training on AVX2-only CPUs, where TensorFlow leaves it off
         if not args.verbose and _loads_tensorflow(args):
             load_tensorflow_quietly()
-        with contextlib.nullcontext() if args.verbose else quiet_library_logs():
+        with contextlib.nullcontext() if args.verbose else _quiet(args.command):
             args.run(args)
     except UsageError as error:
         print(parser.commands[args.command].error_line(str(error)), file=sys.stderr)
@@ -606,6 +607,18 @@ def _run(parser, args):
         found = label_error(error) or data_error_message(error)
         return _report(args, found or f"{plain_message(error)} (--verbose shows more)")
     return 0
+
+
+@contextlib.contextmanager
+def _quiet(command):
+    """Library log lines held to errors, and warnings printed as one line each, as errors are."""
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"fcn-keras {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    with quiet_library_logs(), warnings.catch_warnings():
+        warnings.showwarning = one_line
+        yield
 
 
 def _report(args, message):

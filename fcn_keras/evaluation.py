@@ -62,11 +62,15 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         >>> 0 <= scores["mean_iou"] <= 1, len(scores["per_class_iou"])
         (True, 3)
     """
+    if num_classes is None:
+        raise ValueError("Give num_classes, the classes of the data (a model's: fcn_keras.models.num_classes_of, "
+                         "or heads_of for several heads).")
     counts = class_counts(num_classes)  # {None: classes} for one head: one loop for any heads
     num_classes = counts.get(None, counts)
     model_classes = _static_classes(model)
     if isinstance(model_classes, dict) != isinstance(num_classes, dict) and model_classes is not None:
-        check_mask_heads(list(counts) if isinstance(num_classes, dict) else None, model_classes, "the data")
+        check_mask_heads(list(counts) if isinstance(num_classes, dict) else None,
+                         model_classes if isinstance(model_classes, dict) else None, "the data")
     if model_classes is not None and model_classes != num_classes:
         raise ValueError(_class_mismatch(model_classes, num_classes))
     confusions = {head: np.zeros((count, count), dtype=np.int64) for head, count in counts.items()}

@@ -66,17 +66,33 @@ def configured_backend(environ=None):
     environ = os.environ if environ is None else environ
     if environ.get("KERAS_BACKEND"):
         return environ["KERAS_BACKEND"]
-    if "KERAS_HOME" in environ:
-        folder = environ["KERAS_HOME"]
-    else:
-        home = os.path.expanduser("~")
-        folder = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
     try:
-        with open(os.path.join(os.path.expanduser(folder), "keras.json"), encoding="utf-8") as file:
+        with open(os.path.join(keras_home(environ), "keras.json"), encoding="utf-8") as file:
             backend = json.load(file).get("backend")
     except (OSError, ValueError, AttributeError):
         backend = None
     return backend or DEFAULT_KERAS_BACKEND
+
+
+def keras_home(environ=None):
+    """Keras' folder (its keras.json, and `models/`, the cache of downloaded weights), found as Keras finds it:
+    `KERAS_HOME`, else `~/.keras`, or `/tmp/.keras` where the home folder is not writable.
+
+    Args:
+        environ: the environment variables (default: `os.environ`).
+
+    Returns:
+        str.
+
+    Example:
+        >>> keras_home({"KERAS_HOME": "/data/keras"})
+        '/data/keras'
+    """
+    environ = os.environ if environ is None else environ
+    if "KERAS_HOME" in environ:
+        return os.path.expanduser(environ["KERAS_HOME"])
+    home = os.path.expanduser("~")
+    return os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
 
 
 def cpu_model(cpuinfo=CPUINFO):

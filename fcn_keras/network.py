@@ -9,6 +9,7 @@ to be fetched and how to place it by hand. Needs no TensorFlow.
 import socket
 import threading
 import urllib.parse
+import urllib.request
 
 RESOLVE_TIMEOUT = 5.0  # seconds a resolver may take before the host counts as unreachable
 _RESOLVED = set()  # hosts that resolved once in this process
@@ -21,7 +22,8 @@ class DownloadError(OSError):
 def require_host(url, fetching, by_hand, timeout=RESOLVE_TIMEOUT):
     """Refuses at once when `url`'s host does not resolve (no network, no DNS, a mistyped host).
 
-    Local URLs (`file://`, no host) pass; a host that resolved once in this process is not asked again.
+    Local URLs (`file://`, no host) pass; behind a proxy (`https_proxy`, ...) the proxy's host is asked instead;
+    a host that resolved once in this process is not asked again.
 
     Args:
         url: the address the download will use.
@@ -38,7 +40,8 @@ def require_host(url, fetching, by_hand, timeout=RESOLVE_TIMEOUT):
         Traceback (most recent call last):
         fcn_keras.network.DownloadError: Cannot reach weights.invalid (...) to fetch the weights of fcn8s from ...
     """
-    host = urllib.parse.urlsplit(url).hostname
+    parts = urllib.parse.urlsplit(url)
+    host = _proxy_host(parts.scheme, parts.hostname) or parts.hostname
     if not host or host in _RESOLVED:
         return
     problem = _resolve(host, timeout)
@@ -46,6 +49,15 @@ def require_host(url, fetching, by_hand, timeout=RESOLVE_TIMEOUT):
         raise DownloadError(f"Cannot reach {host} ({problem}) to fetch {fetching} from {url}: no network access? "
                             f"Instead, {by_hand}.")
     _RESOLVED.add(host)
+
+
+def _proxy_host(scheme, host):
+    """The host of the proxy a download of `host` goes through (`https_proxy` and the like), or None: behind a proxy
+    only the proxy's name needs to resolve here."""
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or not host or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname
 
 
 def _resolve(host, timeout):

@@ -16,7 +16,7 @@ import threading
 # TensorFlow's C++ log line: severity, date, time, thread, file:line] message.
 CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
 QUIET_LOG_LINE = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")  # fatal (F) lines always get through
-LIBRARY_LOGGERS = ("absl", "tensorflow")  # Python loggers of the libraries underneath
+LIBRARY_LOGGERS = ("absl", "tensorflow", "jax", "nncf")  # Python loggers of the libraries underneath
 ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
 
@@ -57,8 +57,8 @@ def load_tensorflow_quietly():
 
 @contextlib.contextmanager
 def quiet_library_logs():
-    """Keeps the Python log lines of the libraries underneath (TensorFlow's, and absl's, through which TFDS
-    and others log) to errors inside a `with` block; the package's own notes still show.
+    """Keeps the Python log lines of the libraries underneath (TensorFlow's, JAX's, NNCF's, and absl's, through
+    which TFDS and others log) to errors inside a `with` block; the package's own notes still show.
 
     Example:
         >>> with quiet_library_logs():

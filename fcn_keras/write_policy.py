@@ -7,6 +7,7 @@ new, interrupted (resumable) or finished (kept unless the caller asks to
 overwrite it). Needs no TensorFlow.
 """
 
+import contextlib
 import enum
 import os
 import shutil
@@ -67,9 +68,34 @@ def save_atomically(model, path):
         >>> os.listdir("runs/voc")
         ['best.keras']
     """
+    with written_whole(path) as partial:
+        model.save(partial)
+
+
+@contextlib.contextmanager
+def written_whole(path):
+    """A temporary name beside `path` to write to; `path` appears, renamed from it, only once the block has ended
+    without an error, and a block that fails leaves nothing.
+
+    Args:
+        path: the file to write.
+
+    Yields:
+        The temporary path (`partial_path(path)`, in the same folder, so the rename is atomic).
+
+    Example:
+        >>> with written_whole("model.onnx") as partial:
+        ...     _ = open(partial, "wb").write(b"all of it")
+        >>> os.listdir(".")
+        ['model.onnx']
+    """
     partial = partial_path(path)
-    model.save(partial)
-    os.replace(partial, path)
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def partial_path(path):

@@ -23,6 +23,8 @@ def resolve_with(monkeypatch, answer):
     """Replaces the resolver by `answer(host)`; the hosts resolved before are forgotten."""
     monkeypatch.setattr(network, "_RESOLVED", set())
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *args, **kwargs: answer(host))
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)  # the downloads go to the (fake) hosts themselves
 
 
 @pytest.fixture
@@ -58,17 +60,16 @@ def test_the_registry_reads_without_keras():
 
 
 @pytest.mark.parametrize("backbone", ["mobilenetv2", "vgg16"])
-def test_imagenet_weights_offline_are_refused_before_keras_tries(backbone, offline):
+def test_imagenet_weights_offline_are_refused_before_keras_tries(backbone, offline, tmp_path):
     with pytest.raises(DownloadError) as refusal:
         get_backbone(backbone).load_weights(None, "imagenet")  # refused before the FCN is touched
     network = pretrained._NETWORKS[backbone]
     file_name = network.imagenet_file.split("/")[-1]
     assert str(refusal.value) == (
         f"Cannot reach storage.googleapis.com (name not resolved: Name or service not known) to fetch the ImageNet "
-        f"weights of {network.class_name} from {network.imagenet_url}: no network access? Instead, put that file in "
-        f"Keras' cache as ~/.keras/models/{file_name} (or in $KERAS_HOME/models/ when KERAS_HOME is set), or pass "
-        f"`backbone_weights` the path of a {network.class_name} weights file saved with "
-        f"include_top={backbone == 'vgg16'}.")
+        f"weights of {network.class_name} from {network.imagenet_url}: no network access? Instead, put that file at "
+        f"{tmp_path / 'keras' / 'models' / file_name} (Keras' cache), or pass `backbone_weights` the path of a "
+        f"{network.class_name} weights file saved with include_top={backbone == 'vgg16'}.")
 
 
 @pytest.mark.parametrize("backbone", ["mobilenetv2", "efficientnetv2b0", "resnet50"])
@@ -111,9 +112,9 @@ def test_a_file_of_an_unknown_network_is_refused_with_its_size(weight_files, tmp
 @pytest.mark.parametrize("weights, message", [
     ("imagenet", "Cannot reach storage.googleapis.com (name not resolved: Name or service not known) to fetch the "
                  f"ImageNet weights of MobileNetV2 from https://storage.googleapis.com/tensorflow/keras-applications/"
-                 f"mobilenet_v2/{MOBILENETV2_FILE}: no network access? Instead, put that file in Keras' cache as "
-                 f"~/.keras/models/{MOBILENETV2_FILE} (or in $KERAS_HOME/models/ when KERAS_HOME is set), or pass "
-                 "--backbone-weights the path of a MobileNetV2 weights file saved with include_top=False."),
+                 f"mobilenet_v2/{MOBILENETV2_FILE}: no network access? Instead, put that file at "
+                 f"{{keras}}/models/{MOBILENETV2_FILE} (Keras' cache), or pass --backbone-weights the path of a "
+                 "MobileNetV2 weights file saved with include_top=False."),
     ("efficientnetv2b0.keras", "Could not load mobilenetv2 weights from '{file}': efficientnetv2b0.keras holds the "
                                "weights of EfficientNetV2B0 (keras.applications), not MobileNetV2: give --backbone "
                                "efficientnetv2b0, or a MobileNetV2 weights file saved with include_top=False."),
@@ -122,7 +123,8 @@ def test_train_refuses_weights_it_cannot_have_in_one_line(weights, message, weig
     path = weights if weights == "imagenet" else str(weight_files / weights)
     assert cli.main(["train", "--data", "synthetic:2", "--num-classes", "3", "--backbone", "mobilenetv2",
                      "--backbone-weights", path, "--output", str(tmp_path / "run"), "--epochs", "1"]) == 2
-    assert capsys.readouterr().err.splitlines() == [f"fcn-keras train: error: {message.format(file=path)}"]
+    expected = message.format(file=path, keras=tmp_path / "keras")
+    assert capsys.readouterr().err.splitlines() == [f"fcn-keras train: error: {expected}"]
 
 
 @pytest.fixture

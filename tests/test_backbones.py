@@ -182,6 +182,10 @@ def test_a_hub_preset_brings_its_preprocessing_and_weights(monkeypatch, tmp_path
     np.testing.assert_allclose(config["std_rgb"], [58.395, 57.12, 57.375], rtol=1e-12)
     for source, target in zip(pretrained.weights, model.get_layer("backbone").weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(target), keras.ops.convert_to_numpy(source))
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save_weights(tmp_path / "dense.weights.h5")
+    with pytest.raises(ValueError, match=r"dense.weights.h5 holds the weights of another network \(2 arrays, 8 "
+                                         r"values\), not the keras-hub preset 'my_resnet_preset'"):
+        fcn_keras.build_fcn32s(2, backbone=f"hub:{preset}", backbone_weights=str(tmp_path / "dense.weights.h5"))
 
 
 def test_a_hub_name_without_keras_hub_says_how_to_install_it(monkeypatch):

@@ -460,9 +460,9 @@ def test_library_log_lines_stay_hidden_without_verbose(tmp_path, monkeypatch, ca
     assert "absl" not in err and "dataset_info.json" not in err, err  # TFDS's warning about the empty folder
 
 
-
 def test_predict_runtime_writes_the_masks_of_an_exported_file(demo_run, tmp_path, capsys):
-    """The same lines run a .tflite file (--runtime tflite); the server's tests run both runtimes."""
+    """An OpenVINO file; --runtime tflite takes the same path (load_runtime_model), and the server's tests run both
+    runtimes."""
     from PIL import Image
 
     from fcn_keras.data import make_shapes, read_mask
@@ -502,3 +502,19 @@ def test_export_output_may_be_the_file_of_its_format_only(demo_run, tmp_path, ca
     assert cli.main(["serve", "--preset", "fcn8s-heavy-pascal", "--runtime", "tflite"]) == 2
     assert "for --runtime tflite export it first" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+def test_a_warning_is_one_line_as_errors_are(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from helpers import tiny_fcn
+
+    pytest.importorskip("ai_edge_litert")
+    tiny_fcn().save(tmp_path / "model.keras")
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # as where it is not installed
+    assert cli.main(["export", str(tmp_path / "model.keras"), "--format", "tflite", "--input-size", "16", "16",
+                     "--output", str(tmp_path / "lite")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"fcn-keras export: warning: {tmp_path / 'lite' / 'model.tflite'} has no standard TFLite Metadata, "
+                   "which MediaPipe needs: mediapipe is missing or fails to import (pip install "
+                   "'fcn-keras[mediapipe]'); export again once it imports."], err

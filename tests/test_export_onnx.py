@@ -128,3 +128,19 @@ def test_the_full_vgg16_fcn8s_exports_and_matches_keras(padding, tmp_path):
         images = random_images(1, *size)
         (logits,) = session.run(["logits"], {"images": images})
         assert relative_difference(logits, keras.ops.convert_to_numpy(model(images))) < 1e-5
+
+
+def test_an_export_that_fails_while_writing_leaves_no_file(tmp_path, monkeypatch):
+    """Exports are written whole or not at all: a failure while the file is being moved into place (a full disk,
+    say) leaves neither the file nor its temporary name, so the next try is not refused as an overwrite."""
+    import shutil
+
+    def full_disk(source, destination):
+        with open(destination, "wb") as file:
+            file.write(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "move", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        export_onnx(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same"), tmp_path / "fcn.onnx")
+    assert os.listdir(tmp_path) == []

@@ -90,8 +90,8 @@ def test_bad_requests_fail_clearly_and_write_nothing(model, tmp_path):
 def test_without_mediapipe_the_file_says_how_to_get_the_standard_metadata(model, tmp_path, monkeypatch):
     """The default install has no mediapipe: the file is written with fcn_keras' metadata, and one warning."""
     monkeypatch.setitem(sys.modules, "mediapipe", None)  # what `import mediapipe` finds where it is not installed
-    with pytest.warns(UserWarning, match=r"no standard TFLite Metadata, which MediaPipe needs: pip install "
-                                         r"'fcn-keras\[mediapipe\]'"):
+    with pytest.warns(UserWarning, match=r"no standard TFLite Metadata, which MediaPipe needs: mediapipe is missing "
+                                         r"or fails to import \(pip install 'fcn-keras\[mediapipe\]'\)"):
         path = export_tflite(model, tmp_path / "fixed.tflite", input_size=(16, 16), class_names=["sky", "sea", "sand"])
     assert not has_standard_metadata(path)
     assert read_tflite_metadata(path)["class_names"] == ["sky", "sea", "sand"]
@@ -168,3 +168,15 @@ def test_int8_of_paper_alexnet_runs(tmp_path):
     path = export_tflite(model, tmp_path / "alexnet_int8.tflite", "int8", representative_data=images)
     logits = run_tflite(path, images[:1])
     assert logits.shape == (1, 48, 40, NUM_CLASSES) and np.all(np.isfinite(logits))
+
+
+def test_a_mediapipe_that_fails_to_import_counts_as_missing(model, tmp_path, monkeypatch):
+    broken = tmp_path / "site" / "mediapipe"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise OSError('PortAudio library not found')\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in [name for name in sys.modules if name == "mediapipe" or name.startswith("mediapipe.")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.warns(UserWarning, match="mediapipe is missing or fails to import"):
+        path = export_tflite(model, tmp_path / "fixed.tflite", input_size=(16, 16))
+    assert not has_standard_metadata(path) and read_tflite_metadata(path)["num_classes"] == 3

@@ -14,6 +14,8 @@ from fcn_keras import network
 from fcn_keras.network import DownloadError, require_host
 
 URL = "https://weights.invalid/fcn8s.caffemodel"
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                   "NO_PROXY")
 
 
 @pytest.fixture
@@ -28,6 +30,8 @@ def resolver(monkeypatch):
 
     monkeypatch.setattr(network, "_RESOLVED", set())
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     return fake
 
 
@@ -66,3 +70,14 @@ def test_local_urls_pass_and_a_resolved_host_is_asked_once(resolver):
     require_host("http://dl.example.org/a.caffemodel", "x", "y")
     require_host("http://dl.example.org/b.caffemodel", "x", "y")
     assert resolver.asked == ["dl.example.org"]
+
+
+def test_behind_a_proxy_only_the_proxys_host_must_resolve(resolver, monkeypatch):
+    resolver.answer = lambda host: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 0))]
+    monkeypatch.setenv("https_proxy", "http://proxy.example.org:3128")
+    monkeypatch.setenv("no_proxy", "intranet.example.org")
+    require_host(URL, "x", "y")  # weights.invalid resolves only beyond the proxy
+    assert resolver.asked == ["proxy.example.org"]
+    resolver.answer = unknown
+    with pytest.raises(DownloadError, match=r"^Cannot reach intranet.example.org "):
+        require_host("https://intranet.example.org/a.caffemodel", "x", "y")  # no_proxy: asked itself

@@ -17,6 +17,7 @@ import os
 import re
 
 from fcn_keras.backbones.from_model import copy_network_weights, model_backbone
+from fcn_keras.backbones.pretrained import load_checked_weights
 from fcn_keras.backbones.registry import RAW_PIXELS, BackboneSpec, register_backbone_family
 from fcn_keras.network import require_host
 
@@ -156,7 +157,7 @@ def _load_weights(preset, fcn, weights):
         network = keras_hub().models.Backbone.from_preset(preset)
     else:
         network = keras_hub().models.Backbone.from_preset(preset, load_weights=False)
-        network.load_weights(weights)
+        load_checked_weights(network, weights, f"the keras-hub preset {preset_name(preset)!r}")
     copy_network_weights(network, fcn, preset_name(preset))
 
 

@@ -17,6 +17,7 @@ import warnings
 import zipfile
 from typing import Callable
 
+from fcn_keras.machine import keras_home
 from fcn_keras.network import DownloadError, require_host
 
 KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"  # Keras' weights server
@@ -85,12 +86,44 @@ def load_pretrained(backbone, weights):
                 return network.build("imagenet")
         model = network.build(None)
         _check_weights_file(weights, model, network)
-        model.load_weights(weights)
+    return load_checked_weights(model, weights, network.class_name)
+
+
+def load_checked_weights(model, path, what):
+    """`model.load_weights(path)`, refusing first a file whose arrays are not `model`'s, and without Keras'
+    warnings (one per layer a file does not fit).
+
+    Args:
+        model: the network to load into.
+        path: a `.weights.h5` or `.keras` file (Keras 3) or a Keras 2 `.h5` file.
+        what: how to name the network in the refusal, e.g. "the keras-hub preset 'resnet_50_imagenet'".
+
+    Returns:
+        `model`.
+
+    Raises:
+        ValueError: the file holds another network's arrays, or is no Keras weights file.
+
+    Example:
+        >>> dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> dense.save_weights("dense.weights.h5")
+        >>> wider = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+        >>> load_checked_weights(wider, "dense.weights.h5", "the wider net")
+        Traceback (most recent call last):
+        ValueError: dense.weights.h5 holds the weights of another network (2 arrays, 8 values), not the wider net ...
+    """
+    stored = stored_shapes(path)
+    if stored is not None and stored != _shapes(model):
+        raise ValueError(f"{os.path.basename(path)} holds the weights of another network ({_size(stored)}), not "
+                         f"{what} ({_size(_shapes(model))}): give a weights file of that network.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model.load_weights(path)
     return model
 
 
 def keras_cache_path(file_name):
-    """Where Keras keeps a downloaded weights file: `$KERAS_HOME/models/`, by default `~/.keras/models/`.
+    """Where Keras keeps a downloaded weights file: `models/` of its folder (`$KERAS_HOME`, by default `~/.keras`).
 
     Args:
         file_name: the file's name.
@@ -103,7 +136,7 @@ def keras_cache_path(file_name):
         >>> keras_cache_path("vgg16_weights_tf_dim_ordering_tf_kernels.h5")
         '/data/keras/models/vgg16_weights_tf_dim_ordering_tf_kernels.h5'
     """
-    return os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "models", file_name)
+    return os.path.join(keras_home(), "models", file_name)
 
 
 @contextlib.contextmanager
@@ -112,9 +145,10 @@ def _keras_download(network):
     turns Keras' bare `Exception("URL fetch failure on ...")` (a download that failed later) into a DownloadError."""
     file_name = os.path.basename(network.imagenet_file)
     fetching = f"the ImageNet weights of {network.class_name}"
-    by_hand = (f"put that file in Keras' cache as ~/.keras/models/{file_name} (or in $KERAS_HOME/models/ when "
-               f"KERAS_HOME is set), or pass `backbone_weights` the path of {_weights_file(network)}")
-    if not os.path.exists(keras_cache_path(file_name)):
+    cached = keras_cache_path(file_name)
+    by_hand = (f"put that file at {cached} (Keras' cache), or pass `backbone_weights` the path of "
+               f"{_weights_file(network)}")
+    if not os.path.exists(cached):
         require_host(network.imagenet_url, fetching, by_hand)
     try:
         yield

@@ -4,6 +4,7 @@ from fcn_keras.data.checks import DataError
 from fcn_keras.data.files import file_pairs_dataset
 from fcn_keras.data.listing import IMAGE_EXTENSIONS, MASK_EXTENSIONS, files_by_stem
 
+
 def _names(stems):
     stems = sorted(stems)
     return ", ".join(stems[:10]) + (f" and {len(stems) - 10} more" if len(stems) > 10 else "")

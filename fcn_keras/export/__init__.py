@@ -3,7 +3,7 @@ and client, and the exported files as models (`load_runtime_model`).
 
 `export_model` is what `fcn-keras export` calls; `serve` is what `fcn-keras serve` calls.
 Names load their modules on first use; `fcn_keras.export.options`, the client and
-`load_runtime_model` need no TensorFlow. Exporting and serving are TensorFlow's: under another
+`load_runtime_model` need no TensorFlow under Keras' JAX or PyTorch backend. Exporting and serving are TensorFlow's: under another
 Keras backend their names refuse in one line that says how (load the `.keras` file under TensorFlow).
 """
 

@@ -19,14 +19,13 @@ exports it (2-core Zen 5, benchmarks/RESULTS.md):
   check, and 54 Transposes left in the graph.
 - Keras on the torch backend (torch.onnx, TorchScript with dynamic axes): 3.1 GiB,
   but the trace freezes sizes: 1.8% off Keras at 64x80 (exact at 100x120).
-- `onnx_graph`: 4.3 GiB and 13 s with the onnxruntime check, within 2e-6 of Keras
+- `onnx_graph`: 4.3 GiB and 13 s (building the network included) with the onnxruntime check, within 2e-6 of Keras
   (relative to the largest logit) at every size tried.
 
 tf2onnx needs about 170 bytes per parameter (more than 22 GB for that network),
 so convert big models of other layers on a large machine.
 """
 
-import importlib
 import os
 import shutil
 import tempfile
@@ -34,11 +33,12 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from fcn_keras.export.extras import optional_module
 from fcn_keras.export.onnx_graph import onnx_model, unwritable_layers
 from fcn_keras.export.options import NEVER_OVERWRITE
 from fcn_keras.export.saved_model import IMAGES, check_one_input
 from fcn_keras.models import heads_of, load_fcn
-from fcn_keras.write_policy import claim_files
+from fcn_keras.write_policy import claim_files, written_whole
 
 OUTPUT = "logits"
 
@@ -69,9 +69,9 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
         'fcn32s.onnx'
     """
     # all three before the conversion, which takes long and much memory for a big model
-    onnx = _require("onnx")
-    _require("tf2onnx")
-    onnxruntime = _require("onnxruntime")
+    onnx = optional_module("onnx", "ONNX export")
+    optional_module("tf2onnx", "ONNX export")
+    onnxruntime = optional_module("onnxruntime", "ONNX export")
     model = load_fcn(model)
     check_one_input(model, "ONNX")
     if heads_of(model):
@@ -87,7 +87,8 @@ def export_onnx(model, path, check_size=(32, 32), atol=1e-4):
         onnx.checker.check_model(raw_path)
         if check_size is not None:
             _compare_with_keras(onnxruntime, model, raw_path, check_size, atol)
-        shutil.move(raw_path, path)
+        with written_whole(path) as partial:
+            shutil.move(raw_path, partial)
     return path
 
 
@@ -121,13 +122,3 @@ def _compare_with_keras(onnxruntime, model, onnx_path, size, atol):
             f"The ONNX conversion of {model.name} is wrong: onnxruntime's logits differ from Keras's by "
             f"{difference:.3g} (> atol={atol}). Report this with your tf2onnx/onnx versions."
         )
-
-
-def _require(package):
-    try:
-        return importlib.import_module(package)
-    except ImportError as error:
-        raise ImportError(
-            f"ONNX export needs the optional package {package!r}: pip install 'fcn-keras[deploy]' "
-            "(onnx, tf2onnx, onnxruntime)."
-        ) from error

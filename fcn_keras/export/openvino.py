@@ -25,10 +25,10 @@ import numpy as np
 
 from fcn_keras.export.calibration import calibration_images, check_input_size
 from fcn_keras.export.options import NEVER_OVERWRITE, OPENVINO_QUANTIZATIONS
-from fcn_keras.export.runtime_models import optional_module
+from fcn_keras.export.extras import optional_module
 from fcn_keras.export.saved_model import check_one_input, write_logits_saved_model
 from fcn_keras.models import load_fcn
-from fcn_keras.write_policy import claim_files
+from fcn_keras.write_policy import claim_files, written_whole
 
 
 def export_openvino(model, path, quantization=None, representative_data=None, input_size=None,
@@ -65,7 +65,7 @@ def export_openvino(model, path, quantization=None, representative_data=None, in
         >>> sorted(os.listdir("."))
         ['fcn8s.bin', 'fcn8s.xml']
     """
-    openvino = optional_module("openvino", "OpenVINO exports")
+    openvino = optional_module("openvino", "OpenVINO export")
     if quantization not in OPENVINO_QUANTIZATIONS:
         raise ValueError(f"Unknown OpenVINO quantization {quantization!r}; choose None (float32) or 'int8'.")
     if quantization == "int8" and representative_data is None:
@@ -76,7 +76,7 @@ def export_openvino(model, path, quantization=None, representative_data=None, in
     if not path.endswith(".xml"):
         raise ValueError(f"{path} does not end in .xml: give the OpenVINO model's .xml path (its weights go to "
                          "the .bin beside it).")
-    nncf = optional_module("nncf", "int8 OpenVINO exports") if quantization == "int8" else None
+    nncf = optional_module("nncf", "OpenVINO int8 export") if quantization == "int8" else None
     model = load_fcn(model)
     check_one_input(model, "OpenVINO")
     image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *check_input_size(input_size), 3)
@@ -88,7 +88,8 @@ def export_openvino(model, path, quantization=None, representative_data=None, in
                                                                     image_shape))
         if quantization == "int8":
             converted = _quantize(nncf, converted, images)
-        openvino.save_model(converted, path, compress_to_fp16=False)
+        with written_whole(path) as partial, written_whole(weights_path(path)):  # the .bin is renamed first
+            openvino.save_model(converted, partial, compress_to_fp16=False)  # and its .bin, partial_path(.bin)
     return path
 
 

@@ -7,21 +7,20 @@ interpreter (XNNPack) or an OpenVINO `.xml` with OpenVINO's CPU plugin. The
 (`fcn-keras serve --runtime`) use of a Keras model: `predict_on_batch(images) ->
 logits`, and `input`/`output` specs that `heads_of`, `num_classes_of` and the
 input checks read. It scores each image whole: `memory_limit` tiles Keras models
-only. Needs no TensorFlow.
+only. Imports no TensorFlow itself (Keras does, on its TensorFlow backend).
 """
 
-import importlib
 import os
 import threading
 
 import keras
 import numpy as np
 
+from fcn_keras.export.extras import optional_module
 from fcn_keras.export.options import FILE_EXTENSIONS, RUNTIMES
 
 IMAGES = "images"
 LOGITS = "logits"
-_EXTRAS = {"ai_edge_litert": "deploy", "openvino": "openvino", "nncf": "openvino"}
 
 
 class RuntimeModel:
@@ -127,34 +126,13 @@ def compile_openvino(path, precision="f32"):
     Returns:
         An `openvino.CompiledModel`.
     """
-    openvino = optional_module("openvino", "OpenVINO files")
+    openvino = optional_module("openvino", "Running OpenVINO files")
     return openvino.Core().compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": precision,
                                                        "PERFORMANCE_HINT": "LATENCY"})
 
 
-def optional_module(package, what):
-    """Imports an optional package (ai_edge_litert, openvino, nncf), or refuses in one line naming the pip extra.
-
-    Args:
-        package: the module to import, e.g. "ai_edge_litert.interpreter".
-        what: what needs it, the subject of the refusal ("OpenVINO files").
-
-    Returns:
-        The module.
-
-    Raises:
-        ImportError: "OpenVINO files need the optional package 'openvino': pip install 'fcn-keras[openvino]'."
-    """
-    top = package.split(".")[0]
-    try:
-        return importlib.import_module(package)
-    except ImportError as error:
-        install = f"pip install 'fcn-keras[{_EXTRAS[top]}]'"
-        raise ImportError(f"{what} need the optional package {top!r}: {install}.") from error
-
-
 def _load_tflite(path):
-    interpreter_module = optional_module("ai_edge_litert.interpreter", "TFLite files")
+    interpreter_module = optional_module("ai_edge_litert.interpreter", "Running TFLite files")
     try:
         runner = interpreter_module.Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner()
     except ValueError as error:

@@ -34,13 +34,12 @@ from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 import fcn_keras
-from fcn_keras.export.calibration import calibration_images as _calibration_images
-from fcn_keras.export.calibration import check_input_size as _check_input_size
+from fcn_keras.export.calibration import calibration_images, check_input_size
 from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
 from fcn_keras.export.saved_model import IMAGES, check_one_input, write_logits_saved_model
 from fcn_keras.export.tflite_metadata import INSTALL_HINT, add_segmenter_metadata, mediapipe_installed
 from fcn_keras.models import heads_of, load_fcn, num_classes_of
-from fcn_keras.write_policy import claim_files
+from fcn_keras.write_policy import claim_files, written_whole
 
 METADATA_NAME = "fcn_keras"
 
@@ -112,9 +111,9 @@ def export_tflite(
     model = load_fcn(model)
     check_one_input(model, "TFLite")
     class_names = _checked_class_names(class_names, model)
-    image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *_check_input_size(input_size), 3)
+    image_shape = (None, *model.input.shape[1:]) if input_size is None else (1, *check_input_size(input_size), 3)
     if quantization == "int8":
-        images = _calibration_images(representative_data, max_calibration_images, input_size)
+        images = calibration_images(representative_data, max_calibration_images, input_size)
     path, = claim_files([path], hint=NEVER_OVERWRITE)
     with tempfile.TemporaryDirectory(prefix="fcn_tflite_") as workdir:
         saved_model = write_logits_saved_model(model, os.path.join(workdir, "model"), image_shape)
@@ -133,7 +132,7 @@ def export_tflite(
     flatbuffer = flatbuffer_utils.convert_object_to_bytearray(tflite_model)
     if input_size is not None:
         flatbuffer = _with_standard_metadata(flatbuffer, model, class_names, path)
-    with open(path, "wb") as file:
+    with written_whole(path) as partial, open(partial, "wb") as file:
         file.write(flatbuffer)
     return path
 
@@ -211,8 +210,8 @@ def _with_standard_metadata(flatbuffer, model, class_names, path):
                       f"keras.Model(model.input, model.output[{next(iter(heads))!r}]).", stacklevel=3)
         return flatbuffer
     if not mediapipe_installed():
-        warnings.warn(f"{path} has no standard TFLite Metadata, which MediaPipe needs: {INSTALL_HINT} and export "
-                      "again.", stacklevel=3)
+        warnings.warn(f"{path} has no standard TFLite Metadata, which MediaPipe needs: mediapipe is missing or "
+                      f"fails to import ({INSTALL_HINT}); export again once it imports.", stacklevel=3)
         return flatbuffer
     return add_segmenter_metadata(flatbuffer, class_names or [str(index) for index in range(num_classes_of(model))])
 

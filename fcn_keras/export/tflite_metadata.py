@@ -41,12 +41,13 @@ TOKENIZERS = {"BertTokenizerOptions": (1, 1, 0), "SentencePieceTokenizerOptions"
 
 
 def mediapipe_installed():
-    """Whether `mediapipe`, which writes the standard TFLite Metadata, can be imported.
+    """Whether `mediapipe`, which writes the standard TFLite Metadata, imports here (an install that fails to
+    import counts as missing).
 
     Returns:
         bool.
     """
-    return importlib.util.find_spec("mediapipe") is not None
+    return importlib.util.find_spec("mediapipe") is not None and _import_on_a_fresh_stack("mediapipe")
 
 
 def add_segmenter_metadata(flatbuffer, class_names):
@@ -69,9 +70,8 @@ def add_segmenter_metadata(flatbuffer, class_names):
         ModuleNotFoundError: mediapipe is not installed (the message says how to get it).
     """
     if not mediapipe_installed():
-        raise ModuleNotFoundError(f"Writing the standard TFLite Metadata needs mediapipe: {INSTALL_HINT}.",
-                                  name="mediapipe")
-    _import_on_a_fresh_stack("mediapipe")
+        raise ModuleNotFoundError(f"Writing the standard TFLite Metadata needs mediapipe (missing, or it fails to "
+                                  f"import): {INSTALL_HINT}.", name="mediapipe")
     _stand_in_for_missing_module()
     from mediapipe.tasks.python.metadata.metadata_writers import image_segmenter, metadata_writer
 
@@ -108,11 +108,22 @@ def _import_on_a_fresh_stack(name):
     Where sounddevice finds no PortAudio library, `import mediapipe` keeps that
     error, traceback and all (`audio_record.sd_error`), which keeps alive every
     frame on the importing stack and their locals: here the caller's model and
-    the file's bytes. Other errors are raised again by the caller's own import.
+    the file's bytes. Returns whether the import succeeded; its error, if any, is
+    dropped with the thread's frames.
     """
-    thread = threading.Thread(target=importlib.import_module, args=(name,))
+    imported = []
+
+    def run():
+        try:
+            importlib.import_module(name)
+        except Exception:  # a broken install, whatever it raises: the caller treats mediapipe as missing
+            return
+        imported.append(name)
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
+    return bool(imported)
 
 
 def _stand_in_for_missing_module():

@@ -26,6 +26,8 @@ from fcn_keras.weight_files import read_weights
 from fcn_keras.write_policy import claim_files, save_atomically
 
 EARLY_FUSION_CONV = "conv1_1_bgrd"  # the authors' colour-depth net's first convolution (BGR and log depth)
+
+
 def backbone_from_layers(layers):
     """The registered backbone whose trunk the source's layers are: names and widths as it declares them.
 

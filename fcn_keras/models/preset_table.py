@@ -15,7 +15,6 @@ from fcn_keras.data.means import CAFFE_MEAN_BGR, NYUD_COLOR_MEAN_BGR, PASCAL_CON
 HOME_VARIABLE = "FCN_KERAS_HOME"
 DEFAULT_HOME = os.path.join("~", ".keras", "fcn_keras")
 CAFFE_LICENCE = "BSD-2-Clause code, BVLC model licence (unrestricted use)"
-"""The BGR mean the authors' VGG16 FCNs of PASCAL VOC were trained with."""
 
 
 @dataclasses.dataclass(frozen=True)
