@@ -247,3 +247,22 @@ def test_write_predictions_refuses_colliding_outputs(tmp_path):
     with pytest.raises(ValueError, match="a_overlay.png"):
         write_predictions(channel_argmax_model(), [str(tmp_path)], str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.backends
+def test_a_subclassed_model_is_scored_as_it_is_called():
+    """A model that declares no inputs (subclassed) is given the arrays as they come: Keras checks its calls."""
+
+    class PerPixel(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.score = keras.layers.Conv2D(3, 1, kernel_initializer="glorot_uniform")
+
+        def call(self, images):
+            return self.score(images)
+
+    model, images = PerPixel(), np.random.default_rng(0).uniform(0, 255, (2, 8, 10, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(images)).argmax(-1)
+    np.testing.assert_array_equal(predict(model, images), expected)
+    scores = evaluate(model, [(images[0], expected[0])], num_classes=3)
+    assert scores["pixel_accuracy"] == 1.0

@@ -303,6 +303,11 @@ def test_data_whose_masks_miss_a_head_is_refused_naming_both_sides(tmp_path, cap
         assert not (tmp_path / "run").exists()  # refused before the run's folder was made
     with pytest.raises(ValueError, match="The model has heads 'semantic' and 'geometric', and the data gives one mask"):
         fcn_keras.evaluate(model, tf.data.Dataset.from_tensor_slices((images, masks)), 5)
+    one_headed = fcn_keras.build_fcn16s(5, backbone="vgg16_tiny", padding="same")
+    with pytest.raises(ValueError, match="the data gives masks of heads 'semantic' and 'geometric', and the model has "
+                                         "one head"):
+        fcn_keras.evaluate(one_headed, tf.data.Dataset.from_tensor_slices((images, {"semantic": masks,
+                                                                                      "geometric": masks})), HEADS)
     model.save(tmp_path / "heads.keras")
     for folder in ("images", "masks"):
         (tmp_path / folder).mkdir()
