@@ -14,8 +14,8 @@ import threading
 import warnings
 
 # Every module that registers objects with `keras.saving.register_keras_serializable`.
-SERIALIZABLE_MODULES = ("fcn_keras.layers", "fcn_keras.losses", "fcn_keras.metrics", "fcn_keras.training.optimizers",
-                        "fcn_keras.portable_optimizers")
+SERIALIZABLE_MODULES = ("fcn_keras.layers", "fcn_keras.losses", "fcn_keras.metrics", "fcn_keras.models.fcn_model",
+                        "fcn_keras.training.optimizers", "fcn_keras.portable_optimizers")
 
 
 def lazy_namespace(package, exports):

@@ -9,9 +9,10 @@ from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone,
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
 from fcn_keras.layers import BilinearUpsampling, CropToReference
+from fcn_keras.models.fcn_model import FCN, FCNConfig
 from fcn_keras.models.inputs import model_inputs, normalized_inputs, widen_first_convolution
 from fcn_keras.models.shared_weights import copy_shared_weights
-from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix, heads_of, num_classes_of
+from fcn_keras.models.variants import PADDINGS, VARIANTS, classes_of, head_suffix
 from fcn_keras.network import DownloadError
 
 
@@ -33,7 +34,7 @@ def build_fcn(
     mean_bgr=None,
     name=None,
 ):
-    """Builds an FCN as a Keras Functional model: RGB images in, per-pixel logits out.
+    """Builds an FCN, a Keras Functional model that knows what it is: RGB images in, per-pixel logits out.
 
     The model takes float RGB in [0, 255] of shape (N, H, W, 3) and returns
     float32 logits (N, H, W, num_classes) of exactly the input's H and W. The
@@ -43,7 +44,7 @@ def build_fcn(
     Args:
         variant: "fcn32s", "fcn16s" or "fcn8s".
         num_classes: number of classes (default 21: PASCAL VOC); a dict is taken as `heads`
-            (as `heads_of` and the data sources of several heads give it).
+            (as `model.num_classes` and the data sources of several heads give it).
         heads: instead of `num_classes`, several heads on one trunk, {name: classes},
             e.g. SIFT Flow's {"semantic": 33, "geometric": 3}: each has its own score
             layers, skips and upsamplers (named with the head's suffix, as the authors'
@@ -77,12 +78,15 @@ def build_fcn(
         name: model name, default "<variant>_<backbone>".
 
     Returns:
-        A `keras.Model`.
+        An `FCN` (see `fcn_keras.models.fcn_model`): `model.variant`, `model.num_classes`,
+        `model.heads`, `model.backbone`, `model.padding`, `model.modalities` say what it is.
 
     Example:
         >>> model = build_fcn("fcn8s", 21, backbone="vgg16_tiny", padding="same")
         >>> model(np.zeros((1, 61, 77, 3))).shape
         TensorShape([1, 61, 77, 21])
+        >>> model.variant, model.num_classes, model.backbone
+        ('fcn8s', 21, 'vgg16_tiny')
     """
     heads = class_counts(num_classes, heads)
     modalities = None if modalities is None else modality_names(modalities)
@@ -107,8 +111,9 @@ def build_fcn(
     upsample = _upsampler(learn_upsampling)
     logits = {head: _head(VARIANTS[variant].for_head(head_suffix(head)), classes, taps, upsample, images)
               for head, classes in heads.items()}
-    model = keras.Model(images if len(inputs) == 1 else inputs, logits.get(None, logits),
-                        name=name or f"{variant}_{spec.name}")
+    config = FCNConfig(variant, heads.get(None, heads), spec.name, padding, tuple(inputs), at_once, learn_upsampling)
+    model = FCN(images if len(inputs) == 1 else inputs, logits.get(None, logits),
+                name=name or f"{variant}_{spec.name}", config=config)
     if backbone_weights is not None and features.shape[-1] != 3:  # load a colour twin's, widen its first kernel
         twin = build_fcn(variant, heads.get(None, heads), backbone=spec, backbone_weights=backbone_weights,
                          padding=padding, dropout=dropout)
@@ -128,7 +133,7 @@ def build_fcn32s(num_classes=None, **kwargs):
         **kwargs: the keyword arguments of `build_fcn`.
 
     Returns:
-        A `keras.Model`.
+        An `FCN`.
 
     Example:
         >>> model = build_fcn32s(21, backbone="vgg16_tiny")
@@ -146,7 +151,7 @@ def build_fcn16s(num_classes=None, **kwargs):
         **kwargs: the keyword arguments of `build_fcn`.
 
     Returns:
-        A `keras.Model`.
+        An `FCN`.
 
     Example:
         >>> fcn32s = build_fcn32s(21, backbone="vgg16_tiny")  # trained first, in the paper
@@ -166,7 +171,7 @@ def build_fcn8s(num_classes=None, at_once=False, **kwargs):
         **kwargs: the other keyword arguments of `build_fcn`.
 
     Returns:
-        A `keras.Model`.
+        An `FCN`.
 
     Example:
         >>> model = build_fcn8s(21)
@@ -196,9 +201,10 @@ def _check_same_heads(init_from, heads):
         raise TypeError(f"init_from must be a trained FCN (a keras.Model), got {type(init_from).__name__}; load a "
                         "file first with fcn_keras.load_fcn(path).")
     try:
-        theirs = heads_of(init_from) or {None: num_classes_of(init_from)}
+        theirs = classes_of(init_from)
     except (AttributeError, ValueError):  # no score-map output: `copy_shared_weights` says what it lacks
         return
+    theirs = theirs if isinstance(theirs, dict) else {None: theirs}
     if set(theirs) != set(heads):
         raise ValueError(f"init_from={init_from.name!r} has {_described(theirs)}, the new model "
                          f"{_described(heads)}: staged training continues the same heads; build the new model with "

@@ -15,6 +15,7 @@ from fcn_keras.arguments import modality_names, positive_number
 from fcn_keras.data.checks import check_depth_dtype
 from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
 from fcn_keras.layers import ImagePreprocessing, LogDepth
+from fcn_keras.models.fcn_model import FCN, FCNConfig, fcn_config_of
 
 IMAGES = "images"  # the input of a model with one input
 
@@ -171,12 +172,13 @@ def late_fusion(networks, weights=None, name="late_fusion"):
         name: the model's name.
 
     Returns:
-        A `keras.Model` taking {modality: image} and giving the weighted sum of the logits.
+        An `FCN` taking {modality: image} and giving the weighted sum of the logits; its `backbone` is
+        {modality: the network's backbone}.
 
     Raises:
         ValueError: fewer than two networks, a key that is no modality a network can take alone, a
-            network that takes another input or has several heads, differing class counts, or
-            weights that are not one finite positive number per modality.
+            network that takes another input or has several heads, differing class counts, variants
+            or geometries, or weights that are not one finite positive number per modality.
 
     Example:
         >>> color = fcn_keras.build_fcn32s(4, backbone="vgg16_tiny", padding="same")
@@ -188,22 +190,25 @@ def late_fusion(networks, weights=None, name="late_fusion"):
         Traceback (most recent call last):
         ValueError: late_fusion: networks['hha'] ('fcn32s_vgg16_tiny') takes colour images, not hha; ...
     """
-    _check_fusion_networks(networks)
+    configs = _check_fusion_networks(networks)
     weights = _fusion_weights(weights, networks)
     inputs = {modality: keras.Input(network.input.shape[1:], name=modality) for modality, network in networks.items()}
     scores = [keras.layers.Rescaling(weights[modality], name=f"weight_{modality}")(
         keras.Model(network.input, network.output, name=f"{modality}_fcn")(inputs[modality]))
         for modality, network in networks.items()]
     fused = keras.layers.Add(name="score_fused", dtype="float32")(scores)
-    return keras.Model(inputs, fused, name=name)
+    first = next(iter(configs.values()))
+    config = FCNConfig(first.variant, first.num_classes, {modality: config.backbone for modality, config in
+                                                          configs.items()}, first.padding, tuple(networks))
+    return FCN(inputs, fused, name=name, config=config)
 
 
 def _check_fusion_networks(networks):
-    """Refuses what `late_fusion` cannot sum: see its Raises."""
+    """{modality: FCNConfig} of the networks; refuses what `late_fusion` cannot sum: see its Raises."""
     if not isinstance(networks, dict) or len(networks) < 2:
         raise ValueError("late_fusion takes two or more FCNs, {modality: FCN of that modality}, e.g. "
                          f"{{'color': color_fcn, 'hha': hha_fcn}}; got {networks!r}.")
-    classes = {}
+    configs = {}
     for modality, network in networks.items():
         where = f"late_fusion: networks[{modality!r}]"
         try:
@@ -219,10 +224,13 @@ def _check_fusion_networks(networks):
         if isinstance(network.output, dict):
             raise ValueError(f"{where} ({network.name!r}) has heads {list(network.output)}; late_fusion sums "
                              "one-headed FCNs.")
-        classes[modality] = int(network.output.shape[-1])
-    if len(set(classes.values())) > 1:
-        raise ValueError(f"late_fusion: the networks score different numbers of classes, {classes}; fuse networks "
-                         "of the same classes.")
+        configs[modality] = fcn_config_of(network)
+    for fact, what in (("num_classes", "numbers of classes"), ("variant", "variants"), ("padding", "geometries")):
+        values = {modality: getattr(config, fact) for modality, config in configs.items()}
+        if len(set(values.values())) > 1:
+            raise ValueError(f"late_fusion: the networks have different {what}, {values}; fuse networks of the "
+                             f"same {what}.")
+    return configs
 
 
 def _inputs_in_words(modalities):

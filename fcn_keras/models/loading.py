@@ -5,12 +5,16 @@ import zipfile
 
 import keras
 
+from fcn_keras.models.fcn_model import FCN, graph_fcn_config
+
 
 def load_fcn(model):
     """Returns a validated FCN: a `keras.Model` as is, or one loaded from a `.keras` file.
 
     An FCN here is a model with one image input (N, H, W, 3) and one score-map
-    output (N, H, W, num_classes) of the input's height and width.
+    output (N, H, W, num_classes) of the input's height and width. A file of an
+    earlier release, which holds a plain Functional model, comes back as an `FCN`
+    that knows its variant, classes and inputs (read off its graph once, here).
 
     Args:
         model: a `keras.Model`, or the path of a `.keras` file saved by `model.save`.
@@ -31,7 +35,7 @@ def load_fcn(model):
     source = "the given model"
     if isinstance(model, (str, os.PathLike)):
         source = os.fspath(model)
-        model = _load_keras_file(source)
+        model = _known_as_fcn(_load_keras_file(source))
     if not isinstance(model, keras.Model):
         raise TypeError(f"Expected a keras.Model or a .keras file path, got {type(model).__name__}.")
     _check_fcn_signature(model, source)
@@ -59,6 +63,17 @@ def _load_keras_file(path):
             f"Cannot load {path} as a Keras model ({type(error).__name__}: {error}). "
             "The file may be truncated or not written by model.save(); save the model again."
         ) from error
+
+
+def _known_as_fcn(model):
+    """A plain Functional FCN (an earlier release's file) as an `FCN` of the same layers; other models as they are."""
+    if isinstance(model, FCN) or not hasattr(model, "_nodes_by_depth"):  # an FCN already, or no graph
+        return model
+    try:
+        config = graph_fcn_config(model)
+    except ValueError:  # a model of your own: no FCN's score layers
+        return model
+    return FCN(model.input, model.output, name=model.name, config=config)
 
 
 def _check_fcn_signature(model, source):

@@ -27,7 +27,6 @@ from fcn_keras.models.preset_table import (  # noqa: F401  (the registry, re-exp
     get_preset,
     preset_path,
 )
-from fcn_keras.models.variants import heads_of, num_classes_of, variant_of
 from fcn_keras.network import DownloadError
 from fcn_keras.weight_files import READERS
 from fcn_keras.write_policy import save_atomically
@@ -116,7 +115,7 @@ def _convert(preset, path):
     """`path` converted; refused when it is not the preset's network."""
     model = fcn_from_file(path, preset.at_once, mean_bgr=preset.mean_bgr, name=preset.name.replace("-", "_"),
                           modalities=preset.modalities)
-    found = (variant_of(model), heads_of(model) or num_classes_of(model))
+    found = (model.variant, model.num_classes)
     if found != (preset.variant, preset.num_classes):
         raise ValueError(f"{path} holds an {found[0]} of {found[1]} classes, not the preset's {preset.variant} "
                          f"of {preset.num_classes}")
