@@ -8,15 +8,22 @@ the `classes` output (`output_filter`), which keeps the answer small: the
 `probabilities` output of a 500x500 image with 21 classes alone is 21 MB, over
 gRPC's default 4 MB message limit. The local `fcn-keras serve` server speaks REST
 only; use the REST example against it.
-"""
 
-import argparse
+Its command line, shared with the REST example, is `class_map_arguments`: from the
+installed fcn_keras package, or from a copy of `fcn_keras/export/client.py` saved
+as `client.py` next to this script.
+"""
 
 import grpc
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+try:
+    from fcn_keras.export.client import class_map_arguments
+except ImportError:  # no fcn_keras here: a copy of fcn_keras/export/client.py
+    from client import class_map_arguments
 
 MAX_MESSAGE_BYTES = 64 * 2**20
 
@@ -53,12 +60,7 @@ def predict_classes(server, model_name, image_bytes, version=None, timeout=60.0)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("image", help="a JPEG or PNG file")
-    parser.add_argument("--server", default="localhost:8500", help="TF Serving's gRPC address")
-    parser.add_argument("--model-name", default="fcn")
-    parser.add_argument("--version", type=int, help="pin a model version (default: newest)")
-    parser.add_argument("--out", default="classes.png", help="where to write the class map")
+    parser = class_map_arguments(__doc__.split("\n\n")[0], "--server", "localhost:8500", "TF Serving's gRPC address")
     args = parser.parse_args()
     with open(args.image, "rb") as file:
         classes = predict_classes(args.server, args.model_name, file.read(), args.version)

@@ -7,31 +7,27 @@ signature, so the request stays small. `--array` sends decoded float pixels to
 `serving_default` instead. The class map is written as an 8-bit PNG whose pixel
 values are the class ids.
 
-Needs NumPy and Pillow, and `ServingClient`: from the installed fcn_keras package
-(which imports TensorFlow), or, on a machine without fcn_keras or TensorFlow,
-from a copy of `fcn_keras/export/client.py` saved as `client.py` next to this script.
+Needs NumPy and Pillow, and `ServingClient` and `class_map_arguments`: from the
+installed fcn_keras package (which imports TensorFlow), or, on a machine without
+fcn_keras or TensorFlow, from a copy of `fcn_keras/export/client.py` saved as
+`client.py` next to this script.
 """
 
-import argparse
 from collections import Counter
 
 import numpy as np
 from PIL import Image
 
 try:
-    from fcn_keras.export import ServingClient  # imports TensorFlow with the fcn_keras package
+    from fcn_keras.export.client import ServingClient, class_map_arguments  # imports TensorFlow with fcn_keras
 except ImportError:  # no fcn_keras or no TensorFlow here: a copy of fcn_keras/export/client.py
-    from client import ServingClient
+    from client import ServingClient, class_map_arguments
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("image", help="a JPEG or PNG file")
-    parser.add_argument("--url", default="http://localhost:8501", help="TF Serving's REST address")
-    parser.add_argument("--model-name", default="fcn")
-    parser.add_argument("--version", type=int, help="pin a model version (default: newest)")
+    parser = class_map_arguments(__doc__.split("\n\n")[0], "--url", "http://localhost:8501",
+                                 "TF Serving's REST address")
     parser.add_argument("--array", action="store_true", help="send float pixels to serving_default")
-    parser.add_argument("--out", default="classes.png", help="where to write the class map")
     args = parser.parse_args()
 
     client = ServingClient(args.url, args.model_name, args.version)

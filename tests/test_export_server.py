@@ -1,5 +1,7 @@
-"""The local TF Serving-compatible REST server and ServingClient, on 127.0.0.1 with a free port."""
+"""The local TF Serving-compatible REST server and ServingClient, on 127.0.0.1 with a free port; its REST API
+without a socket."""
 
+import base64
 import http.client
 import json
 import re
@@ -13,6 +15,7 @@ import pytest
 from helpers import NUM_CLASSES, png_bytes, tiny_fcn
 
 from fcn_keras.export import ModelServer, ServingClient, ServingError, export_saved_model
+from fcn_keras.export.rest import Request, RestApi
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +257,33 @@ def test_a_tflite_or_openvino_file_answers_as_the_saved_model_does(model, tmp_pa
         status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", body,
                                       {"Content-Length": str(len(body))})
         assert status == 400 and "has shape [1, 1, 1, 2], the signature expects" in payload["error"]
+
+
+def image_bytes_request(*encoded):
+    instances = [{"b64": base64.b64encode(data).decode()} for data in encoded]
+    return json.dumps({"signature_name": "predict_image_bytes", "instances": instances}).encode()
+
+
+def test_the_rest_api_answers_a_predict_request_without_a_socket(server, model):
+    batch = images(1, 16, 24)
+    body = json.dumps({"instances": batch.astype(np.float32).tolist()}).encode()
+    answer = server.rest.respond(Request("POST", "/v1/models/fcn/versions/3:predict", {}, body))
+    assert (answer.status, answer.headers, answer.error) == (200, {"Content-Type": "application/json"}, None)
+    prediction = json.loads(answer.body)["predictions"][0]
+    np.testing.assert_array_equal(prediction["classes"], expected(model, batch)[0][0])
+
+
+@pytest.mark.parametrize(
+    ("max_image_pixels", "image", "status", "message"),
+    [
+        (None, b"hello, I am text", 400, "Input 'image_bytes' item 1 is not an image"),
+        (1000, png_bytes(images(1, 32, 32)[0]), 413, "1024 pixels, more than this server's limit of 1000"),
+    ],
+)
+def test_the_rest_api_refuses_bad_and_oversized_images_without_a_socket(server, max_image_pixels, image, status,
+                                                                         message):
+    rest = server.rest if max_image_pixels is None else RestApi(server.models, "fcn",
+                                                                max_image_pixels=max_image_pixels)
+    answer = rest.respond(Request("POST", "/v1/models/fcn:predict", {}, image_bytes_request(image)))
+    assert answer.status == status and message in answer.error
+    assert json.loads(answer.body) == {"error": answer.error}

@@ -7,9 +7,11 @@ copy this file next to your code and `from client import ServingClient`
 (`export/rest_client_example.py` falls back to exactly that), or send the JSON
 yourself with urllib (export/README.md shows how). Float images go to the
 `serving_default` signature; encoded JPEG/PNG bytes go to `predict_image_bytes`
-as `{"b64": ...}`, which keeps requests small.
+as `{"b64": ...}`, which keeps requests small. `class_map_arguments` is the command
+line the example scripts in `export/` share.
 """
 
+import argparse
 import base64
 import json
 import urllib.error
@@ -147,6 +149,33 @@ class ServingClient:
             raise ServingError(error.code, message) from None
         except urllib.error.URLError as error:
             raise ConnectionError(f"Cannot reach the model server at {url}: {error.reason}. Is it running?") from None
+
+
+def class_map_arguments(description, address_flag, default_address, address_help):
+    """The command line of a script that segments one image on a model server and writes its class map.
+
+    Args:
+        description: what the script does, for `--help`.
+        address_flag: the option naming the server, e.g. "--url".
+        default_address: its default, e.g. "http://localhost:8501".
+        address_help: its help text.
+
+    Returns:
+        An `argparse.ArgumentParser` taking the image, the server's address, `--model-name`,
+        `--version` and `--out`; a script adds its own options before parsing.
+
+    Example:
+        >>> parser = class_map_arguments("Segments an image.", "--url", "http://localhost:8501", "REST address")
+        >>> vars(parser.parse_args(["photo.jpg", "--version", "2"]))
+        {'image': 'photo.jpg', 'url': 'http://localhost:8501', 'model_name': 'fcn', 'version': 2, 'out': 'classes.png'}
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("image", help="a JPEG or PNG file")
+    parser.add_argument(address_flag, default=default_address, help=address_help)
+    parser.add_argument("--model-name", default="fcn")
+    parser.add_argument("--version", type=int, help="pin a model version (default: newest)")
+    parser.add_argument("--out", default="classes.png", help="where to write the class map")
+    return parser
 
 
 def _encode(images):

@@ -1,22 +1,13 @@
 """A small local HTTP server that answers TF Serving's REST API for one exported model.
 
-For trying an export without Docker: it loads the newest version of a TF Serving
-model folder (as TF Serving's default version policy does), or a `.tflite` or OpenVINO
-`.xml` file run by its own runtime (served as version 1, with the SavedModel's three
-signatures), and answers
-
-* `GET  /v1/models/NAME[/versions/N]`           version status
-* `GET  /v1/models/NAME[/versions/N]/metadata`  signature defs
-* `POST /v1/models/NAME[/versions/N]:predict`   `{"signature_name": ..., "instances": [...]}`
-  (row format) or `{"inputs": ...}` (columnar); string inputs as `{"b64": "..."}`
-
-with TF Serving's JSON bodies. Errors are `{"error": "..."}` in plain words (no
-TensorFlow internals): HTTP 400 for malformed requests and inputs the model
-rejects (text, truncated or empty images, images of different sizes in one
-request, NaN pixels, JSON nested too deeply), 404 for an unknown model, version or
-route, 405 for a wrong method, 413 for a body or a batch of images too large for
-the server's limits, 500 only for a fault of the server
-itself. Each failed request is logged as one line, without a traceback.
+For trying an export without Docker: it serves the newest version of a TF Serving
+model folder, or a `.tflite` or OpenVINO `.xml` file run by its own runtime
+(`fcn_keras.export.served_model`), with TF Serving's routes, JSON bodies and error
+answers (`fcn_keras.export.rest`). This module moves the bytes: it reads each
+request, hands it to the REST API and writes the answer back; a request body
+without a usable Content-Length gets HTTP 400, one too large for the server's
+limit 413, and a request the standard library cannot parse a JSON error too.
+Each failed request is logged as one line, without a traceback.
 
 Load: the listening socket queues up to `LISTEN_BACKLOG` connections that arrive at
 once (the standard library's 5 resets most of a burst); every accepted connection
@@ -29,25 +20,12 @@ announces a body it never sends) is closed. It is a development tool: no TLS, no
 auth, no batching; use TF Serving in production.
 """
 
-import base64
-import binascii
 import http.server
-import io
-import json
 import logging
-import os
-import re
 import sys
 import threading
-import typing
 
-import numpy as np
-import tensorflow as tf
-from PIL import Image
-
-from fcn_keras.data.decoding import read_image
 from fcn_keras.error_text import plain_message
-from fcn_keras.export.client import ServingError
 from fcn_keras.export.options import (
     DEFAULT_HOST,
     DEFAULT_MAX_CONCURRENCY,
@@ -55,21 +33,12 @@ from fcn_keras.export.options import (
     DEFAULT_MODEL_NAME,
     DEFAULT_PORT,
 )
-from fcn_keras.export.runtime_models import load_runtime_model
-from fcn_keras.export.saved_model import (
-    IMAGE_BYTES,
-    IMAGES,
-    classes_and_probabilities,
-    decode_same_size_images,
-    per_head,
-    saved_model_versions,
-)
+from fcn_keras.export.rest import Request, RestApi, error_answer, internal_error_answer
+from fcn_keras.export.served_model import ModelSource
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DRAIN_FACTOR = 16
 LISTEN_BACKLOG = 1024  # connections the kernel queues before the server accepts them (Linux caps it at somaxconn)
-DECODABLE_FORMATS = ("BMP", "GIF", "JPEG", "MPO", "PNG", "WEBP")  # Pillow's names of what decode_image reads
-_ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:predict)?$")
 _LOG = logging.getLogger(__name__)
 
 
@@ -92,6 +61,10 @@ class ModelServer:
         request_timeout: seconds a connection may wait on its client for one read
             or write before it is closed; None waits forever.
         runtime: "saved_model" (TensorFlow), or "tflite" or "openvino" for a model file.
+
+    Attributes:
+        models: the `fcn_keras.export.served_model.ModelSource` that loaded the model.
+        rest: the `fcn_keras.export.rest.RestApi` that answers each request.
 
     Example:
         >>> from fcn_keras.export.client import ServingClient
@@ -116,10 +89,9 @@ class ModelServer:
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
         runtime="saved_model",
     ):
-        self.model = _ServedModel(export_dir, model_name, max_concurrency, max_image_pixels, runtime)
-        self.max_request_bytes = max_request_bytes
-        self.request_timeout = request_timeout
-        self._httpd = _HTTPServer((host, port), _handler_class(self))
+        self.models = ModelSource(export_dir, runtime)
+        self.rest = RestApi(self.models, model_name, max_concurrency, max_image_pixels)
+        self._httpd = _HTTPServer((host, port), self.rest, max_request_bytes, request_timeout)
         self._thread = None
         self._serving = False  # serve_forever was (or is about to be) entered: shutdown() can wait for it
         self._lock = threading.Lock()
@@ -144,12 +116,7 @@ class ModelServer:
         Raises:
             RuntimeError: the server is already serving.
         """
-        with self._lock:
-            if self._serving:
-                raise RuntimeError("This ModelServer is already serving; call stop() first.")
-            self._serving = True
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="fcn-serving", daemon=True)
-            self._thread.start()
+        self._begin_serving(threading.Thread(target=self._httpd.serve_forever, name="fcn-serving", daemon=True))
         return self
 
     def serve_forever(self):
@@ -163,16 +130,27 @@ class ModelServer:
         Raises:
             RuntimeError: the server is already serving.
         """
-        with self._lock:
-            if self._serving:
-                raise RuntimeError("This ModelServer is already serving; call stop() first.")
-            self._serving = True
+        self._begin_serving()
         try:
             self._httpd.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             self._httpd.server_close()
+
+    def _begin_serving(self, thread=None):
+        """Marks the server as serving, and starts `thread` (serving in the background) under the same lock.
+
+        Raises:
+            RuntimeError: the server is already serving.
+        """
+        with self._lock:
+            if self._serving:
+                raise RuntimeError("This ModelServer is already serving; call stop() first.")
+            self._serving = True
+            if thread is not None:
+                self._thread = thread
+                thread.start()
 
     def stop(self):
         """Stops serving, waits for the background thread, and frees the port.
@@ -225,380 +203,109 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         _LOG.addHandler(handler)
         _LOG.setLevel(logging.INFO)
     print(
-        f"Serving {model_name} version {server.model.version} from {export_dir} "
+        f"Serving {model_name} version {server.models.current().version} from {export_dir} "
         f"at {server.url}/v1/models/{model_name} (Ctrl-C stops)",
         flush=True,
     )
     server.serve_forever()
 
 
-class _Signature(typing.NamedTuple):
-    """What a request can call: `call(**tensors) -> {output name: tensor or array}`, its inputs `{name: TensorSpec}`."""
+class _RequestHandler(http.server.BaseHTTPRequestHandler):
+    """Reads one request, has the server's `RestApi` answer it, and writes the answer back."""
 
-    inputs: dict
-    call: typing.Callable
+    server_version = "fcn-keras-serving"
 
+    @property
+    def timeout(self):
+        """The socket timeout: a silent client cannot hold a thread forever."""
+        return self.server.request_timeout
 
-class _ServedModel:
-    """Loads the newest version (or a model file) and turns parsed requests into TF Serving responses."""
+    def do_GET(self):
+        self._answer(b"")
 
-    def __init__(self, export_dir, name, max_concurrency, max_image_pixels, runtime="saved_model"):
-        self.name = name
-        if runtime == "saved_model":
-            self.version, path = _newest_version(export_dir)
-            self._loaded = tf.saved_model.load(path)  # keep a reference: signatures need its variables
-            self._signatures = {name: _Signature(function.structured_input_signature[1], function)
-                                for name, function in self._loaded.signatures.items()}
-            self._signature_defs = _signature_defs(path)
+    def do_POST(self):
+        length = self.headers.get("Content-Length")
+        if length is None or not (length.isascii() and length.isdigit()):
+            self._send(error_answer(400, "Malformed request: POST needs a Content-Length header"))
+            return
+        length = int(length[-19:]) if len(length.lstrip("0")) < 19 else 10**19  # int() refuses 4300+ digits
+        if length > self.server.max_request_bytes:
+            # A client that sent "Expect: 100-continue" waits for a word before sending the body.
+            waiting = self.headers.get("Expect", "").lower() == "100-continue"
+            self._refuse_body(length, read=not waiting)
         else:
-            model = load_runtime_model(export_dir, runtime)
-            self.version, self._signatures = 1, _runtime_signatures(model)
-            self._signature_defs = _runtime_signature_defs(model)
-        self._slots = threading.Semaphore(max_concurrency)
-        self.max_image_pixels = max_image_pixels
+            self._answer(self.rfile.read(length))
 
-    def respond(self, method, path, body):
-        """Returns the JSON-able answer to one request; raises `ServingError` for an error answer."""
-        match = _ROUTE.match(path.split("?", 1)[0])
-        if not match:
-            raise ServingError(404, f"Malformed request: {method} {path}")
-        self._check_servable(match["name"], match["version"])
-        tail = match["tail"]
-        if tail == ":predict":
-            if method != "POST":
-                raise ServingError(405, f"Malformed request: {method} {path}; :predict takes POST")
-            with self._slots:  # parsing a body can take many times its size: bounded like the predictions
-                return self._predict(body)
-        if method != "GET":
-            raise ServingError(405, f"Malformed request: {method} {path}; use GET")
-        if tail == "/metadata":
-            return {
-                "model_spec": {"name": self.name, "signature_name": "", "version": str(self.version)},
-                "metadata": {"signature_def": {"signature_def": self._signature_defs}},
-            }
-        state = {"error_code": "OK", "error_message": ""}
-        return {"model_version_status": [{"version": str(self.version), "state": "AVAILABLE", "status": state}]}
+    def _refuse_body(self, length, read=True):
+        """413 with a JSON error; a body of plausible size is read and dropped first, so that a client
+        still sending it gets the answer instead of a broken pipe."""
+        limit = self.server.max_request_bytes
+        if read and length <= DRAIN_FACTOR * limit:
+            left = length
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        self.close_connection = True
+        self._send(error_answer(413, f"Request body of {length} bytes exceeds this server's limit of {limit} bytes; "
+                                     "send fewer or smaller images."))
 
-    def _check_servable(self, name, version):
-        if name != self.name or (version is not None and version != str(self.version)):
-            spec = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
-            raise ServingError(404, f"Servable not found for request: {spec}")
-
-    def _predict(self, body):
-        request = _parse_json(body)
-        signature_name = request.get("signature_name") or "serving_default"
-        if not isinstance(signature_name, str) or signature_name not in self._signatures:
-            raise ServingError(400, f'Serving signature name: "{signature_name}" not found in signature def')
-        function = self._signatures[signature_name].call
-        specs = self._signatures[signature_name].inputs
-        if ("instances" in request) == ("inputs" in request):
-            raise ServingError(
-                400, "JSON Value: must have exactly one of 'instances' (row format) or 'inputs' (columnar format)"
-            )
-        row_format = "instances" in request
-        values = _rows_to_columns(request["instances"], specs) if row_format else _named(request["inputs"], specs)
-        tensors = {key: _to_tensor(values[key], spec, key) for key, spec in specs.items()}
-        pixels = sum(_pixels(tensor, key) for key, tensor in tensors.items())
-        if pixels > self.max_image_pixels:
-            raise ServingError(413, f"The request's images hold {pixels} pixels, more than this server's limit of "
-                                    f"{self.max_image_pixels} (an FCN's activations grow with the pixels it scores); "
-                                    "send fewer or smaller images, or start the server with a higher "
-                                    "--max-image-pixels.")
-        for key, tensor in tensors.items():
-            if tensor.dtype == tf.string:
-                _check_decodable(tensor, key)
+    def _answer(self, body):
         try:
-            outputs = function(**tensors)
-        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
-            raise ServingError(400, plain_message(error)) from error
-        except tf.errors.ResourceExhaustedError as error:
-            raise ServingError(413, f"The request needs more memory than this server has ({plain_message(error)}); "
-                                    "send fewer or smaller images.") from error
-        outputs = {key: np.asarray(value).tolist() for key, value in outputs.items()}
-        sole_output = next(iter(outputs.values())) if len(outputs) == 1 else None
-        if not row_format:  # TF Serving leaves out the name of a sole output
-            return {"outputs": outputs if sole_output is None else sole_output}
-        if sole_output is not None:
-            return {"predictions": sole_output}
-        count = len(next(iter(outputs.values())))
-        return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
+            answer = self.server.rest.respond(Request(self.command, self.path, self.headers, body))
+        except Exception as error:  # a fault of the server must not kill it; the client gets a 500
+            _LOG.error("%s \"%s %s\" 500: %s: %s", self.address_string(), self.command, self.path,
+                       type(error).__name__, error, exc_info=_LOG.isEnabledFor(logging.DEBUG))
+            answer = internal_error_answer(error)
+        self._send(answer)
 
-
-def _newest_version(export_dir):
-    """(version, its folder) of the newest version in a TF Serving model folder."""
-    versions = saved_model_versions(export_dir)
-    if not versions:
-        raise FileNotFoundError(
-            f"{export_dir} holds no model version: export one with fcn_keras.export.export_saved_model "
-            "(or `fcn-keras export MODEL.keras --format saved_model --output DIR`)."
-        )
-    return versions[-1], os.path.join(export_dir, str(versions[-1]))
-
-
-def _runtime_signatures(model):
-    """The SavedModel's signatures (serving_default, predict_image_bytes, logits), run by an exported file."""
-    images = {IMAGES: tf.TensorSpec(model.input.shape, tf.float32, name=IMAGES)}
-
-    def logits(images):
-        return model.predict_on_batch(images.numpy())
-
-    def segment(images):
-        return per_head(logits(images), classes_and_probabilities)
-
-    return {
-        "serving_default": _Signature(images, segment),
-        "predict_image_bytes": _Signature({IMAGE_BYTES: tf.TensorSpec((None,), tf.string, name=IMAGE_BYTES)},
-                                          lambda image_bytes: segment(decode_same_size_images(image_bytes))),
-        "logits": _Signature(images, lambda images: per_head(logits(images), lambda scores: {"logits": scores})),
-    }
-
-
-def _runtime_signature_defs(model):
-    """`_runtime_signatures`' SignatureDefs as TF Serving's metadata API prints them."""
-
-    def info(dtype, shape):
-        return {"dtype": dtype, "tensor_shape": {"dim": [{"size": str(-1 if side is None else side)}
-                                                         for side in shape]}}
-
-    images = {IMAGES: info("DT_FLOAT", model.input.shape)}
-    segments = per_head(model.output, lambda spec: {"classes": info("DT_INT32", spec.shape[:-1]),
-                                                     "probabilities": info("DT_FLOAT", spec.shape)})
-    signatures = {
-        "serving_default": (images, segments),
-        "predict_image_bytes": ({IMAGE_BYTES: info("DT_STRING", (None,))}, segments),
-        "logits": (images, per_head(model.output, lambda spec: {"logits": info("DT_FLOAT", spec.shape)})),
-    }
-    return {name: {"inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}
-            for name, (inputs, outputs) in signatures.items()}
-
-
-def _pixels(tensor, key):
-    """Pixels of an image batch: N*H*W of a float (N, H, W, 3) input, or of encoded images by their headers.
-
-    Encoded images must be of a format the signature decodes, hold pixels, and share one size.
-    """
-    if tensor.dtype != tf.string:
-        shape = tensor.shape
-        return int(np.prod(shape[:3])) if shape.rank == 4 else 0
-    sizes = [_encoded_size(data, f"Input '{key}' item {index}") for index, data in
-             enumerate(np.ravel(tensor.numpy()), 1)]
-    if len(set(sizes)) > 1:
-        other = next(index for index, size in enumerate(sizes) if size != sizes[0])
-        raise ServingError(400, f"Input '{key}': the images of one request must share a size, but item 1 is "
-                                f"{_size_text(sizes[0])} and item {other + 1} is {_size_text(sizes[other])}; send "
-                                "images of different sizes in separate requests.")
-    return sum(width * height for width, height in sizes)
-
-
-def _encoded_size(data, where):
-    """(width, height) of an encoded image from its header; refuses what the signature cannot decode."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:  # reads the header only
-            size, image_format = image.size, image.format
-    except Image.DecompressionBombError:
-        raise ServingError(413, f"{where} is too large to decode (its header announces more pixels than Pillow "
-                                "opens); send a smaller image.") from None
-    except (OSError, ValueError, SyntaxError):
-        raise ServingError(400, f"{where} is not an image: send the bytes of a "
-                                f"{', '.join(DECODABLE_FORMATS)} file.") from None
-    if image_format not in DECODABLE_FORMATS:
-        raise ServingError(400, f"{where} is a {image_format} image; the model decodes "
-                                f"{', '.join(DECODABLE_FORMATS)}: convert it first.")
-    if 0 in size:
-        raise ServingError(400, f"{where} is {_size_text(size)}: it holds no pixels.")
-    return size
-
-
-def _size_text(size):
-    return f"{size[0]}x{size[1]} (WxH)"
-
-
-def _check_decodable(tensor, key):
-    """Decodes each encoded image once, so that a truncated or corrupt one is named before the model runs."""
-    for index, data in enumerate(np.ravel(tensor.numpy()), 1):
-        where = f"Input '{key}' item {index}"
+    def _send(self, answer):
+        """Writes an `Answer`; a refused request is logged as one line with its reason."""
+        if 400 <= answer.status < 500:
+            _LOG.warning("%s \"%s %s\" %d: %s", self.address_string(), self.command, getattr(self, "path", ""),
+                         answer.status, answer.error)
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.verify()  # a PNG's chunks and checksums, which decoding alone may let pass
-            read_image(data, where)
-        except (OSError, ValueError, SyntaxError):
-            raise ServingError(400, f"{where} is a damaged image (truncated or corrupt); send the whole "
-                                    "file.") from None
-
-
-def _parse_json(body):
-    try:
-        request = json.loads(body or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ServingError(400, f"JSON Parse error: {error}") from error
-    if not isinstance(request, dict):
-        raise ServingError(400, "JSON Value: the request body must be a JSON object")
-    return request
-
-
-def _named(inputs, specs):
-    """Columnar inputs: a dict keyed by input name, or a bare value for a one-input signature."""
-    if isinstance(inputs, dict) and not _is_b64(inputs):
-        unknown, missing = set(inputs) - set(specs), set(specs) - set(inputs)
-        if unknown or missing:
-            raise ServingError(
-                400, f"inputs must name exactly {sorted(specs)}; unknown: {sorted(unknown)}, missing: {sorted(missing)}"
-            )
-        return inputs
-    if len(specs) != 1:
-        raise ServingError(400, f"inputs must be an object keyed by {sorted(specs)}")
-    return {next(iter(specs)): inputs}
-
-
-def _rows_to_columns(instances, specs):
-    """Row format: a list of instances, each a dict of named inputs or a bare value."""
-    if not isinstance(instances, list) or not instances:
-        raise ServingError(400, "instances must be a non-empty JSON list, one entry per example")
-    rows = [_named(instance, specs) for instance in instances]
-    return {key: [row[key] for row in rows] for key in specs}
-
-
-def _to_tensor(value, spec, key):
-    if spec.shape.rank and isinstance(value, list) and not value:
-        raise ServingError(400, f"Input '{key}' is an empty list; send at least one example")
-    if spec.dtype == tf.string:
-        array = np.asarray(_decode_b64(value, key), dtype=object)
-    else:
-        try:
-            array = np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
-        except (TypeError, ValueError, OverflowError) as error:
-            raise ServingError(
-                400, f"Input '{key}' is not a rectangular array of numbers ({error}); all rows need the same shape"
-            ) from error
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ServingError(400, f"Input '{key}' holds NaN or infinite values; send pixel values in [0, 255].")
-    if not spec.shape.is_compatible_with(array.shape):
-        raise ServingError(400, f"Input '{key}' has shape {list(array.shape)}, the signature expects {spec.shape}")
-    return tf.constant(array, dtype=spec.dtype)
-
-
-def _decode_b64(value, key):
-    if isinstance(value, list):
-        return [_decode_b64(item, key) for item in value]
-    if not _is_b64(value):
-        raise ServingError(400, f"Input '{key}' is binary: send each item as {{\"b64\": \"<base64 string>\"}}")
-    try:
-        return base64.b64decode(value["b64"], validate=True)
-    except (binascii.Error, TypeError, ValueError) as error:
-        raise ServingError(400, f"Input '{key}' holds invalid base64 ({error})") from error
-
-
-def _is_b64(value):
-    return isinstance(value, dict) and set(value) == {"b64"}
-
-
-def _signature_defs(path):
-    """The SignatureDef map as TF Serving's metadata API prints it (proto field names)."""
-    from google.protobuf import json_format
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as file:
-        saved_model.ParseFromString(file.read())
-    signatures = saved_model.meta_graphs[0].signature_def
-    return {
-        key: json_format.MessageToDict(value, preserving_proto_field_name=True)
-        for key, value in signatures.items()
-        if not key.startswith("__")  # internal entries such as __saved_model_init_op
-    }
-
-
-def _handler_class(server):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        server_version = "fcn-keras-serving"
-        timeout = server.request_timeout  # socket timeout: a silent client cannot hold a thread forever
-
-        def do_GET(self):
-            self._answer("GET", None)
-
-        def do_POST(self):
-            length = self.headers.get("Content-Length")
-            if length is None or not (length.isascii() and length.isdigit()):
-                self._send(400, {"error": "Malformed request: POST needs a Content-Length header"})
-                return
-            length = int(length[-19:]) if len(length.lstrip("0")) < 19 else 10**19  # int() refuses 4300+ digits
-            if length > server.max_request_bytes:
-                # A client that sent "Expect: 100-continue" waits for a word before sending the body.
-                waiting = self.headers.get("Expect", "").lower() == "100-continue"
-                self._refuse_body(length, read=not waiting)
-            else:
-                self._answer("POST", self.rfile.read(length))
-
-        def _refuse_body(self, length, read=True):
-            """413 with a JSON error; a body of plausible size is read and dropped first, so that a client
-            still sending it gets the answer instead of a broken pipe."""
-            if read and length <= DRAIN_FACTOR * server.max_request_bytes:
-                left = length
-                while left > 0:
-                    chunk = self.rfile.read(min(left, 1 << 20))
-                    if not chunk:
-                        break
-                    left -= len(chunk)
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+        except OSError as error:  # the client hung up before its answer
             self.close_connection = True
-            self._send(413, {"error": f"Request body of {length} bytes exceeds this server's limit of "
-                                      f"{server.max_request_bytes} bytes; send fewer or smaller images."})
+            _LOG.warning("%s: the client left before its answer (%s)", self.address_string(), error)
 
-        def _answer(self, method, body):
-            try:
-                status, payload = 200, server.model.respond(method, self.path, body)
-            except ServingError as error:
-                status, payload = error.status, {"error": error.message}
-            except RecursionError:  # json and the request walkers recurse once per nesting level
-                status, payload = 400, {"error": "JSON Value: the request nests deeper than this server reads; "
-                                                 "send images as arrays of rank 4 at most."}
-            except MemoryError:
-                status, payload = 413, {"error": "The request needs more memory than this server has; send fewer "
-                                                 "or smaller images."}
-            except Exception as error:  # a fault of the server must not kill it; the client gets a 500
-                _LOG.error("%s \"%s %s\" 500: %s: %s", self.address_string(), method, self.path,
-                           type(error).__name__, error, exc_info=_LOG.isEnabledFor(logging.DEBUG))
-                status, payload = 500, {"error": f"Internal error of the server: {plain_message(error)}"}
-            self._send(status, payload)
+    def send_error(self, code, message=None, explain=None):
+        """The standard library's answer to a request it cannot parse, as JSON (an unknown method: 405)."""
+        self.close_connection = True
+        status = 405 if code == http.HTTPStatus.NOT_IMPLEMENTED else code
+        reason = message or http.HTTPStatus(code).phrase
+        self._send(error_answer(status, f"Malformed request: {reason}"))
 
-        def _send(self, status, payload):
-            """Answers with JSON; a refused request is logged as one line with its reason."""
-            if 400 <= status < 500:
-                _LOG.warning("%s \"%s %s\" %d: %s", self.address_string(), self.command, getattr(self, "path", ""),
-                             status, payload["error"])
-            data = json.dumps(payload).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError as error:  # the client hung up before its answer
-                self.close_connection = True
-                _LOG.warning("%s: the client left before its answer (%s)", self.address_string(), error)
+    def log_request(self, code="-", size="-"):
+        if isinstance(code, int) and code >= 400:
+            return  # failed requests are logged once, with their reason, by _send
+        super().log_request(code, size)
 
-        def send_error(self, code, message=None, explain=None):
-            """The standard library's answer to a request it cannot parse, as JSON (an unknown method: 405)."""
-            self.close_connection = True
-            status = 405 if code == http.HTTPStatus.NOT_IMPLEMENTED else code
-            reason = message or http.HTTPStatus(code).phrase
-            self._send(status, {"error": f"Malformed request: {reason}"})
-
-        def log_request(self, code="-", size="-"):
-            if isinstance(code, int) and code >= 400:
-                return  # failed requests are logged once, with their reason, by _send
-            super().log_request(code, size)
-
-        def log_message(self, format, *args):
-            _LOG.info("%s %s", self.address_string(), format % args)
-
-    return Handler
+    def log_message(self, format, *args):
+        _LOG.info("%s %s", self.address_string(), format % args)
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
-    """A thread per connection, a deep listening queue, and one log line for a connection that fails."""
+    """A thread per connection, a deep listening queue, and one log line for a connection that fails.
+
+    Its handlers read `rest` (the `RestApi` that answers), `max_request_bytes` and `request_timeout`.
+    """
 
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
+
+    def __init__(self, address, rest, max_request_bytes, request_timeout):
+        self.rest = rest
+        self.max_request_bytes = max_request_bytes
+        self.request_timeout = request_timeout
+        super().__init__(address, _RequestHandler)
 
     def handle_error(self, request, client_address):
         _LOG.warning("%s: connection dropped (%s)", client_address[0], plain_message(sys.exc_info()[1]))
