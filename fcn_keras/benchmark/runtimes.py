@@ -1,6 +1,7 @@
 """The ways the benchmark runs an FCN: Keras, tf.function with and without XLA, the exports and a PyTorch peer.
 
 Importing this module loads neither NumPy nor Keras, so `fcn-keras benchmark --help` lists the runtimes at once.
+The exports' runtimes are those their formats register (`fcn_keras.export.formats`).
 
 Each runtime turns a model into a predictor, `predict(images) -> logits` on
 NumPy float32 (N, H, W, 3) RGB 0..255 in and (N, H, W, C) logits out, so that
@@ -10,6 +11,8 @@ every runtime is timed the same way and its logits are checked against Keras'.
 import dataclasses
 import importlib.util
 import os
+
+from fcn_keras.export.formats import export_formats, load_function
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,61 +86,12 @@ def _skip_border(build, workdir, images):
     return lambda batch: call(tf.constant(batch)).numpy()
 
 
-def _saved_model(build, workdir, images):
-    import tensorflow as tf
-
-    from fcn_keras.export import export_saved_model
-
-    signature = tf.saved_model.load(export_saved_model(build("float32"), workdir)).signatures["logits"]
-    return lambda batch: signature(images=tf.constant(batch))["logits"].numpy()
-
-
-def _tflite(quantization):
+def _export_runtime(run):
+    """The `Runtime` of an export format's `BenchmarkRun`, its predictor's module imported when it prepares."""
     def prepare(build, workdir, images):
-        from ai_edge_litert.interpreter import Interpreter
+        return load_function(run.prepare)(build, workdir, images, **run.options)
 
-        from fcn_keras.export import export_tflite
-
-        path = export_tflite(build("float32"), os.path.join(workdir, "model.tflite"), quantization,
-                             representative_data=images if quantization == "int8" else None)
-        runner = Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner()
-        return lambda batch: runner(images=batch)["logits"]
-
-    return prepare
-
-
-ONNX_BYTES_PER_PARAMETER = 170  # tf2onnx's peak memory, for the models export_onnx hands to it (VGG16's: > 22 GB)
-
-
-def _onnx(build, workdir, images):
-    import onnxruntime
-    import psutil
-
-    from fcn_keras.export import export_onnx
-    from fcn_keras.export.onnx_graph import unwritable_layers
-
-    model = build("float32")
-    needed, available = ONNX_BYTES_PER_PARAMETER * model.count_params(), psutil.virtual_memory().available
-    if unwritable_layers(model) and needed > available:
-        raise ValueError(f"converting {model.count_params():,} parameters with tf2onnx takes about "
-                         f"{needed / 2**30:.0f} GiB and {available / 2**30:.0f} GiB are free; convert on a larger "
-                         "machine")
-    path = export_onnx(model, os.path.join(workdir, "model.onnx"), check_size=None)
-    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return lambda batch: session.run(None, {"images": batch})[0]
-
-
-def _openvino(precision, quantization=None):
-    def prepare(build, workdir, images):
-        from fcn_keras.export import export_openvino
-        from fcn_keras.export.runtime_models import compile_openvino
-
-        path = export_openvino(build("float32"), os.path.join(workdir, "model.xml"), quantization,
-                               representative_data=images if quantization == "int8" else None)
-        compiled = compile_openvino(path, precision)
-        return lambda batch: compiled(batch)[0]
-
-    return prepare
+    return Runtime(run.name, run.description, prepare, run.needs)
 
 
 def _pytorch_peer(build, workdir, images):
@@ -146,9 +100,6 @@ def _pytorch_peer(build, workdir, images):
     return pytorch_predictor(build("float32"), threads=os.cpu_count())
 
 
-_DEPLOY = "fcn-keras[deploy]"
-_OPENVINO = (("openvino", "fcn-keras[openvino]"),)
-_NNCF = (*_OPENVINO, ("nncf", "fcn-keras[openvino]"))
 RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("keras", "Keras predict_on_batch, float32", _keras, tensorflow=False),
     Runtime("keras_bf16", "Keras predict_on_batch, mixed_bfloat16 policy", _keras_bfloat16, tensorflow=False),
@@ -156,19 +107,7 @@ RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("xla", "tf.function(jit_compile=True), float32", _tf_function(True)),
     Runtime("skip_border", "tf.function of skip_border(model): the paper geometry without its zero border's work",
             _skip_border),
-    Runtime("saved_model", "the SavedModel `fcn-keras export` writes and `serve` runs, its logits signature",
-            _saved_model),
-    Runtime("tflite_fp32", "TFLite float32 (XNNPack)", _tflite(None), (("ai_edge_litert", _DEPLOY),)),
-    Runtime("tflite_fp16", "TFLite float16 weights", _tflite("float16"), (("ai_edge_litert", _DEPLOY),)),
-    Runtime("tflite_int8", "TFLite int8 weights and activations", _tflite("int8"), (("ai_edge_litert", _DEPLOY),)),
-    Runtime("onnx", "ONNX Runtime (CPU) of the ONNX export", _onnx,
-            (("onnxruntime", _DEPLOY), ("tf2onnx", _DEPLOY))),
-    Runtime("openvino", "OpenVINO of the float32 IR `fcn-keras export` writes (from the plain graph)",
-            _openvino("f32"), _OPENVINO),
-    Runtime("openvino_bf16", "OpenVINO, the float32 IR with the bfloat16 inference hint", _openvino("bf16"),
-            _OPENVINO),
-    Runtime("openvino_int8", "OpenVINO of the int8 IR `fcn-keras export --quantize int8` writes (NNCF)",
-            _openvino("f32", "int8"), _NNCF),
+    *(_export_runtime(run) for export_format in export_formats() for run in export_format.benchmarks),
     Runtime("pytorch", "our PyTorch twin of pytorch-fcn's FCN8s, channels_last (VGG16 paper FCN-8s only)",
             _pytorch_peer, (("torch", "fcn-keras[torch]"),), tensorflow=False),
 )}

@@ -2,7 +2,8 @@
 and client, and the exported files as models (`load_runtime_model`).
 
 `export_model` is what `fcn-keras export` calls; `serve` is what `fcn-keras serve` calls.
-Names load their modules on first use; `fcn_keras.export.options`, the client and
+Each format is registered once (`register_export_format`, `fcn_keras.export.formats`).
+Names load their modules on first use; the registry, `fcn_keras.export.options`, the client and
 `load_runtime_model` need no TensorFlow under Keras' JAX or PyTorch backend. Exporting and serving are TensorFlow's: under another
 Keras backend their names refuse in one line that says how (load the `.keras` file under TensorFlow).
 """
@@ -12,6 +13,8 @@ from fcn_keras.lazy_imports import lazy_namespace
 _getattr, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.export.by_format": ["export_model"],
     "fcn_keras.export.client": ["ServingClient", "ServingError"],
+    "fcn_keras.export.formats": ["BenchmarkRun", "ExportFormat", "export_formats", "get_export_format",
+                                 "register_export_format"],
     "fcn_keras.export.onnx": ["export_onnx"],
     "fcn_keras.export.openvino": ["export_openvino"],
     "fcn_keras.export.options": ["DEFAULT_HOST", "DEFAULT_MODEL_NAME", "DEFAULT_PORT", "FORMATS", "QUANTIZATIONS"],
@@ -20,9 +23,10 @@ _getattr, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.export.server": ["ModelServer", "serve"],
     "fcn_keras.export.tflite": ["export_tflite", "read_tflite_metadata"],
 })
-WITHOUT_TENSORFLOW = {"client", "options", "runtime_models", "ServingClient", "ServingError", "DEFAULT_HOST",
+WITHOUT_TENSORFLOW = {"client", "formats", "options", "runtime_models", "ServingClient", "ServingError", "DEFAULT_HOST",
                       "DEFAULT_MODEL_NAME", "DEFAULT_PORT", "FORMATS", "QUANTIZATIONS", "RuntimeModel",
-                      "load_runtime_model"}
+                      "load_runtime_model", "BenchmarkRun", "ExportFormat", "export_formats", "get_export_format",
+                      "register_export_format"}
 
 
 def __getattr__(name):

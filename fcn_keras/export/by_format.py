@@ -2,14 +2,7 @@
 
 import os
 
-from fcn_keras.export.onnx import export_onnx
-from fcn_keras.export.openvino import export_openvino
-from fcn_keras.export.options import FILE_EXTENSIONS, FORMATS
-from fcn_keras.export.saved_model import export_saved_model
-from fcn_keras.export.tflite import export_tflite
-
-_SIZED = ("tflite", "openvino")  # the formats that take quantize, representative_data and input_size
-_FILE_NAMES = (*FILE_EXTENSIONS.values(), ".bin")  # extensions of model files (.bin: OpenVINO's weights), not folders
+from fcn_keras.export.formats import export_formats, get_export_format
 
 
 def export_model(model, format, output, quantize=None, representative_data=None, input_size=None, class_names=None):
@@ -17,7 +10,8 @@ def export_model(model, format, output, quantize=None, representative_data=None,
 
     Args:
         model: the path of a `.keras` file (or a `keras.Model`).
-        format: "saved_model", "tflite", "onnx" or "openvino".
+        format: a registered format (`fcn_keras.export.formats`): "saved_model", "tflite",
+            "onnx" or "openvino".
         output: saved_model: the TF Serving model folder, which gets the next version
             `output/<n>/`. The others: the model file (`.tflite`, `.onnx`, or OpenVINO's
             `.xml`, whose weights go to the `.bin` beside it), or a folder, which gets
@@ -46,40 +40,49 @@ def export_model(model, format, output, quantize=None, representative_data=None,
         >>> export_model("fcn32s.keras", "tflite", "exports/fcn32s.tflite")
         'exports/fcn32s.tflite'
     """
-    if format not in FORMATS:
-        raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
-    if format not in _SIZED and (quantize, representative_data, input_size) != (None, None, None):
-        raise ValueError(f"quantize, representative_data and input_size apply to {' and '.join(_SIZED)} exports, "
-                         f"not {format}.")
-    if format != "tflite" and class_names is not None:
-        raise ValueError(f"class_names apply to tflite exports (their standard metadata), not {format}.")
+    export_format = get_export_format(format)
+    if not export_format.takes_size_and_calibration and (quantize, representative_data, input_size) != (None,) * 3:
+        raise ValueError(f"quantize, representative_data and input_size apply to "
+                         f"{_names_of(lambda each: each.takes_size_and_calibration)} exports, not {format}.")
+    if not export_format.takes_class_names and class_names is not None:
+        raise ValueError(f"class_names apply to {_names_of(lambda each: each.takes_class_names)} exports (their "
+                         f"standard metadata), not {format}.")
     output = os.fspath(output)
-    if format == "saved_model":
-        return export_saved_model(model, _folder(output, format))
-    path = _model_file(output, format, quantize)
-    if format == "onnx":
-        return export_onnx(model, path)
-    if format == "tflite":
-        return export_tflite(model, path, quantize, representative_data, input_size, class_names=class_names)
-    return export_openvino(model, path, quantize, representative_data, input_size)
+    options = {}
+    if export_format.takes_size_and_calibration:
+        options.update(quantization=quantize, representative_data=representative_data, input_size=input_size)
+    if export_format.takes_class_names:
+        options.update(class_names=class_names)
+    written_as_file = bool(export_format.extensions)
+    target = _model_file(output, export_format, quantize) if written_as_file else _folder(output, export_format)
+    return export_format.export(model, target, **options)
 
 
-def _model_file(output, format, quantize):
+def _names_of(takes):
+    """The registered formats for which `takes(format)` holds, as "a and b" or "a, b and c"."""
+    *others, last = [each.name for each in export_formats() if takes(each)]
+    return f"{', '.join(others)} and {last}" if others else last
+
+
+def _model_file(output, export_format, quantize):
     """The file to write: `output` itself when it is named like the format's files, else a file in folder `output`."""
-    extension = FILE_EXTENSIONS[format]
+    extension = export_format.extensions[0]
     if output.endswith(extension) and not os.path.isdir(output):
         return output
-    return os.path.join(_folder(output, format), f"model_{quantize}{extension}" if quantize else f"model{extension}")
+    return os.path.join(_folder(output, export_format),
+                        f"model_{quantize}{extension}" if quantize else f"model{extension}")
 
 
-def _folder(output, format):
-    """`output` as a folder to write in: refuses an existing file and the name of another model file."""
+def _folder(output, export_format):
+    """`output` as a folder to write in: refuses an existing file and the name of another format's file."""
     if os.path.isdir(output):
         return output
     extension = os.path.splitext(output)[1]
-    if extension in _FILE_NAMES:
-        wanted = f"a path ending in {FILE_EXTENSIONS[format]}, or a folder" if format in FILE_EXTENSIONS else "a folder"
-        raise ValueError(f"output={output} names a {extension} file, not an export of format={format}; give {wanted}.")
+    if extension in (each_extension for each in export_formats() for each_extension in each.extensions):
+        extensions = export_format.extensions
+        wanted = f"a path ending in {extensions[0]}, or a folder" if extensions else "a folder"
+        raise ValueError(f"output={output} names a {extension} file, not an export of format={export_format.name}; "
+                         f"give {wanted}.")
     if os.path.exists(output):
         raise NotADirectoryError(f"output={output} is a file; give a folder for the exported model.")
     return output

@@ -24,11 +24,14 @@ import tempfile
 import numpy as np
 
 from fcn_keras.export.calibration import calibration_images, check_input_size
-from fcn_keras.export.options import NEVER_OVERWRITE, OPENVINO_QUANTIZATIONS
+from fcn_keras.export.formats import get_export_format
+from fcn_keras.export.options import NEVER_OVERWRITE
 from fcn_keras.export.extras import optional_module
 from fcn_keras.export.saved_model import check_one_input, write_logits_saved_model
 from fcn_keras.models import load_fcn
 from fcn_keras.write_policy import claim_files, written_whole
+
+OPENVINO_QUANTIZATIONS = get_export_format("openvino").quantizations  # as registered in fcn_keras.export.formats
 
 
 def export_openvino(model, path, quantization=None, representative_data=None, input_size=None,

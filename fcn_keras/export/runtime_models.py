@@ -1,7 +1,8 @@
 """Exported FCN files run by their own runtimes, read where a Keras FCN is read.
 
 `load_runtime_model(path, runtime)` opens a `.tflite` file with the ai-edge-litert
-interpreter (XNNPack) or an OpenVINO `.xml` with OpenVINO's CPU plugin. The
+interpreter (XNNPack) or an OpenVINO `.xml` with OpenVINO's CPU plugin: the runtime
+of the export format of that name (`fcn_keras.export.formats`). The
 `RuntimeModel` it returns has what `fcn_keras.predict`, `evaluate`,
 `write_predictions` (`fcn-keras predict --runtime`) and the local server
 (`fcn-keras serve --runtime`) use of a Keras model: `predict_on_batch(images) ->
@@ -16,8 +17,9 @@ import threading
 import keras
 import numpy as np
 
+from fcn_keras.export import options
 from fcn_keras.export.extras import optional_module
-from fcn_keras.export.options import FILE_EXTENSIONS, RUNTIMES
+from fcn_keras.export.formats import get_export_format
 
 IMAGES = "images"
 LOGITS = "logits"
@@ -101,16 +103,18 @@ def load_runtime_model(path, runtime):
         >>> fcn_keras.predict(model, np.zeros((20, 30, 3), np.uint8)).shape
         (20, 30)
     """
-    if runtime not in RUNTIMES:
-        raise ValueError(f"Unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)} (a .keras file loads with "
+    runtimes = options.RUNTIMES
+    if runtime not in runtimes:
+        raise ValueError(f"Unknown runtime {runtime!r}; choose one of {', '.join(runtimes)} (a .keras file loads with "
                          "fcn_keras.models.load_fcn).")
-    path, extension = os.fspath(path), FILE_EXTENSIONS[runtime]
+    export_format = get_export_format(runtime)
+    path, extension = os.fspath(path), export_format.extensions[0]
     if not path.endswith(extension):
         raise ValueError(f"runtime={runtime} runs {extension} files, and {path} is not one; give the {extension} "
                          f"file that `fcn-keras export --format {runtime}` wrote.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file; export one with `fcn-keras export --format {runtime}`.")
-    return _LOADERS[runtime](path)
+    return export_format.open(path)
 
 
 def compile_openvino(path, precision="f32"):
@@ -131,7 +135,8 @@ def compile_openvino(path, precision="f32"):
                                                        "PERFORMANCE_HINT": "LATENCY"})
 
 
-def _load_tflite(path):
+def open_tflite(path):
+    """The `RuntimeModel` of a `.tflite` file, run by the ai-edge-litert interpreter on every core."""
     interpreter_module = optional_module("ai_edge_litert.interpreter", "Running TFLite files")
     try:
         runner = interpreter_module.Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner()
@@ -143,7 +148,8 @@ def _load_tflite(path):
     return RuntimeModel(path, lambda images: runner(images=images), _one_images_input(path, inputs), outputs)
 
 
-def _load_openvino(path):
+def open_openvino(path):
+    """The `RuntimeModel` of an OpenVINO `.xml` file, run by OpenVINO's CPU plugin (`compile_openvino`)."""
     try:
         compiled = compile_openvino(path)
     except RuntimeError as error:  # OpenVINO's C++ errors: the reason is their last line
@@ -159,9 +165,6 @@ def _load_openvino(path):
 
     return RuntimeModel(path, run, _one_images_input(path, inputs),
                         {name: _openvino_shape(port) for name, port in outputs.items()})
-
-
-_LOADERS = {"tflite": _load_tflite, "openvino": _load_openvino}
 
 
 def _one_images_input(path, inputs):

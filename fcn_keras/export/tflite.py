@@ -35,13 +35,15 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 import fcn_keras
 from fcn_keras.export.calibration import calibration_images, check_input_size
-from fcn_keras.export.options import NEVER_OVERWRITE, QUANTIZATIONS
+from fcn_keras.export.formats import get_export_format
+from fcn_keras.export.options import NEVER_OVERWRITE
 from fcn_keras.export.saved_model import IMAGES, check_one_input, write_logits_saved_model
 from fcn_keras.export.tflite_metadata import INSTALL_HINT, add_segmenter_metadata, mediapipe_installed
 from fcn_keras.models import heads_of, load_fcn, num_classes_of
 from fcn_keras.write_policy import claim_files, written_whole
 
 METADATA_NAME = "fcn_keras"
+QUANTIZATIONS = get_export_format("tflite").quantizations  # as registered in fcn_keras.export.formats
 
 
 def export_tflite(
