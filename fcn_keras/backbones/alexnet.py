@@ -10,8 +10,8 @@ maps at ceil(H / stride). ImageNet weights: the BVLC release's
 
 import functools
 
-from fcn_keras.backbones.caffe_layers import PAPER_PAD, ceil_max_pool, register_caffe_backbone
-from fcn_keras.backbones.registry import CAFFE_IMAGENET
+from fcn_keras.backbones.caffe_trained import ceil_max_pool, register_caffe_backbone
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, PAPER_PAD
 from fcn_keras.backbones.surgery import fully_connected_as_convolutions
 
 CONVS = (("conv1", 11, 4, 1), ("conv2", 5, 1, 2), ("conv3", 3, 1, 1), ("conv4", 3, 1, 2), ("conv5", 3, 1, 2))
@@ -24,9 +24,7 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
     """Builds AlexNet's layers (the authors' names) on `images`; returns its taps at strides 8, 16 and 32.
 
     Args:
-        images: preprocessed (BGR, mean-subtracted) image tensor (N, H, W, 3).
-        padding: "paper" or "same" (see the module docstring).
-        dropout: rate of the dropout after fc6 and fc7 (0 for none).
+        images, padding, dropout: as `BackboneSpec.build` takes them; `dropout` (a rate, 0 for none) follows fc6, fc7.
         widths: filters of conv1..conv5, (96, 256, 384, 384, 256) for AlexNet.
         fc_units: filters of fc6 and fc7, 4096 for AlexNet.
 
