@@ -16,7 +16,8 @@ from fcn_keras.backbones.surgery import fully_connected_as_convolutions
 
 CONVS = (("conv1", 11, 4, 1), ("conv2", 5, 1, 2), ("conv3", 3, 1, 1), ("conv4", 3, 1, 2), ("conv5", 3, 1, 2))
 POOLED = {"conv1": "pool1", "conv2": "pool2", "conv5": "pool5"}  # a 3x3/2 max pool after these
-NORMALIZED = {"pool1": "norm1", "pool2": "norm2"}  # LRN after these (size 5, alpha 1e-4, beta 0.75)
+# An LRN (size 5, alpha 1e-4, beta 0.75) after these pools: its name and the stride it is the tap of.
+NORMALIZED = {"pool1": ("norm1", 8), "pool2": ("norm2", 16)}
 FC_KERNEL = 6
 
 
@@ -50,8 +51,8 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
         if name in POOLED:
             x = ceil_max_pool(x, POOLED[name], padding)
             if POOLED[name] in NORMALIZED:
-                x = LocalResponseNormalization(5, 1e-4, 0.75, name=NORMALIZED[POOLED[name]])(x)
-                taps[8 if name == "conv1" else 16] = x
+                norm, tap_stride = NORMALIZED[POOLED[name]]
+                x = taps[tap_stride] = LocalResponseNormalization(5, 1e-4, 0.75, name=norm)(x)
     taps[32] = fully_connected_as_convolutions(x, fc_units, FC_KERNEL, padding, dropout)
     return taps
 

@@ -8,12 +8,9 @@ import numpy as np
 from fcn_keras.backbones import get_backbone
 from fcn_keras.benchmark.timing import PeakMemory, median_seconds
 from fcn_keras.defaults import DEFAULT_PADDING
-from fcn_keras.models import build_fcn8s, build_fcn16s, build_fcn32s, convolution_flops
+from fcn_keras.models import build_fcn, convolution_flops
 from fcn_keras.models.variants import PADDINGS
 from fcn_keras.precision import dtype_policy
-
-BUILDERS = {"fcn32s": build_fcn32s, "fcn16s": build_fcn16s, "fcn8s": build_fcn8s}
-
 
 @dataclasses.dataclass(frozen=True)
 class ModelCase:
@@ -44,8 +41,8 @@ class ModelCase:
 
     def _plain(self, policy, size):
         with dtype_policy(policy):
-            return BUILDERS[self.variant](self.num_classes, backbone=self.backbone, padding=self.padding,
-                                          input_shape=(*(size or (None, None)), 3))
+            return build_fcn(self.variant, self.num_classes, backbone=self.backbone, padding=self.padding,
+                             input_shape=(*(size or (None, None)), 3))
 
 
 def model_cases(variants, backbones, paddings=None):
