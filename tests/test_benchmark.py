@@ -15,7 +15,7 @@ import pytest
 
 import fcn_keras
 from fcn_keras import cli
-from fcn_keras.benchmark import ModelSpec, run_benchmark
+from fcn_keras.benchmark import ModelCase, run_benchmark
 from fcn_keras.benchmark import runtimes as runtimes_module
 from fcn_keras.benchmark.inference import check_memory, randomize_zero_kernels
 from fcn_keras.benchmark.quality import demo_quality
@@ -24,7 +24,7 @@ from fcn_keras.data import make_shapes
 from fcn_keras.demo_settings import DemoSettings
 from fcn_keras.metrics import confusion_matrix, scores_from_confusion
 
-SPEC = ModelSpec("fcn8s", "vgg16_tiny", "paper", num_classes=4)
+CASE = ModelCase("fcn8s", "vgg16_tiny", "paper", num_classes=4)
 TINY_DEMO = DemoSettings(backbone="vgg16_tiny", image_size=(24, 24), batch_size=2, train_images=8)
 
 
@@ -33,7 +33,7 @@ def results():
     lines = []
     runtimes = ["keras", "skip_border", "saved_model", "tflite_fp32", "openvino", "pytorch"]
     checkpoints = []
-    measured = run_benchmark([SPEC], sizes=[(32, 40)], batches=[1, 2], runtimes=runtimes, repeats=1,
+    measured = run_benchmark([CASE], sizes=[(32, 40)], batches=[1, 2], runtimes=runtimes, repeats=1,
                              demo=TINY_DEMO, training_policies=("float32",), progress=lines.append,
                              checkpoint=lambda so_far: checkpoints.append(len(so_far["inference"])))
     rows = len(measured["inference"])
@@ -48,7 +48,7 @@ def test_every_case_is_timed_and_checked_against_keras(results):
            if name not in measured["skipped"]]
     assert [(row["runtime"], row["batch"]) for row in rows] == [(name, batch) for name in ran for batch in (1, 2)]
     assert {"keras", "skip_border", "saved_model"} <= set(ran)
-    flops = SPEC.flops((32, 40))
+    flops = CASE.flops((32, 40))
     for row in rows:
         assert row["gflop_per_image"] == flops / 1e9
         assert row["ms_per_image"] * row["images_per_s"] == pytest.approx(1000)
@@ -65,7 +65,7 @@ def test_every_case_is_timed_and_checked_against_keras(results):
 
 def test_the_logits_are_not_trivial():
     """The score layers start at zero; the benchmark randomizes them, or every runtime would agree on zeros."""
-    model = SPEC.build(size=(32, 40))
+    model = CASE.build(size=(32, 40))
     logits = np.asarray(model.predict_on_batch(np.full((1, 32, 40, 3), 100, np.float32)))
     assert np.abs(logits).max() > 1e-3
     assert len(np.unique(logits.argmax(-1))) > 1
@@ -86,7 +86,7 @@ def test_training_step_pipeline_and_serving_graphs(results):
 def test_unknown_runtime_is_refused_before_measuring():
     lines = []
     with pytest.raises(ValueError, match="Unknown runtime 'tensorrt'; choose from keras, "):
-        run_benchmark([SPEC], runtimes=["keras", "tensorrt"], progress=lines.append)
+        run_benchmark([CASE], runtimes=["keras", "tensorrt"], progress=lines.append)
     assert lines == []
 
 
@@ -113,7 +113,7 @@ def test_a_missing_or_failing_runtime_is_reported_and_the_run_goes_on(monkeypatc
     monkeypatch.setitem(runtimes_module.RUNTIMES, "broken", Runtime("broken", "breaks", broken, tensorflow=False))
     monkeypatch.setitem(runtimes_module.RUNTIMES, "sleepy", Runtime("sleepy", "sleeps", sleepy, tensorflow=False))
     lines = []
-    measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[2], runtimes=["absent", "broken", "failing", "keras",
+    measured = run_benchmark([CASE], sizes=[(24, 24)], batches=[2], runtimes=["absent", "broken", "failing", "keras",
                                                                              "sleepy"],
                              repeats=3, serving_sizes=None, progress=lines.append)
     assert measured["skipped"] == {
@@ -175,7 +175,7 @@ def test_quality_of_low_precision_on_a_trained_model(tmp_path):
 def test_the_benchmark_runs_on_every_backend():
     """On JAX and PyTorch (a GPU machine without TensorFlow, say) Keras itself and the training step are measured;
     the TensorFlow runtimes say what they need."""
-    measured = run_benchmark([SPEC], sizes=[(24, 24)], batches=[1], runtimes=["keras", "tf_function"], repeats=1,
+    measured = run_benchmark([CASE], sizes=[(24, 24)], batches=[1], runtimes=["keras", "tf_function"], repeats=1,
                              demo=TINY_DEMO, training_policies=("float32",), serving_sizes=None,
                              progress=lambda line: None)
     assert measured["machine"]["backend"] == keras.backend.backend()
@@ -234,7 +234,7 @@ def test_a_batch_too_large_for_memory_is_named():
     with pytest.raises(ValueError, match=r"^`sizes` 500x500, `batches` 8: one batch of 8 needs about 0\.2 GiB of "
                                          r"activations for fcn8s vgg16_tiny paper, and this machine has 0\.1 GiB "
                                          r"available; give smaller `sizes` or `batches`\.$"):
-        check_memory([ModelSpec("fcn8s", "vgg16_tiny", "paper")], [(32, 32), (500, 500)], [8, 1],
+        check_memory([ModelCase("fcn8s", "vgg16_tiny", "paper")], [(32, 32), (500, 500)], [8, 1],
                      available=0.1 * 2**30)
 
 
@@ -256,7 +256,7 @@ def test_a_runtime_whose_package_is_missing_is_said_where_it_would_run(monkeypat
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *args: None if name == "ai_edge_litert" else find_spec(name, *args))
     lines = []
-    run_benchmark([SPEC], sizes=[(24, 24)], batches=[1], runtimes=["keras", "tf_function", "tflite_int8"], repeats=1,
+    run_benchmark([CASE], sizes=[(24, 24)], batches=[1], runtimes=["keras", "tf_function", "tflite_int8"], repeats=1,
                   serving_sizes=None, progress=lines.append)
     assert [line.split(":")[0] for line in lines[2:4]] == ["[1/2] fcn8s vgg16_tiny paper 24x24 batch 1 keras",
                                                            "[2/2] fcn8s vgg16_tiny paper 24x24 batch 1 tf_function"]

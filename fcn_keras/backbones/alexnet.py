@@ -10,13 +10,14 @@ maps at ceil(H / stride). ImageNet weights: the BVLC release's
 
 import functools
 
-from fcn_keras.backbones.caffe_layers import PAPER_PAD, ceil_max_pool, register_caffe_backbone
-from fcn_keras.backbones.registry import CAFFE_IMAGENET
+from fcn_keras.backbones.caffe_trained import ceil_max_pool, register_caffe_backbone
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, PAPER_PAD
 from fcn_keras.backbones.surgery import fully_connected_as_convolutions
 
 CONVS = (("conv1", 11, 4, 1), ("conv2", 5, 1, 2), ("conv3", 3, 1, 1), ("conv4", 3, 1, 2), ("conv5", 3, 1, 2))
 POOLED = {"conv1": "pool1", "conv2": "pool2", "conv5": "pool5"}  # a 3x3/2 max pool after these
-NORMALIZED = {"pool1": "norm1", "pool2": "norm2"}  # LRN after these (size 5, alpha 1e-4, beta 0.75)
+# An LRN (size 5, alpha 1e-4, beta 0.75) after these pools: its name and the stride it is the tap of.
+NORMALIZED = {"pool1": ("norm1", 8), "pool2": ("norm2", 16)}
 FC_KERNEL = 6
 
 
@@ -24,9 +25,7 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
     """Builds AlexNet's layers (the authors' names) on `images`; returns its taps at strides 8, 16 and 32.
 
     Args:
-        images: preprocessed (BGR, mean-subtracted) image tensor (N, H, W, 3).
-        padding: "paper" or "same" (see the module docstring).
-        dropout: rate of the dropout after fc6 and fc7 (0 for none).
+        images, padding, dropout: as `BackboneSpec.build` takes them; `dropout` (a rate, 0 for none) follows fc6, fc7.
         widths: filters of conv1..conv5, (96, 256, 384, 384, 256) for AlexNet.
         fc_units: filters of fc6 and fc7, 4096 for AlexNet.
 
@@ -52,8 +51,8 @@ def build_alexnet_taps(images, padding, dropout, widths, fc_units):
         if name in POOLED:
             x = ceil_max_pool(x, POOLED[name], padding)
             if POOLED[name] in NORMALIZED:
-                x = LocalResponseNormalization(5, 1e-4, 0.75, name=NORMALIZED[POOLED[name]])(x)
-                taps[8 if name == "conv1" else 16] = x
+                norm, tap_stride = NORMALIZED[POOLED[name]]
+                x = taps[tap_stride] = LocalResponseNormalization(5, 1e-4, 0.75, name=norm)(x)
     taps[32] = fully_connected_as_convolutions(x, fc_units, FC_KERNEL, padding, dropout)
     return taps
 

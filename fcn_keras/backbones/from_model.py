@@ -1,9 +1,8 @@
 """Any Keras Functional model as an FCN backbone: its taps picked by layer name (or keras-hub's pyramid)."""
 
 from fcn_keras.arguments import tap_layers
-from fcn_keras.backbones.registry import BackboneSpec
+from fcn_keras.backbones.registry import PAPER_PAD, BackboneSpec
 
-PAPER_PAD = 100  # zeros around the image in the "paper" geometry, as the reference's conv1_1 pads
 EXTRACTOR = "backbone"  # the name of the tap extractor inside an FCN built on a model
 PYRAMID_LEVELS = {8: "P3", 16: "P4", 32: "P5"}  # keras-hub's `pyramid_outputs` keys
 

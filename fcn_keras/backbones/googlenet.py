@@ -22,7 +22,8 @@ train_val.prototxt.
 
 import functools
 
-from fcn_keras.backbones.caffe_layers import PAPER_PAD, ceil_max_pool, register_caffe_backbone
+from fcn_keras.backbones.caffe_trained import ceil_max_pool, register_caffe_backbone
+from fcn_keras.backbones.registry import PAPER_PAD
 
 BVLC_GOOGLENET_MEAN = {"mean_rgb": (123.0, 117.0, 104.0), "channel_order": "BGR"}  # mean_value 104, 117, 123 (BGR)
 BRANCHES = ("1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool_proj")  # an inception module's convolutions

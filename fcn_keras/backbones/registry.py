@@ -10,6 +10,8 @@ for strides 8, 16 and 32. Nothing else: where each tap's pixels sit in the image
 import dataclasses
 from typing import Callable, Optional
 
+PAPER_PAD = 100  # the "paper" geometry's zeros around the image, before the first convolution (the reference's)
+
 # The input normalizations backbones' weights expect, as `ImagePreprocessing` arguments.
 CAFFE_IMAGENET = {"mean_rgb": (123.68, 116.779, 103.939), "channel_order": "BGR"}  # VGG, keras.applications ResNet
 INCEPTION = {"mean_rgb": (127.5,) * 3, "std_rgb": (127.5,) * 3}  # to [-1, 1]: MobileNet, Inception
@@ -25,7 +27,7 @@ class BackboneSpec:
         name: the registry key, e.g. "vgg16".
         build: `build(images, padding, dropout) -> {stride: tensor}` on the
             preprocessed image tensor; strides 8, 16 and 32 feed FCN-8s/16s/32s.
-            `padding` is "paper" (the reference's: 100 pixels of zeros around the
+            `padding` is "paper" (the reference's: `PAPER_PAD` zeros around the
             image, so that the coarsest layers see all of it) or "same".
         preprocessing: the `ImagePreprocessing` arguments its weights expect
             (`mean_rgb`, `std_rgb`, `channel_order`).

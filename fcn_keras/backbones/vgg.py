@@ -9,21 +9,18 @@ FLOPs.
 import functools
 
 from fcn_keras.backbones.pretrained import PretrainedNetwork, load_pretrained, register_pretrained
-from fcn_keras.backbones.registry import CAFFE_IMAGENET, BackboneSpec, register_backbone
+from fcn_keras.backbones.registry import CAFFE_IMAGENET, PAPER_PAD, BackboneSpec, register_backbone
 from fcn_keras.backbones.surgery import convolutionalize, fully_connected_as_convolutions
 
 CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 FC_KERNEL = 7
-PAPER_PAD = 100
 
 
 def build_vgg16_taps(images, padding, dropout, widths, fc_units):
     """Builds VGG16's layers on `images` and returns its taps at strides 8, 16 and 32.
 
     Args:
-        images: preprocessed (BGR, mean-subtracted) image tensor (N, H, W, 3).
-        padding: "paper" or "same" (see the module docstring).
-        dropout: rate of the dropout after fc6 and fc7 (0 for none).
+        images, padding, dropout: as `BackboneSpec.build` takes them; `dropout` (a rate, 0 for none) follows fc6, fc7.
         widths: filters of the five conv blocks, (64, 128, 256, 512, 512) for VGG16.
         fc_units: filters of fc6 and fc7, 4096 for VGG16.
 
@@ -42,10 +39,11 @@ def build_vgg16_taps(images, padding, dropout, widths, fc_units):
     for block, (width, convs) in enumerate(zip(widths, CONVS_PER_BLOCK), start=1):
         for index in range(1, convs + 1):
             name = f"conv{block}_{index}"
-            if padding == "paper" and name == "conv1_1":
+            paper_padded = padding == "paper" and name == "conv1_1"
+            if paper_padded:
                 x = keras.layers.ZeroPadding2D(PAPER_PAD, name="conv1_1_pad")(x)
-            keras_padding = "valid" if padding == "paper" and name == "conv1_1" else "same"
-            x = keras.layers.Conv2D(width, 3, padding=keras_padding, activation="relu", name=name)(x)
+            x = keras.layers.Conv2D(width, 3, padding="valid" if paper_padded else "same", activation="relu",
+                                    name=name)(x)
         # "same" 2x2/2 pooling pads only bottom/right: Caffe's ceil rounding.
         x = keras.layers.MaxPooling2D(2, 2, padding="same", name=f"pool{block}")(x)
         if block in (3, 4):

@@ -8,8 +8,8 @@ number of graphs serving varied sizes compiles and, given the demo's trained
 model, what each runtime's precision costs in mean IU come with them.
 
 Example:
-    >>> from fcn_keras.benchmark import ModelSpec, run_benchmark
-    >>> results = run_benchmark([ModelSpec("fcn32s", "vgg16_tiny", "paper")], sizes=[(24, 24)], batches=[1],
+    >>> from fcn_keras.benchmark import ModelCase, run_benchmark
+    >>> results = run_benchmark([ModelCase("fcn32s", "vgg16_tiny", "paper")], sizes=[(24, 24)], batches=[1],
     ...                         runtimes=["keras", "tf_function"], repeats=1, serving_sizes=None,
     ...                         progress=lambda line: None)
     >>> [row["runtime"] for row in results["inference"]]
@@ -19,7 +19,7 @@ Example:
 from fcn_keras.lazy_imports import lazy_namespace
 
 __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
-    "fcn_keras.benchmark.inference": ["ModelSpec", "check_memory", "model_specs"],
+    "fcn_keras.benchmark.inference": ["ModelCase", "check_memory", "model_cases"],
     "fcn_keras.benchmark.quality": ["demo_quality", "precision_quality"],
     "fcn_keras.benchmark.report": ["claimed_results", "markdown", "plot_latency", "result_paths", "write_results"],
     "fcn_keras.benchmark.run": ["run_benchmark", "serving_graphs"],

@@ -8,19 +8,16 @@ import numpy as np
 from fcn_keras.backbones import get_backbone
 from fcn_keras.benchmark.timing import PeakMemory, median_seconds
 from fcn_keras.defaults import DEFAULT_PADDING
-from fcn_keras.models import build_fcn8s, build_fcn16s, build_fcn32s, convolution_flops
+from fcn_keras.models import build_fcn, convolution_flops
 from fcn_keras.models.variants import PADDINGS
 from fcn_keras.precision import dtype_policy
 
-BUILDERS = {"fcn32s": build_fcn32s, "fcn16s": build_fcn16s, "fcn8s": build_fcn8s}
-
-
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """One FCN the benchmark builds: variant, backbone and geometry (21 classes, as for VOC).
+class ModelCase:
+    """The model of some of the benchmark's inference cases: variant, backbone and geometry (21 classes, as for VOC).
 
     Example:
-        >>> ModelSpec("fcn8s", "vgg16", "same").name
+        >>> ModelCase("fcn8s", "vgg16", "same").name
         'fcn8s vgg16 same'
     """
 
@@ -44,33 +41,33 @@ class ModelSpec:
 
     def _plain(self, policy, size):
         with dtype_policy(policy):
-            return BUILDERS[self.variant](self.num_classes, backbone=self.backbone, padding=self.padding,
-                                          input_shape=(*(size or (None, None)), 3))
+            return build_fcn(self.variant, self.num_classes, backbone=self.backbone, padding=self.padding,
+                             input_shape=(*(size or (None, None)), 3))
 
 
-def model_specs(variants, backbones, paddings=None):
-    """Every combination of `variants` and `backbones`; `paddings` None means both geometries for the VGG16
-    family and the builders' default for the other backbones.
+def model_cases(variants, backbones, paddings=None):
+    """A `ModelCase` for every combination of `variants` and `backbones`; `paddings` None means both geometries
+    for the VGG16 family and the builders' default for the other backbones.
 
     Raises:
         ValueError: an unknown backbone, before anything is measured.
 
     Example:
-        >>> [spec.name for spec in model_specs(["fcn8s"], ["vgg16", "resnet50"])]
+        >>> [model_case.name for model_case in model_cases(["fcn8s"], ["vgg16", "resnet50"])]
         ['fcn8s vgg16 paper', 'fcn8s vgg16 same', 'fcn8s resnet50 paper']
     """
     for backbone in backbones:
         get_backbone(backbone)
-    return [ModelSpec(variant, backbone, padding) for variant in variants for backbone in backbones
+    return [ModelCase(variant, backbone, padding) for variant in variants for backbone in backbones
             for padding in (paddings or (PADDINGS if backbone.startswith("vgg16") else (DEFAULT_PADDING,)))]
 
 
-def check_memory(specs, sizes, batches, available=None):
+def check_memory(model_cases, sizes, batches, available=None):
     """Refuses, before anything is measured, a size or batch whose activations do not fit in memory: each model's
     float32 activations (`fcn_keras.tiling.activation_bytes`; every runtime's logits are checked against them).
 
     Args:
-        specs: `ModelSpec`s.
+        model_cases: `ModelCase`s.
         sizes: (H, W) input sizes.
         batches: batch sizes.
         available: bytes of memory the run may use (default: what psutil finds available now).
@@ -80,7 +77,7 @@ def check_memory(specs, sizes, batches, available=None):
             needs and what is available.
 
     Example:
-        >>> check_memory([ModelSpec("fcn8s", "vgg16_tiny", "same")], [(32, 32), (4000, 6000)], [1], available=2**30)
+        >>> check_memory([ModelCase("fcn8s", "vgg16_tiny", "same")], [(32, 32), (4000, 6000)], [1], available=2**30)
         Traceback (most recent call last):
         ...
         ValueError: `sizes` 4000x6000: one batch of 1 needs about 4.3 GiB of activations for fcn8s vgg16_tiny \
@@ -91,15 +88,15 @@ same, and this machine has 1.0 GiB available; give smaller `sizes`.
     from fcn_keras.tiling import activation_bytes
 
     available = psutil.virtual_memory().available if available is None else available
-    for spec in specs:
-        model = spec._plain("float32", None)  # building it also refuses a backbone that cannot be built here
+    for model_case in model_cases:
+        model = model_case._plain("float32", None)  # building it also refuses a backbone that cannot be built here
         for size, batch in itertools.product(sizes, sorted(batches)):  # the smallest batch that does not fit
             needed = activation_bytes(model, *size, batch)
             if needed > available:
                 case, fix = (f", `batches` {batch}", " or `batches`") if batch > 1 else ("", "")
                 raise ValueError(f"`sizes` {size[0]}x{size[1]}{case}: one batch of {batch} needs about "
-                                 f"{needed / 2**30:,.1f} GiB of activations for {spec.name}, and this machine has "
-                                 f"{available / 2**30:,.1f} GiB available; give smaller `sizes`{fix}.")
+                                 f"{needed / 2**30:,.1f} GiB of activations for {model_case.name}, and this machine "
+                                 f"has {available / 2**30:,.1f} GiB available; give smaller `sizes`{fix}.")
 
 
 def randomize_zero_kernels(model, seed=0, scale=0.01):

@@ -12,10 +12,11 @@ import functools
 
 import numpy as np
 
+from fcn_keras.backbones.registry import PAPER_PAD
+
 VGG16_BLOCKS = (2, 2, 3, 3, 3)  # 3x3 convolutions per block, each block ending in a 2x2/2 pool
 CONVOLUTIONS = tuple(f"conv{block}_{i}" for block, n in enumerate(VGG16_BLOCKS, 1) for i in range(1, n + 1))
 POOLS = tuple(f"pool{block}" for block in range(1, len(VGG16_BLOCKS) + 1))
-PAPER_PAD = 100  # conv1_1's zero padding
 CROPS = {"score_pool4c": 5, "score_pool3c": 9, "score": 31}  # pytorch-fcn's (and Caffe's) crop offsets
 UPSAMPLERS = {"upscore2": (4, 2), "upscore_pool4": (4, 2), "upscore8": (16, 8)}  # kernel, stride
 SCORES = ("score_fr", "score_pool4", "score_pool3")

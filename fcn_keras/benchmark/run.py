@@ -7,7 +7,7 @@ import typing
 import numpy as np
 
 from fcn_keras.benchmark.inference import (
-    ModelSpec,
+    ModelCase,
     check_memory,
     failure_reason,
     measure_inference,
@@ -23,14 +23,14 @@ from fcn_keras.demo_settings import DemoSettings
 SERVING_SIZES = ((64, 64), (80, 96), (97, 131), (128, 128), (150, 90), (64, 64))
 
 
-def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtimes=("keras",), repeats=5,
+def run_benchmark(model_cases, sizes=((500, 500), (224, 224)), batches=(1, 8), runtimes=("keras",), repeats=5,
                   demo=None, training_policies=("float32", "auto"), serving_sizes=SERVING_SIZES, trained=None,
                   progress=print, checkpoint=None):
     """Measures inference of each model on each runtime, size and batch, the demo's training step and pipeline,
     and the graphs serving compiles, against this machine's fp32 matmul peak.
 
     Args:
-        specs: `ModelSpec`s (variant, backbone, geometry).
+        model_cases: `ModelCase`s (variant, backbone, geometry).
         sizes: (H, W) input sizes.
         batches: batch sizes.
         runtimes: names from `RUNTIMES`; one that cannot run here is listed with its reason, in `skipped` and in
@@ -55,7 +55,7 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
             fit in this machine's memory (`check_memory`), before anything is measured.
 
     Example:
-        >>> results = run_benchmark([ModelSpec("fcn8s", "vgg16_tiny", "same")], sizes=[(32, 32)], batches=[1],
+        >>> results = run_benchmark([ModelCase("fcn8s", "vgg16_tiny", "same")], sizes=[(32, 32)], batches=[1],
         ...                         repeats=1, serving_sizes=None, progress=lambda line: None)
         >>> row, = results["inference"]
         >>> row["runtime"], row["size"], row["max_relative_difference"]
@@ -64,7 +64,7 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
     from fcn_keras.machine import describe, keras_backend, machine_line
 
     runtimes = [get_runtime(name) for name in runtimes]  # unknown names fail before anything runs
-    check_memory(specs, sizes, batches)
+    check_memory(model_cases, sizes, batches)
     progress(machine_line())
     matmul = matmul_peak(repeats)
     progress(f"fp32 matmul: Keras backend {matmul['backend']:.0f}, NumPy {matmul['numpy']:.0f} GFLOP/s")
@@ -73,7 +73,7 @@ def run_benchmark(specs, sizes=((500, 500), (224, 224)), batches=(1, 8), runtime
                "skipped": {}, "training": [], "pipeline": None, "serving_graphs": None, "quality": [],
                "quality_skipped": {}}
     checkpoint = checkpoint or (lambda so_far: None)
-    _measure_inference(results, specs, runtimes, sizes, batches, repeats, progress, checkpoint)
+    _measure_inference(results, model_cases, runtimes, sizes, batches, repeats, progress, checkpoint)
     if demo is not None:
         results["training"] = _measure_training(demo, training_policies, repeats, matmul["best"], progress)
         results["pipeline"] = _measure_pipeline(demo, progress)
@@ -98,13 +98,13 @@ class Skipped(typing.NamedTuple):
     counted: int
 
 
-def _measure_inference(results, specs, runtimes, sizes, batches, repeats, progress, checkpoint):
+def _measure_inference(results, model_cases, runtimes, sizes, batches, repeats, progress, checkpoint):
     """Adds every inference case's row to `results`, one progress line (and checkpoint) each, "[k/N]" over the
     cases that run; a skipped case is recorded and said where it would have been measured, and leaves N."""
-    total = len(specs) * sum(not runtime.missing() for runtime in runtimes) * len(sizes) * len(batches)
+    total = len(model_cases) * sum(not runtime.missing() for runtime in runtimes) * len(sizes) * len(batches)
     counter = itertools.count(1)
-    for spec in specs:
-        for outcome in _measure_model(spec, runtimes, sizes, batches, repeats, results["matmul"]["best"]):
+    for model_case in model_cases:
+        for outcome in _measure_model(model_case, runtimes, sizes, batches, repeats, results["matmul"]["best"]):
             if isinstance(outcome, Skipped):
                 results["skipped"][outcome.case] = outcome.reason
                 total -= outcome.counted
@@ -115,30 +115,30 @@ def _measure_inference(results, specs, runtimes, sizes, batches, repeats, progre
             checkpoint(results)
 
 
-def _measure_model(spec, runtimes, sizes, batches, repeats, peak):
+def _measure_model(model_case, runtimes, sizes, batches, repeats, peak):
     """Rows of one model: each runtime prepared once (exports written once), then every size and batch; a
     `Skipped` for each runtime that cannot run and each case that fails."""
-    model = spec.build()
+    model = model_case.build()
     references = {}
-    flops = {size: spec.flops(size) for size in sizes}
+    flops = {size: model_case.flops(size) for size in sizes}
     calibration = test_images(4, sizes[0], seed=1)
 
     def build(policy="float32"):
         if policy == "float32":
             return model
-        other = spec.build(policy)
+        other = model_case.build(policy)
         other.set_weights(model.get_weights())
         return other
 
     for runtime in runtimes:
         missing = runtime.missing()
         if missing:
-            yield Skipped(f"{runtime.name}, {spec.name}", missing, 0)
+            yield Skipped(f"{runtime.name}, {model_case.name}", missing, 0)
             continue
         with tempfile.TemporaryDirectory(prefix=f"fcn_benchmark_{runtime.name}_") as workdir:
             predict, reason = prepare_runtime(runtime, build, calibration, workdir)
             if predict is None:
-                yield Skipped(f"{runtime.name}, {spec.name}", reason, len(sizes) * len(batches))
+                yield Skipped(f"{runtime.name}, {model_case.name}", reason, len(sizes) * len(batches))
                 continue
             for size, batch in itertools.product(sizes, batches):
                 images = test_images(batch, size)
@@ -147,17 +147,18 @@ def _measure_model(spec, runtimes, sizes, batches, repeats, peak):
                 try:
                     row = measure_inference(predict, images, references[size, batch], repeats)
                 except Exception as error:  # another library's failure costs its case, not the whole run
-                    yield Skipped(f"{runtime.name}, {spec.name} {size[0]}x{size[1]} batch {batch}",
+                    yield Skipped(f"{runtime.name}, {model_case.name} {size[0]}x{size[1]} batch {batch}",
                                   failure_reason(error), 1)
                     continue
-                yield _inference_row(spec, runtime.name, size, batch, row, flops[size], peak)
+                yield _inference_row(model_case, runtime.name, size, batch, row, flops[size], peak)
 
 
-def _inference_row(spec, runtime, size, batch, measured, flops, peak):
+def _inference_row(model_case, runtime, size, batch, measured, flops, peak):
     seconds = measured.pop("seconds")
     rate = flops * batch / seconds / 1e9
-    return {"model": spec.name, "variant": spec.variant, "backbone": spec.backbone, "padding": spec.padding,
-            "runtime": runtime, "size": f"{size[0]}x{size[1]}", "pixels": size[0] * size[1], "batch": batch,
+    return {"model": model_case.name, "variant": model_case.variant, "backbone": model_case.backbone,
+            "padding": model_case.padding, "runtime": runtime, "size": f"{size[0]}x{size[1]}",
+            "pixels": size[0] * size[1], "batch": batch,
             "ms_per_image": 1000 * seconds / batch, "images_per_s": batch / seconds,
             "gflop_per_image": flops / 1e9, "gflop_per_s": rate, "of_matmul": rate / peak, **measured}
 
@@ -207,7 +208,7 @@ def serving_graphs(sizes=SERVING_SIZES):
 
     from fcn_keras.export.saved_model import write_logits_saved_model
 
-    model = ModelSpec("fcn8s", "vgg16_tiny", "paper").build()
+    model = ModelCase("fcn8s", "vgg16_tiny", "paper").build()
     with tempfile.TemporaryDirectory() as workdir:
         signature = tf.saved_model.load(write_logits_saved_model(model, f"{workdir}/model")).signatures[
             "serving_default"]

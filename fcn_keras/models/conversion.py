@@ -41,11 +41,10 @@ def backbone_from_layers(layers):
         ValueError: no registered backbone has those layers and widths.
 
     Example:
-        >>> fcn = build_fcn8s(3, backbone="vgg16_tiny")  # a tiny FCN with the authors' layer names
-        >>> arrays = {f"{layer.name}/{'Wb'[i]}": w.transpose(3, 2, 0, 1) if w.ndim == 4 else w  # as Chainer's
-        ...           for layer in fcn.layers for i, w in enumerate(layer.get_weights())}
-        >>> np.savez("fcn8s_tiny.npz", **arrays)
-        >>> backbone_from_layers(read_weights("fcn8s_tiny.npz"))
+        >>> from fcn_keras.weight_files import SourceLayer
+        >>> widths = get_backbone("vgg16_tiny").layer_widths  # {conv1_1: 4, ..., fc6: 64}
+        >>> backbone_from_layers({name: SourceLayer("conv", (np.zeros((width, 1, 1, 1)),))
+        ...                       for name, width in widths.items()})
         'vgg16_tiny'
     """
     found = {}
@@ -191,15 +190,7 @@ def fcn_from_file(path, at_once=None, **kwargs):
         **kwargs: `mean_bgr`, `name` and `modalities` of `fcn_from_weights`.
 
     Returns:
-        The converted `keras.Model`.
-
-    Example:
-        >>> fcn = build_fcn8s(3, backbone="vgg16_tiny")  # a tiny FCN with the authors' layer names
-        >>> arrays = {f"{layer.name}/{'Wb'[i]}": w.transpose(3, 2, 0, 1) if w.ndim == 4 else w  # as Chainer's
-        ...           for layer in fcn.layers for i, w in enumerate(layer.get_weights())}
-        >>> np.savez("fcn8s-atonce_tiny.npz", **arrays)
-        >>> fcn_from_file("fcn8s-atonce_tiny.npz").get_layer("scale_pool4").scale  # at-once, as its name says
-        0.01
+        The converted `keras.Model` (`convert_weights_file`'s example converts a file).
     """
     path = os.fspath(path)
     layers = read_weights(path)

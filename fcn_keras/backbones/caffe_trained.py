@@ -5,8 +5,6 @@ import functools
 from fcn_keras.backbones.registry import BackboneSpec, register_backbone
 from fcn_keras.backbones.surgery import load_caffe_trunk
 
-PAPER_PAD = 100  # "paper" geometry: zeros before the first convolution, as in the reference FCNs
-
 
 def ceil_max_pool(x, name, padding):
     """Caffe's 3x3/2 max pool, whose output size rounds up.
