@@ -500,14 +500,14 @@ def _benchmark_arguments(parser):
          "fcn-keras benchmark --variants fcn8s --backbones vgg16 --sizes 500x500 --batches 1 "
          "--runtimes keras xla tflite_int8", _benchmark_arguments)
 def _benchmark(args):
-    from fcn_keras.benchmark import claimed_results, model_specs, run_benchmark, write_results
+    from fcn_keras.benchmark import claimed_results, model_cases, run_benchmark, write_results
     from fcn_keras.benchmark.quality import demo_model_for_quality
     from fcn_keras.benchmark.report import write_json
 
-    specs = model_specs(args.variants, args.backbones, args.paddings)
+    cases = model_cases(args.variants, args.backbones, args.paddings)
     trained = args.trained and demo_model_for_quality(args.trained, DEMO)  # a wrong file fails now, not at the end
     with claimed_results(args.output, args.overwrite) as paths:  # refused now, not after an hour
-        results = run_benchmark(specs, args.sizes, args.batches,
+        results = run_benchmark(cases, args.sizes, args.batches,
                                 args.runtimes, args.repeats, demo=None if args.no_training else DEMO,
                                 trained=trained, checkpoint=lambda so_far: write_json(so_far, paths[0]))
         print(f"Results in {', '.join(write_results(results, args.output, overwrite=True))}")

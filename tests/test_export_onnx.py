@@ -119,9 +119,9 @@ def test_a_written_graph_that_differs_from_keras_is_refused_and_not_kept(tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("padding", ["paper", "same"])
 def test_the_full_vgg16_fcn8s_exports_and_matches_keras(padding, tmp_path):
-    from fcn_keras.benchmark.inference import ModelSpec
+    from fcn_keras.benchmark.inference import ModelCase
 
-    model = ModelSpec("fcn8s", "vgg16", padding).build()  # 134M parameters, score layers made non-zero
+    model = ModelCase("fcn8s", "vgg16", padding).build()  # 134M parameters, score layers made non-zero
     session = onnxruntime.InferenceSession(export_onnx(model, tmp_path / "fcn8s.onnx"),
                                            providers=["CPUExecutionProvider"])
     for size in ((64, 80), (100, 120)):
