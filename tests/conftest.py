@@ -48,7 +48,7 @@ def nyud_root(tmp_path):
 @pytest.fixture
 def registries():
     """The registries of data sources and modalities, given back as they were after a test that registers more."""
-    containers = [specs.DATA_SOURCES, specs.SPECS, specs.SPLITLESS_SOURCES, specs.COUNTED_BY_CALLER,
+    containers = [specs.SOURCE_KINDS, specs.SPECS, specs.SPLITLESS_SOURCES, specs.COUNTED_BY_CALLER,
                   modalities.MODALITIES]
     saved = [copy.copy(container) for container in containers]
     yield

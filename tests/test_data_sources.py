@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fcn_keras.data import DataSource, Source, open_source, register_data_source
+from fcn_keras.data import SourceKind, Source, open_source, register_source_kind
 from fcn_keras.data.specs import COUNTED_BY_CALLER, SPECS, SPLITLESS_SOURCES, check_validation_source
 
 STRIPES = np.tile(np.arange(6, dtype=np.uint8) % 3, (4, 1))  # a (4, 6) mask of classes 0, 1, 2
@@ -26,7 +26,7 @@ def open_pairs(request):
 
 @pytest.fixture
 def stripes(registries):
-    return register_data_source(DataSource("stripes", "N", "vertical stripes (N images; give `num_classes`)",
+    return register_source_kind(SourceKind("stripes", "N", "vertical stripes (N images; give `num_classes`)",
                                            open_stripes, counted_by_caller=True, splitless=True))
 
 
@@ -50,11 +50,11 @@ def test_a_registered_kind_is_opened_listed_and_checked_like_the_others(stripes)
     with pytest.raises(ValueError, match=r"'stripes:2' has no splits, so validation would reuse the training images"):
         check_validation_source("stripes:2")
     with pytest.raises(ValueError, match="A data source kind named 'stripes' is already registered"):
-        register_data_source(stripes)
+        register_source_kind(stripes)
 
 
 def test_a_kind_of_two_arguments_gets_both_and_its_own_classes_are_checked(registries):
-    register_data_source(DataSource("pairs", "FIRST,SECOND", "two names; 3 classes", open_pairs))
+    register_source_kind(SourceKind("pairs", "FIRST,SECOND", "two names; 3 classes", open_pairs))
     assert open_source("pairs:a,b").class_names == ("background", "a", "b")
     with pytest.raises(ValueError, match=r"'pairs:a' needs two folders, pairs:FIRST,SECOND, separated by a comma"):
         open_source("pairs:a")

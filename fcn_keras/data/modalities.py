@@ -96,6 +96,26 @@ def register_modality(modality):
     return modality
 
 
+def check_modality_dtype(name, dtype, where):
+    """Refuses an array of input `name` whose dtype cannot hold that modality (any dtype passes for other names).
+
+    Args:
+        name: the input's name, e.g. "depth".
+        dtype: the array's dtype name, e.g. "uint8".
+        where: what to call the array in the message.
+
+    Raises:
+        fcn_keras.data.DataError: the modality's `check_dtype` refuses it.
+
+    Example:
+        >>> check_modality_dtype("depth", "uint8", "images['depth']")
+        Traceback (most recent call last):
+        fcn_keras.data.checks.DataError: images['depth'] is uint8: depth must be millimetres (16-bit or float), ...
+    """
+    if name in MODALITIES:
+        MODALITIES[name].check_dtype(dtype, where)
+
+
 register_modality(Modality("color", 3))
 register_modality(Modality("depth", 1, "float32", _log_depth, (math.exp(NYUD_LOG_DEPTH_MEAN),), alone=False,
                            check_dtype=_millimetres))  # millimetres, as the PNGs hold them

@@ -25,13 +25,13 @@ from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, re
 from fcn_keras.data.files import check_files_exist
 from fcn_keras.data.hha import NYUD_KINECT, hha_from_depth
 from fcn_keras.data.modalities import MODALITIES
-from fcn_keras.data.specs import DATA_SOURCES, Source
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
-NYUD_MODALITIES = DATA_SOURCES["nyud"].modalities
+NYUD_MODALITIES = SOURCE_KINDS["nyud"].modalities
 """The inputs :func:`nyud_segmentation` can give."""
 
-NYUD_URL = DATA_SOURCES["nyud"].where
+NYUD_URL = SOURCE_KINDS["nyud"].where
 """The FCN authors' NYUDv2 in the layout read here (their data/nyud/README.md gives it)."""
 
 _FIX = f"Re-extract the FCN authors' nyud.tar.gz ({NYUD_URL})."

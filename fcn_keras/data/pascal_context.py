@@ -19,13 +19,13 @@ from fcn_keras.data.decoding import read_image
 from fcn_keras.data.download import VOC_RELEASES
 from fcn_keras.data.examples import arrays_dataset, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
-from fcn_keras.data.specs import DATA_SOURCES, Source
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
 RENAMED_IN_LABELS = {"diningtable": "table", "bedcloth": "bedclothes", "clothes": "cloth"}
 """Names of ``59_labels.txt`` that ``labels.txt`` spells differently (spaces dropped from both)."""
 
-PASCAL_CONTEXT_URL = DATA_SOURCES["context"].where
+PASCAL_CONTEXT_URL = SOURCE_KINDS["context"].where
 """The data set's site, as the FCN authors name it (their data/pascal-context/README.md)."""
 
 _FIX = f"Re-extract the PASCAL-Context release (trainval.tar.gz, labels.txt, 59_labels.txt) from {PASCAL_CONTEXT_URL}."

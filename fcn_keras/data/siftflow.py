@@ -16,13 +16,13 @@ from fcn_keras.data.classes import SIFTFLOW_GEOMETRIC_CLASSES, SIFTFLOW_HEADS, S
 from fcn_keras.data.decoding import read_image
 from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
-from fcn_keras.data.specs import DATA_SOURCES, Source
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
 SIFTFLOW_SUBSET = "spatial_envelope_256x256_static_8outdoorcategories"
 """The folder of each part (``Images``, ``SemanticLabels``, ``GeoLabels``) that holds the files."""
 
-SIFTFLOW_URL = DATA_SOURCES["siftflow"].where
+SIFTFLOW_URL = SOURCE_KINDS["siftflow"].where
 """The release the FCN authors name (their data/sift-flow/README.md)."""
 SIFTFLOW_SPLITS = {"train": "trainval", "val": "test"}
 """The authors' two splits under the usual names too, for "siftflow:ROOT"."""

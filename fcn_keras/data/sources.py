@@ -5,7 +5,7 @@ checks every kind shares.
 """
 
 from fcn_keras.arguments import check_mask_heads, class_count
-from fcn_keras.data.specs import DATA_SOURCES, SPECS, SourceRequest
+from fcn_keras.data.specs import SOURCE_KINDS, SPECS, SourceRequest
 
 
 def open_source(source, split="train", num_classes=None, seed=0, download=True, modalities=None):
@@ -14,7 +14,7 @@ def open_source(source, split="train", num_classes=None, seed=0, download=True, 
     Args:
         source: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "siftflow:ROOT", "nyud:ROOT",
             "context:VOC2010,CONTEXT", "folder:IMAGES,MASKS", "tfds:NAME", "tfrecord:PATTERN", or
-            a form registered with `fcn_keras.data.specs.register_data_source`.
+            a form registered with `fcn_keras.data.specs.register_source_kind`.
         split: split name ("train", "val", ...; ignored by the splitless kinds,
             folder and tfrecord: see `fcn_keras.data.specs`).
             For synthetic data "train" uses `seed` and any other split `seed + 1`, so
@@ -36,14 +36,14 @@ def open_source(source, split="train", num_classes=None, seed=0, download=True, 
         (5, ('background', 'circle'))
     """
     name, _, argument = str(source).partition(":")
-    kind = DATA_SOURCES.get(name)
+    kind = SOURCE_KINDS.get(name)
     if not argument and not (kind and kind.optional_argument):
         raise ValueError(_usage(f"Data source {source!r} needs an argument after ':'."))
     if kind is None:
         raise ValueError(_usage(f"Unknown data source {source!r}."))
     modalities = tuple(modalities) if modalities else None
     if modalities not in (None, ("color",)) and kind.modalities == ("color",):
-        readers = " or ".join(other.form for other in DATA_SOURCES.values() if other.modalities != ("color",))
+        readers = " or ".join(other.form for other in SOURCE_KINDS.values() if other.modalities != ("color",))
         raise ValueError(f"Data source {source!r} has colour images only; modalities={modalities!r} needs {readers}.")
     counted = _caller_count(kind, num_classes, source) if kind.counted_by_caller else num_classes
     opened = kind.open(SourceRequest(source, _arguments(kind, argument, source), split, counted, seed, download,

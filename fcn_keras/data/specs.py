@@ -50,7 +50,7 @@ class SourceRequest(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class DataSource:
+class SourceKind:
     """A kind of data source.
 
     Attributes:
@@ -94,8 +94,8 @@ class DataSource:
         return opener(request)
 
 
-DATA_SOURCES = {}
-"""{name: DataSource}, in the order registered."""
+SOURCE_KINDS = {}
+"""{name: SourceKind}, in the order registered; `register_source_kind` adds to it and to the lists below."""
 SPECS = {}
 """{form: what it reads} of every registered kind, e.g. "voc:ROOT": "PASCAL VOC (ROOT holds ...); 21 classes"."""
 SPLITLESS_SOURCES = []
@@ -103,14 +103,15 @@ SPLITLESS_SOURCES = []
 COUNTED_BY_CALLER = []
 """Source kinds whose number of classes the caller gives (`num_classes`); the others define their own."""
 INPUT_MODALITIES = MODALITIES.keys()
-"""What NYUDv2 sources read and FCNs take besides colour images (`fcn_keras.data.modalities.MODALITIES`)."""
+"""The inputs FCNs take and NYUDv2 sources read: the names of `fcn_keras.data.modalities.MODALITIES`, as they
+register."""
 
 
-def register_data_source(kind):
-    """Adds a `DataSource` to the registry (a name can be registered once); `open_source` then opens it.
+def register_source_kind(kind):
+    """Adds a `SourceKind` to the registry (a name can be registered once); `open_source` then opens it.
 
     Args:
-        kind: the `DataSource`.
+        kind: the `SourceKind`.
 
     Returns:
         `kind`.
@@ -119,12 +120,12 @@ def register_data_source(kind):
         ValueError: the name is taken.
 
     Example:
-        >>> DATA_SOURCES["folder"].form, DATA_SOURCES["folder"].splitless
+        >>> SOURCE_KINDS["folder"].form, SOURCE_KINDS["folder"].splitless
         ('folder:IMAGES,MASKS', True)
     """
-    if kind.name in DATA_SOURCES:
+    if kind.name in SOURCE_KINDS:
         raise ValueError(f"A data source kind named {kind.name!r} is already registered.")
-    DATA_SOURCES[kind.name] = kind
+    SOURCE_KINDS[kind.name] = kind
     SPECS[kind.form] = kind.description
     if kind.splitless:
         SPLITLESS_SOURCES.append(kind.name)
@@ -162,35 +163,35 @@ def check_validation_source(train_source, validation_source=None, validation=Tru
                          "validation_data=SOURCE or validation=False.")
 
 
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "synthetic", "N", "built-in synthetic shapes (N images; 5 classes; split 'train' or a held-out one)",
     "fcn_keras.data.synthetic:open_synthetic", counted_by_caller=True, default_classes=5, optional_argument=True))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "voc", "ROOT", "PASCAL VOC (ROOT holds JPEGImages/, SegmentationClass/, ImageSets/); 21 classes",
     "fcn_keras.data.voc:open_voc", where="fcn_keras.data.download_voc(dest, year)"))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "sbd", "ROOT", "SBD (ROOT holds img/, cls/, train.txt, val.txt); 21 classes",
     "fcn_keras.data.voc:open_sbd", where="fcn_keras.data.download_sbd(dest)"))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "siftflow", "ROOT", "SIFT Flow (ROOT holds Images/, SemanticLabels/, GeoLabels/ and the FCN authors' trainval.txt "
                         "and test.txt, which 'train' and 'val' also name); two heads: 33 semantic, 3 geometric classes",
     "fcn_keras.data.siftflow:open_siftflow",
     where="http://www.cs.unc.edu/~jtighe/Papers/ECCV10/siftflow/SiftFlowDataset.zip"))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "nyud", "ROOT", "NYUDv2 colour images in the FCN authors' layout (data/images/, segmentation/, train.txt, val.txt, "
                     "test.txt); 40 classes",
     "fcn_keras.data.nyud:open_nyud", modalities=("color", "depth", "hha"),
     where="http://dl.caffe.berkeleyvision.org/nyud.tar.gz"))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "context", "VOC2010,CONTEXT", "PASCAL-Context (the VOC2010 folder, and the release's folder of trainval/*.mat, "
                                   "labels.txt, 59_labels.txt); 59 classes and background",
     "fcn_keras.data.pascal_context:open_context", where="http://www.cs.stanford.edu/~roozbeh/pascal-context/"))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "folder", "IMAGES,MASKS", "your images and PNG masks matched by file name (give `num_classes`)",
     "fcn_keras.data.folder:open_folder", counted_by_caller=True, splitless=True))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "tfds", "NAME", "a TFDS data set with masks: oxford_iiit_pet, scene_parse150",
     "fcn_keras.data.tfds_sources:open_tfds"))
-register_data_source(DataSource(
+register_source_kind(SourceKind(
     "tfrecord", "PATTERN", "TFRecords with image/encoded and image/segmentation/class/encoded (give `num_classes`)",
     "fcn_keras.data.tfrecord:open_tfrecord", counted_by_caller=True, splitless=True))

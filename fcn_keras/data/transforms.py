@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
-from fcn_keras.data.modalities import MODALITIES
+from fcn_keras.data.modalities import MODALITIES, check_modality_dtype
 from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL, label_masks
 
@@ -208,8 +208,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
 
     inputs, masks = dataset.element_spec
     for name, spec in (inputs.items() if isinstance(inputs, dict) else ()):
-        if name in MODALITIES:
-            MODALITIES[name].check_dtype(spec.dtype.name, f"The data set's {name}")
+        check_modality_dtype(name, spec.dtype.name, f"The data set's {name}")
     heads = list(masks) if isinstance(masks, dict) else None
     modalities = {name: spec.shape[-1] for name, spec in inputs.items()} if isinstance(inputs, dict) else None
     pad_values = _pad_values(modalities, image_pad_value)

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from fcn_keras.arguments import modality_names, positive_number
-from fcn_keras.data.modalities import MODALITIES
+from fcn_keras.data.modalities import MODALITIES, check_modality_dtype
 from fcn_keras.layers import ImagePreprocessing
 
 IMAGES = "images"  # the input of a model with one input
@@ -101,8 +101,7 @@ def check_input_arrays(model, images):
         if array.ndim not in (3, 4) or (channels is not None and array.shape[-1] != channels):
             raise ValueError(f"{where} has shape {array.shape}; {model.name!r} takes "
                              f"{_input_in_words(name, channels, array.shape)}.")
-        if name in MODALITIES:
-            MODALITIES[name].check_dtype(array.dtype.name, where)
+        check_modality_dtype(name, array.dtype.name, where)
     shapes = {name: array.shape[:-1] for name, array in given.items()}
     if len({len(shape) for shape in shapes.values()}) > 1 or len(set(shapes.values())) > 1:
         raise ValueError(f"The inputs differ in size or batch: {shapes}; give every input of one image (or batch) "
