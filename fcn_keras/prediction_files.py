@@ -8,6 +8,7 @@ from fcn_keras.data.decoding import read_image, write_mask
 from fcn_keras.data.listing import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
+from fcn_keras.models.inputs import takes_named_inputs
 from fcn_keras.models.variants import heads_of
 from fcn_keras.visualize import overlay
 from fcn_keras.write_policy import claim_files
@@ -76,7 +77,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         >>> write_predictions(model, ["photos/"], "predictions")
         ['predictions/cat.png', 'predictions/cat_overlay.png', 'predictions/dog.png', 'predictions/dog_overlay.png']
     """
-    if isinstance(model.input, dict):
+    if takes_named_inputs(model):
         raise ValueError(f"Image files hold colour images, and {model.name!r} takes {', '.join(model.input)}; "
                          "segment them with fcn_keras.evaluation.predict(model, {modality: image}).")
     files = image_files(inputs)

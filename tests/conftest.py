@@ -1,12 +1,17 @@
-"""Shared fixtures: deterministic seeds and a clean mixed-precision policy per test.
+"""Shared fixtures: deterministic seeds and a clean mixed-precision policy per test; data set folders.
 
 The suite runs under the Keras backend `KERAS_BACKEND` names (TensorFlow by default). Under
 JAX or PyTorch only the tests marked `backends` run (the rest need TensorFlow itself:
 tf.data sources, export, serving); see the README's test command.
 """
 
+import copy
+
 import keras
 import pytest
+from nyud_folder import write_nyud_folder
+
+from fcn_keras.data import modalities, specs
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -32,3 +37,21 @@ def _deterministic_keras():
     policy = keras.mixed_precision.global_policy()
     yield
     keras.mixed_precision.set_global_policy(policy)
+
+
+@pytest.fixture
+def nyud_root(tmp_path):
+    """A NYUDv2 folder of three images in the FCN authors' layout (see `nyud_folder`)."""
+    return write_nyud_folder(tmp_path / "nyud")
+
+
+@pytest.fixture
+def registries():
+    """The registries of data sources and modalities, given back as they were after a test that registers more."""
+    containers = [specs.SOURCE_KINDS, specs.SPECS, specs.SPLITLESS_SOURCES, specs.COUNTED_BY_CALLER,
+                  modalities.MODALITIES]
+    saved = [copy.copy(container) for container in containers]
+    yield
+    for container, before in zip(containers, saved):
+        container.clear()
+        (container.update if isinstance(container, dict) else container.extend)(before)

@@ -96,19 +96,18 @@ def test_voc_empty_split(voc_root):
         voc_segmentation(str(voc_root), "empty")
 
 
-def test_voc_and_sbd_wrong_roots_say_where_the_data_comes_from(tmp_path):
+@pytest.mark.parametrize("reader, where", [
+    (voc_segmentation, "missing folder(s) ['JPEGImages', 'SegmentationClass']; pass the VOCdevkit/VOC20xx folder, "
+                       "unpacked from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar or "
+                       "the year's archive (fcn_keras.data.download_voc(dest, year) fetches and extracts it)."),
+    (sbd_segmentation, "missing folder(s) ['img', 'cls']; pass the benchmark_RELEASE/dataset folder, unpacked from "
+                       "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/semantic_contours/"
+                       "benchmark.tgz (fcn_keras.data.download_sbd(dest) fetches and extracts it)."),
+], ids=["voc", "sbd"])
+def test_voc_and_sbd_wrong_roots_say_where_the_data_comes_from(tmp_path, reader, where):
     with pytest.raises(DataError) as failure:
-        voc_segmentation(str(tmp_path), "train")
-    assert str(failure.value) == (
-        f"{tmp_path}: missing folder(s) ['JPEGImages', 'SegmentationClass']; pass the VOCdevkit/VOC20xx folder, "
-        "unpacked from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar or the year's "
-        "archive (fcn_keras.data.download_voc(dest, year) fetches and extracts it).")
-    with pytest.raises(DataError) as failure:
-        sbd_segmentation(str(tmp_path), "train")
-    assert str(failure.value) == (
-        f"{tmp_path}: missing folder(s) ['img', 'cls']; pass the benchmark_RELEASE/dataset folder, unpacked from "
-        "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/semantic_contours/benchmark.tgz "
-        "(fcn_keras.data.download_sbd(dest) fetches and extracts it).")
+        reader(str(tmp_path), "train")
+    assert str(failure.value) == f"{tmp_path}: {where}"
 
 
 def test_voc_missing_mask_is_named(voc_root):

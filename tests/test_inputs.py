@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 from helpers import random_images
-from test_data_nyud import root  # noqa: F401  (the NYUDv2 folder fixture)
 from weight_fixtures import alexnet_layers, authors_layers, caffe_forward, write_caffemodel
 
 import fcn_keras
@@ -103,25 +102,40 @@ def test_an_rgbd_model_trains_on_batches_whose_inputs_move_together(tmp_path):
     assert np.isfinite(history.history["loss"][0])
 
 
-def test_the_modalities_are_one_list_for_data_and_models():
+def test_a_registered_modality_is_what_the_model_inputs_and_the_padding_take(registries):
+    import tensorflow as tf
+
+    from fcn_keras.data import Modality, prepare, register_modality
     from fcn_keras.data.specs import INPUT_MODALITIES
-    from fcn_keras.models.inputs import MODALITIES
+    from fcn_keras.data.transforms import pad_values
 
-    assert tuple(MODALITIES) == INPUT_MODALITIES
+    register_modality(Modality("thermal", 2, "float32", lambda name: keras.layers.Rescaling(0.01, -3.0, name=name),
+                               pad_value=(300.0, 20.0)))
+    assert "thermal" in INPUT_MODALITIES
+    model = fcn_keras.build_fcn32s(CLASSES, modalities=("color", "thermal"), backbone="vgg16_tiny", padding="same")
+    assert {name: tensor.shape[-1] for name, tensor in model.input.items()} == {"color": 3, "thermal": 2}
+    assert isinstance(model.get_layer("preprocess_thermal"), keras.layers.Rescaling)
+    assert pad_values(["color", "thermal"], (1.0, 2.0, 3.0)) == [1.0, 2.0, 3.0, 300.0, 20.0]
+    data = tf.data.Dataset.from_tensors(({"color": np.zeros((4, 4, 3), np.uint8),
+                                          "thermal": np.full((4, 4, 2), 7.0, np.float32)}, np.zeros((4, 4), np.uint8)))
+    (inputs, masks), = prepare(data, training=True, crop_size=(4, 6), flip=False, seed=0).as_numpy_iterator()
+    padded = masks[0] == 255  # the two columns the crop adds
+    assert padded[:, 4:].all() and not padded[:, :4].any()
+    assert inputs["thermal"][0][padded].tolist() == [[300.0, 20.0]] * 8 and (inputs["thermal"][0][~padded] == 7).all()
 
 
-def test_train_and_evaluate_an_rgbd_model_on_a_nyud_folder(root, tmp_path, capsys):  # noqa: F811
+def test_train_and_evaluate_an_rgbd_model_on_a_nyud_folder(nyud_root, tmp_path, capsys):
     import json
 
     from fcn_keras import cli
 
     run = tmp_path / "run"
-    assert cli.main(["train", "--data", f"nyud:{root}", "--modalities", "color", "depth", "--variant", "fcn32s",
+    assert cli.main(["train", "--data", f"nyud:{nyud_root}", "--modalities", "color", "depth", "--variant", "fcn32s",
                      "--backbone", "vgg16_tiny", "--padding", "same", "--epochs", "1", "--precision", "float32",
                      "--output", str(run)]) == 0
     model = keras.models.load_model(run / "best.keras")
     assert list(model.input) == ["color", "depth"] and model.get_layer("conv1_1").kernel.shape[2] == 4
-    assert cli.main(["evaluate", str(run / "best.keras"), "--data", f"nyud:{root}", "--split", "test",
+    assert cli.main(["evaluate", str(run / "best.keras"), "--data", f"nyud:{nyud_root}", "--split", "test",
                      "--output", str(tmp_path / "metrics.json")]) == 0  # the model's inputs say what to read
     scores = json.loads((tmp_path / "metrics.json").read_text())
     assert len(scores["per_class_iou"]) == 40 and 0 <= scores["pixel_accuracy"] <= 1

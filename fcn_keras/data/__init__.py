@@ -2,8 +2,10 @@
 
 Every source yields ``(image, mask)``: image uint8 (H, W, 3) RGB, mask uint8 (H, W) of
 class indices with ``IGNORE_LABEL`` (255) = ignore. :func:`prepare` turns a source into
-training or evaluation batches. Names load their modules on first use;
-``fcn_keras.data.specs`` needs no TensorFlow.
+training or evaluation batches. A new kind of source registers with
+:func:`register_source_kind`, a new input kind with :func:`register_modality`. Names load
+their modules on first use; ``fcn_keras.data.specs`` and ``fcn_keras.data.modalities`` need
+no TensorFlow.
 """
 
 from fcn_keras.lazy_imports import lazy_namespace
@@ -15,8 +17,10 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.data.decoding": ["read_image", "read_mask", "write_mask"],
     "fcn_keras.data.download": ["download_and_extract", "download_sbd", "download_voc"],
     "fcn_keras.data.folder": ["folder_dataset"],
-    "fcn_keras.data.sources": ["Source", "open_source"],
-    "fcn_keras.data.specs": ["SPECS", "SPLITLESS_SOURCES", "check_validation_source"],
+    "fcn_keras.data.sources": ["open_source"],
+    "fcn_keras.data.specs": ["SOURCE_KINDS", "SPECS", "SPLITLESS_SOURCES", "SourceKind", "Source", "SourceRequest",
+                             "check_validation_source", "register_source_kind"],
+    "fcn_keras.data.modalities": ["MODALITIES", "Modality", "register_modality"],
     "fcn_keras.data.synthetic": ["make_shapes", "synthetic_shapes"],
     "fcn_keras.data.tfds_sources": ["TFDS_SEGMENTATION", "tfds_segmentation"],
     "fcn_keras.data.tfrecord": ["encode_example", "tfrecord_dataset", "write_tfrecords"],

@@ -3,6 +3,7 @@
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.files import file_pairs_dataset
 from fcn_keras.data.listing import IMAGE_EXTENSIONS, MASK_EXTENSIONS, files_by_stem
+from fcn_keras.data.specs import Source
 
 
 def _names(stems):
@@ -49,3 +50,9 @@ def folder_dataset(image_dir, mask_dir, num_classes=None):
         raise DataError("; ".join(problems) + ". Give every image a mask with the same stem.")
     stems = sorted(images)
     return file_pairs_dataset([images[s] for s in stems], [masks[s] for s in stems], num_classes=num_classes)
+
+
+def open_folder(request):
+    """Opens "folder:IMAGES,MASKS" for `fcn_keras.data.open_source` (a `SourceRequest`), of the classes given."""
+    image_dir, mask_dir = request.arguments
+    return Source(folder_dataset(image_dir, mask_dir, num_classes=request.num_classes), request.num_classes, None)

@@ -24,13 +24,14 @@ from fcn_keras.data.decoding import _open, read_image
 from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
 from fcn_keras.data.hha import NYUD_KINECT, hha_from_depth
-from fcn_keras.data.specs import INPUT_MODALITIES
+from fcn_keras.data.modalities import MODALITIES
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
-NYUD_MODALITIES = INPUT_MODALITIES
+NYUD_MODALITIES = SOURCE_KINDS["nyud"].modalities
 """The inputs :func:`nyud_segmentation` can give."""
 
-NYUD_URL = "http://dl.caffe.berkeleyvision.org/nyud.tar.gz"
+NYUD_URL = SOURCE_KINDS["nyud"].where
 """The FCN authors' NYUDv2 in the layout read here (their data/nyud/README.md gives it)."""
 
 _FIX = f"Re-extract the FCN authors' nyud.tar.gz ({NYUD_URL})."
@@ -201,13 +202,19 @@ http://dl.caffe.berkeleyvision.org/nyud.tar.gz.
         arrays = [readers[name](path) for name, path in zip(names, inputs)] + [read_nyud_labels(label_path)]
         return check_sizes(arrays, [*inputs, label_path])
 
-    outputs = {"color": (tf.uint8, (None, None, 3)), "depth": (tf.float32, (None, None, 1)),
-               "hha": (tf.uint8, (None, None, 3))}
+    outputs = [(tf.as_dtype(MODALITIES[name].dtype), (None, None, MODALITIES[name].channels)) for name in names]
     dataset = arrays_dataset([labels, paths["depth"]] + [paths[name] for name in names], load,
-                             [outputs[name] for name in names] + [(tf.uint8, (None, None))])
+                             outputs + [(tf.uint8, (None, None))])
 
     def structure(*arrays):
         inputs, mask = arrays[:-1], arrays[-1]
         return (inputs[0] if len(names) == 1 else dict(zip(names, inputs))), mask
 
     return dataset.map(structure)
+
+
+def open_nyud(request):
+    """Opens "nyud:ROOT" for `fcn_keras.data.open_source` (a `SourceRequest`), in the modalities asked."""
+    root, = request.arguments
+    dataset = nyud_segmentation(root, request.split, request.modalities or ("color",))
+    return Source(dataset, len(NYUD_CLASSES), NYUD_CLASSES)

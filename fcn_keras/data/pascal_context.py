@@ -19,12 +19,13 @@ from fcn_keras.data.decoding import read_image
 from fcn_keras.data.download import VOC_RELEASES
 from fcn_keras.data.examples import arrays_dataset, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
 RENAMED_IN_LABELS = {"diningtable": "table", "bedcloth": "bedclothes", "clothes": "cloth"}
 """Names of ``59_labels.txt`` that ``labels.txt`` spells differently (spaces dropped from both)."""
 
-PASCAL_CONTEXT_URL = "http://www.cs.stanford.edu/~roozbeh/pascal-context/"
+PASCAL_CONTEXT_URL = SOURCE_KINDS["context"].where
 """The data set's site, as the FCN authors name it (their data/pascal-context/README.md)."""
 
 _FIX = f"Re-extract the PASCAL-Context release (trainval.tar.gz, labels.txt, 59_labels.txt) from {PASCAL_CONTEXT_URL}."
@@ -148,3 +149,10 @@ VOCdevkit/VOC2010 folder, unpacked from http://host.robots.ox.ac.uk/pascal/VOC/v
         return check_sizes([read_image(image_path), mask], [image_path, label_path])
 
     return arrays_dataset([images, label_maps], load, [(tf.uint8, (None, None, 3)), (tf.uint8, (None, None))])
+
+
+def open_context(request):
+    """Opens "context:VOC2010,CONTEXT" for `fcn_keras.data.open_source` (a `SourceRequest`)."""
+    voc_root, context_root = request.arguments
+    dataset = pascal_context_segmentation(voc_root, context_root, request.split)
+    return Source(dataset, len(PASCAL_CONTEXT_CLASSES), PASCAL_CONTEXT_CLASSES)

@@ -12,17 +12,20 @@ import numpy as np
 import tensorflow as tf
 
 from fcn_keras.data.checks import DataError
-from fcn_keras.data.classes import SIFTFLOW_GEOMETRIC_CLASSES, SIFTFLOW_SEMANTIC_CLASSES
+from fcn_keras.data.classes import SIFTFLOW_GEOMETRIC_CLASSES, SIFTFLOW_HEADS, SIFTFLOW_SEMANTIC_CLASSES
 from fcn_keras.data.decoding import read_image
 from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, read_mat_array
 from fcn_keras.data.files import check_files_exist
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
 SIFTFLOW_SUBSET = "spatial_envelope_256x256_static_8outdoorcategories"
 """The folder of each part (``Images``, ``SemanticLabels``, ``GeoLabels``) that holds the files."""
 
-SIFTFLOW_URL = "http://www.cs.unc.edu/~jtighe/Papers/ECCV10/siftflow/SiftFlowDataset.zip"
+SIFTFLOW_URL = SOURCE_KINDS["siftflow"].where
 """The release the FCN authors name (their data/sift-flow/README.md)."""
+SIFTFLOW_SPLITS = {"train": "trainval", "val": "test"}
+"""The authors' two splits under the usual names too, for "siftflow:ROOT"."""
 
 _FIX = f"Re-extract SiftFlowDataset.zip ({SIFTFLOW_URL})."
 _SPLITS_FIX = ("The split files are the FCN authors' (fcn.berkeleyvision.org, data/sift-flow/trainval.txt and "
@@ -113,3 +116,10 @@ the folder unpacked from SiftFlowDataset.zip \
     dataset = arrays_dataset([images, semantic, geometric], load,
                              [(tf.uint8, (None, None, 3)), (tf.uint8, (None, None)), (tf.uint8, (None, None))])
     return dataset.map(lambda image, sem, geo: (image, {"semantic": sem, "geometric": geo}))
+
+
+def open_siftflow(request):
+    """Opens "siftflow:ROOT" for `fcn_keras.data.open_source` (a `SourceRequest`): two heads."""
+    root, = request.arguments
+    dataset = siftflow_segmentation(root, SIFTFLOW_SPLITS.get(request.split, request.split))
+    return Source(dataset, {head: len(names) for head, names in SIFTFLOW_HEADS.items()}, SIFTFLOW_HEADS)

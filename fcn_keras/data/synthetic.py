@@ -12,11 +12,14 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from fcn_keras.arguments import whole_number
 from fcn_keras.data.classes import SYNTHETIC_CLASSES
+from fcn_keras.data.specs import Source
 from fcn_keras.labels import IGNORE_LABEL
 
 _CHUNK = 256  # images generated per vectorised step (bounds memory; keeps output seed-stable)
 _BLOB_GRID = 5  # the background's colour blobs: a coarse random grid, bilinearly upsampled
+TRAINING_IMAGES, HELD_OUT_IMAGES = 2000, 200  # "synthetic" without N: its "train" split, and any other
 
 
 def _inside(shape, u, v, r):
@@ -160,3 +163,22 @@ def synthetic_shapes(num_images, image_size=(96, 96), num_classes=5, seed=0, **k
         (TensorShape([96, 96, 3]), TensorShape([96, 96]), True)
     """
     return tf.data.Dataset.from_tensor_slices(make_shapes(num_images, image_size, num_classes, seed, **kwargs))
+
+
+def open_synthetic(request):
+    """Opens "synthetic[:N]" for `fcn_keras.data.open_source` (a `SourceRequest`): "train" is seeded with the
+    seed, every other split with the seed + 1, so held-out images are never trained on."""
+    training = request.split == "train"
+    count = _image_count(request) if request.arguments else TRAINING_IMAGES if training else HELD_OUT_IMAGES
+    seed = request.seed if training else request.seed + 1
+    dataset = synthetic_shapes(count, num_classes=request.num_classes, seed=seed)
+    return Source(dataset, request.num_classes, SYNTHETIC_CLASSES[:request.num_classes])
+
+
+def _image_count(request):
+    argument, = request.arguments
+    try:
+        return whole_number(int(argument), "N")
+    except ValueError:
+        raise ValueError(f"Data source {request.source!r}: synthetic:N takes a whole number of images >= 1, got "
+                         f"{argument!r}.") from None

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import PET_CLASSES
+from fcn_keras.data.specs import Source
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.network import require_host
 
@@ -89,6 +90,14 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
         _prepare(builder, name, download)
     dataset = builder.as_dataset(split=split, shuffle_files=False)
     return dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def open_tfds(request):
+    """Opens "tfds:NAME" for `fcn_keras.data.open_source` (a `SourceRequest`)."""
+    name, = request.arguments
+    dataset = tfds_segmentation(name, request.split, download=request.download)
+    meta = TFDS_SEGMENTATION[name]
+    return Source(dataset, meta.num_classes, meta.class_names)
 
 
 def _prepare(builder, name, download):

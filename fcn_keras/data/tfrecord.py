@@ -14,6 +14,7 @@ import tensorflow as tf
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.decoding import check_same_size, read_image, read_mask
 from fcn_keras.data.files import python_pair
+from fcn_keras.data.specs import Source
 
 IMAGE_KEY = "image/encoded"
 MASK_KEY = "image/segmentation/class/encoded"
@@ -144,3 +145,9 @@ def tfrecord_dataset(pattern, num_classes=None, cycle_length=16):
     dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
         records, cycle_length=min(cycle_length, len(files)), block_length=1)
     return dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def open_tfrecord(request):
+    """Opens "tfrecord:PATTERN" for `fcn_keras.data.open_source` (a `SourceRequest`), of the classes given."""
+    pattern, = request.arguments
+    return Source(tfrecord_dataset(pattern, num_classes=request.num_classes), request.num_classes, None)

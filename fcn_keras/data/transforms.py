@@ -5,8 +5,7 @@ import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
-from fcn_keras.data.checks import check_depth_dtype
-from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
+from fcn_keras.data.modalities import MODALITIES, check_modality_dtype
 from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL, label_masks
 
@@ -208,8 +207,8 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         dataset = dataset.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=each_pass)
 
     inputs, masks = dataset.element_spec
-    if isinstance(inputs, dict) and "depth" in inputs:
-        check_depth_dtype(inputs["depth"].dtype.name, "The data set's depth")
+    for name, spec in (inputs.items() if isinstance(inputs, dict) else ()):
+        check_modality_dtype(name, spec.dtype.name, f"The data set's {name}")
     heads = list(masks) if isinstance(masks, dict) else None
     modalities = {name: spec.shape[-1] for name, spec in inputs.items()} if isinstance(inputs, dict) else None
     pad_values = _pad_values(modalities, image_pad_value)
@@ -323,8 +322,7 @@ def pad_values(modalities, color_pad_value):
     """
     if not modalities:
         return list(color_pad_value)
-    zeroed = {"color": color_pad_value, "depth": (float(np.exp(NYUD_LOG_DEPTH_MEAN)),), "hha": NYUD_HHA_MEAN}
-    return [float(value) for name in modalities for value in zeroed[name]]
+    return [float(value) for name in modalities for value in MODALITIES[name].padding_value(color_pad_value)]
 
 
 def validate_labels(dataset, num_classes):

@@ -15,6 +15,7 @@ from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import VOC_CLASSES
 from fcn_keras.data.download import SBD_RELEASE, VOC_RELEASES
 from fcn_keras.data.files import check_files_exist, file_pairs_dataset
+from fcn_keras.data.specs import SOURCE_KINDS, Source
 
 SEG11VALID = "seg11valid"
 
@@ -97,7 +98,7 @@ def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
     """
     _check_layout(root, ["JPEGImages", "SegmentationClass"],
                   f"pass the VOCdevkit/VOC20xx folder, unpacked from {VOC_RELEASES['2012'][0]} or the year's "
-                  "archive (fcn_keras.data.download_voc(dest, year) fetches and extracts it).")
+                  f"archive ({SOURCE_KINDS['voc'].where} fetches and extracts it).")
     if split == SEG11VALID and not os.path.isfile(_split_file(root, SEG11VALID)):
         raise DataError(f"{_split_file(root, SEG11VALID)} does not exist yet: write it once with "
                         "fcn_keras.data.write_seg11valid(VOC2011_ROOT, SBD_ROOT) (it is VOC2011 val minus SBD train, "
@@ -167,13 +168,25 @@ def sbd_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
     _check_layout(root, ["img", "cls"], f"pass the benchmark_RELEASE/dataset folder, unpacked from {SBD_RELEASE[0]} "
-                  "(fcn_keras.data.download_sbd(dest) fetches and extracts it).")
+                  f"({SOURCE_KINDS['sbd'].where} fetches and extracts it).")
     ids = _ids(split, lambda name: os.path.join(root, f"{name}.txt"))
     images = [os.path.join(root, "img", f"{i}.jpg") for i in ids]
     masks = [os.path.join(root, "cls", f"{i}.mat") for i in ids]
     check_files_exist(images, "SBD images", f"Is {root} a complete SBD release?")
     check_files_exist(masks, "SBD class files", f"Is {root} a complete SBD release?")
     return file_pairs_dataset(images, masks, mask_reader=read_sbd_mask, num_classes=num_classes)
+
+
+def open_voc(request):
+    """Opens "voc:ROOT" for `fcn_keras.data.open_source` (a `SourceRequest`)."""
+    root, = request.arguments
+    return Source(voc_segmentation(root, request.split), len(VOC_CLASSES), VOC_CLASSES)
+
+
+def open_sbd(request):
+    """Opens "sbd:ROOT" for `fcn_keras.data.open_source` (a `SourceRequest`)."""
+    root, = request.arguments
+    return Source(sbd_segmentation(root, request.split), len(VOC_CLASSES), VOC_CLASSES)
 
 
 def seg11valid_ids(voc2011_root, sbd_root):

@@ -34,6 +34,7 @@ import keras
 import tensorflow as tf
 
 from fcn_keras.models import load_fcn, skip_border
+from fcn_keras.models.inputs import takes_named_inputs
 
 IMAGES = "images"
 IMAGE_BYTES = "image_bytes"
@@ -205,7 +206,7 @@ def check_one_input(model, what):
 def _several_inputs(model):
     """Whether the model takes {modality: images} (NYUDv2's colour and depth, say): its signatures then take
     one named input per modality, and there is no `predict_image_bytes`."""
-    return isinstance(model.input, dict)
+    return takes_named_inputs(model)
 
 
 def _first_input(model):

@@ -14,7 +14,6 @@ import keras
 
 from fcn_keras.models.variants import output_classes, variant_with_score_layers
 
-IMAGES = "images"  # the input of a model with one input (colour images)
 PAPER_BORDER = 16  # a ZeroPadding2D at least this wide on every side is the "paper" geometry's border
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +159,8 @@ def graph_fcn_config(model):
     """
     layers = {layer.name: layer for layer in _all_layers(model)}
     variant = variant_with_score_layers(set(layers), f"{model.name!r}")
-    inputs = list(model.input) if isinstance(model.input, dict) else [model.inputs[0].name]
+    from fcn_keras.models.inputs import modalities_of  # it imports this module, for `late_fusion`
+
     borders = [layer for layer in layers.values() if isinstance(layer, keras.layers.ZeroPadding2D)
                and min(min(pair) for pair in layer.padding) >= PAPER_BORDER]
     upsamplers = [layer for layer in layers.values() if isinstance(layer, keras.layers.Conv2DTranspose)]
@@ -170,7 +170,7 @@ def graph_fcn_config(model):
         num_classes=output_classes(model),
         backbone=model.name[len(prefix):] if model.name.startswith(prefix) else None,
         padding="paper" if borders else "same",
-        modalities=tuple("color" if name == IMAGES else name for name in inputs),
+        modalities=tuple(modalities_of(model) or ("color",)),
         at_once=any(name.startswith("scale_pool") for name in layers),
         learn_upsampling=any(layer.trainable for layer in upsamplers),
     )

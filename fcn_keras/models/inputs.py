@@ -4,36 +4,20 @@ Early fusion (the authors' nyud-fcn32s-color-d): the modalities, each normalized
 in the graph, are stacked as channels before the first convolution, which gets as
 many input channels. Late fusion (nyud-fcn32s-color-hha): one FCN per modality,
 their scores summed with weights (the authors': 0.5 each).
-"""
 
-import dataclasses
+Each modality's channels, normalization and dtype rule are declared once, in
+`fcn_keras.data.modalities.MODALITIES`.
+"""
 
 import keras
 import numpy as np
 
 from fcn_keras.arguments import modality_names, positive_number
-from fcn_keras.data.checks import check_depth_dtype
-from fcn_keras.data.means import NYUD_HHA_MEAN, NYUD_LOG_DEPTH_MEAN
-from fcn_keras.layers import ImagePreprocessing, LogDepth
+from fcn_keras.data.modalities import MODALITIES, check_modality_dtype
+from fcn_keras.layers import ImagePreprocessing
 from fcn_keras.models.fcn_model import FCN, FCNConfig, fcn_config_of
 
 IMAGES = "images"  # the input of a model with one input
-
-
-@dataclasses.dataclass(frozen=True)
-class Modality:
-    """An input kind: its channels, and its normalization (None: the backbone's, for colour images)."""
-
-    channels: int
-    normalization: object = None
-
-
-MODALITIES = {
-    "color": Modality(3),
-    "depth": Modality(1, lambda name: LogDepth(NYUD_LOG_DEPTH_MEAN, name=name)),  # millimetres, as the PNGs
-    # HHA images (disparity, height, angle) minus the authors' mean, in the PNG's own channel order
-    "hha": Modality(3, lambda name: ImagePreprocessing(mean_rgb=NYUD_HHA_MEAN, name=name)),
-}
 
 
 def model_inputs(modalities, height=None, width=None):
@@ -72,8 +56,20 @@ def modalities_of(model):
         >>> modalities_of(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny")) is None
         True
     """
-    names = list(model.input) if isinstance(model.input, dict) else [model.inputs[0].name]
+    names = list(model.input) if takes_named_inputs(model) else [model.inputs[0].name]
     return None if names == [IMAGES] else names
+
+
+def takes_named_inputs(model):
+    """Whether `model` takes a dict {modality: images} (several inputs) rather than one array.
+
+    Example:
+        >>> takes_named_inputs(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("color", "depth")))
+        True
+        >>> takes_named_inputs(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("hha",)))
+        False
+    """
+    return isinstance(model.input, dict)
 
 
 def check_input_arrays(model, images):
@@ -97,7 +93,7 @@ def check_input_arrays(model, images):
     inputs = getattr(model, "inputs", None)  # a subclassed model declares none: Keras checks its calls
     if not inputs:
         return
-    takes = model.input if isinstance(model.input, dict) else {None: inputs[0]}
+    takes = model.input if takes_named_inputs(model) else {None: inputs[0]}
     given = images if isinstance(images, dict) else {None: images}
     if set(given) != set(takes):
         raise ValueError(f"{model.name!r} takes {_takes_in_words(takes)}, got {_given_in_words(given)}.")
@@ -106,8 +102,7 @@ def check_input_arrays(model, images):
         if array.ndim not in (3, 4) or (channels is not None and array.shape[-1] != channels):
             raise ValueError(f"{where} has shape {array.shape}; {model.name!r} takes "
                              f"{_input_in_words(name, channels, array.shape)}.")
-        if name == "depth":
-            check_depth_dtype(array.dtype.name, where)
+        check_modality_dtype(name, array.dtype.name, where)
     shapes = {name: array.shape[:-1] for name, array in given.items()}
     if len({len(shape) for shape in shapes.values()}) > 1 or len(set(shapes.values())) > 1:
         raise ValueError(f"The inputs differ in size or batch: {shapes}; give every input of one image (or batch) "
