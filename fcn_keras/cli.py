@@ -2,18 +2,20 @@
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import os
 import re
 import sys
 import traceback
 import warnings
+from typing import NamedTuple, Optional
 
 from fcn_keras.arguments import image_size_option, positive_number_option, whole_number_option
-from fcn_keras.data.specs import COUNTED_BY_CALLER, INPUT_MODALITIES, SPECS, check_validation_source, source_kind
+from fcn_keras.data.specs import COUNTED_BY_CALLER, INPUT_MODALITIES, SPECS, source_kind
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
-from fcn_keras.error_text import is_tensorflow_error, plain_message
+from fcn_keras.error_text import is_tensorflow_error, library_exception, plain_message
 from fcn_keras.export.options import (
     DEFAULT_HOST,
     DEFAULT_MAX_CONCURRENCY,
@@ -26,10 +28,10 @@ from fcn_keras.export.options import (
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.machine import backend_installed, describe, keras_backend
 from fcn_keras.models.variants import PADDINGS, VARIANTS
-from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, dtype_policy, resolve_precision
+from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly, prefer_onednn_kernels, quiet_library_logs
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
-from fcn_keras.training.run_folder import check_training_output
+from fcn_keras.training.settings import ConflictingSettings, TrainingSettings
 from fcn_keras.write_policy import claim_files
 
 DEMO = DemoSettings()
@@ -196,62 +198,22 @@ def _train_arguments(parser):
          "fcn-keras train --data voc:VOC2012 --backbone-weights imagenet --crop-size 320 320 "
          "--batch-size 8 --output runs/voc", _train_arguments)
 def _train(args):
-    import keras
+    from fcn_keras.training.runner import run_training
 
-    from fcn_keras.backbones import get_backbone
-    from fcn_keras.data import prepare
-    from fcn_keras.data.transforms import pad_values
-    from fcn_keras.models import build_fcn, load_fcn
-    from fcn_keras.training import train, train_staged
-
-    if args.staged and (args.variant not in (None, list(VARIANTS)[-1]) or args.at_once or args.init_from or
-                        args.modalities):
-        raise UsageError("--staged trains fcn32s, fcn16s and fcn8s of colour images in turn; drop --variant, "
-                         "--at-once, --init-from and --modalities, or drop --staged.")
-    check_validation_source(args.data, args.validation_data, validation=args.validation)
-    check_training_output(args.output, args.overwrite, staged=args.staged)  # refused before anything is measured
-    keras.utils.set_random_seed(args.seed)  # initialization, dropout and the data's seeds: the same run every time
-    source = _open_data(args, "--data", args.data, args.train_split, args.num_classes)
-    num_classes = source.num_classes
-    pad = pad_values(args.modalities, get_backbone(args.backbone).mean_rgb)
-    augment = {"crop_size": tuple(args.crop_size) if args.crop_size else None,
-               "scale_range": tuple(args.scale_range) if args.scale_range else None}
-
-    def train_data(epoch):  # each epoch its own seeded batches: a resumed run starts right at its epoch
-        return prepare(source.dataset, args.batch_size, training=True, seed=args.seed, epoch=epoch,
-                       image_pad_value=pad, **augment)
-
-    validation_data = None
-    if args.validation:
-        validation = _open_data(args, "--val-data" if args.validation_data else "--data",
-                                args.validation_data or args.data, args.val_split, num_classes)
-        validation_data = prepare(validation.dataset, args.batch_size, image_pad_value=pad)
-    options = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "recipe": args.recipe,
-               "learning_rate": args.learning_rate, "warmup_steps": args.warmup_steps, "overwrite": args.overwrite}
-    precision = resolve_precision(args.precision)
-    print(f"Training in {precision.policy}: {precision.reason}.")
-    with dtype_policy(precision.policy):
-        if args.staged:
-            train_staged(num_classes, train_data, validation_data, output_dir=args.output, backbone=args.backbone,
-                         backbone_weights=args.backbone_weights, padding=args.padding, **options)
-        else:
-            model = build_fcn(args.variant or DEFAULT_VARIANT, num_classes, backbone=args.backbone,
-                              modalities=args.modalities, padding=args.padding,
-                              backbone_weights=args.backbone_weights, at_once=args.at_once,
-                              init_from=load_fcn(args.init_from) if args.init_from else None)
-            train(model, train_data, validation_data, output_dir=args.output, **options)
+    settings = {field.name: getattr(args, field.name)  # each option sets the setting of its name
+                for field in dataclasses.fields(TrainingSettings) if hasattr(args, field.name)}
+    run_training(TrainingSettings(**settings))
     print(f"Done: best model in {args.output}.")
 
 
-def _open_data(args, option, spec, split, num_classes):
-    """`open_source` for a data option of the command; its refusals name the option."""
+def _open_data(args, split, num_classes):
+    """`open_source` for `--data`; its refusals name the option."""
     from fcn_keras.data import open_source
 
     try:
-        return open_source(spec, split, num_classes, getattr(args, "seed", 0), download=args.download,
-                           modalities=args.modalities)
+        return open_source(args.data, split, num_classes, download=args.download, modalities=args.modalities)
     except (ValueError, OSError) as error:
-        raise ValueError(f"{option}: {error}") from error
+        raise ValueError(f"--data: {error}") from error
 
 
 def _preset_argument(parser, use="instead of a file"):
@@ -309,7 +271,7 @@ def _evaluate(args):
     plots = confusion_plot_paths(args.confusion_plot, heads_of(model)) if args.confusion_plot else []
     claim_files([args.output, *plots], args.overwrite)
     model_classes = heads_of(model) or num_classes_of(model)  # the count of sources that have none
-    source = _open_data(args, "--data", args.data, args.split,
+    source = _open_data(args, args.split,
                         args.num_classes or (model_classes if source_kind(args.data) in COUNTED_BY_CALLER else None))
     metrics = evaluate(model, source.dataset, source.num_classes, confusion_plot=args.confusion_plot,
                        class_names=source.class_names, memory_limit=args.memory_limit)
@@ -524,11 +486,40 @@ class OneLineErrorParser(argparse.ArgumentParser):
         return f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)"
 
 
+class Option(NamedTuple):
+    """A command's option as the library argument it sets: its flag and, for a switch, the value it sets."""
+
+    flag: str  # "--batch-size"
+    sets: Optional[bool]  # a switch's value (--overwrite: True, --no-download: False); None: the option's own
+
+
+class CommandParser(OneLineErrorParser):
+    """A command's parser; `options` maps each library argument that an option sets to its `Option`.
+
+    Options set the library argument of their name (`dest`): `--val-data` sets `validation_data`.
+
+    Example:
+        >>> build_parser().commands["train"].options["download"]
+        Option(flag='--no-download', sets=False)
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.options = {}  # filled as options are added
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names, **kwargs):
+        action = super().add_argument(*names, **kwargs)
+        if names[0].startswith("-") and kwargs.get("action") != "help":  # an option, not a positional argument
+            self.options[action.dest] = Option(max(names, key=len),
+                                               {"store_true": True, "store_false": False}.get(kwargs.get("action")))
+        return action
+
+
 def build_parser():
     """The argparse parser of `fcn-keras` with one subparser per registered command.
 
     Returns:
-        `argparse.ArgumentParser`; `.commands` maps each command to its subparser.
+        `argparse.ArgumentParser`; `.commands` maps each command to its `CommandParser`.
 
     Example:
         >>> build_parser().parse_args(["backbones"]).command
@@ -540,7 +531,8 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's own log lines and full tracebacks")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       parser_class=CommandParser)
     parser.commands = {}
     for name, (function, help_text, example, arguments, uses_backend) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=f"{help_text}\n\nExample:\n  {example}",
@@ -592,20 +584,17 @@ def _run(parser, args):
             load_tensorflow_quietly()
         with contextlib.nullcontext() if args.verbose else _quiet(args.command):
             args.run(args)
-    except UsageError as error:
-        print(parser.commands[args.command].error_line(str(error)), file=sys.stderr)
+    except (UsageError, ConflictingSettings) as error:
+        command_parser = parser.commands[args.command]
+        print(command_parser.error_line(in_option_terms(str(error), command_parser)), file=sys.stderr)
         return 2
     except (ValueError, OSError, ImportError, FloatingPointError, MemoryError) as error:
         return _report(args, str(error))
     except Exception as error:
         if not is_tensorflow_error(error):
             raise
-        from fcn_keras.data.checks import data_error_message
-        from fcn_keras.labels import label_error
-
         # A bad file or label found inside a tf.data pipeline: its own message names it and the fix.
-        found = label_error(error) or data_error_message(error)
-        return _report(args, found or f"{plain_message(error)} (--verbose shows more)")
+        return _report(args, str(library_exception(error) or f"{plain_message(error)} (--verbose shows more)"))
     return 0
 
 
@@ -632,16 +621,13 @@ def _report(args, message):
     return 2
 
 
-# `name`, or name=value where the value ends before a space, a comma, a bracket or a sentence's full stop
-LIBRARY_ARGUMENT = re.compile(r"`([a-z_][a-z0-9_]*)`|\b([a-z_][a-z0-9_]*)=('[^']*'|[^\s,;()]*[^\s,;().])")
-
-
 def in_option_terms(message, parser):
-    """A library message with its arguments (`name=value`, `` `name` ``) written as `parser`'s options.
+    """A library message with its arguments (`name=value`, `` `name` ``) written as a command's options.
 
     Args:
         message: the library's message.
-        parser: the command's `argparse` parser.
+        parser: the command's parser (`build_parser().commands[command]`), whose `options` table says which
+            library argument each option sets.
 
     Returns:
         str; arguments the command has no option for are left as they are.
@@ -654,21 +640,22 @@ def in_option_terms(message, parser):
         ...                 parser)
         'resume with --precision float32; allow downloads (without --no-download). Or --no-validation.'
     """
-    options = {action.dest: action for action in parser._actions if action.option_strings}
+    names = "|".join(re.escape(name) for name in sorted(parser.options, key=len, reverse=True))
+    if not names:
+        return message
+    # `name`, or name=value where the value ends before a space, a comma, a bracket or a sentence's full stop
+    argument = re.compile(rf"`({names})`|\b({names})=('[^']*'|[^\s,;()]*[^\s,;().])")
 
     def option(match):
         named, name, value = match.groups()
-        action = options.get(named or name)
-        if action is None:
-            return match.group(0)
-        flag = max(action.option_strings, key=len)
+        flag, sets = parser.options[named or name]
         if named:
             return flag
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-            return flag if (value == "True") == isinstance(action, argparse._StoreTrueAction) else f"without {flag}"
+        if sets is not None:  # a switch: the value it sets is said by the flag, the other by its absence
+            return flag if (value == "True") == sets else f"without {flag}"
         return f"{flag} {value.strip(chr(39))}"
 
-    return LIBRARY_ARGUMENT.sub(option, message)
+    return argument.sub(option, message)
 
 
 if __name__ == "__main__":

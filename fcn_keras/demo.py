@@ -6,14 +6,24 @@ import time
 
 import keras
 
-from fcn_keras.data import SYNTHETIC_CLASSES, prepare, synthetic_shapes
-from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, METRICS_FILE, TRAINING_DIR, DemoSettings, demo_model
+from fcn_keras.data import SYNTHETIC_CLASSES, synthetic_shapes
+from fcn_keras.demo_settings import (
+    DEMO_FILES,
+    DEMO_OUTPUT,
+    DEMO_PADDING,
+    DEMO_VARIANT,
+    METRICS_FILE,
+    TRAINING_DIR,
+    DemoSettings,
+    demo_model,
+)
 from fcn_keras.evaluation import evaluate, predict, save_metrics
-from fcn_keras.precision import dtype_policy, resolve_precision
-from fcn_keras.training.loop import train
-from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE, training_run
+from fcn_keras.precision import resolve_precision
+from fcn_keras.training.run_folder import BEST_MODEL, LOG_FILE
+from fcn_keras.training.runner import run_training
+from fcn_keras.training.settings import TrainingSettings
 from fcn_keras.visualize import comparison_grid, plot_training_curves
-from fcn_keras.write_policy import RunFolder, RunState, save_atomically
+from fcn_keras.write_policy import RunFolder, save_atomically
 
 
 def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **settings):
@@ -40,23 +50,9 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
     RunFolder(output_dir, results=(METRICS_FILE,), scratch=[name for name in DEMO_FILES if name != METRICS_FILE]
               ).claim(overwrite, what="demo run")
     start = time.time()
-    precision = resolve_precision(demo.precision)
-    print(f"Training in {precision.policy}: {precision.reason}.")
-    keras.utils.set_random_seed(demo.seed)
-    source = synthetic_shapes(demo.train_images, demo.image_size, demo.num_classes, seed=demo.seed)
-
-    def train_data(epoch):
-        return prepare(source, batch_size=demo.batch_size, training=True, flip=True, seed=demo.seed, epoch=epoch)
-
     held_out = synthetic_shapes(demo.validation_images, demo.image_size, demo.num_classes, seed=demo.seed + 1)
-    validation_data = prepare(held_out, batch_size=demo.batch_size)
     training_dir = os.path.join(output_dir, TRAINING_DIR)
-    if overwrite or training_run(training_dir).state is not RunState.FINISHED:
-        with dtype_policy(precision.policy):
-            train(demo_model(demo), train_data, validation_data, output_dir=training_dir, epochs=demo.epochs,
-                  learning_rate=demo.learning_rate, warmup_steps=demo.warmup_steps, overwrite=overwrite,
-                  verbose=verbose)
-
+    run_training(_training_settings(demo, held_out, training_dir, overwrite), verbose=verbose)
     best = demo_model(demo)  # float32, whatever the training precision
     best.set_weights(keras.models.load_model(os.path.join(training_dir, BEST_MODEL)).get_weights())
     save_atomically(best, os.path.join(output_dir, "model.keras"))
@@ -68,6 +64,17 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
                     os.path.join(output_dir, "overlays.png"))
     plot_training_curves(os.path.join(training_dir, LOG_FILE), os.path.join(output_dir, "training_curves.png"))
     metrics["training_seconds"] = round(time.time() - start, 1)
-    metrics["precision"] = precision.policy
+    metrics["precision"] = resolve_precision(demo.precision).policy
     save_metrics(metrics, os.path.join(output_dir, METRICS_FILE))
     return metrics
+
+
+def _training_settings(demo, held_out, training_dir, overwrite):
+    """The demo's training run: FCN-8s on synthetic shapes, validated on `held_out`; a rerun keeps a finished
+    training (the demo failed after it) and scores it again."""
+    return TrainingSettings(
+        synthetic_shapes(demo.train_images, demo.image_size, demo.num_classes, seed=demo.seed), training_dir,
+        validation_data=held_out, num_classes=demo.num_classes, variant=DEMO_VARIANT, backbone=demo.backbone,
+        padding=DEMO_PADDING, dropout=demo.dropout, learning_rate=demo.learning_rate,
+        warmup_steps=demo.warmup_steps, epochs=demo.epochs, batch_size=demo.batch_size, precision=demo.precision,
+        seed=demo.seed, overwrite=overwrite, keep_finished=True)

@@ -11,6 +11,7 @@ DEMO_OUTPUT = "fcn-demo"
 METRICS_FILE = "metrics.json"  # written last: the mark of a finished demo
 DEMO_FILES = (METRICS_FILE, "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png")
 TRAINING_DIR = "training"
+DEMO_VARIANT, DEMO_PADDING = "fcn8s", "same"  # what the demo trains: FCN-8s of the compact geometry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +71,9 @@ def demo_model(demo, policy=None, input_size=(None, None)):
     """
     import keras
 
-    from fcn_keras.models import build_fcn8s
+    from fcn_keras.models import build_fcn
     from fcn_keras.precision import dtype_policy
 
     with dtype_policy(policy or keras.mixed_precision.global_policy().name):
-        return build_fcn8s(demo.num_classes, backbone=demo.backbone, padding="same", dropout=demo.dropout,
-                           input_shape=(*input_size, 3))
+        return build_fcn(DEMO_VARIANT, demo.num_classes, backbone=demo.backbone, padding=DEMO_PADDING,
+                         dropout=demo.dropout, input_shape=(*input_size, 3))

@@ -1,4 +1,5 @@
-"""TensorFlow's error messages in plain words: without node names, op tags and assertion scaffolding.
+"""TensorFlow's error messages in plain words: without node names, op tags and assertion scaffolding, or as
+the library's own exception where the error carries one.
 
 A TensorFlow error raised in a traced function reads
 `{{function_node __inference_..._528}} Invalid PNG data, size 426 [[{{node DecodeImage}}]] [Op:...]`;
@@ -55,3 +56,28 @@ def is_tensorflow_error(error):
     """
     tensorflow = sys.modules.get("tensorflow")
     return tensorflow is not None and isinstance(error, tensorflow.errors.OpError)
+
+
+def library_exception(error):
+    """The library's own exception that a TensorFlow error carries, or None.
+
+    A bad label or file found inside a tf.data pipeline reaches the caller as a TensorFlow
+    error; its message is the check's own, naming the batch or file and the fix. This gives
+    it back as the library raises it: a `ValueError` for a label outside the model's classes,
+    a `fcn_keras.data.DataError` for an unusable file; None for any other error.
+
+    Example:
+        >>> bad_png = tf.errors.InvalidArgumentError(None, None, "DataError: a.png: cannot decode the image")
+        >>> library_exception(bad_png), library_exception(ValueError("DataError: a.png"))
+        (DataError('a.png: cannot decode the image'), None)
+    """
+    if not is_tensorflow_error(error):
+        return None
+    from fcn_keras.data.checks import DataError, data_error_message  # NumPy: loaded with TensorFlow already
+    from fcn_keras.labels import label_error
+
+    if (message := label_error(error)) is not None:
+        return ValueError(message)
+    if (message := data_error_message(error)) is not None:
+        return DataError(message)
+    return None

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from fcn_keras.arguments import check_mask_heads, class_counts
-from fcn_keras.error_text import is_tensorflow_error
+from fcn_keras.error_text import library_exception
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
@@ -231,10 +231,8 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
 
 
 def _elements(dataset):
-    """The dataset's elements; a bad file a tf.data pipeline finds raises the pipeline's own `DataError`.
-
-    TensorFlow is never imported here: a tf.data pipeline has loaded it already, and other data raise no
-    TensorFlow errors."""
+    """The dataset's elements; a bad file or label a tf.data pipeline finds raises the library's own exception
+    (`library_exception`). TensorFlow is never imported here: other data raise no TensorFlow errors."""
     iterator = iter(dataset)
     while True:
         try:
@@ -242,13 +240,9 @@ def _elements(dataset):
         except StopIteration:
             return
         except Exception as error:
-            if not is_tensorflow_error(error):
+            if (own := library_exception(error)) is None:
                 raise
-            from fcn_keras.data.checks import DataError, data_error_message  # TensorFlow is loaded
-
-            if (message := data_error_message(error)) is None:
-                raise
-            raise DataError(message) from None
+            raise own from None
         yield element
 
 

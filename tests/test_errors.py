@@ -47,3 +47,19 @@ def test_registering_a_taken_name_fails():
     spec = fcn_keras.get_backbone("vgg16_tiny")
     with pytest.raises(ValueError, match="already registered"):
         fcn_keras.register_backbone(spec)
+
+
+def test_tensorflow_errors_give_back_the_library_exception_they_carry():
+    import tensorflow as tf
+
+    from fcn_keras.data import DataError
+    from fcn_keras.error_text import library_exception
+
+    label = ("assertion failed: [train_data has the label] [9] [but the model predicts] [3] [classes (labels 0 to] "
+             "[2] [and] [255] [= ignore); fix the masks.]")
+    own = library_exception(tf.errors.InvalidArgumentError(None, None, f"Graph execution error:\n\n{label}\n"))
+    assert type(own) is ValueError and str(own).startswith("train_data has the label 9 but the model predicts 3")
+    own = library_exception(tf.errors.InvalidArgumentError(None, None, "DataError: a.png: cannot decode the image"))
+    assert type(own) is DataError and str(own) == "a.png: cannot decode the image"
+    assert library_exception(tf.errors.InvalidArgumentError(None, None, "Invalid PNG data")) is None
+    assert library_exception(ValueError("DataError: a.png: cannot decode the image")) is None  # no TensorFlow error

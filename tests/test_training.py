@@ -1,5 +1,6 @@
 """Training: recipes, a fit that learns, exact resume, NaN guard and output-folder safety."""
 
+import dataclasses
 import json
 import os
 
@@ -352,3 +353,35 @@ def test_staged_training_runs_32s_16s_8s_and_resumes(tmp_path):
     train_staged(NUM_CLASSES, tiny_data(4), tiny_data(4, seed=1), output_dir=str(run), epochs=1,
                  backbone="vgg16_tiny", padding="same", dropout=0, verbose=0)
     assert stamps == {v: os.path.getmtime(run / v / "best.keras") for v in stamps}  # finished stages kept
+
+
+def test_run_training_from_datasets_keeps_a_finished_run_when_asked(tmp_path, capsys):
+    from fcn_keras.training import TrainingSettings, run_training
+
+    images = synthetic_shapes(8, (32, 32), NUM_CLASSES)
+    settings = TrainingSettings(images, str(tmp_path / "run"), validation_data=synthetic_shapes(4, (32, 32), 3, 1),
+                                num_classes=NUM_CLASSES, backbone="vgg16_tiny", padding="same", dropout=0,
+                                batch_size=4, epochs=1, precision="float32")
+    model = run_training(settings, verbose=0)
+    assert variant_of(model) == "fcn8s" and model.get_layer("fc7").dtype_policy.name == "float32"
+    assert capsys.readouterr().out == "Training in float32: as asked.\n"
+    stamp = os.path.getmtime(tmp_path / "run" / "best.keras")
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        run_training(settings, verbose=0)
+    assert run_training(dataclasses.replace(settings, keep_finished=True), verbose=0) is None
+    assert os.path.getmtime(tmp_path / "run" / "best.keras") == stamp  # not trained again
+
+
+def test_run_training_refuses_what_cannot_run_before_making_a_folder(tmp_path):
+    from fcn_keras.training import ConflictingSettings, TrainingSettings, run_training
+
+    with pytest.raises(ConflictingSettings, match=r"^staged=True trains fcn32s.*drop `variant`"):
+        TrainingSettings("synthetic:8", str(tmp_path / "run"), staged=True, variant="fcn16s")
+    images = synthetic_shapes(4, (32, 32), NUM_CLASSES)
+    with pytest.raises(ValueError, match="validation would reuse the training images; give validation_data="):
+        run_training(TrainingSettings(images, str(tmp_path / "run"), num_classes=NUM_CLASSES))
+    with pytest.raises(ValueError, match="^`data` is a dataset, which does not say how many classes it has"):
+        run_training(TrainingSettings(images, str(tmp_path / "run"), validation=False))
+    with pytest.raises(ValueError, match="^`validation_data`: Unknown data source 'nope:x'"):
+        run_training(TrainingSettings("synthetic:8", str(tmp_path / "run"), validation_data="nope:x"))
+    assert os.listdir(tmp_path) == []

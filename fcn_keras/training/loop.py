@@ -11,13 +11,13 @@ import os
 import keras
 import tensorflow as tf
 
-from fcn_keras.arguments import check_mask_heads, whole_number
-from fcn_keras.data.checks import DataError, data_error_message
+from fcn_keras.arguments import whole_number
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
-from fcn_keras.labels import assert_valid_labels, label_error, label_masks
+from fcn_keras.error_text import library_exception
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import VARIANTS, heads_of, num_classes_of
 from fcn_keras.progress import progress_verbosity
+from fcn_keras.training.batches import check_batches, count_batches
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
 from fcn_keras.training.optimizers import compile_for_training
 from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
@@ -119,7 +119,7 @@ def train(
     data = data_fingerprint(first_data)
     if state is not None:
         check_same_run(state, steps_per_epoch, data, output_dir)
-    steps_per_epoch = steps_per_epoch or (state and state["steps_per_epoch"]) or _count_batches(first_data)
+    steps_per_epoch = steps_per_epoch or (state and state["steps_per_epoch"]) or count_batches(first_data)
     if not model.compiled:
         compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
     guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
@@ -182,11 +182,9 @@ def _fit(model, stream, **fit_kwargs):
     try:
         return model.fit(stream, **fit_kwargs)
     except tf.errors.InvalidArgumentError as error:
-        if (message := label_error(error)) is not None:
-            raise ValueError(message) from None
-        if (message := data_error_message(error)) is not None:
-            raise DataError(message) from None
-        raise
+        if (own := library_exception(error)) is None:
+            raise
+        raise own from None
 
 
 def _epoch_data(train_data, num_classes):
@@ -242,90 +240,3 @@ def train_staged(num_classes, train_data, validation_data=None, *, output_dir, e
             train(model, train_data, validation_data, output_dir=stage_dir, epochs=epochs, **train_kwargs)
         previous = keras.models.load_model(stage.file(BEST_MODEL))
     return previous
-
-
-def check_batches(dataset, num_classes, name="dataset"):
-    """Checks a dataset of (images (N, H, W, 3), masks (N, H, W)) batches, and adds a label check.
-
-    Shapes are checked without reading the data (reading part of a `cache()`d
-    pipeline would make TensorFlow drop the cache); what the spec leaves unknown
-    is not refused. Labels are checked batch by batch in the input pipeline, where
-    XLA never removes the check; `train` reports a bad label as a `ValueError`.
-
-    Args:
-        dataset: a `tf.data.Dataset`; for a model with several heads its masks are
-            {head: masks}.
-        num_classes: classes the model predicts, or {head: classes} (`heads_of(model)`).
-        name: what to call the dataset in errors.
-
-    Returns:
-        The dataset, mapped through the label check.
-
-    Raises:
-        ValueError: the elements are not (images, masks) pairs of those shapes, or
-            the dataset is known to be empty.
-
-    Example:
-        >>> data = check_batches(prepare(synthetic_shapes(4, (32, 32))), num_classes=5)
-    """
-    spec = dataset.element_spec
-    if isinstance(spec, tuple) and len(spec) == 2:
-        check_mask_heads(list(spec[1]) if isinstance(spec[1], dict) else None,
-                         num_classes if isinstance(num_classes, dict) else None, name)
-    if not _batches_fit(spec, num_classes):
-        masks = "{head: masks (N, H, W)}" if isinstance(num_classes, dict) else "masks (N, H, W)"
-        raise ValueError(
-            f"{name}: expected batches of (RGB images (N, H, W, 3) or {{modality: images}}, {masks}) for a model with "
-            f"{num_classes} classes, got elements {spec}; batch (image, mask) pairs, e.g. with "
-            "fcn_keras.data.prepare."
-        )
-    if int(dataset.cardinality()) == 0:
-        raise ValueError(f"{name} is empty: it yields no batch.")
-
-    def checked(images, masks):
-        if isinstance(num_classes, dict):
-            return images, {head: _label_checked(masks[head], classes, f"{name} ({head} head)")
-                            for head, classes in num_classes.items()}
-        return images, _label_checked(masks, num_classes, name)
-
-    return dataset.map(checked)
-
-
-def _batches_fit(spec, num_classes):
-    """Whether a dataset's element spec can be (images, masks) batches for `num_classes` (int, or {head: int})."""
-    if not (isinstance(spec, tuple) and len(spec) == 2):
-        return False
-    images, masks = spec
-    if isinstance(images, dict):  # several inputs (NYUDv2's modalities): batches of any channels
-        if not images or not all(isinstance(part, tf.TensorSpec) and part.shape.rank in (None, 4)
-                                 for part in images.values()):
-            return False
-    elif not isinstance(images, tf.TensorSpec) or (
-            images.shape.rank is not None and (images.shape.rank != 4 or images.shape[-1] not in (3, None))):
-        return False
-    if isinstance(num_classes, dict):
-        if not isinstance(masks, dict) or set(masks) != set(num_classes):
-            return False
-        masks = list(masks.values())
-    else:
-        masks = [masks]
-    return all(isinstance(mask, tf.TensorSpec) and mask.shape.rank in (None, 3, 4) for mask in masks)
-
-
-def _label_checked(masks, num_classes, name):
-    """`masks` behind a check that every label is below `num_classes` or the ignore label."""
-    labels = tf.cast(tf.round(masks) if masks.dtype.is_floating else masks, tf.int32)
-    with tf.control_dependencies([assert_valid_labels(labels, label_masks(labels, num_classes)[1], num_classes,
-                                                      name)]):
-        return tf.identity(masks)
-
-
-def _count_batches(dataset):
-    count = int(dataset.cardinality())
-    if count == tf.data.INFINITE_CARDINALITY:
-        raise ValueError("train_data is endless; pass steps_per_epoch.")
-    if count == tf.data.UNKNOWN_CARDINALITY:
-        count = int(dataset.reduce(0, lambda total, _: total + 1))
-    if count == 0:
-        raise ValueError("train_data is empty: it yields no batch.")
-    return count

@@ -1,0 +1,96 @@
+"""What a training run is: its data, model, schedule and folder, as `run_training` takes them.
+
+Needs no TensorFlow, so the command line can refuse settings that contradict each other at once.
+"""
+
+import dataclasses
+from typing import Any, Optional
+
+from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
+from fcn_keras.models.variants import VARIANTS
+from fcn_keras.precision import DEFAULT_PRECISION
+from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
+
+
+class ConflictingSettings(ValueError):
+    """Settings that contradict each other; the message names them and what to drop."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """A training run: what `run_training` opens, builds and trains, and where it writes.
+
+    Attributes:
+        data: the training data: a source spec (`fcn_keras.data.SPECS`, e.g.
+            "voc:VOCdevkit/VOC2012") or a `tf.data.Dataset` of (image, mask) pairs.
+        output: the run's folder (see `train`); its parent must exist.
+        validation_data: the validation data, as `data`; None: `data`'s
+            `val_split` (a spec only).
+        validation: False trains without validation.
+        train_split, val_split: the split names the specs are opened with.
+        num_classes: classes of the data, for sources that do not define them
+            (folder, tfrecord, a dataset).
+        modalities: NYUDv2's inputs, e.g. ("color", "depth"); None: colour images.
+        download: let a tfds: source download its data set.
+        variant, backbone, padding, dropout, at_once, backbone_weights: see
+            `build_fcn` (variant None: FCN-8s).
+        staged: train FCN-32s, FCN-16s from it, then FCN-8s (`train_staged`).
+        init_from: a .keras file of a trained coarser FCN to start from.
+        recipe, learning_rate, warmup_steps, epochs, steps_per_epoch: see `train`.
+        batch_size, crop_size, scale_range, flip: the training batches (see
+            `fcn_keras.data.prepare`); validation batches are whole images.
+        precision: "auto" or a Keras dtype policy (see `resolve_precision`).
+        seed: seed of initialization, dropout, data order and augmentation.
+        overwrite: replace a finished run in `output`.
+        keep_finished: keep a finished run in `output` instead of refusing it
+            (nothing is trained again), as `train_staged` keeps finished stages.
+
+    Raises:
+        ConflictingSettings: staged training with a variant, at_once, init_from
+            or modalities.
+
+    Example:
+        >>> TrainingSettings("synthetic:8", "runs/shapes", batch_size=4).variant is None
+        True
+        >>> TrainingSettings("synthetic:8", "runs/shapes", staged=True, at_once=True)
+        Traceback (most recent call last):
+        fcn_keras.training.settings.ConflictingSettings: staged=True trains fcn32s, fcn16s and fcn8s of ...
+    """
+
+    data: Any
+    output: str
+    validation_data: Any = None
+    validation: bool = True
+    train_split: str = "train"
+    val_split: str = "val"
+    num_classes: Any = None
+    modalities: Optional[tuple] = None
+    download: bool = True
+    variant: Optional[str] = None
+    backbone: str = DEFAULT_BACKBONE
+    padding: str = DEFAULT_PADDING
+    dropout: float = 0.5
+    at_once: bool = False
+    backbone_weights: Optional[str] = None
+    staged: bool = False
+    init_from: Optional[str] = None
+    recipe: str = DEFAULT_RECIPE
+    learning_rate: Optional[float] = None
+    warmup_steps: int = 0
+    epochs: int = DEFAULT_EPOCHS
+    steps_per_epoch: Optional[int] = None
+    batch_size: int = 1
+    crop_size: Optional[tuple] = None
+    scale_range: Optional[tuple] = None
+    flip: bool = True
+    precision: str = DEFAULT_PRECISION
+    seed: int = 0
+    overwrite: bool = False
+    keep_finished: bool = False
+
+    def __post_init__(self):
+        if self.staged and (self.variant not in (None, list(VARIANTS)[-1]) or self.at_once or self.init_from or
+                            self.modalities):
+            raise ConflictingSettings(
+                "staged=True trains fcn32s, fcn16s and fcn8s of colour images in turn; drop `variant`, `at_once`, "
+                "`init_from` and `modalities`, or drop staged=True.")
