@@ -16,6 +16,7 @@ import collections.abc
 import math
 import numbers
 
+from fcn_keras.data.modalities import MODALITIES
 from fcn_keras.data.specs import INPUT_MODALITIES
 from fcn_keras.defaults import DEFAULT_NUM_CLASSES
 
@@ -206,9 +207,11 @@ def modality_names(modalities):
     if "color" in names[1:]:
         raise ValueError(f"modalities {names}: give colour first (its channels take a colour network's first "
                          f"kernels), e.g. {('color', *(name for name in names if name != 'color'))}.")
-    if "depth" in names and "color" not in names:
-        raise ValueError(f"modalities {names}: depth comes only with colour, e.g. ('color', 'depth') as the "
-                         "authors' colour-depth net; use ('hha',) for a network of geometry alone.")
+    leaning = [name for name in names if not MODALITIES[name].alone]
+    if leaning and "color" not in names:
+        raise ValueError(f"modalities {names}: {' and '.join(leaning)} comes only with colour, e.g. "
+                         f"{('color', *leaning)} as the authors' colour-depth net; use ('hha',) for a network of "
+                         "geometry alone.")
     return names
 
 

@@ -263,14 +263,14 @@ def _evaluate_arguments(parser):
          "fcn-keras evaluate fcn-demo/model.keras --data synthetic --output metrics.json", _evaluate_arguments)
 def _evaluate(args):
     from fcn_keras.evaluation import confusion_plot_paths, evaluate, format_metrics, save_metrics
-    from fcn_keras.models import heads_of, num_classes_of
+    from fcn_keras.models import classes_of, heads_of
     from fcn_keras.models.inputs import modalities_of
 
     model = _load_model(args)
     args.modalities = args.modalities or modalities_of(model)  # a model's inputs are named by modality
     plots = confusion_plot_paths(args.confusion_plot, heads_of(model)) if args.confusion_plot else []
     claim_files([args.output, *plots], args.overwrite)
-    model_classes = heads_of(model) or num_classes_of(model)  # the count of sources that have none
+    model_classes = classes_of(model)  # the count of sources that have none
     source = _open_data(args, args.split,
                         args.num_classes or (model_classes if source_kind(args.data) in COUNTED_BY_CALLER else None))
     metrics = evaluate(model, source.dataset, source.num_classes, confusion_plot=args.confusion_plot,
@@ -334,10 +334,10 @@ def _export_arguments(parser):
 @command("export", "Export a trained model for TF Serving (SavedModel), phones (TFLite), ONNX or OpenVINO.",
          "fcn-keras export fcn-demo/model.keras --format saved_model --output serving/fcn", _export_arguments)
 def _export(args):
-    from fcn_keras.export import export_model
+    from fcn_keras.export import export_model, get_export_format
 
     _check_one_model_source(args)
-    class_names = _preset_class_names(args) if args.format == "tflite" else None
+    class_names = _preset_class_names(args) if get_export_format(args.format).takes_class_names else None
     path = export_model(_load_model(args) if args.preset else args.model, args.format, args.output,
                         quantize=args.quantize, representative_data=args.representative_data,
                         input_size=tuple(args.input_size) if args.input_size else None, class_names=class_names)
@@ -424,10 +424,10 @@ def _convert_arguments(parser):
 @command("convert", "Convert trained FCN weights (Caffe, Chainer, PyTorch) into a Keras model.",
          "fcn-keras convert fcn8s-heavy-pascal.caffemodel --output fcn8s.keras", _convert_arguments)
 def _convert(args):
-    from fcn_keras.models import convert_weights_file, heads_of, num_classes_of, variant_of
+    from fcn_keras.models import convert_weights_file
 
     model = convert_weights_file(args.source, args.output, at_once=args.at_once or None, overwrite=args.overwrite)
-    print(f"Converted {args.source}: {variant_of(model)}, {heads_of(model) or num_classes_of(model)} classes -> "
+    print(f"Converted {args.source}: {model.variant}, {model.num_classes} classes -> "
           f"{args.output}.")
 
 

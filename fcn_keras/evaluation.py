@@ -14,7 +14,7 @@ from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
 from fcn_keras.models.border import skip_border
 from fcn_keras.models.inputs import check_input_arrays
-from fcn_keras.models.variants import heads_of, num_classes_of
+from fcn_keras.models.variants import classes_of
 from fcn_keras.tiling import activation_bytes, score_image
 
 
@@ -32,7 +32,7 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
             Images are uint8 or float in [0, 255]; masks hold class indices and
             `ignore_index`.
         num_classes: number of classes of the data; must equal the model's. For a model
-            with several heads, {head: classes} (`heads_of(model)`), and the masks are
+            with several heads, {head: classes} (`classes_of(model)`), and the masks are
             {head: mask}: each head is scored on its own masks.
         ignore_index: label of unlabelled pixels, not scored (VOC: 255).
         confusion_plot: optional path; a PNG of the confusion matrix is saved there
@@ -63,8 +63,8 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
         (True, 3)
     """
     if num_classes is None:
-        raise ValueError("Give num_classes, the classes of the data (a model's: fcn_keras.models.num_classes_of, "
-                         "or heads_of for several heads).")
+        raise ValueError("Give num_classes, the classes of the data (a model's: model.num_classes, or "
+                         "fcn_keras.models.classes_of(model) for a model of your own).")
     counts = class_counts(num_classes)  # {None: classes} for one head: one loop for any heads
     num_classes = counts.get(None, counts)
     model_classes = _static_classes(model)
@@ -304,10 +304,9 @@ def _without_border(model):
 
 
 def _static_classes(model):
-    """`heads_of(model)` or `num_classes_of(model)`, or None for models without a static output (subclassed,
-    unbuilt)."""
+    """`classes_of(model)`, or None for models without a static output (subclassed, unbuilt)."""
     try:
-        return heads_of(model) or num_classes_of(model)
+        return classes_of(model)
     except (AttributeError, TypeError, ValueError):
         return None
 

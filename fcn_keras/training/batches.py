@@ -17,7 +17,7 @@ def check_batches(dataset, num_classes, name="dataset"):
     Args:
         dataset: a `tf.data.Dataset`; for a model with several heads its masks are
             {head: masks}.
-        num_classes: classes the model predicts, or {head: classes} (`heads_of(model)`).
+        num_classes: classes the model predicts, or {head: classes} (`classes_of(model)`).
         name: what to call the dataset in errors.
 
     Returns:

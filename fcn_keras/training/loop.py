@@ -15,7 +15,7 @@ from fcn_keras.arguments import whole_number
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.error_text import library_exception
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import VARIANTS, heads_of, num_classes_of
+from fcn_keras.models.variants import VARIANTS, classes_of, heads_of
 from fcn_keras.progress import progress_verbosity
 from fcn_keras.training.batches import check_batches, count_batches
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
@@ -102,7 +102,7 @@ def train(
     epochs = whole_number(epochs, "epochs")
     if steps_per_epoch is not None:
         steps_per_epoch = whole_number(steps_per_epoch, "steps_per_epoch")
-    num_classes = heads_of(model) or num_classes_of(model)
+    num_classes = classes_of(model)
     epoch_data = _epoch_data(train_data, num_classes)
     if validation_data is not None:
         validation_data = check_batches(validation_data, num_classes, "validation_data")
