@@ -4,6 +4,12 @@ FCN fuses maps of different depths and must know how they line up. Like Caffe's
 `coord_map`, every map carries an affine relation to the input,
 `x_input = stride * i + offset` (same on both axes), and each layer updates it.
 The crop offsets of the reference network (19; 5, 27; 5, 9, 31) all follow from it.
+
+What each kind of layer does to space (keeps the grid, reads a window, pads, crops,
+merges, ...) is declared once here, in a registry of `LayerSpace`s that
+`register_layer_space` extends; the grid walk, border skipping
+(`fcn_keras.models.skip_border`), tiling margins (`fcn_keras.tiling.context_margin`)
+and FLOP counts (`fcn_keras.models.convolution_flops`) all read it.
 """
 
 import dataclasses
@@ -102,7 +108,7 @@ def _on_channels(layer):
 
 
 class LayerSpace:
-    """What a kind of layer does to space; the kinds below declare it, `register_layer_space` attaches one to a class.
+    """What a kind of layer does to space: the kinds below declare it, `register_layer_space` gives it to a class.
 
     Four readers share each declaration: the grid walk (`tensor_grid`), border skipping
     (`fcn_keras.models.skip_border`), tiling margins (`fcn_keras.tiling.context_margin`) and
@@ -175,8 +181,9 @@ class _Kernel(LayerSpace):
 
     def axes(self, layer):
         """Per axis (rows, columns): (extent, stride)."""
+        strides = _pair(layer.strides)
         return tuple((dilation * (kernel - 1) + 1, stride)
-                     for kernel, stride, dilation in zip(self.kernel(layer), _pair(layer.strides), self.dilation(layer)))
+                     for kernel, stride, dilation in zip(self.kernel(layer), strides, self.dilation(layer)))
 
 
 @dataclasses.dataclass(frozen=True)

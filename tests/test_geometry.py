@@ -1,4 +1,5 @@
-"""Coordinate maps: the grid derived for each layer must say where its outputs really sit; a layer taught once\nworks in every reader of its declaration."""
+"""Coordinate maps: the grid derived for each layer must say where its outputs really sit; a layer taught once
+works in every reader of its declaration."""
 
 import math
 

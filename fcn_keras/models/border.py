@@ -238,17 +238,16 @@ class WindowStep(Step):
         return WindowedMap(window, [cone.output for cone in cones], background, self.layout)
 
 
+_STEP_KINDS = ((Window, WindowStep), (Merge, MergeStep), (Pointwise, PointwiseStep), (Pad, PadStep))  # first match
+
+
 def _step_kind(layer):
     """The `Step` class that windows `layer`, or None: its own class's declared space must be local (and a window
     must run with "valid" padding)."""
     space = layer_space(layer, inherited=False)
-    if space is None or not space.local(layer):
+    if space is None or not space.local(layer) or isinstance(space, Window) and space.run_valid is None:
         return None
-    if isinstance(space, Window):
-        return WindowStep if space.run_valid is not None else None
-    if isinstance(space, Merge):
-        return MergeStep
-    return {Pad: PadStep, Pointwise: PointwiseStep}.get(type(space))
+    return next((step for space_kind, step in _STEP_KINDS if isinstance(space, space_kind)), None)
 
 
 def _plan(model, min_border):
@@ -425,6 +424,6 @@ class WindowedMap:
         inside = self.window[:, top - rows.start:bottom - rows.start, left - columns.start:right - columns.start]
         middle = keras.ops.concatenate(
             [fill(top, bottom, column_start, left), inside, fill(top, bottom, right, column_stop)], axis=2)
-        return keras.ops.concatenate(
-            [fill(row_start, top, column_start, column_stop), middle, fill(bottom, row_stop, column_start, column_stop)],
-            axis=1)
+        above = fill(row_start, top, column_start, column_stop)
+        below = fill(bottom, row_stop, column_start, column_stop)
+        return keras.ops.concatenate([above, middle, below], axis=1)
