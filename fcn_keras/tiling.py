@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import tree
 
-from fcn_keras.geometry import Window, layer_space
+from fcn_keras.geometry import Pad, Window, layer_space
 from fcn_keras.keras_internals import converts_inputs, graph_model, run_graph
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 
@@ -35,7 +35,7 @@ _FLOAT32_INSIDE = (keras.layers.BatchNormalization, keras.layers.GroupNormalizat
 def input_padding(model):
     """Pixels the network pads its input with on each side (100 in the paper geometry, else 0)."""
     for layer in model.layers:
-        if isinstance(layer, keras.layers.ZeroPadding2D):
+        if isinstance(layer_space(layer), Pad):
             return max(max(pair) for pair in layer.padding)
     return 0
 

@@ -62,12 +62,12 @@ def skip_border(model, min_border=MIN_BORDER, warn=True):
             warnings.warn(f"skip_border: {plan}; returning the model unchanged.", stacklevel=2)
         return model
     skipper = BorderSkip(plan, name=f"{plan.entry.layer.name}_skip")
-    outputs = {}
+    outputs, windowed = {}, plan.layers
 
     def call(layer, *args, **kwargs):
         if layer is plan.entry.layer:
             outputs.update(zip(plan.boundary, skipper(args[0])))
-        if layer in plan.layers:  # computed by `skipper`: its output if the rest of the graph needs it
+        if layer in windowed:  # computed by `skipper`: its output if the rest of the graph needs it
             return outputs.get(layer, keras.tree.flatten(args)[0])
         return layer(*args, **kwargs)
 
@@ -114,10 +114,16 @@ class Layout:
 
 @dataclasses.dataclass
 class _Plan:
-    entry: "EntryStep"
-    steps: list  # the entry, then the windowed layers' steps in graph order
+    steps: list  # the border's `EntryStep`, then the windowed layers' steps in graph order
     boundary: list  # layers whose (windowed) outputs the rest of the graph needs, assembled in full
-    layers: set = dataclasses.field(default_factory=set)
+
+    @property
+    def entry(self):
+        return self.steps[0]
+
+    @property
+    def layers(self):
+        return {step.layer for step in self.steps}
 
 
 class Step:
@@ -292,7 +298,7 @@ def _plan(model, min_border):
                for node in call_nodes(layer)[:1]}
     boundary = [layer for step_position, layer in made_by.items()
                 if any(position.get(tensor_id) == step_position for tensor_id in needed)]
-    return _Plan(steps[0], steps, boundary, {step.layer for step in steps})
+    return _Plan(steps, boundary)
 
 
 def _plan_step(layer, sources, layouts, shared):
