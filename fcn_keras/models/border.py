@@ -115,7 +115,7 @@ class Layout:
 @dataclasses.dataclass
 class _Plan:
     steps: list  # the border's `EntryStep`, then the windowed layers' steps in graph order
-    boundary: list  # layers whose (windowed) outputs the rest of the graph needs, assembled in full
+    boundary: list  # layers whose (windowed) outputs the rest of the graph needs, assembled in full, in step order
 
     @property
     def entry(self):
@@ -294,11 +294,8 @@ def _plan(model, min_border):
     needed = {id(tensor) for layer in model.layers if id(layer) not in windowed
               for node in call_nodes(layer) for tensor in node.input_tensors}
     needed |= {id(tensor) for tensor in model.outputs}
-    made_by = {position[id(node.outputs[0])]: layer for layer in model.layers if id(layer) in windowed
-               for node in call_nodes(layer)[:1]}
-    boundary = [layer for step_position, layer in made_by.items()
-                if any(position.get(tensor_id) == step_position for tensor_id in needed)]
-    return _Plan(steps, boundary)
+    needed_steps = {position[tensor_id] for tensor_id in needed if tensor_id in position}
+    return _Plan(steps, [step.layer for index, step in enumerate(steps) if index in needed_steps])
 
 
 def _plan_step(layer, sources, layouts, shared):
