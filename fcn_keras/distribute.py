@@ -7,7 +7,9 @@ work with Keras 3's `fit` as released (keras-team/keras#20585,
 tensorflow/tensorflow#72388); `patch_keras_multiworker_reduce` works around it, and
 `multi_worker_strategy` creates the strategy with the patch applied.
 
-The patch is the only code in fcn_keras that touches Keras internals. The test
+The patch replaces methods of Keras' TensorFlow trainer, so unlike fcn_keras' other
+uses of Keras internals (`fcn_keras.keras_internals`, which lists this one too) it
+stays whole here. The test
 `tests/test_distributed.py::test_unpatched_keras_still_fails_multi_worker_fit` runs
 an unpatched multi-worker `fit` and fails once Keras no longer needs the patch; then
 delete this patch and that test.

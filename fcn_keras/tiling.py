@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from keras import tree
 
+from fcn_keras.geometry import Pad, Window, layer_space
+from fcn_keras.keras_internals import converts_inputs, graph_model, run_graph
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 
 NETWORK_STRIDE = 32  # the coarsest map's stride: tile origins stay on its grid
@@ -33,7 +35,7 @@ _FLOAT32_INSIDE = (keras.layers.BatchNormalization, keras.layers.GroupNormalizat
 def input_padding(model):
     """Pixels the network pads its input with on each side (100 in the paper geometry, else 0)."""
     for layer in model.layers:
-        if isinstance(layer, keras.layers.ZeroPadding2D):
+        if isinstance(layer_space(layer), Pad):
             return max(max(pair) for pair in layer.padding)
     return 0
 
@@ -84,24 +86,22 @@ def _probe_inputs(model):
 def _activations(model, inputs):
     """The symbolic tensors a forward pass on `inputs` makes, the inputs included."""
     tensors = list(inputs)
-    model = model._functional if isinstance(model, keras.Sequential) else model
-    if hasattr(model, "_run_through_graph"):
-        _walk(model, inputs, tensors)
+    graph = graph_model(model)
+    if graph is not None:
+        _walk(graph, inputs, tensors)
     else:
         tensors.extend(tree.flatten(model.compute_output_spec(inputs[0] if len(inputs) == 1 else inputs)))
     return tensors
 
 
-def _walk(model, inputs, tensors):
-    """Runs a Functional model's graph on symbolic `inputs` (its `inputs` order), appending the tensors its
+def _walk(graph, inputs, tensors):
+    """Runs a model's graph (`graph_model`) on symbolic `inputs` (its `inputs` order), appending the tensors its
     layers make to `tensors`; returns its symbolic outputs."""
     def run(operation, *args, **kwargs):
-        if isinstance(operation, keras.Sequential):
-            operation = operation._functional
-        if hasattr(operation, "_run_through_graph"):  # a nested model (a backbone): its own layers count
-            return _walk(operation, tree.flatten(args[0] if args else kwargs["inputs"]), tensors)
+        if (nested := graph_model(operation)) is not None:  # a nested model (a backbone): its own layers count
+            return _walk(nested, tree.flatten(args[0] if args else kwargs["inputs"]), tensors)
         kwargs.pop("training", None)
-        if isinstance(operation, keras.layers.Layer) and getattr(operation, "_convert_input_args", True):
+        if isinstance(operation, keras.layers.Layer) and converts_inputs(operation):
             def convert(tensor):  # what Layer.__call__ does: floats cast to the compute dtype, a new tensor
                 converted = operation.dtype_policy.convert_input(tensor, operation.autocast, operation.input_dtype)
                 if converted is not tensor:
@@ -116,22 +116,27 @@ def _walk(model, inputs, tensors):
             tensors.extend(tree.flatten(outputs))
         return outputs
 
-    return model._run_through_graph(list(inputs), call_fn=run)
+    return run_graph(graph, inputs, run)
 
 
 def context_margin(model):
     """How far (pixels, a multiple of 32) the scores of a pixel can depend on input around it:
-    half the receptive field of the coarsest map plus its upsampling's reach."""
+    half the receptive field of the coarsest map plus its upsampling's reach.
+
+    The field grows with every convolution and pooling (every `Window` of
+    `fcn_keras.geometry`'s declarations), taken along the rows.
+
+    Example:
+        >>> context_margin(build_fcn8s(21, backbone="vgg16_tiny"))
+        288
+    """
     field, jump = 1, 1
     for layer in _all_layers(model):  # every layer in a row: more than the deepest path, never less
-        if isinstance(layer, keras.layers.Conv2DTranspose):
-            continue
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
-            field += layer.dilation_rate[0] * (layer.kernel_size[0] - 1) * jump
-            jump *= layer.strides[0]
-        elif isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
-            field += (layer.pool_size[0] - 1) * jump
-            jump *= layer.strides[0]
+        space = layer_space(layer)
+        if isinstance(space, Window):
+            (extent, stride), _ = space.axes(layer)
+            field += (extent - 1) * jump
+            jump *= stride
     reach = field // 2 + 2 * NETWORK_STRIDE
     return -(-reach // NETWORK_STRIDE) * NETWORK_STRIDE
 

@@ -1,10 +1,15 @@
-"""Coordinate maps: the grid derived for each layer must say where its outputs really sit."""
+"""Coordinate maps: the grid derived for each layer must say where its outputs really sit; a layer taught once
+works in every reader of its declaration."""
+
+import math
 
 import keras
 import numpy as np
 import pytest
 
-from fcn_keras.geometry import Grid, GridError, tensor_grid
+from fcn_keras.geometry import Grid, GridError, Window, register_layer_space, tensor_grid
+from fcn_keras.models import border, convolution_flops, skip_border
+from fcn_keras.tiling import context_margin
 
 SIZE = 24
 
@@ -121,3 +126,46 @@ def test_shift_to_needs_a_common_grid():
         Grid(16, 0.0).shift_to(Grid(8, 0.0))
     with pytest.raises(ValueError, match="line up"):
         Grid(16, 0.0).shift_to(Grid(16, 4.0))
+
+
+@pytest.mark.parametrize("kernel", [2, 3, 4, 5, 16])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_a_transposed_convolution_puts_each_output_where_its_input_writes(kernel, padding):
+    upsampler = chain(keras.layers.Conv2D(1, 1, strides=2, **ONES),  # coarse pixel j is the input's 2j
+                      keras.layers.Conv2DTranspose(1, kernel, strides=2, padding=padding, **ONES))
+    grid = grid_of(upsampler)
+    for position in (10, 12):
+        assert grid.stride * impulse_centre(upsampler, position) + grid.offset == pytest.approx(position)
+
+
+class Blur(keras.layers.Layer):
+    """A box blur of each channel, `size` x `size` with "valid" padding: a window the library does not know."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size, self.strides, self.padding = (size, size), (1, 1), "valid"
+
+    def call(self, x):
+        return keras.ops.average_pool(x, self.kernel_size, 1, "valid")
+
+
+register_layer_space(Blur, Window(run_valid=lambda layer, x: layer(x),
+                                  multiply_adds=lambda layer: math.prod(layer.kernel_size) * layer.input.shape[-1]))
+
+
+def test_a_layer_taught_once_works_for_grids_border_skipping_margins_and_flops():
+    assert grid_of(Blur(3)) == Grid(1, 1.0)
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", bias_initializer="ones")(keras.layers.ZeroPadding2D(24)(images))
+    blur = Blur(3)
+    x = keras.layers.Conv2D(3, 3, padding="same", bias_initializer="ones")(blur(x))
+    model = keras.Model(images, keras.layers.Cropping2D(22)(x))
+    fast = skip_border(model)
+    assert blur in next(layer for layer in fast.layers if isinstance(layer, border.BorderSkip)).plan.layers
+    batch = np.random.default_rng(0).uniform(0, 255, (2, 30, 23, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(batch))
+    assert np.abs(keras.ops.convert_to_numpy(fast(batch, training=False)) - expected).max() <= 1e-5 * np.abs(
+        expected).max()
+    assert context_margin(chain(Blur(65))) == 96  # half its 65-pixel field and the upsampling's 64, on the grid
+    fixed = keras.Input((8, 8, 2))
+    assert convolution_flops(keras.Model(fixed, Blur(3)(fixed))) == 2 * 6 * 6 * 9 * 2

@@ -15,6 +15,7 @@ activations).
 import keras
 import numpy as np
 
+from fcn_keras.keras_internals import tensor_history
 from fcn_keras.layers import (CaffePreprocessing, CropToReference, GroupedConv2D, ImagePreprocessing,
                               LocalResponseNormalization)
 
@@ -99,8 +100,7 @@ def _nodes(model):
 
 def _node_of(tensor):
     """The Keras node that gives `tensor`."""
-    operation, node_index, _ = tensor._keras_history
-    return operation._inbound_nodes[node_index]
+    return tensor_history(tensor)[1]
 
 
 class _Graph:

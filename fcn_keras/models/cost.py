@@ -4,13 +4,17 @@ import math
 
 import keras
 
+from fcn_keras.geometry import layer_space
+from fcn_keras.keras_internals import call_nodes
+
 
 def convolution_flops(model):
     """FLOPs (2 per multiply-add) of every convolution of a fixed-size model, nested backbones included.
 
     Conv2D (grouped too), DepthwiseConv2D, SeparableConv2D and Conv2DTranspose
-    count; pooling, activations, normalization and additions are left out: they
-    are a rounding error next to the convolutions.
+    count, and every layer whose `fcn_keras.geometry.register_layer_space`
+    declaration gives multiply-adds; pooling, activations, normalization and
+    additions are left out: they are a rounding error next to the convolutions.
 
     Args:
         model: a model built with a fixed `input_shape`, e.g. (500, 500, 3).
@@ -38,7 +42,7 @@ def _layers(model):
 def _at_fed_size(nested):
     """A copy of a nested model (fresh weights, which the count ignores) whose input has the fixed shape its
     caller last fed it."""
-    shape = nested._inbound_nodes[-1].input_tensors[0].shape
+    shape = call_nodes(nested)[-1].input_tensors[0].shape
     config = nested.get_config()
     for layer in config.get("layers", []):
         if layer["class_name"] == "InputLayer":
@@ -47,21 +51,14 @@ def _at_fed_size(nested):
 
 
 def _layer_flops(layer):
-    if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.DepthwiseConv2D,
-                              keras.layers.SeparableConv2D)):
+    space = layer_space(layer)
+    multiply_adds = space.multiply_adds(layer) if space is not None else 0
+    if not multiply_adds:
         return 0
-    # A transposed convolution's work grows with its input, a convolution's with its output.
-    transposed = isinstance(layer, keras.layers.Conv2DTranspose)
-    spatial = (layer.input if transposed else layer.output).shape[1:3]
+    spatial = space.work_map(layer).shape[1:3]  # a convolution's output, a transposed convolution's input
     if None in spatial:
         raise ValueError(
             f"Layer {layer.name!r} has an unknown size {tuple(spatial)}; build the model with a "
             "fixed input_shape, e.g. input_shape=(500, 500, 3)."
         )
-    window = math.prod(layer.kernel_size)
-    in_channels = layer.input.shape[-1]
-    if isinstance(layer, (keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
-        depthwise = window * in_channels * layer.depth_multiplier
-        pointwise = in_channels * layer.depth_multiplier * getattr(layer, "filters", 0)  # SeparableConv2D
-        return 2 * math.prod(spatial) * (depthwise + pointwise)
-    return 2 * math.prod(spatial) * window * in_channels // getattr(layer, "groups", 1) * layer.filters
+    return 2 * math.prod(spatial) * multiply_adds
