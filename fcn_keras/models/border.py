@@ -25,6 +25,7 @@ import keras
 
 from fcn_keras.geometry import Merge, Pad, Pointwise, Window, layer_space
 from fcn_keras.keras_internals import call_nodes, graph_model
+from fcn_keras.models.fcn_model import FCN
 
 MIN_BORDER = 16  # a smaller first ZeroPadding2D is a layer's own padding, not a border worth skipping
 
@@ -71,7 +72,10 @@ def skip_border(model, min_border=MIN_BORDER, warn=True):
             return outputs.get(layer, keras.tree.flatten(args)[0])
         return layer(*args, **kwargs)
 
-    return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    fast = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    if isinstance(model, FCN):  # the copy is built without the facts, and has no border to read them off
+        return FCN(fast.input, fast.output, name=fast.name, config=model.fcn_config)
+    return fast
 
 
 class Span(NamedTuple):

@@ -8,6 +8,7 @@ from fcn_keras.arguments import class_counts, modality_names
 from fcn_keras.backbones import BackboneSpec, available_backbones, get_backbone, model_backbone
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
+from fcn_keras.keras_internals import tensor_history
 from fcn_keras.layers import BilinearUpsampling, CropToReference
 from fcn_keras.models.fcn_model import FCN, FCNConfig
 from fcn_keras.models.inputs import model_inputs, normalized_inputs, widen_first_convolution
@@ -249,7 +250,7 @@ def _checked_taps(spec, tensors, variant):
 
 def _producer(tensor):
     """The layer that computes `tensor`, looked up inside nested models."""
-    operation, _, index = tensor._keras_history
+    operation, _, index = tensor_history(tensor)
     return _producer(operation.outputs[index]) if isinstance(operation, keras.Model) else operation
 
 

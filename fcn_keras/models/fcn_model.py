@@ -12,9 +12,9 @@ from typing import Optional, Union
 
 import keras
 
+from fcn_keras.backbones.registry import PAPER_PAD
 from fcn_keras.models.variants import output_classes, variant_with_score_layers
 
-PAPER_BORDER = 16  # a ZeroPadding2D at least this wide on every side is the "paper" geometry's border
 
 @dataclasses.dataclass(frozen=True)
 class FCNConfig:
@@ -162,7 +162,7 @@ def graph_fcn_config(model):
     from fcn_keras.models.inputs import modalities_of  # it imports this module, for `late_fusion`
 
     borders = [layer for layer in layers.values() if isinstance(layer, keras.layers.ZeroPadding2D)
-               and min(min(pair) for pair in layer.padding) >= PAPER_BORDER]
+               and set(keras.tree.flatten(layer.padding)) == {PAPER_PAD}]
     upsamplers = [layer for layer in layers.values() if isinstance(layer, keras.layers.Conv2DTranspose)]
     prefix = f"{variant}_"
     return FCNConfig(

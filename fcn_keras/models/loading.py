@@ -5,6 +5,7 @@ import zipfile
 
 import keras
 
+from fcn_keras.keras_internals import graph_model
 from fcn_keras.models.fcn_model import FCN, graph_fcn_config
 
 
@@ -67,7 +68,7 @@ def _load_keras_file(path):
 
 def _known_as_fcn(model):
     """A plain Functional FCN (an earlier release's file) as an `FCN` of the same layers; other models as they are."""
-    if isinstance(model, FCN) or not hasattr(model, "_nodes_by_depth"):  # an FCN already, or no graph
+    if isinstance(model, FCN) or graph_model(model) is not model:  # an FCN already, or no Functional graph
         return model
     try:
         config = graph_fcn_config(model)

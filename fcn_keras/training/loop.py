@@ -14,6 +14,7 @@ import tensorflow as tf
 from fcn_keras.arguments import whole_number
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.error_text import library_exception
+from fcn_keras.keras_internals import symbolic_build
 from fcn_keras.models.fcn import build_fcn
 from fcn_keras.models.variants import VARIANTS, classes_of, heads_of
 from fcn_keras.progress import progress_verbosity
@@ -174,7 +175,7 @@ def _build_from_spec(model, stream):
         return
     batch = tf.nest.map_structure(lambda spec: keras.KerasTensor(tuple(spec.shape), spec.dtype.name),
                                   stream.element_spec)
-    model._symbolic_build(data_batch=batch)  # Keras' own build step (Trainer), fed no data
+    symbolic_build(model, batch)  # Keras' own build step (Trainer), fed no data
 
 
 def _fit(model, stream, **fit_kwargs):
