@@ -25,6 +25,7 @@ from fcn_keras.export.options import (
     FORMATS,
     QUANTIZATIONS,
 )
+from fcn_keras.export.formats import export_formats
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.machine import backend_installed, describe, keras_backend
 from fcn_keras.models.variants import PADDINGS, VARIANTS
@@ -158,8 +159,8 @@ def _data_arguments(parser, splits):
     parser.add_argument("--data", required=True, metavar="SOURCE", help=" | ".join(SPECS))
     parser.add_argument("--num-classes", type=COUNT, help="classes, for sources that do not define them")
     parser.add_argument("--modalities", nargs="+", choices=INPUT_MODALITIES, metavar="MODALITY",
-                        help="NYUDv2 inputs, stacked in this order: color, depth, hha (default: colour images; "
-                             "evaluate: the model's own inputs)")
+                        help=f"NYUDv2 inputs among {', '.join(INPUT_MODALITIES)}, stacked in the order given "
+                             "(default: colour images; evaluate: the model's own inputs)")
     parser.add_argument("--no-download", dest="download", action="store_false",
                         help="never download a data set (tfds:): fail at once if it is not prepared")
     for name, default in splits.items():
@@ -285,12 +286,12 @@ def _predict_arguments(parser):
     from fcn_keras.export.options import RUNTIMES
 
     parser.add_argument("paths", nargs="+", metavar="[MODEL] INPUT",
-                        help="a .keras model file (unless --preset; with --runtime a .tflite or OpenVINO .xml file), "
+                        help=f"a .keras model file (unless --preset; with --runtime a {_runtime_files()} file), "
                              "then image files and/or folders of images")
     _preset_argument(parser)
     parser.add_argument("--runtime", choices=("keras", *RUNTIMES), default="keras",
-                        help="what runs the model file: Keras (default), the TFLite interpreter or OpenVINO, which "
-                             "score each image whole (--memory-limit tiles Keras models)")
+                        help=f"what runs the model file: Keras (default) or {' or '.join(RUNTIMES)}, which score "
+                             "each image whole (--memory-limit tiles Keras models)")
     _memory_argument(parser)
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -321,14 +322,41 @@ def _export_arguments(parser):
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", required=True,
                         help="a folder: SavedModels go to OUTPUT/<next version>/, files to "
-                             "OUTPUT/model*.tflite|onnx|xml; or the file itself: model.tflite, model.onnx, model.xml "
-                             "(OpenVINO's weights go to the .bin beside it)")
+                             f"OUTPUT/model*{_model_file_names('|')}; or the file itself: model"
+                             f"{_model_file_names(', model')} (with their other files beside them: "
+                             f"{_companion_files()})")
     parser.add_argument("--quantize", choices=[name for name in QUANTIZATIONS if name],
-                        help="TFLite (float16, int8) or OpenVINO (int8, with NNCF) quantization")
+                        help=f"quantization of {_formats_taking('quantizations')}")
     parser.add_argument("--representative-data", metavar="PATH",
                         help="int8 calibration images: a folder of images or a .npy array")
     parser.add_argument("--input-size", type=COUNT, nargs=2, metavar=("HEIGHT", "WIDTH"),
-                        help="fix the TFLite or OpenVINO input size (default: dynamic)")
+                        help=f"fix the input size of {_formats_taking('input size')} (default: dynamic)")
+
+
+def _model_file_names(separator):
+    """The extensions of the formats written as one model file, e.g. ".tflite|.onnx|.xml"."""
+    return separator.join(export_format.extensions[0] for export_format in export_formats()
+                          if export_format.extensions)
+
+
+def _companion_files():
+    """The files some formats write beside the model file, e.g. "the .bin of a .xml"."""
+    return ", ".join(f"the {' and '.join(export_format.extensions[1:])} of a {export_format.extensions[0]}"
+                     for export_format in export_formats() if len(export_format.extensions) > 1)
+
+
+def _formats_taking(what):
+    """The formats that take quantizations (with theirs) or an input size, in words."""
+    if what == "quantizations":
+        return "; ".join(f"{export_format.name} ({', '.join(name for name in export_format.quantizations if name)})"
+                         for export_format in export_formats() if any(export_format.quantizations))
+    return " and ".join(export_format.name for export_format in export_formats()
+                        if export_format.takes_size_and_calibration)
+
+
+def _runtime_files():
+    """The model files `--runtime` runs, e.g. ".tflite or .xml"."""
+    return " or ".join(export_format.extensions[0] for export_format in export_formats() if export_format.runtime)
 
 
 @command("export", "Export a trained model for TF Serving (SavedModel), phones (TFLite), ONNX or OpenVINO.",
@@ -361,11 +389,11 @@ def _serve_arguments(parser):
 
     parser.add_argument("dir", nargs="?",
                         help="a SavedModel base folder with numeric versions (from `fcn-keras export`); with "
-                             "--runtime a .tflite or OpenVINO .xml file")
+                             f"--runtime a {_runtime_files()} file")
     _preset_argument(parser, "instead of a folder, exported once into the cache")
     parser.add_argument("--runtime", choices=("saved_model", *RUNTIMES), default="saved_model",
-                        help="what runs the model: TensorFlow's SavedModel (default), the TFLite interpreter or "
-                             "OpenVINO; each answers the same routes and signatures")
+                        help=f"what runs the model: TensorFlow's SavedModel (default) or {' or '.join(RUNTIMES)}; "
+                             "each answers the same routes and signatures")
     parser.add_argument("--port", type=whole_number_option(0, 65535), default=DEFAULT_PORT, help="0 picks a free one")
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
