@@ -264,8 +264,7 @@ def _evaluate_arguments(parser):
          "fcn-keras evaluate fcn-demo/model.keras --data synthetic --output metrics.json", _evaluate_arguments)
 def _evaluate(args):
     from fcn_keras.evaluation import confusion_plot_paths, evaluate, format_metrics, save_metrics
-    from fcn_keras.models import classes_of, heads_of
-    from fcn_keras.models.inputs import modalities_of
+    from fcn_keras.models.fcn_model import classes_of, heads_of, modalities_of
 
     model = _load_model(args)
     args.modalities = args.modalities or modalities_of(model)  # a model's inputs are named by modality
@@ -290,7 +289,7 @@ def _predict_arguments(parser):
                              "then image files and/or folders of images")
     _preset_argument(parser)
     parser.add_argument("--runtime", choices=("keras", *RUNTIMES), default="keras",
-                        help=f"what runs the model file: Keras (default) or {' or '.join(RUNTIMES)}, which score "
+                        help=f"what runs the model file: keras (default), {', '.join(RUNTIMES)}; the others score "
                              "each image whole (--memory-limit tiles Keras models)")
     _memory_argument(parser)
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
@@ -323,14 +322,13 @@ def _export_arguments(parser):
     parser.add_argument("--output", required=True,
                         help="a folder: SavedModels go to OUTPUT/<next version>/, files to "
                              f"OUTPUT/model*{_model_file_names('|')}; or the file itself: model"
-                             f"{_model_file_names(', model')} (with their other files beside them: "
-                             f"{_companion_files()})")
+                             f"{_model_file_names(', model')} ({_companion_files()})")
     parser.add_argument("--quantize", choices=[name for name in QUANTIZATIONS if name],
-                        help=f"quantization of {_formats_taking('quantizations')}")
+                        help=f"quantization ({_quantizations_by_format()}; int8 calibrates on --representative-data)")
     parser.add_argument("--representative-data", metavar="PATH",
                         help="int8 calibration images: a folder of images or a .npy array")
     parser.add_argument("--input-size", type=COUNT, nargs=2, metavar=("HEIGHT", "WIDTH"),
-                        help=f"fix the input size of {_formats_taking('input size')} (default: dynamic)")
+                        help=f"fix the input size of {_sized_formats()} exports (default: dynamic)")
 
 
 def _model_file_names(separator):
@@ -340,16 +338,21 @@ def _model_file_names(separator):
 
 
 def _companion_files():
-    """The files some formats write beside the model file, e.g. "the .bin of a .xml"."""
-    return ", ".join(f"the {' and '.join(export_format.extensions[1:])} of a {export_format.extensions[0]}"
-                     for export_format in export_formats() if len(export_format.extensions) > 1)
+    """The files some formats write beside the model file, e.g. "a .xml's weights go to the .bin beside it"."""
+    written_beside = [export_format.extensions for export_format in export_formats()
+                      if len(export_format.extensions) > 1]
+    return ", ".join(f"a {model_file}'s weights go to the {' and '.join(others)} beside it"
+                     for model_file, *others in written_beside)
 
 
-def _formats_taking(what):
-    """The formats that take quantizations (with theirs) or an input size, in words."""
-    if what == "quantizations":
-        return "; ".join(f"{export_format.name} ({', '.join(name for name in export_format.quantizations if name)})"
-                         for export_format in export_formats() if any(export_format.quantizations))
+def _quantizations_by_format():
+    """The quantizations each format takes, in words: "tflite: float16, int8; openvino: int8"."""
+    return "; ".join(f"{export_format.name}: {', '.join(name for name in export_format.quantizations if name)}"
+                     for export_format in export_formats() if any(export_format.quantizations))
+
+
+def _sized_formats():
+    """The formats that take a fixed input size, in words: "tflite and openvino"."""
     return " and ".join(export_format.name for export_format in export_formats()
                         if export_format.takes_size_and_calibration)
 
@@ -392,7 +395,7 @@ def _serve_arguments(parser):
                              f"--runtime a {_runtime_files()} file")
     _preset_argument(parser, "instead of a folder, exported once into the cache")
     parser.add_argument("--runtime", choices=("saved_model", *RUNTIMES), default="saved_model",
-                        help=f"what runs the model: TensorFlow's SavedModel (default) or {' or '.join(RUNTIMES)}; "
+                        help=f"what runs the model: saved_model (TensorFlow's, default), {', '.join(RUNTIMES)}; "
                              "each answers the same routes and signatures")
     parser.add_argument("--port", type=whole_number_option(0, 65535), default=DEFAULT_PORT, help="0 picks a free one")
     parser.add_argument("--host", default=DEFAULT_HOST)

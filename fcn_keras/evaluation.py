@@ -14,7 +14,7 @@ from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusion
 from fcn_keras.models.border import skip_border
 from fcn_keras.models.inputs import check_input_arrays
-from fcn_keras.models.variants import classes_of
+from fcn_keras.models.fcn_model import classes_of
 from fcn_keras.tiling import activation_bytes, score_image
 
 

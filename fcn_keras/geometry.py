@@ -130,6 +130,10 @@ class LayerSpace:
         """Multiply-adds per pixel of `work_map` (0: none counted)."""
         return 0
 
+    def work_map(self, layer):
+        """The map whose pixels each cost `multiply_adds`: the output (a transposed convolution's: its input)."""
+        return layer.output
+
 
 @dataclasses.dataclass(frozen=True)
 class Pointwise(LayerSpace):
@@ -200,10 +204,6 @@ class Window(_Kernel):
 
     run_valid: Callable = None
     local: Callable = _channels_last
-
-    def work_map(self, layer):
-        """The map whose pixels each cost `multiply_adds`: the output."""
-        return layer.output
 
     def grid(self, layer, grid):
         kernel = _square(layer, self.kernel(layer), "kernel")

@@ -8,8 +8,8 @@ from fcn_keras.data.decoding import read_image, write_mask
 from fcn_keras.data.listing import IMAGE_EXTENSIONS, files_by_stem
 from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
-from fcn_keras.models.inputs import takes_named_inputs
-from fcn_keras.models.variants import heads_of
+from fcn_keras.models.fcn_model import takes_named_inputs
+from fcn_keras.models.fcn_model import heads_of
 from fcn_keras.visualize import overlay
 from fcn_keras.write_policy import claim_files
 

@@ -33,8 +33,13 @@ _FLOAT32_INSIDE = (keras.layers.BatchNormalization, keras.layers.GroupNormalizat
 
 
 def input_padding(model):
-    """Pixels the network pads its input with on each side (100 in the paper geometry, else 0)."""
-    for layer in model.layers:
+    """Pixels the network pads its input with on each side (100 in the paper geometry, else 0).
+
+    Example:
+        >>> input_padding(build_fcn32s(3, backbone="vgg16_tiny")), input_padding(build_fcn32s(3, padding="same"))
+        (100, 0)
+    """
+    for layer in all_layers(model):  # a late fusion's networks each pad their own input
         if isinstance(layer_space(layer), Pad):
             return max(max(pair) for pair in layer.padding)
     return 0
@@ -131,7 +136,7 @@ def context_margin(model):
         288
     """
     field, jump = 1, 1
-    for layer in _all_layers(model):  # every layer in a row: more than the deepest path, never less
+    for layer in all_layers(model):  # every layer in a row: more than the deepest path, never less
         space = layer_space(layer)
         if isinstance(space, Window):
             (extent, stride), _ = space.axes(layer)
@@ -141,10 +146,11 @@ def context_margin(model):
     return -(-reach // NETWORK_STRIDE) * NETWORK_STRIDE
 
 
-def _all_layers(model):
+def all_layers(model):
+    """The layers of a model, each nested model's (a backbone, a late fusion's networks) replaced by its own."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
+            yield from all_layers(layer)
         else:
             yield layer
 

@@ -282,7 +282,7 @@ def test_the_rest_api_answers_a_predict_request_without_a_socket(server, model):
 )
 def test_the_rest_api_refuses_bad_and_oversized_images_without_a_socket(server, max_image_pixels, image, status,
                                                                          message):
-    rest = server.rest if max_image_pixels is None else RestApi(server.models, "fcn",
+    rest = server.rest if max_image_pixels is None else RestApi(server.model_source, "fcn",
                                                                 max_image_pixels=max_image_pixels)
     answer = rest.respond(Request("POST", "/v1/models/fcn:predict", {}, image_bytes_request(image)))
     assert answer.status == status and message in answer.error

@@ -62,3 +62,25 @@ def test_the_config_is_checked():
     images = keras.Input((None, None, 3))
     with pytest.raises(TypeError, match="config must be an FCNConfig, got dict"):
         FCN(images, keras.layers.Conv2D(2, 1)(images), config={"variant": "fcn8s"})
+
+
+def test_the_facts_cannot_be_changed_through_what_they_return(tmp_path):
+    model = tiny(heads={"semantic": 4, "geometric": 3})
+    model.num_classes["semantic"] = 99
+    heads_of(model)["geometric"] = 99
+    assert model.fcn_config.num_classes == {"semantic": 4, "geometric": 3}
+    model.trainable = False
+    model.save(tmp_path / "frozen.keras")
+    assert keras.models.load_model(tmp_path / "frozen.keras").trainable is False
+
+
+def test_late_fusion_of_networks_that_differ_is_a_plain_model():
+    from fcn_keras.models.inputs import late_fusion
+
+    color = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same")
+    hha = fcn_keras.build_fcn16s(3, backbone="vgg16_tiny", padding="same", modalities=("hha",))
+    same = fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same", modalities=("hha",))
+    assert not isinstance(late_fusion({"color": color, "hha": hha}), FCN)
+    fused = late_fusion({"color": color, "hha": same})
+    assert fused.fcn_config == FCNConfig("fcn32s", 3, {"color": "vgg16_tiny", "hha": "vgg16_tiny"}, "same",
+                                         ("color", "hha"))

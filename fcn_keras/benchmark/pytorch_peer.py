@@ -136,7 +136,7 @@ def _checked_layers(model):
 
 
 def _variant(model):
-    from fcn_keras.models.variants import variant_of
+    from fcn_keras.models.fcn_model import variant_of
 
     try:
         return variant_of(model)

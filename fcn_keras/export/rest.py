@@ -95,7 +95,7 @@ class RestApi:
     """TF Serving's REST routes for the model a `ModelSource` serves.
 
     Args:
-        models: a `fcn_keras.export.served_model.ModelSource` (anything whose `current()`
+        model_source: a `fcn_keras.export.served_model.ModelSource` (anything whose `current()`
             returns a `ServedModel`), asked for the model at each request.
         model_name: the NAME in `/v1/models/NAME`.
         max_concurrency: predict requests parsed and predicted at the same time; the others wait.
@@ -114,9 +114,9 @@ class RestApi:
         'Servable not found for request: Specific(fcn, 2)'
     """
 
-    def __init__(self, models, model_name, max_concurrency=DEFAULT_MAX_CONCURRENCY,
+    def __init__(self, model_source, model_name, max_concurrency=DEFAULT_MAX_CONCURRENCY,
                  max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS):
-        self.models = models
+        self.model_source = model_source
         self.model_name = model_name
         self.max_image_pixels = max_image_pixels
         self._slots = threading.Semaphore(max_concurrency)
@@ -165,7 +165,7 @@ class RestApi:
 
     def _served(self, name, version):
         """The served model a route names; 404 for another name or version."""
-        served = self.models.current()
+        served = self.model_source.current()
         if name != self.model_name or (version is not None and version != str(served.version)):
             spec = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
             raise ServingError(404, f"Servable not found for request: {spec}")

@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from fcn_keras.models import load_fcn, skip_border
-from fcn_keras.models.inputs import takes_named_inputs
+from fcn_keras.models.fcn_model import takes_named_inputs
 
 IMAGES = "images"
 IMAGE_BYTES = "image_bytes"
@@ -84,7 +84,8 @@ def export_saved_model(model, base_dir, version=None):
     os.makedirs(base_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export-", dir=base_dir)
     try:
-        signatures = [name for name in SIGNATURES if name != "predict_image_bytes" or not _several_inputs(model)]
+        # a model taking {modality: images} gets one named input per modality, and no predict_image_bytes
+        signatures = [name for name in SIGNATURES if name != "predict_image_bytes" or not takes_named_inputs(model)]
         archive = _serving_archive(model, {name: _ENDPOINTS[name] for name in signatures})
         archive.write_out(os.path.join(staging, "model"), verbose=False)
         os.rename(os.path.join(staging, "model"), target)
@@ -179,7 +180,7 @@ def _serving_archive(model, endpoints, image_shape=None, skip_zero_border=True):
     forward = _traced_once(served)
     for name, (make_function, input_spec) in endpoints.items():
         spec = {modality: _images_spec((*image_shape[:3], tensor.shape[-1]), modality)
-                for modality, tensor in model.input.items()} if _several_inputs(model) else input_spec(image_shape)
+                for modality, tensor in model.input.items()} if takes_named_inputs(model) else input_spec(image_shape)
         archive.add_endpoint(name, make_function(forward), input_signature=[spec])
     return archive
 
@@ -197,20 +198,14 @@ def check_one_input(model, what):
     Example:
         >>> check_one_input(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny"), "TFLite")
     """
-    if _several_inputs(model):
+    if takes_named_inputs(model):
         raise ValueError(f"{what} export takes models of one input, and {model.name!r} takes "
                          f"{', '.join(model.input)}; export it as a SavedModel (export_saved_model), which takes "
                          "one input per modality.")
 
 
-def _several_inputs(model):
-    """Whether the model takes {modality: images} (NYUDv2's colour and depth, say): its signatures then take
-    one named input per modality, and there is no `predict_image_bytes`."""
-    return takes_named_inputs(model)
-
-
 def _first_input(model):
-    return next(iter(model.input.values())) if _several_inputs(model) else model.input
+    return next(iter(model.input.values())) if takes_named_inputs(model) else model.input
 
 
 def _segment(model, images):

@@ -63,7 +63,7 @@ class ModelServer:
         runtime: "saved_model" (TensorFlow), or "tflite" or "openvino" for a model file.
 
     Attributes:
-        models: the `fcn_keras.export.served_model.ModelSource` that loaded the model.
+        model_source: the `fcn_keras.export.served_model.ModelSource` that loaded the model.
         rest: the `fcn_keras.export.rest.RestApi` that answers each request.
 
     Example:
@@ -89,8 +89,8 @@ class ModelServer:
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
         runtime="saved_model",
     ):
-        self.models = ModelSource(export_dir, runtime)
-        self.rest = RestApi(self.models, model_name, max_concurrency, max_image_pixels)
+        self.model_source = ModelSource(export_dir, runtime)
+        self.rest = RestApi(self.model_source, model_name, max_concurrency, max_image_pixels)
         self._httpd = _HTTPServer((host, port), self.rest, max_request_bytes, request_timeout)
         self._thread = None
         self._serving = False  # serve_forever was (or is about to be) entered: shutdown() can wait for it
@@ -203,7 +203,7 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         _LOG.addHandler(handler)
         _LOG.setLevel(logging.INFO)
     print(
-        f"Serving {model_name} version {server.models.current().version} from {export_dir} "
+        f"Serving {model_name} version {server.model_source.current().version} from {export_dir} "
         f"at {server.url}/v1/models/{model_name} (Ctrl-C stops)",
         flush=True,
     )

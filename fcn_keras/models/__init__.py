@@ -13,11 +13,10 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.models.cost": ["convolution_flops"],
     "fcn_keras.backbones.surgery": ["convolutionalize"],
     "fcn_keras.models.fcn": ["build_fcn", "build_fcn8s", "build_fcn16s", "build_fcn32s"],
-    "fcn_keras.models.fcn_model": ["FCN", "FCNConfig"],
+    "fcn_keras.models.fcn_model": ["FCN", "FCNConfig", "classes_of", "heads_of", "num_classes_of", "variant_of"],
     "fcn_keras.models.loading": ["load_fcn"],
     "fcn_keras.models.presets": ["from_preset"],
     "fcn_keras.models.preset_table": ["PRESETS", "Preset", "WeightSource", "fcn_keras_home", "get_preset"],
     "fcn_keras.models.shared_weights": ["copy_shared_weights"],
-    "fcn_keras.models.variants": ["PADDINGS", "VARIANTS", "classes_of", "heads_of", "num_classes_of",
-                                  "variant_of"],
+    "fcn_keras.models.variants": ["PADDINGS", "VARIANTS"],
 })

@@ -10,10 +10,10 @@ from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.geometry import Grid, GridError, tensor_grid
 from fcn_keras.keras_internals import tensor_history
 from fcn_keras.layers import BilinearUpsampling, CropToReference
-from fcn_keras.models.fcn_model import FCN, FCNConfig
+from fcn_keras.models.fcn_model import FCN, FCNConfig, classes_of
 from fcn_keras.models.inputs import model_inputs, normalized_inputs, widen_first_convolution
 from fcn_keras.models.shared_weights import copy_shared_weights
-from fcn_keras.models.variants import PADDINGS, VARIANTS, classes_of, head_suffix
+from fcn_keras.models.variants import PADDINGS, VARIANTS, head_suffix
 from fcn_keras.network import DownloadError
 
 
@@ -53,7 +53,7 @@ def build_fcn(
         modalities: instead of one RGB image, the NYUDv2 inputs it takes, stacked as
             channels before the first convolution (early fusion), e.g. ("color", "depth")
             for the authors' colour-depth net or ("hha",) for their HHA net (see
-            `fcn_keras.models.inputs.MODALITIES`); several give a model taking
+            `fcn_keras.data.modalities.MODALITIES`); several give a model taking
             {modality: image}. `backbone_weights` then load into the colour channels and
             each extra channel starts at their mean, as the authors did.
         backbone: a registered backbone name (see `available_backbones()`), a

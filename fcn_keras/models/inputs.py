@@ -15,9 +15,7 @@ import numpy as np
 from fcn_keras.arguments import modality_names, positive_number
 from fcn_keras.data.modalities import MODALITIES, check_modality_dtype
 from fcn_keras.layers import ImagePreprocessing
-from fcn_keras.models.fcn_model import FCN, FCNConfig, fcn_config_of
-
-IMAGES = "images"  # the input of a model with one input
+from fcn_keras.models.fcn_model import IMAGES, FCN, FCNConfig, fcn_config_of, modalities_of, takes_named_inputs
 
 
 def model_inputs(modalities, height=None, width=None):
@@ -45,31 +43,6 @@ def model_inputs(modalities, height=None, width=None):
     modalities = modality_names(modalities)
     return {name: keras.Input((height, width, MODALITIES[name].channels),
                               name=IMAGES if modalities == ("color",) else name) for name in modalities}
-
-
-def modalities_of(model):
-    """The modalities a model takes, from its input names: None for colour images alone.
-
-    Example:
-        >>> modalities_of(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("hha",)))
-        ['hha']
-        >>> modalities_of(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny")) is None
-        True
-    """
-    names = list(model.input) if takes_named_inputs(model) else [model.inputs[0].name]
-    return None if names == [IMAGES] else names
-
-
-def takes_named_inputs(model):
-    """Whether `model` takes a dict {modality: images} (several inputs) rather than one array.
-
-    Example:
-        >>> takes_named_inputs(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("color", "depth")))
-        True
-        >>> takes_named_inputs(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", modalities=("hha",)))
-        False
-    """
-    return isinstance(model.input, dict)
 
 
 def check_input_arrays(model, images):
@@ -167,13 +140,14 @@ def late_fusion(networks, weights=None, name="late_fusion"):
         name: the model's name.
 
     Returns:
-        An `FCN` taking {modality: image} and giving the weighted sum of the logits; its `backbone` is
-        {modality: the network's backbone}.
+        A model taking {modality: image} and giving the weighted sum of the logits: an `FCN` (its
+        `backbone` {modality: the network's backbone}) when the networks are FCNs of one variant and
+        geometry, else a plain Functional model.
 
     Raises:
         ValueError: fewer than two networks, a key that is no modality a network can take alone, a
-            network that takes another input or has several heads, differing class counts, variants
-            or geometries, or weights that are not one finite positive number per modality.
+            network that takes another input or has several heads, differing class counts, or
+            weights that are not one finite positive number per modality.
 
     Example:
         >>> color = fcn_keras.build_fcn32s(4, backbone="vgg16_tiny", padding="same")
@@ -185,25 +159,23 @@ def late_fusion(networks, weights=None, name="late_fusion"):
         Traceback (most recent call last):
         ValueError: late_fusion: networks['hha'] ('fcn32s_vgg16_tiny') takes colour images, not hha; ...
     """
-    configs = _check_fusion_networks(networks)
+    classes = _check_fusion_networks(networks)
     weights = _fusion_weights(weights, networks)
     inputs = {modality: keras.Input(network.input.shape[1:], name=modality) for modality, network in networks.items()}
     scores = [keras.layers.Rescaling(weights[modality], name=f"weight_{modality}")(
         keras.Model(network.input, network.output, name=f"{modality}_fcn")(inputs[modality]))
         for modality, network in networks.items()]
     fused = keras.layers.Add(name="score_fused", dtype="float32")(scores)
-    first = next(iter(configs.values()))
-    config = FCNConfig(first.variant, first.num_classes, {modality: config.backbone for modality, config in
-                                                          configs.items()}, first.padding, tuple(networks))
-    return FCN(inputs, fused, name=name, config=config)
+    config = _fused_config(networks, classes)
+    return keras.Model(inputs, fused, name=name) if config is None else FCN(inputs, fused, name=name, config=config)
 
 
 def _check_fusion_networks(networks):
-    """{modality: FCNConfig} of the networks; refuses what `late_fusion` cannot sum: see its Raises."""
+    """The class count the networks share; refuses what `late_fusion` cannot sum: see its Raises."""
     if not isinstance(networks, dict) or len(networks) < 2:
         raise ValueError("late_fusion takes two or more FCNs, {modality: FCN of that modality}, e.g. "
                          f"{{'color': color_fcn, 'hha': hha_fcn}}; got {networks!r}.")
-    configs = {}
+    classes = {}
     for modality, network in networks.items():
         where = f"late_fusion: networks[{modality!r}]"
         try:
@@ -219,13 +191,24 @@ def _check_fusion_networks(networks):
         if isinstance(network.output, dict):
             raise ValueError(f"{where} ({network.name!r}) has heads {list(network.output)}; late_fusion sums "
                              "one-headed FCNs.")
-        configs[modality] = fcn_config_of(network)
-    for fact, what in (("num_classes", "numbers of classes"), ("variant", "variants"), ("padding", "geometries")):
-        values = {modality: getattr(config, fact) for modality, config in configs.items()}
-        if len(set(values.values())) > 1:
-            raise ValueError(f"late_fusion: the networks have different {what}, {values}; fuse networks of the "
-                             f"same {what}.")
-    return configs
+        classes[modality] = int(network.output.shape[-1])
+    if len(set(classes.values())) > 1:
+        raise ValueError(f"late_fusion: the networks score different numbers of classes, {classes}; fuse networks "
+                         "of the same classes.")
+    return next(iter(classes.values()))
+
+
+def _fused_config(networks, classes):
+    """The `FCNConfig` of the fused model, or None where the networks are not FCNs of one variant and geometry."""
+    try:
+        configs = {modality: fcn_config_of(network) for modality, network in networks.items()}
+    except ValueError:  # a network of your own
+        return None
+    variants, paddings = ({getattr(config, fact) for config in configs.values()} for fact in ("variant", "padding"))
+    if len(variants) > 1 or len(paddings) > 1:
+        return None
+    return FCNConfig(variants.pop(), classes, {modality: config.backbone for modality, config in configs.items()},
+                     paddings.pop(), tuple(networks))
 
 
 def _inputs_in_words(modalities):

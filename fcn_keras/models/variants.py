@@ -3,9 +3,8 @@
 The builder reads this table, weight files are matched to a variant through it
 (`variant_with_score_layers`), and the tests list layers from it; the names are the
 reference prototxts' (score_fr, upscore2, score_pool4, score_pool4c, fuse_pool4,
-upscore_pool4, ..., upscore8). `variant_of`, `classes_of`, `heads_of` and
-`num_classes_of` read a model's `FCNConfig` (see `fcn_keras.models.fcn_model`), and
-take plain Functional models too. Needs no TensorFlow.
+upscore_pool4, ..., upscore8). A built model knows its variant itself
+(`fcn_keras.models.fcn_model`). Needs no TensorFlow.
 """
 
 import dataclasses
@@ -143,44 +142,6 @@ VARIANTS = {
 }
 
 
-def variant_of(model):
-    """"fcn32s", "fcn16s" or "fcn8s": an FCN's own, or read off the score layers of a plain Functional model
-    (a file of an earlier release, a `skip_border` model, a graph of your own with the authors' layer names).
-
-    Args:
-        model: an FCN, or a Functional model with the FCN's layer names.
-
-    Returns:
-        The variant name.
-
-    Raises:
-        ValueError: the model's score layers are not those of any variant.
-
-    Example:
-        >>> variant_of(build_fcn16s(21, backbone="vgg16_tiny"))
-        'fcn16s'
-    """
-    config = _fcn_config(model)
-    if config is not None:
-        return config.variant
-    return variant_with_score_layers(_layer_names(model), f"{model.name!r}")
-
-
-def _fcn_config(model):
-    """The `FCNConfig` of an FCN, None for other models."""
-    return getattr(model, "fcn_config", None)
-
-
-def _layer_names(model):
-    """The names of a model's layers and of its nested models' (a late-fusion model nests one FCN per input)."""
-    names = set()
-    for layer in model.layers:
-        names.add(layer.name)
-        if hasattr(layer, "layers"):
-            names |= _layer_names(layer)
-    return names
-
-
 def head_suffixes(names):
     """{head: suffix} of the heads whose stride-32 score layers are among `names` ({None: ""} for one head),
     the authors' SIFT Flow heads first.
@@ -235,66 +196,3 @@ def _variant_of_head(names, what):
     expected = "; ".join(f"{variant.name}: {', '.join(variant.score_layers)}" for variant in VARIANTS.values())
     raise ValueError(f"{what} is not an FCN-32s, -16s or -8s: its score layers {sorted(scores)} are not those "
                      f"of a variant ({expected}).")
-
-
-def classes_of(model):
-    """The classes a model scores: an int, or {head: classes} for several heads (as `build_fcn` takes them).
-
-    Example:
-        >>> classes_of(build_fcn8s(21, backbone="vgg16_tiny"))
-        21
-        >>> classes_of(build_fcn16s(heads={"semantic": 33, "geometric": 3}, backbone="vgg16_tiny"))
-        {'semantic': 33, 'geometric': 3}
-    """
-    return heads_of(model) or num_classes_of(model)
-
-
-def heads_of(model):
-    """{head: classes} of an FCN with several heads, None for a one-headed FCN (for a plain Functional model:
-    read off its dict of outputs).
-
-    Example:
-        >>> heads_of(build_fcn16s(heads={"semantic": 33, "geometric": 3}, backbone="vgg16_tiny"))
-        {'semantic': 33, 'geometric': 3}
-        >>> heads_of(build_fcn16s(21, backbone="vgg16_tiny")) is None
-        True
-    """
-    config = _fcn_config(model)
-    classes = config.num_classes if config is not None else output_classes(model)
-    return classes if isinstance(classes, dict) else None
-
-
-def num_classes_of(model):
-    """The number of classes a one-headed FCN scores (for a plain Functional model: its output's last dimension).
-
-    Args:
-        model: an FCN `keras.Model`.
-
-    Returns:
-        int.
-
-    Raises:
-        ValueError: the model has several heads (`heads_of` gives their classes).
-
-    Example:
-        >>> num_classes_of(build_fcn8s(21, backbone="vgg16_tiny"))
-        21
-    """
-    heads = heads_of(model)
-    if heads:
-        raise ValueError(f"{model.name!r} has several heads, {heads}: give the classes per head "
-                         "(fcn_keras.models.heads_of).")
-    config = _fcn_config(model)
-    return config.num_classes if config is not None else output_classes(model)
-
-
-def output_classes(model):
-    """The classes a model's outputs score, read off their last dimension: an int, {head: classes} for dict
-    outputs, None for a model never called (no output yet)."""
-    try:
-        output = model.output
-    except (AttributeError, ValueError):
-        return None
-    if isinstance(output, dict):
-        return {head: int(tensor.shape[-1]) for head, tensor in output.items()}
-    return int(output.shape[-1])

@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.training.optimizers": ["LinearWarmUp", "compile_for_training", "recipe_optimizer_and_loss"],
     "fcn_keras.training.recipes": ["PAPER_LEARNING_RATES", "PAPER_MOMENTUM", "PAPER_WEIGHT_DECAY",
                                    "PRACTICAL_LEARNING_RATE", "RECIPES", "REFERENCE_PIXELS"],
-    "fcn_keras.models.variants": ["variant_of"],  # where the recipes' paper learning rates are looked up
+    "fcn_keras.models.fcn_model": ["variant_of"],  # where the recipes' paper learning rates are looked up
     "fcn_keras.training.runner": ["run_training"],
     "fcn_keras.training.settings": ["ConflictingSettings", "TrainingSettings"],
     "fcn_keras.training.run_folder": ["BACKUP_DIR", "BEST_MODEL", "LAST_MODEL", "LOG_FILE", "TENSORBOARD_DIR",

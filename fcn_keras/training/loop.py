@@ -16,7 +16,8 @@ from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
 from fcn_keras.error_text import library_exception
 from fcn_keras.keras_internals import symbolic_build
 from fcn_keras.models.fcn import build_fcn
-from fcn_keras.models.variants import VARIANTS, classes_of, heads_of
+from fcn_keras.models.fcn_model import classes_of, heads_of
+from fcn_keras.models.variants import VARIANTS
 from fcn_keras.progress import progress_verbosity
 from fcn_keras.training.batches import check_batches, count_batches
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard

@@ -10,7 +10,7 @@ from fcn_keras.backends import distribution_scope
 from fcn_keras.labels import IGNORE_LABEL
 from fcn_keras.losses import SegmentationCrossEntropy
 from fcn_keras.metrics import MeanIoU
-from fcn_keras.models.variants import heads_of, num_classes_of, variant_of
+from fcn_keras.models.fcn_model import heads_of, num_classes_of, variant_of
 from fcn_keras.training.recipes import (
     DEFAULT_RECIPE,
     PAPER_LEARNING_RATES,
