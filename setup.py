@@ -20,6 +20,8 @@ MEDIAPIPE = ["mediapipe>=1.2"]
 JAX = ["jax>=0.4.30"]
 # Running the notebooks of notebooks/ headless, as the tests do (Jupyter itself is the user's choice).
 NOTEBOOKS = ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29"]
+# Driving a headless Chromium through the page of `fcn-keras serve` (the browser itself comes from the system).
+BROWSER_TESTS = ["selenium>=4.11"]
 
 setup(
     name="fcn-keras",
@@ -29,6 +31,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["fcn_keras", "fcn_keras.*"]),
+    package_data={"fcn_keras.export": ["page/*.html"]},  # the page `fcn-keras serve` shows at /
     install_requires=[
         "tensorflow>=2.18,<2.22",
         "keras>=3.8,<4",
@@ -51,7 +54,7 @@ setup(
         # Keras' PyTorch backend, and pytorch-fcn's .pth weights (the .caffemodel and .npz readers need none).
         "torch": ["torch>=2.1"],
         # torch: .ci/run installs a CPU build where one is at hand
-        "dev": ["pytest>=8", *DEPLOY, *HUB, *JAX, *MEDIAPIPE, *NOTEBOOKS, *OPENVINO],
+        "dev": ["pytest>=8", *BROWSER_TESTS, *DEPLOY, *HUB, *JAX, *MEDIAPIPE, *NOTEBOOKS, *OPENVINO],
     },
     entry_points={"console_scripts": ["fcn-keras=fcn_keras.cli:main"]},
     classifiers=[

@@ -7,7 +7,13 @@
 * `POST /v1/models/NAME[/versions/N]:predict`   `{"signature_name": ..., "instances": [...]}`
   (row format) or `{"inputs": ...}` (columnar); string inputs as `{"b64": "..."}`
 
-with TF Serving's JSON bodies. Errors are `{"error": "..."}` in plain words (no
+with TF Serving's JSON bodies, and two routes of this server's own:
+
+* `POST /v1/models/NAME[/versions/N]:segment[?probability=K]`  the bytes of one image file ->
+  its class map as a palette PNG and the classes present (`fcn_keras.export.compact`)
+* `GET  /` (or `/index.html`)  a page that sends dropped images to `:segment` and shows the answers
+
+ Errors are `{"error": "..."}` in plain words (no
 TensorFlow internals): HTTP 400 for malformed requests and inputs the model
 rejects (text, truncated or empty images, images of different sizes in one
 request, NaN pixels, JSON nested too deeply), 404 for an unknown model, version or
@@ -21,15 +27,20 @@ import binascii
 import json
 import re
 import threading
+import time
 import typing
+import urllib.parse
 
 import numpy as np
 import tensorflow as tf
 
 from fcn_keras.error_text import plain_message
 from fcn_keras.export.client import ServingError
+from fcn_keras.export.compact import segment_answer
 from fcn_keras.export.options import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_IMAGE_PIXELS
 from fcn_keras.export.request_images import check_request_images
+from fcn_keras.export.saved_model import IMAGE_BYTES
+from fcn_keras.export.web_page import page_html
 
 _MODEL_PATH = r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
 
@@ -57,7 +68,7 @@ class _Route(typing.NamedTuple):
     pattern: re.Pattern
     method: str
     wrong_method: str  # what a 405 answer adds
-    answer: typing.Callable  # answer(request, served model) -> Answer
+    answer: typing.Callable  # answer(request, served model, None for routes that name none) -> Answer
 
 
 def json_answer(payload, status=200):
@@ -101,6 +112,8 @@ class RestApi:
         max_concurrency: predict requests parsed and predicted at the same time; the others wait.
         max_image_pixels: a request whose images hold more pixels in all is refused
             with HTTP 413 before the model runs (activations grow with pixels).
+        class_names: the names of the model's classes in index order ({head: names} for
+            several heads), which `:segment` answers name; None: classes by index only.
 
     Example:
         >>> from fcn_keras.export.saved_model import export_saved_model
@@ -115,15 +128,18 @@ class RestApi:
     """
 
     def __init__(self, model_source, model_name, max_concurrency=DEFAULT_MAX_CONCURRENCY,
-                 max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+                 max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, class_names=None):
         self.model_source = model_source
         self.model_name = model_name
         self.max_image_pixels = max_image_pixels
+        self.class_names = class_names
         self._slots = threading.Semaphore(max_concurrency)
         self._routes = (
             _Route(re.compile(_MODEL_PATH + "$"), "GET", "use GET", self._version_status),
             _Route(re.compile(_MODEL_PATH + "/metadata$"), "GET", "use GET", self._metadata),
             _Route(re.compile(_MODEL_PATH + ":predict$"), "POST", ":predict takes POST", self._predict),
+            _Route(re.compile(_MODEL_PATH + ":segment$"), "POST", ":segment takes POST", self._segment),
+            _Route(re.compile(r"^/(?:index\.html)?$"), "GET", "use GET", self._page),
         )
 
     def respond(self, request):
@@ -150,7 +166,7 @@ class RestApi:
                                      "images.")
 
     def _route(self, request):
-        """The route's answer; every route names a model, which is looked up before the method is checked."""
+        """The route's answer; a route that names a model has it looked up before the method is checked."""
         path = request.path.split("?", 1)[0]
         for route in self._routes:
             match = route.pattern.match(path)
@@ -158,7 +174,7 @@ class RestApi:
                 break
         else:
             raise ServingError(404, f"Malformed request: {request.method} {request.path}")
-        served = self._served(match["name"], match["version"])
+        served = self._served(match["name"], match["version"]) if "name" in route.pattern.groupindex else None
         if request.method != route.method:
             raise ServingError(405, f"Malformed request: {request.method} {request.path}; {route.wrong_method}")
         return route.answer(request, served)
@@ -200,14 +216,56 @@ class RestApi:
         values = _rows_to_columns(payload["instances"], specs) if row_format else _named(payload["inputs"], specs)
         tensors = {key: _to_tensor(values[key], spec, key) for key, spec in specs.items()}
         check_request_images(tensors, self.max_image_pixels)
-        try:
-            outputs = function(**tensors)
-        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
-            raise ServingError(400, plain_message(error)) from error
-        except tf.errors.ResourceExhaustedError as error:
-            raise ServingError(413, f"The request needs more memory than this server has ({plain_message(error)}); "
-                                    "send fewer or smaller images.") from error
+        outputs = _run_signature(function, tensors)
         return _tf_serving_outputs({key: np.asarray(value).tolist() for key, value in outputs.items()}, row_format)
+
+    def _segment(self, request, served):
+        probability = _probability_parameter(request.path)
+        signature = served.signatures.get("predict_image_bytes")
+        if signature is None:
+            inputs = ", ".join(served.signatures["serving_default"].inputs)
+            raise ServingError(400, f"This model takes several images ({inputs}), and :segment one image file; "
+                                    "send them to :predict.")
+        with self._slots:
+            tensors = {IMAGE_BYTES: tf.constant([request.body], dtype=tf.string)}
+            check_request_images(tensors, self.max_image_pixels)
+            start = time.perf_counter()
+            outputs = _run_signature(signature.call, tensors)
+            seconds = time.perf_counter() - start
+            try:
+                answer = segment_answer(outputs, self.class_names, probability)
+            except ValueError as error:
+                raise ServingError(400, str(error)) from error
+        return json_answer({"model_spec": {"name": self.model_name, "version": str(served.version)},
+                            "seconds": round(seconds, 4), **answer})
+
+    def _page(self, request, served):
+        return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, page_html(self.model_name))
+
+
+def _run_signature(function, tensors):
+    """A signature's outputs; inputs the model rejects get 400, a request too large for memory 413."""
+    try:
+        return function(**tensors)
+    except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+        raise ServingError(400, plain_message(error)) from error
+    except tf.errors.ResourceExhaustedError as error:
+        raise ServingError(413, f"The request needs more memory than this server has ({plain_message(error)}); "
+                                "send fewer or smaller images.") from error
+
+
+def _probability_parameter(path):
+    """The class index of `:segment`'s `?probability=K`, or None without it."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"probability"})
+    if unknown:
+        raise ServingError(400, f"Unknown parameter {unknown[0]!r}: :segment takes probability=K (a class index).")
+    values = query.get("probability")
+    if values is None:
+        return None
+    if len(values) != 1 or not re.fullmatch("[0-9]{1,9}", values[0]):
+        raise ServingError(400, f"probability must be one class index (0, 1, ...), got {'&'.join(values)!r}.")
+    return int(values[0])
 
 
 def _tf_serving_outputs(outputs, row_format):
