@@ -10,8 +10,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import png_bytes, tiny_fcn
+from helpers import png_bytes
 from PIL import Image
+from test_export_server import base_dir, model  # noqa: F401  (fixtures: a tiny FCN exported as version 3)
 from test_heads import HEADS, two_headed
 
 from fcn_keras.data.classes import voc_palette
@@ -24,14 +25,7 @@ NAMES = ("background", "circle", "square")
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_fcn()
-
-
-@pytest.fixture(scope="module")
-def source(model, tmp_path_factory):
-    base_dir = tmp_path_factory.mktemp("serving") / "fcn"
-    export_saved_model(model, base_dir, version=3)
+def source(base_dir):
     return ModelSource(base_dir)
 
 

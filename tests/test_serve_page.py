@@ -9,9 +9,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import png_bytes, tiny_fcn
+from helpers import png_bytes
+from test_export_server import base_dir, model  # noqa: F401  (fixtures: a tiny FCN exported as version 3)
 
-from fcn_keras.export import ModelServer, export_saved_model
+from fcn_keras.export import ModelServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -29,14 +30,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_fcn()
-
-
-@pytest.fixture(scope="module")
-def server(model, tmp_path_factory):
-    base_dir = tmp_path_factory.mktemp("serving") / "fcn"
-    export_saved_model(model, base_dir)
+def server(base_dir):
     with ModelServer(base_dir, port=0, max_request_bytes=MAX_REQUEST_BYTES) as running:
         running.rest.class_names = NAMES
         yield running
@@ -55,7 +49,7 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def test_picked_images_show_the_models_class_map_and_refusals_show_the_servers_error(server, model, browser, tmp_path):
+def test_picked_images_show_the_models_class_maps_and_refusals_the_servers_errors(server, model, browser, tmp_path):
     picture = np.random.default_rng(0).integers(0, 256, (24, 40, 3)).astype(np.uint8)
     files = {"photo.png": png_bytes(picture), "notes.txt": b"not an image",
              "large.png": png_bytes(np.random.default_rng(1).integers(0, 256, (96, 96, 3)).astype(np.uint8))}

@@ -13,7 +13,7 @@ with TF Serving's JSON bodies, and two routes of this server's own:
   its class map as a palette PNG and the classes present (`fcn_keras.export.compact`)
 * `GET  /` (or `/index.html`)  a page that sends dropped images to `:segment` and shows the answers
 
- Errors are `{"error": "..."}` in plain words (no
+Errors are `{"error": "..."}` in plain words (no
 TensorFlow internals): HTTP 400 for malformed requests and inputs the model
 rejects (text, truncated or empty images, images of different sizes in one
 request, NaN pixels, JSON nested too deeply), 404 for an unknown model, version or
