@@ -32,7 +32,7 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
     Writes to `output_dir`: `metrics.json` (pixel_accuracy, mean_accuracy, mean_iou,
     frequency_weighted_iou, per_class_iou, training_seconds, precision),
     `model.keras` (the best epoch by validation mean IU, float32), `overlays.png`
-    (image | truth | prediction), `training_curves.png`, `confusion_matrix.png`
+    (image | truth | prediction, with a legend of the classes), `training_curves.png`, `confusion_matrix.png`
     and `training/` (logs, TensorBoard). With the default `DemoSettings` it takes
     at most 3 minutes on 2 CPU cores, bfloat16 instructions or not.
 
@@ -61,7 +61,7 @@ def run_demo(output_dir=DEMO_OUTPUT, *, overwrite=False, verbose="auto", **setti
                        confusion_plot=os.path.join(output_dir, "confusion_matrix.png"), class_names=class_names)
     images, masks = next(iter(held_out.batch(6)))
     comparison_grid(images.numpy(), masks.numpy(), predict(best, images.numpy()),
-                    os.path.join(output_dir, "overlays.png"))
+                    os.path.join(output_dir, "overlays.png"), class_names=class_names)
     plot_training_curves(os.path.join(training_dir, LOG_FILE), os.path.join(output_dir, "training_curves.png"))
     metrics["training_seconds"] = round(time.time() - start, 1)
     metrics["precision"] = resolve_precision(demo.precision).policy

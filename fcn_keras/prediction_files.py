@@ -10,7 +10,7 @@ from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.models.fcn_model import takes_named_inputs
 from fcn_keras.models.fcn_model import heads_of
-from fcn_keras.visualize import overlay
+from fcn_keras.visualize import overlay, with_legend
 from fcn_keras.write_policy import claim_files
 
 
@@ -50,9 +50,13 @@ def image_files(inputs):
     return files
 
 
-def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, memory_limit=DEFAULT_MEMORY_LIMIT):
+def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, memory_limit=DEFAULT_MEMORY_LIMIT,
+                      class_names=None):
     """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image
     (per head of a model with several: `<stem>_<head>.png`, `<stem>_<head>_overlay.png`).
+
+    An overlay is the image with the class colours blended over it (`overlay`) and,
+    below it, a legend of the classes present (`with_legend`).
 
     Nothing is written if any output exists already and `overwrite` is False, or if
     any input cannot be read (every image is decoded once before the first is segmented).
@@ -65,6 +69,8 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         overwrite: replace existing outputs.
         alpha: opacity of the class colours in the overlays.
         memory_limit: bytes of activations one pass may use; larger images go in tiles.
+        class_names: the names of the classes by label, for the legends ({head: names} for
+            several heads); default: "class <label>".
 
     Returns:
         The written paths, masks and overlays interleaved.
@@ -82,6 +88,10 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
                          "segment them with fcn_keras.evaluation.predict(model, {modality: image}).")
     files = image_files(inputs)
     heads = heads_of(model) or [None]
+    if heads != [None] and class_names is not None and (not isinstance(class_names, dict)
+                                                         or set(class_names) != set(heads)):
+        raise ValueError(f"{model.name!r} has the heads {list(heads)}: give class_names as {{head: names}} for "
+                         f"each of them, got {class_names!r}.")
     targets = {(stem, head): tuple(os.path.join(output_dir, f"{stem}{'' if head is None else '_' + head}{end}.png")
                                    for end in ("", "_overlay"))
                for stem in files for head in heads}
@@ -100,7 +110,9 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         for head in heads:
             mask_path, overlay_path = targets[stem, head]
             head_classes = classes if head is None else classes[head]
+            names = class_names if head is None else (class_names or {}).get(head)
+            picture = with_legend(overlay(image, head_classes, alpha), [head_classes], names)
             write_mask(mask_path, head_classes)
-            Image.fromarray(overlay(image, head_classes, alpha)).save(overlay_path)
+            Image.fromarray(picture).save(overlay_path)
             written += [mask_path, overlay_path]
     return written

@@ -1,4 +1,4 @@
-"""Pictures of segmentations: VOC colours, overlays, comparison grids, curves, confusion.
+"""Pictures of segmentations: VOC colours, overlays, legends, comparison grids, curves, confusion.
 
 Plots are drawn on matplotlib `Figure` objects with the Agg renderer, never
 through pyplot, so they need no display and leave a notebook's backend alone;
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from fcn_keras.data.classes import voc_palette
 from fcn_keras.labels import IGNORE_LABEL
@@ -21,6 +21,8 @@ from fcn_keras.labels import IGNORE_LABEL
 IGNORE_COLOR = (224, 224, 192)  # VOC's colour for its "void" label, IGNORE_LABEL
 TITLE_HEIGHT = 14  # rows of the title band above a comparison grid
 MIN_CELL_WIDTH = 80  # comparison grids enlarge smaller images to this width
+LEGEND_ROW_HEIGHT = 16  # rows of one line of a legend
+SWATCH_SIZE = 10  # side of a legend's colour squares
 
 
 def colorize(mask, ignore_index=IGNORE_LABEL):
@@ -75,15 +77,88 @@ def overlay(image, mask, alpha=0.5, ignore_index=IGNORE_LABEL):
     return np.round(blended).astype(np.uint8)
 
 
-def comparison_grid(images, truths, predictions, path=None, ignore_index=IGNORE_LABEL, pad=4, scale=None):
-    """Side-by-side rows of image | true mask | predicted mask, with a title band.
+def legend_entries(masks, class_names=None, ignore_index=IGNORE_LABEL):
+    """The classes present in `masks`, by label: what a legend of them lists.
+
+    Args:
+        masks: class maps `(H, W)` (a sequence of them or a batch array).
+        class_names: the names of the classes by label; default: "class <label>".
+        ignore_index: label listed as "ignored", in `IGNORE_COLOR`.
+
+    Returns:
+        A list of `(label, name, (r, g, b))` by ascending label, in the colours `colorize` paints.
+
+    Raises:
+        ValueError: a label present has no name in `class_names`.
+
+    Example:
+        >>> legend_entries([np.array([[2, 0], [255, 2]])], ["background", "cat", "dog"])
+        [(0, 'background', (0, 0, 0)), (2, 'dog', (0, 128, 0)), (255, 'ignored', (224, 224, 192))]
+    """
+    labels = np.unique(np.concatenate([_as_class_map(mask).ravel() for mask in masks]))
+    unnamed = [label for label in labels if class_names is not None and label != ignore_index
+               and label >= len(class_names)]
+    if unnamed:
+        raise ValueError(f"The masks hold label {unnamed[0]}, and class_names names only {len(class_names)} "
+                         "classes; give a name for every class, in label order.")
+    colors = colorize(labels[None], ignore_index)[0]
+    return [(int(label), "ignored" if label == ignore_index else
+             f"class {label}" if class_names is None else str(class_names[label]), tuple(map(int, color)))
+            for label, color in zip(labels, colors)]
+
+
+def with_legend(picture, masks, class_names=None, ignore_index=IGNORE_LABEL, pad=4):
+    """A picture with a white legend strip below it: a colour square and a name per class present.
+
+    The picture's pixels stay as they are, on top. The strip lists `legend_entries(masks,
+    class_names, ignore_index)` left to right in lines of `LEGEND_ROW_HEIGHT` rows, as many
+    per line as fit in the picture's width: each a `SWATCH_SIZE` square of the class colour,
+    then its name in Pillow's default font; the first square's left edge is `pad` pixels in.
+
+    Args:
+        picture: uint8 RGB image `(H, W, 3)`, e.g. from `overlay`.
+        masks: the class maps the picture shows (a sequence of `(H, W)` maps).
+        class_names: names of the classes by label; default: "class <label>".
+        ignore_index: label listed as "ignored".
+        pad: white pixels left of the first entry of a line.
+
+    Returns:
+        A uint8 RGB image `(H + lines * LEGEND_ROW_HEIGHT, W, 3)`.
+
+    Example:
+        >>> with_legend(np.zeros((20, 160, 3), np.uint8), [np.array([[0, 1]])]).shape  # one line
+        (36, 160, 3)
+    """
+    picture = _as_rgb(picture)
+    font = ImageFont.load_default()
+    entries = legend_entries(masks, class_names, ignore_index)
+    places, x, line = [], pad, 0
+    for _, name, _ in entries:
+        width = SWATCH_SIZE + 4 + math.ceil(font.getlength(name))
+        if x > pad and x + width > picture.shape[1] - pad:
+            x, line = pad, line + 1
+        places.append((x, line * LEGEND_ROW_HEIGHT))
+        x += width + 12
+    strip = Image.new("RGB", (picture.shape[1], (line + 1) * LEGEND_ROW_HEIGHT), "white")
+    draw = ImageDraw.Draw(strip)
+    swatch_top = (LEGEND_ROW_HEIGHT - SWATCH_SIZE) // 2
+    for (x, y), (_, name, color) in zip(places, entries):
+        draw.rectangle((x, y + swatch_top, x + SWATCH_SIZE - 1, y + swatch_top + SWATCH_SIZE - 1), fill=color)
+        draw.text((x + SWATCH_SIZE + 4, y + 1), name, fill=(0, 0, 0), font=font)
+    return np.concatenate([picture, np.asarray(strip)])
+
+
+def comparison_grid(images, truths, predictions, path=None, ignore_index=IGNORE_LABEL, pad=4, scale=None,
+                    class_names=None):
+    """Side-by-side rows of image | true mask | predicted mask, with a title band and a legend below.
 
     Layout (what the pixels are): every cell is enlarged `scale` times
     (nearest neighbour); a white title band of `TITLE_HEIGHT` rows comes first,
     then one row per sample; column `c` starts at `x = pad + c * (width + pad)`
     and row `r` at `y = TITLE_HEIGHT + pad + sum(previous heights + pad)`, where
     `width` is the widest enlarged image and heights are enlarged heights.
-    Masks are drawn with `colorize`.
+    Masks are drawn with `colorize`; below the last row, `with_legend` lists the
+    classes of the masks.
 
     Args:
         images: sequence of RGB images `(H_i, W_i, 3)` (a batch array works too).
@@ -94,15 +169,17 @@ def comparison_grid(images, truths, predictions, path=None, ignore_index=IGNORE_
         pad: white pixels between cells and around the grid.
         scale: integer enlargement of every cell; default: the smallest that makes
             the widest image at least `MIN_CELL_WIDTH` (80) pixels wide, so titles fit.
+        class_names: names of the classes by label, for the legend; default: "class <label>".
 
     Returns:
         The grid as a uint8 RGB array `(height, width, 3)`.
 
     Example:
         >>> image = np.zeros((8, 8, 3), np.uint8); mask = np.ones((8, 8), int)
-        >>> comparison_grid([image], [mask], [mask], "grid.png").shape
-        (102, 256, 3)
+        >>> comparison_grid([image], [mask], [mask], "grid.png", class_names=["background", "circle"]).shape
+        (118, 256, 3)
     """
+    truths, predictions = None if truths is None else list(truths), list(predictions)
     columns = [("image", [_as_rgb(im) for im in images])]
     if truths is not None:
         columns.append(("truth", [colorize(t, ignore_index) for t in truths]))
@@ -141,9 +218,9 @@ def comparison_grid(images, truths, predictions, path=None, ignore_index=IGNORE_
     draw = ImageDraw.Draw(picture)
     for col, (title, _) in enumerate(columns):
         draw.text((pad + col * (width + pad), 2), title, fill=(0, 0, 0))
-    grid = np.asarray(picture)
+    grid = with_legend(np.asarray(picture), [*(truths or []), *predictions], class_names, ignore_index, pad)
     if path is not None:
-        picture.save(_writable(path))
+        Image.fromarray(grid).save(_writable(path))
     return grid
 
 

@@ -56,11 +56,23 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_its_results(demo_run):
     import json
 
+    from PIL import Image
+
+    from fcn_keras.data import SYNTHETIC_CLASSES
+    from fcn_keras.visualize import TITLE_HEIGHT, colorize, with_legend
+
     for name in ("metrics.json", "model.keras", "overlays.png", "training_curves.png", "confusion_matrix.png"):
         assert (demo_run / name).stat().st_size > 0, name
     metrics = json.loads((demo_run / "metrics.json").read_text())
     assert {"pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou"} <= set(metrics)
     assert len(metrics["per_class_iou"]) == 5
+    grid = np.asarray(Image.open(demo_run / "overlays.png").convert("RGB"))
+    rows_end, cell = TITLE_HEIGHT + 4 + 6 * (3 * 32 + 4), 3 * 32 + 4  # 6 rows of 32x32 images enlarged 3 times
+    mask_colours = {tuple(pixel) for pixel in grid[TITLE_HEIGHT:rows_end, 4 + cell:].reshape(-1, 3).tolist()}
+    shown = np.array([[label for label in (*range(5), 255)
+                       if tuple(colorize(np.array([[label]]))[0, 0].tolist()) in mask_colours]])
+    legend = with_legend(grid[:rows_end], [shown], SYNTHETIC_CLASSES[:5])  # the classes of the masks, named
+    np.testing.assert_array_equal(grid, legend)
 
 
 def test_demo_never_overwrites_without_asking(demo_run, capsys):
@@ -95,6 +107,7 @@ def test_predict_writes_palette_masks_and_overlays(demo_run, tmp_path, capsys):
     from fcn_keras.data import make_shapes, read_mask
     from fcn_keras.evaluation import predict
     from fcn_keras.models import load_fcn
+    from fcn_keras.visualize import overlay, with_legend
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -106,8 +119,11 @@ def test_predict_writes_palette_masks_and_overlays(demo_run, tmp_path, capsys):
     for index, image in enumerate(images):
         mask = Image.open(tmp_path / "out" / f"img{index}.png")
         assert mask.mode == "P"
-        np.testing.assert_array_equal(read_mask(str(tmp_path / "out" / f"img{index}.png")), predict(model, image))
-        assert Image.open(tmp_path / "out" / f"img{index}_overlay.png").size == (56, 40)
+        classes = predict(model, image)
+        np.testing.assert_array_equal(read_mask(str(tmp_path / "out" / f"img{index}.png")), classes)
+        picture = np.asarray(Image.open(tmp_path / "out" / f"img{index}_overlay.png").convert("RGB"))
+        np.testing.assert_array_equal(picture[:40], overlay(image, classes))  # the legend goes below
+        np.testing.assert_array_equal(picture, with_legend(picture[:40], [classes]))  # "class 3": no names known
     assert cli.main(["predict", str(demo_run / "model.keras"), str(photos), "--output", str(tmp_path / "out")]) == 2
     assert "pass --overwrite" in capsys.readouterr().err
 
@@ -468,6 +484,7 @@ def test_predict_runtime_writes_the_masks_of_an_exported_file(demo_run, tmp_path
     from fcn_keras.data import make_shapes, read_mask
     from fcn_keras.evaluation import predict
     from fcn_keras.models import load_fcn
+    from fcn_keras.visualize import overlay
 
     pytest.importorskip("openvino")
     exported = tmp_path / "exports" / "fcn.xml"
@@ -484,7 +501,8 @@ def test_predict_runtime_writes_the_masks_of_an_exported_file(demo_run, tmp_path
     for index, image in enumerate(images):
         agreement = np.mean(read_mask(str(output / f"img{index}.png")) == predict(model, image))
         assert agreement >= 0.999, agreement  # float32 files: Keras' classes but for near ties
-        assert Image.open(output / f"img{index}_overlay.png").size == (56, 40)
+        picture = np.asarray(Image.open(output / f"img{index}_overlay.png").convert("RGB"))
+        np.testing.assert_array_equal(picture[:40], overlay(image, read_mask(str(output / f"img{index}.png"))))
     assert cli.main(["predict", str(demo_run / "model.keras"), str(photos), "--runtime", "openvino", "--output",
                      str(tmp_path / "other")]) == 2
     assert "fcn-keras predict: error: --runtime openvino runs .xml files, and " in capsys.readouterr().err

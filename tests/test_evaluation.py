@@ -249,6 +249,27 @@ def test_write_predictions_refuses_colliding_outputs(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_write_predictions_names_the_classes_in_the_overlay_legends(tmp_path):
+    from fcn_keras.prediction_files import write_predictions
+    from fcn_keras.visualize import overlay, with_legend
+
+    image = np.zeros((8, 90, 3), np.uint8)
+    image[:, 30:60, 1] = image[:, 60:, 2] = 200  # classes 0, 1 and 2: the brightest channels
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    names = ["red", "green", "blue"]
+    write_predictions(channel_argmax_model(), [str(tmp_path / "photo.png")], str(tmp_path / "out"), class_names=names)
+    picture = np.asarray(Image.open(tmp_path / "out" / "photo_overlay.png"))
+    classes = image.argmax(-1)
+    np.testing.assert_array_equal(picture, with_legend(overlay(image, classes), [classes], names))
+    assert not np.array_equal(picture, with_legend(overlay(image, classes), [classes]))  # not "class 1"
+    inputs = keras.Input((None, None, 3))
+    two_heads = keras.Model(inputs, {"semantic": keras.layers.Dense(3)(inputs),
+                                     "geometric": keras.layers.Dense(2)(inputs)})
+    with pytest.raises(ValueError, match=r"has the heads \['semantic', 'geometric'\]: give class_names as"):
+        write_predictions(two_heads, [str(tmp_path / "photo.png")], str(tmp_path / "heads"), class_names=names)
+    assert not (tmp_path / "heads").exists()
+
+
 @pytest.mark.backends
 def test_a_subclassed_model_is_scored_as_it_is_called():
     """A model that declares no inputs (subclassed) is given the arrays as they come: Keras checks its calls."""

@@ -7,14 +7,18 @@ from PIL import Image
 
 from fcn_keras.visualize import (
     IGNORE_COLOR,
+    LEGEND_ROW_HEIGHT,
     MIN_CELL_WIDTH,
+    SWATCH_SIZE,
     TITLE_HEIGHT,
     colorize,
     comparison_grid,
+    legend_entries,
     overlay,
     plot_confusion_matrix,
     plot_training_curves,
     voc_palette,
+    with_legend,
 )
 
 pytestmark = pytest.mark.backends
@@ -64,7 +68,9 @@ def test_comparison_grid_layout_and_colours(tmp_path):
     grid = comparison_grid(images, truths, predictions, path, pad=4)
     scale = -(-MIN_CELL_WIDTH // 40)  # 2
     width, heights = 40 * scale, [20 * scale, 30 * scale]
-    assert grid.shape == (TITLE_HEIGHT + 4 + heights[0] + 4 + heights[1] + 4, 4 + 3 * (width + 4), 3)
+    rows_end = TITLE_HEIGHT + 4 + heights[0] + 4 + heights[1] + 4
+    assert grid.shape == (rows_end + LEGEND_ROW_HEIGHT, 4 + 3 * (width + 4), 3)  # one line of legend
+    assert swatches(grid[rows_end:]).keys() == {VOC_COLORS[1], VOC_COLORS[2], VOC_COLORS[15], IGNORE_COLOR}
     saved = np.asarray(Image.open(path).convert("RGB"))
     np.testing.assert_array_equal(saved, grid)
     row_tops = [TITLE_HEIGHT + 4, TITLE_HEIGHT + 4 + heights[0] + 4]
@@ -80,12 +86,64 @@ def test_comparison_grid_layout_and_colours(tmp_path):
 
 def test_comparison_grid_without_truth_and_with_bad_counts():
     grid = comparison_grid([np.zeros((8, 8, 3), np.uint8)], None, [np.ones((8, 8), int)], scale=1, pad=2)
-    assert grid.shape == (TITLE_HEIGHT + 2 + 8 + 2, 2 + 2 * (8 + 2), 3)
+    assert grid.shape[1] == 2 + 2 * (8 + 2)
+    assert swatches(grid[TITLE_HEIGHT + 2 + 8 + 2:]).keys() == {VOC_COLORS[1]}  # the legend, below the rows
     assert tuple(grid[TITLE_HEIGHT + 2, 2 + 10]) == VOC_COLORS[1]
     with pytest.raises(ValueError, match="same, non-zero number"):
         comparison_grid([np.zeros((8, 8, 3))], [], [np.ones((8, 8), int)])
     with pytest.raises(ValueError, match="differ in size"):
         comparison_grid([np.zeros((8, 8, 3))], [np.ones((8, 9), int)], [np.ones((8, 8), int)])
+
+
+def swatches(strip):
+    """{colour: (top, left)} of the legend squares in `strip` that are not grey (text is black on white)."""
+    found = {}
+    for color in {tuple(int(v) for v in pixel) for pixel in strip.reshape(-1, 3) if len(set(pixel)) > 1}:
+        rows, cols = np.nonzero((strip == color).all(-1))
+        assert rows.size == SWATCH_SIZE**2 and np.ptp(rows) == np.ptp(cols) == SWATCH_SIZE - 1, color  # a square
+        found[color] = (int(rows.min()), int(cols.min()))
+    return found
+
+
+def test_legend_entries_list_the_classes_present_by_label():
+    masks = [np.array([[15, 0], [0, 255]]), np.array([[2, 2]])]
+    assert legend_entries(masks) == [(0, "class 0", VOC_COLORS[0]), (2, "class 2", VOC_COLORS[2]),
+                                     (15, "class 15", VOC_COLORS[15]), (255, "ignored", IGNORE_COLOR)]
+    names = [f"name{label}" for label in range(16)]
+    assert [name for _, name, _ in legend_entries(masks, names)] == ["name0", "name2", "name15", "ignored"]
+    assert legend_entries(np.array([[[3]], [[1]]])) == [(1, "class 1", VOC_COLORS[1]), (3, "class 3", VOC_COLORS[3])]
+    with pytest.raises(ValueError, match="label 15, and class_names names only 3 classes"):
+        legend_entries(masks, ["background", "a", "b"])
+
+
+def test_with_legend_keeps_the_picture_and_draws_each_class_colour():
+    picture = np.random.default_rng(0).integers(0, 256, (20, 300, 3), np.uint8)
+    mask = np.array([[0, 1], [2, 15]])
+    out = with_legend(picture, [mask], pad=4)
+    assert out.shape == (20 + LEGEND_ROW_HEIGHT, 300, 3)  # four entries fit on one line
+    np.testing.assert_array_equal(out[:20], picture)
+    strip = out[20:]
+    top = (LEGEND_ROW_HEIGHT - SWATCH_SIZE) // 2
+    assert (strip[top : top + SWATCH_SIZE, 4 : 4 + SWATCH_SIZE] == 0).all()  # class 0's black square comes first
+    found = swatches(strip)
+    assert found.keys() == {VOC_COLORS[1], VOC_COLORS[2], VOC_COLORS[15]}
+    assert {position[0] for position in found.values()} == {top}
+    assert found[VOC_COLORS[1]][1] < found[VOC_COLORS[2]][1] < found[VOC_COLORS[15]][1]  # by label
+    narrow = with_legend(picture[:, :40], [mask])
+    assert narrow.shape[0] == 20 + 4 * LEGEND_ROW_HEIGHT  # a line per entry
+    assert sorted(swatches(narrow[20:]).values()) == [(top + line * LEGEND_ROW_HEIGHT, 4) for line in (1, 2, 3)]
+
+
+def test_with_legend_shows_the_class_names():
+    picture = np.zeros((4, 400, 3), np.uint8)
+    mask = np.array([[0, 1]])
+    plain = with_legend(picture, [mask])
+    named = with_legend(picture, [mask], ["a long name for the background", "cat"])
+    (plain_left,) = [left for _, left in swatches(plain[4:]).values()]
+    (named_left,) = [left for _, left in swatches(named[4:]).values()]
+    assert named_left > plain_left + 50  # class 1's square comes after a longer name
+    text = named[4:, 4 + SWATCH_SIZE : named_left]
+    assert (text < 100).all(-1).sum() > 50  # dark letters
 
 
 def write_log(path, rows):
