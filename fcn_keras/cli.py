@@ -406,12 +406,16 @@ def _serve_arguments(parser):
     parser.add_argument("--max-concurrency", type=COUNT, default=DEFAULT_MAX_CONCURRENCY,
                         help="requests parsed and predicted at the same time; the others wait their turn "
                              f"(default {DEFAULT_MAX_CONCURRENCY})")
+    parser.add_argument("--poll-seconds", type=float, metavar="S",
+                        help="seconds between looks for a newer version in the folder, served without dropping a "
+                             "request, as TF Serving does (default 2; 0 does not look)")
 
 
 @command("serve", "Serve an exported SavedModel over TF Serving's REST API (no Docker needed).",
          f"fcn-keras serve serving/fcn --port {DEFAULT_PORT}", _serve_arguments)
 def _serve(args):
     from fcn_keras.export import serve
+    from fcn_keras.export.server import DEFAULT_POLL_SECONDS
 
     if (args.dir is None) == (args.preset is None):
         raise UsageError("give a SavedModel folder or --preset NAME (exactly one).")
@@ -424,7 +428,8 @@ def _serve(args):
 
         args.dir = preset_saved_model(args.preset)
     serve(args.dir, port=args.port, host=args.host, model_name=args.model_name,
-          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency, runtime=args.runtime)
+          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency, runtime=args.runtime,
+          poll_seconds=DEFAULT_POLL_SECONDS if args.poll_seconds is None else args.poll_seconds)
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",
