@@ -21,6 +21,7 @@ from fcn_keras.export.options import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_IMAGE_PIXELS,
     DEFAULT_MODEL_NAME,
+    DEFAULT_POLL_SECONDS,
     DEFAULT_PORT,
     FORMATS,
     QUANTIZATIONS,
@@ -312,7 +313,8 @@ def _predict(args):
         if args.preset:
             raise UsageError(f"--runtime {args.runtime} runs an exported file; give its path instead of --preset.")
         model = load_runtime_model(args.model, args.runtime)
-    written = write_predictions(model, inputs, args.output, overwrite=args.overwrite, memory_limit=args.memory_limit)
+    written = write_predictions(model, inputs, args.output, overwrite=args.overwrite, memory_limit=args.memory_limit,
+                                class_names=_preset_class_names(args))
     print(f"Wrote {len(written) // 2} masks and their overlays to {args.output}.")
 
 
@@ -406,6 +408,9 @@ def _serve_arguments(parser):
     parser.add_argument("--max-concurrency", type=COUNT, default=DEFAULT_MAX_CONCURRENCY,
                         help="requests parsed and predicted at the same time; the others wait their turn "
                              f"(default {DEFAULT_MAX_CONCURRENCY})")
+    parser.add_argument("--poll-seconds", type=float, metavar="S", default=DEFAULT_POLL_SECONDS,
+                        help="seconds between looks for a newer version in the folder, served without dropping a "
+                             f"request, as TF Serving does (default {DEFAULT_POLL_SECONDS:g}; 0 does not look)")
 
 
 @command("serve", "Serve an exported SavedModel over TF Serving's REST API (no Docker needed).",
@@ -424,7 +429,8 @@ def _serve(args):
 
         args.dir = preset_saved_model(args.preset)
     serve(args.dir, port=args.port, host=args.host, model_name=args.model_name,
-          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency, runtime=args.runtime)
+          max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency, runtime=args.runtime,
+          poll_seconds=args.poll_seconds, class_names=_preset_class_names(args))
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",

@@ -55,3 +55,21 @@ def registries():
     for container, before in zip(containers, saved):
         container.clear()
         (container.update if isinstance(container, dict) else container.extend)(before)
+
+
+@pytest.fixture(scope="module")
+def served_fcn():
+    """A tiny FCN (`helpers.tiny_fcn`), as the serving tests export and serve it."""
+    from helpers import tiny_fcn
+
+    return tiny_fcn()
+
+
+@pytest.fixture(scope="module")
+def serving_dir(served_fcn, tmp_path_factory):
+    """A SavedModel base folder holding `served_fcn` as version 3."""
+    from fcn_keras.export import export_saved_model
+
+    base_dir = tmp_path_factory.mktemp("serving") / "fcn"
+    export_saved_model(served_fcn, base_dir, version=3)
+    return base_dir

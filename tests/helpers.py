@@ -83,3 +83,17 @@ def run_under(backend, script, *args, cwd=None, timeout=600):
     env = {**os.environ, "KERAS_BACKEND": backend}
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=timeout)
+
+
+HEADS = {"semantic": 5, "geometric": 3}  # a two-headed FCN's heads, SIFT Flow's names
+
+
+def two_headed(variant="fcn16s", seed=0, padding="same"):
+    """A two-headed FCN whose score layers have random weights, so every head's scores vary."""
+    keras.utils.set_random_seed(seed)
+    model = fcn_keras.build_fcn(variant, heads=HEADS, backbone="vgg16_tiny", padding=padding)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.name.startswith("score_") and layer.weights:
+            layer.set_weights([rng.normal(0, 0.1, w.shape).astype("float32") for w in layer.get_weights()])
+    return model

@@ -10,10 +10,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import png_bytes
+from helpers import HEADS, png_bytes, two_headed
 from PIL import Image
-from test_export_server import base_dir, model  # noqa: F401  (fixtures: a tiny FCN exported as version 3)
-from test_heads import HEADS, two_headed
 
 from fcn_keras.data.classes import voc_palette
 from fcn_keras.export import export_saved_model
@@ -25,8 +23,8 @@ NAMES = ("background", "circle", "square")
 
 
 @pytest.fixture(scope="module")
-def source(base_dir):
-    return ModelSource(base_dir)
+def source(serving_dir):
+    return ModelSource(serving_dir)
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +45,11 @@ def decoded(png_base64):
     return Image.open(io.BytesIO(base64.b64decode(png_base64)))
 
 
-def test_the_class_map_is_the_models_argmax_with_its_classes_ranked_by_area(api, model):
+def test_the_class_map_is_the_models_argmax_with_its_classes_ranked_by_area(api, served_fcn):
     picture = image(24, 40)
     status, answer = segment(api, png_bytes(picture))
     assert status == 200
-    logits = keras.ops.convert_to_numpy(model(picture[None].astype(np.float32)))[0]
+    logits = keras.ops.convert_to_numpy(served_fcn(picture[None].astype(np.float32)))[0]
     expected = logits.argmax(-1)
     assert answer["model_spec"] == {"name": "fcn", "version": "3"}
     assert (answer["height"], answer["width"]) == (24, 40) and answer["seconds"] > 0
@@ -68,7 +66,7 @@ def test_the_class_map_is_the_models_argmax_with_its_classes_ranked_by_area(api,
                                 "color": voc_palette(3)[index].tolist()} for index in ranked]
 
 
-def test_a_class_probability_map_is_the_softmax_in_8_bits(api, model):
+def test_a_class_probability_map_is_the_softmax_in_8_bits(api, served_fcn):
     picture = image(16, 24, seed=1)
     status, answer = segment(api, png_bytes(picture), "?probability=2")
     assert status == 200
@@ -76,7 +74,7 @@ def test_a_class_probability_map_is_the_softmax_in_8_bits(api, model):
     assert probability["index"] == 2
     gray = decoded(probability["png"])
     assert gray.mode == "L"
-    softmax = keras.ops.convert_to_numpy(keras.ops.softmax(model(picture[None].astype(np.float32))))[0, ..., 2]
+    softmax = keras.ops.convert_to_numpy(keras.ops.softmax(served_fcn(picture[None].astype(np.float32))))[0, ..., 2]
     np.testing.assert_allclose(np.array(gray) / 255, softmax, atol=1 / 255)
 
 

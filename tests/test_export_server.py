@@ -12,27 +12,15 @@ import time
 import keras
 import numpy as np
 import pytest
-from helpers import NUM_CLASSES, png_bytes, tiny_fcn
+from helpers import NUM_CLASSES, png_bytes
 
-from fcn_keras.export import ModelServer, ServingClient, ServingError, export_saved_model
+from fcn_keras.export import ModelServer, ServingClient, ServingError
 from fcn_keras.export.rest import Request, RestApi
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_fcn()
-
-
-@pytest.fixture(scope="module")
-def base_dir(model, tmp_path_factory):
-    base_dir = tmp_path_factory.mktemp("serving") / "fcn"
-    export_saved_model(model, base_dir, version=3)
-    return base_dir
-
-
-@pytest.fixture(scope="module")
-def server(base_dir):
-    with ModelServer(base_dir, port=0, model_name="fcn") as running:
+def server(serving_dir):
+    with ModelServer(serving_dir, port=0, model_name="fcn") as running:
         yield running
 
 
@@ -77,9 +65,9 @@ def test_status_and_metadata_follow_tf_serving(client):
 
 
 @pytest.mark.parametrize("request_format", ["instances", "inputs"])
-def test_predict_arrays_and_encoded_images_match_keras(model, client, request_format):
+def test_predict_arrays_and_encoded_images_match_keras(served_fcn, client, request_format):
     batch = images(2, 16, 24)
-    classes, probabilities = expected(model, batch)
+    classes, probabilities = expected(served_fcn, batch)
     for payload in (batch.astype(np.float32), [png_bytes(image) for image in batch]):
         result = client.predict(payload, request_format=request_format)
         assert result["classes"].dtype == np.int32
@@ -89,10 +77,10 @@ def test_predict_arrays_and_encoded_images_match_keras(model, client, request_fo
     assert list(logits) == ["logits"] and logits["logits"].shape == (1, 16, 24, NUM_CLASSES)
 
 
-def test_versioned_route_and_unknown_servables(server, model):
+def test_versioned_route_and_unknown_servables(server, served_fcn):
     batch = images(1, 16, 16)
     result = ServingClient(server.url, "fcn", version=3).predict(png_bytes(batch[0]))
-    np.testing.assert_array_equal(result["classes"], expected(model, batch)[0])
+    np.testing.assert_array_equal(result["classes"], expected(served_fcn, batch)[0])
     unknown = {
         "Specific(fcn, 1)": ServingClient(server.url, "fcn", version=1),
         "Latest(other)": ServingClient(server.url, "other"),
@@ -143,9 +131,9 @@ def test_bad_routes_and_methods_do_not_crash_the_server(server, client):
     assert client.status()["model_version_status"][0]["state"] == "AVAILABLE"
 
 
-def test_concurrent_clients_lose_no_request(server, model):
+def test_concurrent_clients_lose_no_request(server, served_fcn):
     batches = [images(1, 16, 16, seed=seed) for seed in range(4)]
-    answers = [expected(model, batch)[0] for batch in batches]
+    answers = [expected(served_fcn, batch)[0] for batch in batches]
     failures, completed = [], []
 
     def worker(index):
@@ -168,8 +156,8 @@ def test_concurrent_clients_lose_no_request(server, model):
     assert len(completed) == 100
 
 
-def test_stop_without_start_returns_promptly_and_frees_the_port(base_dir):
-    unstarted = ModelServer(base_dir, port=0, model_name="fcn")
+def test_stop_without_start_returns_promptly_and_frees_the_port(serving_dir):
+    unstarted = ModelServer(serving_dir, port=0, model_name="fcn")
     port = unstarted.port
     stopper = threading.Thread(target=unstarted.stop, daemon=True)
     stopper.start()
@@ -179,8 +167,8 @@ def test_stop_without_start_returns_promptly_and_frees_the_port(base_dir):
         probe.bind(("127.0.0.1", port))
 
 
-def test_a_client_that_never_sends_its_body_is_disconnected(base_dir):
-    with ModelServer(base_dir, port=0, model_name="fcn", request_timeout=0.5) as quick:
+def test_a_client_that_never_sends_its_body_is_disconnected(serving_dir):
+    with ModelServer(serving_dir, port=0, model_name="fcn", request_timeout=0.5) as quick:
         with socket.create_connection(("127.0.0.1", quick.port), timeout=10) as connection:
             connection.sendall(b"POST /v1/models/fcn:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
             start = time.monotonic()
@@ -189,8 +177,8 @@ def test_a_client_that_never_sends_its_body_is_disconnected(base_dir):
         assert ServingClient(quick.url, "fcn").status()["model_version_status"][0]["state"] == "AVAILABLE"
 
 
-def test_oversized_bodies_and_images_get_413_json_not_a_broken_connection(base_dir):
-    with ModelServer(base_dir, port=0, model_name="fcn", max_request_bytes=8000, max_image_pixels=1000) as small:
+def test_oversized_bodies_and_images_get_413_json_not_a_broken_connection(serving_dir):
+    with ModelServer(serving_dir, port=0, model_name="fcn", max_request_bytes=8000, max_image_pixels=1000) as small:
         body = json.dumps({"instances": images(1, 40, 40).tolist()}).encode()  # ~20 kB: over the byte limit
         assert len(body) > 8000
         status, payload = raw_request(small, "POST", "/v1/models/fcn:predict", body,
@@ -203,8 +191,8 @@ def test_oversized_bodies_and_images_get_413_json_not_a_broken_connection(base_d
         assert client.status()["model_version_status"][0]["state"] == "AVAILABLE"
 
 
-def test_a_client_waiting_for_100_continue_gets_413_at_once(base_dir):
-    with ModelServer(base_dir, port=0, model_name="fcn", max_request_bytes=1000) as small:
+def test_a_client_waiting_for_100_continue_gets_413_at_once(serving_dir):
+    with ModelServer(serving_dir, port=0, model_name="fcn", max_request_bytes=1000) as small:
         connection = http.client.HTTPConnection("127.0.0.1", small.port, timeout=10)
         connection.putrequest("POST", "/v1/models/fcn:predict")
         connection.putheader("Content-Length", "5000")
@@ -231,13 +219,13 @@ def test_an_image_header_announcing_a_decompression_bomb_gets_413(client):
 
 
 @pytest.mark.parametrize("runtime", ["tflite", "openvino"])
-def test_a_tflite_or_openvino_file_answers_as_the_saved_model_does(model, tmp_path, runtime):
+def test_a_tflite_or_openvino_file_answers_as_the_saved_model_does(served_fcn, tmp_path, runtime):
     pytest.importorskip({"tflite": "ai_edge_litert", "openvino": "openvino"}[runtime])
     from fcn_keras.export import export_model
 
-    path = export_model(model, runtime, tmp_path)
+    path = export_model(served_fcn, runtime, tmp_path)
     batch = images(2, 16, 24)
-    classes, probabilities = expected(model, batch)
+    classes, probabilities = expected(served_fcn, batch)
     with ModelServer(path, port=0, runtime=runtime) as server:
         client = ServingClient(server.url, "fcn")
         assert client.status()["model_version_status"][0]["version"] == "1"
@@ -251,7 +239,7 @@ def test_a_tflite_or_openvino_file_answers_as_the_saved_model_does(model, tmp_pa
             np.testing.assert_array_equal(result["classes"], classes)
             np.testing.assert_allclose(result["probabilities"], probabilities, atol=1e-5)
         logits = client.predict(batch[:1].astype(np.float32), signature_name="logits")["logits"]
-        np.testing.assert_allclose(logits, keras.ops.convert_to_numpy(model(batch[:1].astype(np.float32))),
+        np.testing.assert_allclose(logits, keras.ops.convert_to_numpy(served_fcn(batch[:1].astype(np.float32))),
                                    rtol=1e-4, atol=1e-4)
         body = b'{"instances": [[[[1, 2]]]]}'
         status, payload = raw_request(server, "POST", "/v1/models/fcn:predict", body,
@@ -264,13 +252,13 @@ def image_bytes_request(*encoded):
     return json.dumps({"signature_name": "predict_image_bytes", "instances": instances}).encode()
 
 
-def test_the_rest_api_answers_a_predict_request_without_a_socket(server, model):
+def test_the_rest_api_answers_a_predict_request_without_a_socket(server, served_fcn):
     batch = images(1, 16, 24)
     body = json.dumps({"instances": batch.astype(np.float32).tolist()}).encode()
     answer = server.rest.respond(Request("POST", "/v1/models/fcn/versions/3:predict", {}, body))
     assert (answer.status, answer.headers, answer.error) == (200, {"Content-Type": "application/json"}, None)
     prediction = json.loads(answer.body)["predictions"][0]
-    np.testing.assert_array_equal(prediction["classes"], expected(model, batch)[0][0])
+    np.testing.assert_array_equal(prediction["classes"], expected(served_fcn, batch)[0][0])
 
 
 @pytest.mark.parametrize(

@@ -6,29 +6,17 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import random_images
+from helpers import HEADS, random_images, two_headed
 
 import fcn_keras
 from fcn_keras.losses import SegmentationCrossEntropy
 from fcn_keras.models import heads_of, variant_of
 from fcn_keras.training import compile_for_training
 
-HEADS = {"semantic": 5, "geometric": 3}
 # The layer names of the authors' siftflow-fcn16s prototxt after the trunk, written out.
 SIFTFLOW_FCN16S = {"score_fr_sem", "upscore2_sem", "score_pool4_sem", "score_pool4_semc", "fuse_pool4_sem",
                    "upscore16_sem", "score_sem", "score_fr_geo", "upscore2_geo", "score_pool4_geo", "score_pool4_geoc",
                    "fuse_pool4_geo", "upscore16_geo", "score_geo"}
-
-
-def two_headed(variant="fcn16s", seed=0, padding="same"):
-    """A two-headed FCN whose score layers have random weights, so every head's scores vary."""
-    keras.utils.set_random_seed(seed)
-    model = fcn_keras.build_fcn(variant, heads=HEADS, backbone="vgg16_tiny", padding=padding)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if layer.name.startswith("score_") and layer.weights:
-            layer.set_weights([rng.normal(0, 0.1, w.shape).astype("float32") for w in layer.get_weights()])
-    return model
 
 
 def test_each_head_has_the_authors_layer_names_and_its_own_output():

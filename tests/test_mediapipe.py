@@ -4,8 +4,8 @@ import flatbuffers
 import keras
 import numpy as np
 import pytest
+from helpers import HEADS, two_headed
 from rectangles import RECTANGLE_COLOURS, rectangles, train_rectangles_model
-from test_heads import HEADS, two_headed
 
 import fcn_keras
 from fcn_keras.export import export_tflite

@@ -10,7 +10,6 @@ import keras
 import numpy as np
 import pytest
 from helpers import png_bytes
-from test_export_server import base_dir, model  # noqa: F401  (fixtures: a tiny FCN exported as version 3)
 
 from fcn_keras.export import ModelServer
 
@@ -30,8 +29,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(base_dir):
-    with ModelServer(base_dir, port=0, max_request_bytes=MAX_REQUEST_BYTES) as running:
+def server(serving_dir):
+    with ModelServer(serving_dir, port=0, max_request_bytes=MAX_REQUEST_BYTES) as running:
         running.rest.class_names = NAMES
         yield running
 
@@ -49,7 +48,8 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def test_picked_images_show_the_models_class_maps_and_refusals_the_servers_errors(server, model, browser, tmp_path):
+def test_picked_images_show_the_models_class_maps_and_refusals_the_servers_errors(server, served_fcn, browser,
+                                                                                 tmp_path):
     picture = np.random.default_rng(0).integers(0, 256, (24, 40, 3)).astype(np.uint8)
     files = {"photo.png": png_bytes(picture), "notes.txt": b"not an image",
              "large.png": png_bytes(np.random.default_rng(1).integers(0, 256, (96, 96, 3)).astype(np.uint8))}
@@ -66,7 +66,7 @@ def test_picked_images_show_the_models_class_maps_and_refusals_the_servers_error
                                       "classMap: Array.from(head.classMap)}))}));")
     assert received[0]["error"] is None
     [head] = received[0]["heads"]
-    expected = keras.ops.convert_to_numpy(model(picture[None].astype(np.float32)))[0].argmax(-1)
+    expected = keras.ops.convert_to_numpy(served_fcn(picture[None].astype(np.float32)))[0].argmax(-1)
     assert (head["height"], head["width"]) == expected.shape
     np.testing.assert_array_equal(np.reshape(head["classMap"], expected.shape), expected)
     mask = browser.find_element(By.CSS_SELECTOR, ".overlay img.mask")

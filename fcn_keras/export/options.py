@@ -14,6 +14,7 @@ DEFAULT_MODEL_NAME = "fcn"  # the NAME in TF Serving's /v1/models/NAME
 DEFAULT_HOST = "127.0.0.1"  # answer this machine only
 DEFAULT_PORT = 8501  # TF Serving's REST port
 DEFAULT_MAX_CONCURRENCY = 4  # requests the local server parses and predicts at once
+DEFAULT_POLL_SECONDS = 2.0  # how often the local server looks for a new model version
 NEVER_OVERWRITE = "exports never overwrite files: choose another output path or remove the old file yourself"
 
 

@@ -69,6 +69,7 @@ class _Route(typing.NamedTuple):
     method: str
     wrong_method: str  # what a 405 answer adds
     answer: typing.Callable  # answer(request, served model, None for routes that name none) -> Answer
+    any_version: bool = False  # it answers for versions not served too (and reads the version from the path)
 
 
 def json_answer(payload, status=200):
@@ -107,7 +108,7 @@ class RestApi:
 
     Args:
         model_source: a `fcn_keras.export.served_model.ModelSource` (anything whose `current()`
-            returns a `ServedModel`), asked for the model at each request.
+            returns a `ServedModel` and `versions()` its `VersionStatus`es), asked for the model at each request.
         model_name: the NAME in `/v1/models/NAME`.
         max_concurrency: predict requests parsed and predicted at the same time; the others wait.
         max_image_pixels: a request whose images hold more pixels in all is refused
@@ -135,7 +136,7 @@ class RestApi:
         self.class_names = class_names
         self._slots = threading.Semaphore(max_concurrency)
         self._routes = (
-            _Route(re.compile(_MODEL_PATH + "$"), "GET", "use GET", self._version_status),
+            _Route(re.compile(_MODEL_PATH + "$"), "GET", "use GET", self._version_status, any_version=True),
             _Route(re.compile(_MODEL_PATH + "/metadata$"), "GET", "use GET", self._metadata),
             _Route(re.compile(_MODEL_PATH + ":predict$"), "POST", ":predict takes POST", self._predict),
             _Route(re.compile(_MODEL_PATH + ":segment$"), "POST", ":segment takes POST", self._segment),
@@ -174,7 +175,9 @@ class RestApi:
                 break
         else:
             raise ServingError(404, f"Malformed request: {request.method} {request.path}")
-        served = self._served(match["name"], match["version"]) if "name" in route.pattern.groupindex else None
+        served = None
+        if "name" in route.pattern.groupindex:
+            served = self._served(match["name"], None if route.any_version else match["version"])
         if request.method != route.method:
             raise ServingError(405, f"Malformed request: {request.method} {request.path}; {route.wrong_method}")
         return route.answer(request, served)
@@ -188,9 +191,17 @@ class RestApi:
         return served
 
     def _version_status(self, request, served):
-        state = {"error_code": "OK", "error_message": ""}
-        return json_answer({"model_version_status": [{"version": str(served.version), "state": "AVAILABLE",
-                                                      "status": state}]})
+        """The versions the model source knows, newest first, or the one the path names, with TF Serving's states
+        (a version that failed to load is "END" with its error)."""
+        version = re.match(_MODEL_PATH, request.path.split("?", 1)[0])["version"]
+        statuses = [status for status in self.model_source.versions() if version in (None, str(status.version))]
+        if not statuses:
+            raise ServingError(404, f"Servable not found for request: Specific({self.model_name}, {version})")
+        return json_answer({"model_version_status": [
+            {"version": str(status.version), "state": status.state,
+             "status": {"error_code": "UNKNOWN" if status.error else "OK", "error_message": status.error}}
+            for status in statuses
+        ]})
 
     def _metadata(self, request, served):
         return json_answer({

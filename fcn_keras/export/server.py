@@ -3,7 +3,9 @@
 For trying an export without Docker: it serves the newest version of a TF Serving
 model folder, or a `.tflite` or OpenVINO `.xml` file run by its own runtime
 (`fcn_keras.export.served_model`), with TF Serving's routes, JSON bodies and error
-answers (`fcn_keras.export.rest`). This module moves the bytes: it reads each
+answers (`fcn_keras.export.rest`). While it serves a folder, a watcher thread looks
+for a newer version every `poll_seconds` and moves to it without dropping a request
+(one log line per version served or failed). This module moves the bytes: it reads each
 request, hands it to the REST API and writes the answer back; a request body
 without a usable Content-Length gets HTTP 400, one too large for the server's
 limit 413, and a request the standard library cannot parse a JSON error too.
@@ -22,6 +24,7 @@ auth, no batching; use TF Serving in production.
 
 import http.server
 import logging
+import numbers
 import sys
 import threading
 
@@ -31,6 +34,7 @@ from fcn_keras.export.options import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_IMAGE_PIXELS,
     DEFAULT_MODEL_NAME,
+    DEFAULT_POLL_SECONDS,
     DEFAULT_PORT,
 )
 from fcn_keras.export.rest import Request, RestApi, error_answer, internal_error_answer
@@ -43,7 +47,7 @@ _LOG = logging.getLogger(__name__)
 
 
 class ModelServer:
-    """TF Serving's REST routes for the newest version of one exported model.
+    """TF Serving's REST routes for the newest version of one exported model, moving to newer ones as they appear.
 
     Args:
         export_dir: a TF Serving model folder (`export_dir/<version>/saved_model.pb`),
@@ -61,6 +65,13 @@ class ModelServer:
         request_timeout: seconds a connection may wait on its client for one read
             or write before it is closed; None waits forever.
         runtime: "saved_model" (TensorFlow), or "tflite" or "openvino" for a model file.
+        poll_seconds: while serving a folder, seconds between looks for a newer version
+            (`ModelSource.poll`); 0 or None does not look. A model file is not watched.
+        class_names: the class names the page and the `:segment` route show (a list, or
+            {head: names}); None shows indices.
+
+    Raises:
+        ValueError: `poll_seconds` is negative or not a number.
 
     Attributes:
         model_source: the `fcn_keras.export.served_model.ModelSource` that loaded the model.
@@ -88,13 +99,23 @@ class ModelServer:
         request_timeout=DEFAULT_REQUEST_TIMEOUT,
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
         runtime="saved_model",
+        poll_seconds=DEFAULT_POLL_SECONDS,
+        class_names=None,
     ):
+        self._poll_seconds = _checked_poll_seconds(poll_seconds)
         self.model_source = ModelSource(export_dir, runtime)
-        self.rest = RestApi(self.model_source, model_name, max_concurrency, max_image_pixels)
+        self.rest = RestApi(self.model_source, model_name, max_concurrency, max_image_pixels, class_names)
         self._httpd = _HTTPServer((host, port), self.rest, max_request_bytes, request_timeout)
         self._thread = None
         self._serving = False  # serve_forever was (or is about to be) entered: shutdown() can wait for it
         self._lock = threading.Lock()
+        self._watcher = None
+        self._stop_watching = threading.Event()
+
+    @property
+    def watching(self):
+        """Whether the server looks for new versions while it serves (a folder, and a poll interval)."""
+        return bool(self._poll_seconds) and self.model_source.watches
 
     @property
     def port(self):
@@ -136,10 +157,12 @@ class ModelServer:
         except KeyboardInterrupt:
             pass
         finally:
+            self._end_watching()
             self._httpd.server_close()
 
     def _begin_serving(self, thread=None):
-        """Marks the server as serving, and starts `thread` (serving in the background) under the same lock.
+        """Marks the server as serving, starts the version watcher if it watches, and starts `thread` (serving in
+        the background), under the same lock.
 
         Raises:
             RuntimeError: the server is already serving.
@@ -148,6 +171,10 @@ class ModelServer:
             if self._serving:
                 raise RuntimeError("This ModelServer is already serving; call stop() first.")
             self._serving = True
+            if self.watching:
+                self._stop_watching.clear()
+                self._watcher = threading.Thread(target=self._watch, name="fcn-version-watcher", daemon=True)
+                self._watcher.start()
             if thread is not None:
                 self._thread = thread
                 thread.start()
@@ -167,9 +194,30 @@ class ModelServer:
             # shutdown() waits for serve_forever to return: only call it when serve_forever
             # was entered or is about to be (it returns at once if it has already ended).
             self._httpd.shutdown()
+        self._end_watching()
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join()
+
+    def _watch(self):
+        """The watcher thread: polls the model source until `_end_watching`, logging each version it tried."""
+        while not self._stop_watching.wait(self._poll_seconds):
+            status = self.model_source.poll()
+            if status is None:
+                continue
+            name = self.rest.model_name
+            if status.error:
+                _LOG.warning("Version %d of %s did not load (%s); version %d keeps serving. Export the model again "
+                             "(a new version), or fix that folder.", status.version, name, status.error,
+                             self.model_source.current().version)
+            else:
+                _LOG.info("Serving version %d of %s", status.version, name)
+
+    def _end_watching(self):
+        """Stops the watcher thread, after the version it may be loading."""
+        self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.join()
 
     def __enter__(self):
         return self.start()
@@ -179,7 +227,8 @@ class ModelServer:
 
 
 def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_MODEL_NAME,
-          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, max_concurrency=DEFAULT_MAX_CONCURRENCY, runtime="saved_model"):
+          max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, max_concurrency=DEFAULT_MAX_CONCURRENCY, runtime="saved_model",
+          poll_seconds=DEFAULT_POLL_SECONDS, class_names=None):
     """Serves an exported model with TF Serving's REST API until Ctrl-C, logging one line per request.
 
     Args:
@@ -191,23 +240,38 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
         max_image_pixels: requests with more image pixels in all get HTTP 413.
         max_concurrency: requests parsed and predicted at the same time.
         runtime: "saved_model", "tflite" or "openvino".
+        poll_seconds: seconds between looks for a newer version in the folder; 0 or None does not look.
+        class_names: the class names the page and `:segment` show; None shows indices.
 
     Returns:
         None, once interrupted.
     """
     server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
-                         max_concurrency=max_concurrency, runtime=runtime)
+                         max_concurrency=max_concurrency, runtime=runtime, poll_seconds=poll_seconds,
+                         class_names=class_names)
     if not _LOG.handlers and not logging.getLogger().handlers:  # the access log, unless the caller set up logging
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         _LOG.addHandler(handler)
         _LOG.setLevel(logging.INFO)
+    watching = f", watching {export_dir} for new versions every {poll_seconds:g} s" if server.watching else ""
     print(
         f"Serving {model_name} version {server.model_source.current().version} from {export_dir} "
-        f"at {server.url}/v1/models/{model_name} (Ctrl-C stops)",
+        f"at {server.url}/v1/models/{model_name}{watching}; a page to try it at {server.url}/ (Ctrl-C stops)",
         flush=True,
     )
     server.serve_forever()
+
+
+def _checked_poll_seconds(poll_seconds):
+    """`poll_seconds` as a float (0.0 for None), refused when negative or not a number."""
+    if poll_seconds is None:
+        return 0.0
+    number = isinstance(poll_seconds, numbers.Real) and not isinstance(poll_seconds, bool)
+    if not number or not 0 <= poll_seconds <= threading.TIMEOUT_MAX:
+        raise ValueError(f"`poll_seconds` must be a finite number of seconds >= 0 (0 does not watch for new "
+                         f"versions), got {poll_seconds!r}.")
+    return float(poll_seconds)
 
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
