@@ -393,8 +393,8 @@ def _serve_arguments(parser):
     from fcn_keras.export.options import RUNTIMES
 
     parser.add_argument("dir", nargs="?",
-                        help="a SavedModel base folder with numeric versions (from `fcn-keras export`); with "
-                             f"--runtime a {_runtime_files()} file")
+                        help="a SavedModel base folder with numeric versions (from `fcn-keras export`), or a "
+                             f".keras file (exported for the session); with --runtime a {_runtime_files()} file")
     _preset_argument(parser, "instead of a folder, exported once into the cache")
     parser.add_argument("--runtime", choices=("saved_model", *RUNTIMES), default="saved_model",
                         help=f"what runs the model: saved_model (TensorFlow's, default), {', '.join(RUNTIMES)}; "
@@ -419,7 +419,7 @@ def _serve(args):
     from fcn_keras.export import serve
 
     if (args.dir is None) == (args.preset is None):
-        raise UsageError("give a SavedModel folder or --preset NAME (exactly one).")
+        raise UsageError("give a SavedModel folder, a .keras file or --preset NAME (exactly one).")
     if args.preset and args.runtime != "saved_model":
         raise UsageError(f"--preset serves the preset's SavedModel; for --runtime {args.runtime} export it first "
                          f"(fcn-keras export --preset {args.preset} --format {args.runtime} --output DIR) and serve "

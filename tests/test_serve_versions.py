@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 import weakref
@@ -210,3 +211,23 @@ def test_serve_command_passes_the_poll_interval(tmp_path, monkeypatch, capsys):
     monkeypatch.undo()
     assert cli.main(["serve", str(tmp_path), "--poll-seconds", "-1"]) == 2
     assert "--poll-seconds must be a finite number of seconds >= 0" in capsys.readouterr().err
+
+
+def test_a_keras_file_is_served_from_an_export_for_the_session(models, tmp_path, monkeypatch, capsys):
+    models[0].save(tmp_path / "model.keras")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the session's export goes
+    answers = {}
+
+    def answer_once(server):
+        answers["status"] = server.rest.respond(Request("GET", "/v1/models/fcn", {}, b"")).status
+        answers["served"] = [os.path.join(root, name) for root, _, names in os.walk(tmp_path / "tmp")
+                             for name in names if name == "saved_model.pb"]
+        server.stop()
+
+    monkeypatch.setattr(ModelServer, "serve_forever", answer_once)
+    assert cli.main(["serve", str(tmp_path / "model.keras"), "--port", "0"]) == 0
+    started = capsys.readouterr().out
+    assert answers["status"] == 200 and f"from {tmp_path / 'model.keras'} at http" in started
+    assert "watching" not in started and len(answers["served"]) == 1
+    assert not os.path.exists(answers["served"][0])  # the session's export is gone with it

@@ -22,10 +22,13 @@ announces a body it never sends) is closed. It is a development tool: no TLS, no
 auth, no batching; use TF Serving in production.
 """
 
+import contextlib
 import http.server
 import logging
 import numbers
+import os
 import sys
+import tempfile
 import threading
 
 from fcn_keras.error_text import plain_message
@@ -232,8 +235,9 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
     """Serves an exported model with TF Serving's REST API until Ctrl-C, logging one line per request.
 
     Args:
-        export_dir: a TF Serving model folder written by `export_saved_model`, or with
-            `runtime` "tflite" or "openvino" a `.tflite` or OpenVINO `.xml` file.
+        export_dir: a TF Serving model folder written by `export_saved_model`; a `.keras`
+            file (exported to a SavedModel for this session); or with `runtime` "tflite"
+            or "openvino" a `.tflite` or OpenVINO `.xml` file.
         port: TCP port (TF Serving's REST default is 8501).
         host: interface; "0.0.0.0" answers other machines too.
         model_name: the NAME in `/v1/models/NAME`.
@@ -246,9 +250,31 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
     Returns:
         None, once interrupted.
     """
-    server = ModelServer(export_dir, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
-                         max_concurrency=max_concurrency, runtime=runtime, poll_seconds=poll_seconds,
-                         class_names=class_names)
+    with _saved_model_folder(export_dir, runtime, model_name) as folder:
+        poll_seconds = poll_seconds if folder == export_dir else 0  # a session's export gets no new versions
+        server = ModelServer(folder, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
+                             max_concurrency=max_concurrency, runtime=runtime, poll_seconds=poll_seconds,
+                             class_names=class_names)
+        _serve_until_interrupted(server, export_dir, model_name, poll_seconds)
+
+
+@contextlib.contextmanager
+def _saved_model_folder(export_dir, runtime, model_name):
+    """`export_dir` as the server takes it: a `.keras` file exported to a SavedModel folder that lasts while
+    it serves; anything else as it is."""
+    if runtime != "saved_model" or not os.fspath(export_dir).endswith(".keras"):
+        yield export_dir
+        return
+    from fcn_keras.export.saved_model import export_saved_model
+
+    with tempfile.TemporaryDirectory(prefix="fcn_serve_") as session:
+        folder = os.path.join(session, model_name)
+        export_saved_model(export_dir, folder)
+        yield folder
+
+
+def _serve_until_interrupted(server, export_dir, model_name, poll_seconds):
+    """Logs requests (unless the caller set up logging), says where it serves and serves until Ctrl-C."""
     if not _LOG.handlers and not logging.getLogger().handlers:  # the access log, unless the caller set up logging
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
