@@ -92,6 +92,8 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
                                                          or set(class_names) != set(heads)):
         raise ValueError(f"{model.name!r} has the heads {list(heads)}: give class_names as {{head: names}} for "
                          f"each of them, got {class_names!r}.")
+    if heads == [None] and isinstance(class_names, dict):
+        raise ValueError(f"{model.name!r} has one head: give class_names as a list of names, got {class_names!r}.")
     targets = {(stem, head): tuple(os.path.join(output_dir, f"{stem}{'' if head is None else '_' + head}{end}.png")
                                    for end in ("", "_overlay"))
                for stem in files for head in heads}

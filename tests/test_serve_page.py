@@ -61,6 +61,8 @@ def test_picked_images_show_the_models_class_maps_and_refusals_the_servers_error
     WebDriverWait(browser, 15).until(lambda driver: driver.execute_script(
         "return window.fcnResults.length === 3 && window.fcnResults.every((record) => record.done);"))
 
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "serve_page.png"))  # kept whatever the checks below find
     received = browser.execute_script("return window.fcnResults.map((record) => ({error: record.error || null, "
                                       "heads: record.heads.map((head) => ({width: head.width, height: head.height, "
                                       "classMap: Array.from(head.classMap)}))}));")
@@ -84,5 +86,3 @@ def test_picked_images_show_the_models_class_maps_and_refusals_the_servers_error
     browser.execute_script("const slider = document.getElementById('opacity'); slider.value = 0.8; "
                            "slider.dispatchEvent(new Event('input'));")
     assert browser.execute_script("return getComputedStyle(arguments[0]).opacity;", mask) == "0.8"
-    ARTIFACTS.mkdir(exist_ok=True)
-    assert browser.save_screenshot(str(ARTIFACTS / "serve_page.png"))

@@ -231,3 +231,12 @@ def test_a_keras_file_is_served_from_an_export_for_the_session(models, tmp_path,
     assert answers["status"] == 200 and f"from {tmp_path / 'model.keras'} at http" in started
     assert "watching" not in started and len(answers["served"]) == 1
     assert not os.path.exists(answers["served"][0])  # the session's export is gone with it
+
+
+def test_a_version_without_the_served_signatures_is_not_switched_to(models, tmp_path):
+    export_saved_model(models[0], tmp_path / "fcn")
+    source = ModelSource(tmp_path / "fcn")
+    models[1].export(str(tmp_path / "fcn" / "2"), verbose=False)  # Keras' own SavedModel: its signatures only
+    status = source.poll()
+    assert (status.version, status.state, source.current().version) == (2, "END", 1)
+    assert "lacks the signatures" in status.error and "export_saved_model" in status.error

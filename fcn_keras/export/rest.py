@@ -104,13 +104,14 @@ def internal_error_answer(error):
 
 
 class RestApi:
-    """TF Serving's REST routes for the model a `ModelSource` serves.
+    """TF Serving's REST routes for the model a `ModelSource` serves, the compact `:segment` route and the page.
 
     Args:
         model_source: a `fcn_keras.export.served_model.ModelSource` (anything whose `current()`
             returns a `ServedModel` and `versions()` its `VersionStatus`es), asked for the model at each request.
         model_name: the NAME in `/v1/models/NAME`.
-        max_concurrency: predict requests parsed and predicted at the same time; the others wait.
+        max_concurrency: `:predict` and `:segment` requests parsed and predicted at the same time; the others
+            wait.
         max_image_pixels: a request whose images hold more pixels in all is refused
             with HTTP 413 before the model runs (activations grow with pixels).
         class_names: the names of the model's classes in index order ({head: names} for
@@ -150,7 +151,7 @@ class RestApi:
             request: a `Request`.
 
         Returns:
-            An `Answer`: 200 with TF Serving's JSON, or a 4xx `{"error": ...}`.
+            An `Answer`: 200 with TF Serving's JSON (the page: HTML), or a 4xx `{"error": ...}`.
 
         Raises:
             Exception: a fault of the server (not of the request); answer it with `internal_error_answer`.

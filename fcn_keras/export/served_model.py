@@ -124,7 +124,8 @@ class ModelSource:
             self._set_status(VersionStatus(version, "LOADING"))
             try:
                 served = _load_saved_model(version, path)
-            except Exception as error:  # any fault of the folder: the served version stays
+                _check_same_signatures(served, self._served)
+            except Exception as error:  # any fault of the folder, or another kind of model: the served version stays
                 self._failed[version] = modified
                 return self._set_status(VersionStatus(version, "END", plain_message(error)))
             previous, self._served = self._served, served
@@ -235,3 +236,12 @@ def _runtime_signature_defs(model):
     }
     return {name: {"inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}
             for name, (inputs, outputs) in signatures.items()}
+
+
+def _check_same_signatures(new, served):
+    """Refuses a new version that lacks signatures the served one answers (a SavedModel written otherwise than by
+    `export_saved_model`): requests that work now would fail after the switch."""
+    missing = sorted(set(served.signatures) - set(new.signatures))
+    if missing:
+        raise ValueError(f"it lacks the signatures {', '.join(missing)} that version {served.version} answers; "
+                         "export it with fcn_keras.export.export_saved_model (fcn-keras export --format saved_model)")

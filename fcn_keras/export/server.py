@@ -50,7 +50,8 @@ _LOG = logging.getLogger(__name__)
 
 
 class ModelServer:
-    """TF Serving's REST routes for the newest version of one exported model, moving to newer ones as they appear.
+    """TF Serving's REST routes (and a page at /) for the newest version of one exported model, moving to newer
+    ones as they appear.
 
     Args:
         export_dir: a TF Serving model folder (`export_dir/<version>/saved_model.pb`),
@@ -205,7 +206,12 @@ class ModelServer:
     def _watch(self):
         """The watcher thread: polls the model source until `_end_watching`, logging each version it tried."""
         while not self._stop_watching.wait(self._poll_seconds):
-            status = self.model_source.poll()
+            try:
+                status = self.model_source.poll()
+            except Exception as error:  # a folder that cannot be listed, say: the next poll tries again
+                _LOG.warning("Looking for new versions of %s failed (%s); version %d keeps serving.",
+                             self.rest.model_name, plain_message(error), self.model_source.current().version)
+                continue
             if status is None:
                 continue
             name = self.rest.model_name
@@ -250,7 +256,8 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
     Returns:
         None, once interrupted.
     """
-    with _saved_model_folder(export_dir, runtime, model_name) as folder:
+    _checked_poll_seconds(poll_seconds)  # refused before a .keras file is exported
+    with _saved_model_folder(export_dir, runtime) as folder:
         poll_seconds = poll_seconds if folder == export_dir else 0  # a session's export gets no new versions
         server = ModelServer(folder, port=port, host=host, model_name=model_name, max_image_pixels=max_image_pixels,
                              max_concurrency=max_concurrency, runtime=runtime, poll_seconds=poll_seconds,
@@ -259,7 +266,7 @@ def serve(export_dir, port=DEFAULT_PORT, host=DEFAULT_HOST, model_name=DEFAULT_M
 
 
 @contextlib.contextmanager
-def _saved_model_folder(export_dir, runtime, model_name):
+def _saved_model_folder(export_dir, runtime):
     """`export_dir` as the server takes it: a `.keras` file exported to a SavedModel folder that lasts while
     it serves; anything else as it is."""
     if runtime != "saved_model" or not os.fspath(export_dir).endswith(".keras"):
@@ -268,7 +275,7 @@ def _saved_model_folder(export_dir, runtime, model_name):
     from fcn_keras.export.saved_model import export_saved_model
 
     with tempfile.TemporaryDirectory(prefix="fcn_serve_") as session:
-        folder = os.path.join(session, model_name)
+        folder = os.path.join(session, "model")
         export_saved_model(export_dir, folder)
         yield folder
 
