@@ -314,7 +314,7 @@ def _predict(args):
             raise UsageError(f"--runtime {args.runtime} runs an exported file; give its path instead of --preset.")
         model = load_runtime_model(args.model, args.runtime)
     written = write_predictions(model, inputs, args.output, overwrite=args.overwrite, memory_limit=args.memory_limit,
-                                class_names=_preset_class_names(args))
+                                class_names=_known_class_names(args, args.model))
     print(f"Wrote {len(written) // 2} masks and their overlays to {args.output}.")
 
 
@@ -370,7 +370,7 @@ def _export(args):
     from fcn_keras.export import export_model, get_export_format
 
     _check_one_model_source(args)
-    class_names = _preset_class_names(args) if get_export_format(args.format).takes_class_names else None
+    class_names = _known_class_names(args) if get_export_format(args.format).takes_class_names else None
     path = export_model(_load_model(args) if args.preset else args.model, args.format, args.output,
                         quantize=args.quantize, representative_data=args.representative_data,
                         input_size=tuple(args.input_size) if args.input_size else None, class_names=class_names)
@@ -380,13 +380,21 @@ def _export(args):
               "--input-size HEIGHT WIDTH.")
 
 
-def _preset_class_names(args):
-    """The class names of `--preset`'s network (for the labels of its export), else None."""
-    if not args.preset:
-        return None
-    from fcn_keras.models.preset_table import get_preset
+def _known_class_names(args, model_file=None):
+    """The class names a command knows for its legends and labels: `--preset`'s network's, or those the
+    metadata of a `.tflite` model file holds (`--runtime tflite`); else None (a `.keras` file stores none)."""
+    if args.preset:
+        from fcn_keras.models.preset_table import get_preset
 
-    return get_preset(args.preset).class_names
+        return get_preset(args.preset).class_names
+    if getattr(args, "runtime", None) == "tflite" and model_file:
+        from fcn_keras.export.tflite import read_tflite_metadata
+
+        try:
+            return read_tflite_metadata(model_file)["class_names"]
+        except ValueError:  # a file written by another tool: no names
+            return None
+    return None
 
 
 def _serve_arguments(parser):
@@ -430,7 +438,7 @@ def _serve(args):
         args.dir = preset_saved_model(args.preset)
     serve(args.dir, port=args.port, host=args.host, model_name=args.model_name,
           max_image_pixels=args.max_image_pixels, max_concurrency=args.max_concurrency, runtime=args.runtime,
-          poll_seconds=args.poll_seconds, class_names=_preset_class_names(args))
+          poll_seconds=args.poll_seconds, class_names=_known_class_names(args, args.dir))
 
 
 @command("presets", "List the authors' trained networks that --preset and fcn_keras.from_preset() load.",

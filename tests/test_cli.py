@@ -536,3 +536,16 @@ def test_a_warning_is_one_line_as_errors_are(tmp_path, monkeypatch, capsys):
     assert err == [f"fcn-keras export: warning: {tmp_path / 'lite' / 'model.tflite'} has no standard TFLite Metadata, "
                    "which MediaPipe needs: mediapipe is missing or fails to import (pip install "
                    "'fcn-keras[mediapipe]'); export again once it imports."], err
+
+
+def test_a_tflite_file_gives_its_class_names_to_predict_and_serve(tmp_path):
+    import argparse
+
+    from fcn_keras.export import export_tflite
+
+    path = str(tmp_path / "fcn.tflite")
+    export_tflite(fcn_keras.build_fcn32s(3, backbone="vgg16_tiny", padding="same"), path, class_names=["a", "b", "c"])
+    tflite = argparse.Namespace(preset=None, runtime="tflite")
+    assert cli._known_class_names(tflite, path) == ["a", "b", "c"]
+    assert cli._known_class_names(argparse.Namespace(preset=None, runtime="keras"), path) is None
+    assert cli._known_class_names(argparse.Namespace(preset="fcn8s-heavy-pascal"))[:2] == ("background", "aeroplane")
