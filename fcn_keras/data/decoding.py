@@ -91,12 +91,14 @@ def read_mask(source, where=None, num_classes=None):
     return mask
 
 
-def write_mask(target, mask):
+def write_mask(target, mask, num_colors=256):
     """Saves class indices as a VOC-palette ("P") PNG, the format `read_mask` and VOC use.
 
     Args:
         target: a path or a writable binary file.
         mask: integer array (H, W) of values 0..255.
+        num_colors: palette entries written, VOC's first ones; fewer make smaller files of maps whose
+            values are all below it (16 colours or fewer take 4 bits a pixel or less).
 
     Returns:
         `target`.
@@ -106,11 +108,11 @@ def write_mask(target, mask):
         [[0, 1], [255, 2]]
     """
     mask = np.asarray(mask)
-    if mask.ndim != 2 or mask.min(initial=0) < 0 or mask.max(initial=0) > 255:
-        raise ValueError(f"A palette PNG holds a 2-D map of values 0..255; got shape {mask.shape}, "
-                         f"values {mask.min(initial=0)}..{mask.max(initial=0)}.")
+    if mask.ndim != 2 or mask.min(initial=0) < 0 or mask.max(initial=0) >= num_colors:
+        raise ValueError(f"A palette PNG of {num_colors} colours holds a 2-D map of values 0..{num_colors - 1}; "
+                         f"got shape {mask.shape}, values {mask.min(initial=0)}..{mask.max(initial=0)}.")
     image = Image.fromarray(mask.astype(np.uint8), mode="P")
-    image.putpalette(VOC_PALETTE.ravel().tolist())
+    image.putpalette(VOC_PALETTE[:num_colors].ravel().tolist())
     image.save(target, format="PNG")
     return target
 

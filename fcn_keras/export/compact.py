@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from fcn_keras.data.classes import voc_palette
+from fcn_keras.data.decoding import write_mask
 
 PALETTE_SIZE = 256  # the colours a palette PNG holds: models of more classes are answered by :predict only
 
@@ -67,23 +68,23 @@ def _head_answer(head, classes, probabilities, names, probability):
     pixels = np.bincount(classes.ravel(), minlength=num_classes)
     ranked = sorted(np.flatnonzero(pixels), key=lambda index: (-pixels[index], index))
     palette = voc_palette(num_classes)
-    mask = Image.fromarray(classes.astype(np.uint8))
-    mask.putpalette(palette.ravel().tolist())  # one colour per class: up to 16 classes take 4 bits a pixel or less
-    answer = {"head": head, "mask_png": _png_base64(mask), "classes": [
+    mask = write_mask(io.BytesIO(), classes, num_colors=num_classes)  # one colour per class: a small file
+    answer = {"head": head, "mask_png": _base64(mask), "classes": [
         {"index": int(index), "name": names[index] if names is not None and index < len(names) else None,
          "pixels": int(pixels[index]), "fraction": round(float(pixels[index] / classes.size), 6),
          "color": palette[index].tolist()}
         for index in ranked]}
     if probability is not None and probability < num_classes:
         gray = np.round(probabilities[..., probability] * 255).astype(np.uint8)
-        answer["probability"] = {"index": probability, "png": _png_base64(Image.fromarray(gray))}
+        png = io.BytesIO()
+        Image.fromarray(gray).save(png, "PNG", optimize=True)
+        answer["probability"] = {"index": probability, "png": _base64(png)}
     return answer
 
 
-def _png_base64(image):
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _base64(png_file):
+    """The bytes of a PNG written to an in-memory file, in base64 text."""
+    return base64.b64encode(png_file.getvalue()).decode("ascii")
 
 
 def _counts_text(counts):
