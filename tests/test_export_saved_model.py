@@ -42,19 +42,14 @@ np.savez(outputs_path, **outputs)
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_fcn()
-
-
-@pytest.fixture(scope="module")
-def exported(model, tmp_path_factory):
+def exported(served_fcn, tmp_path_factory):
     base_dir = tmp_path_factory.mktemp("serving") / "fcn"
-    written = export_saved_model(model, base_dir)
+    written = export_saved_model(served_fcn, base_dir)
     assert written == str(base_dir / "1")  # a new folder starts at version 1
     return written
 
 
-def test_signatures_match_keras_in_a_tensorflow_only_process(model, exported, tmp_path):
+def test_signatures_match_keras_in_a_tensorflow_only_process(served_fcn, exported, tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (2, 24, 40, 3)).astype(np.uint8)
     np.savez(tmp_path / "inputs.npz", images=images.astype(np.float32))
     for index, image in enumerate(images):
@@ -65,7 +60,7 @@ def test_signatures_match_keras_in_a_tensorflow_only_process(model, exported, tm
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     outputs = np.load(tmp_path / "outputs.npz")
-    logits = keras.ops.convert_to_numpy(model(images.astype(np.float32)))
+    logits = keras.ops.convert_to_numpy(served_fcn(images.astype(np.float32)))
     probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
     assert list(outputs["signature_names"]) == ["logits", "predict_image_bytes", "serving_default"]
     assert len(np.unique(logits.argmax(-1))) > 1  # a bug returning one class everywhere would pass otherwise
@@ -110,28 +105,28 @@ def test_an_empty_image_bytes_batch_fails_clearly(exported):
         loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([], tf.string))
 
 
-def test_versions_count_up_and_never_overwrite(model, tmp_path):
+def test_versions_count_up_and_never_overwrite(served_fcn, tmp_path):
     base_dir = tmp_path / "fcn"
-    assert export_saved_model(model, base_dir, version=5) == str(base_dir / "5")
-    assert export_saved_model(model, base_dir) == str(base_dir / "6")
+    assert export_saved_model(served_fcn, base_dir, version=5) == str(base_dir / "5")
+    assert export_saved_model(served_fcn, base_dir) == str(base_dir / "6")
     assert saved_model_versions(base_dir) == [5, 6]
     before = (base_dir / "5" / "saved_model.pb").read_bytes()
     with pytest.raises(FileExistsError, match="Version 5 already exists"):
-        export_saved_model(model, base_dir, version=5)
+        export_saved_model(served_fcn, base_dir, version=5)
     assert (base_dir / "5" / "saved_model.pb").read_bytes() == before
     assert sorted(os.listdir(base_dir)) == ["5", "6"]  # no staging folder left behind
     with pytest.raises(ValueError, match="positive int"):
-        export_saved_model(model, base_dir, version=0)
+        export_saved_model(served_fcn, base_dir, version=0)
 
 
-def test_output_folder_that_holds_something_else_is_refused(model, tmp_path):
+def test_output_folder_that_holds_something_else_is_refused(served_fcn, tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     with pytest.raises(ValueError, match=r"not a TF Serving model folder: it holds notes.txt"):
-        export_saved_model(model, tmp_path)
+        export_saved_model(served_fcn, tmp_path)
     saved_model_dir = tmp_path / "plain"
-    model.export(str(saved_model_dir), verbose=False)
+    served_fcn.export(str(saved_model_dir), verbose=False)
     with pytest.raises(ValueError, match="looks like a SavedModel itself"):
-        export_saved_model(model, saved_model_dir)
+        export_saved_model(served_fcn, saved_model_dir)
     assert sorted(os.listdir(tmp_path)) == ["notes.txt", "plain"]
 
 
@@ -158,8 +153,8 @@ def test_models_that_are_not_fcns_or_not_loadable_are_refused(tmp_path):
     assert not any((tmp_path / name).exists() for name in "abcde")
 
 
-def test_export_model_loads_a_keras_file(model, tmp_path):
-    model.save(tmp_path / "fcn.keras")
+def test_export_model_loads_a_keras_file(served_fcn, tmp_path):
+    served_fcn.save(tmp_path / "fcn.keras")
     written = export_model(tmp_path / "fcn.keras", "saved_model", tmp_path / "serving")
     assert written == str(tmp_path / "serving" / "1")
     with pytest.raises(ValueError, match="Unknown export format 'torch'"):

@@ -16,7 +16,7 @@ import zlib
 import keras
 import numpy as np
 import pytest
-from helpers import png_bytes, tiny_fcn
+from helpers import png_bytes
 
 from fcn_keras.export import export_saved_model
 
@@ -57,14 +57,9 @@ class ServerProcess:
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_fcn()
-
-
-@pytest.fixture(scope="module")
-def server(model, tmp_path_factory):
+def server(served_fcn, tmp_path_factory):
     base_dir = tmp_path_factory.mktemp("serve") / "fcn"
-    export_saved_model(model, base_dir)
+    export_saved_model(served_fcn, base_dir)
     running = ServerProcess(base_dir)
     yield running
     running.stop()
@@ -140,9 +135,10 @@ def test_hostile_requests_get_plain_4xx_json_and_one_log_line(server, case):
     assert len(server.lines) == logged + 1, server.lines[logged:]
 
 
-def test_a_burst_of_100_clients_is_answered_in_full(server, model):
+def test_a_burst_of_100_clients_is_answered_in_full(server, served_fcn):
     pictures = [image(16, 16, seed) for seed in range(4)]
-    expected = [keras.ops.convert_to_numpy(model(picture[None].astype("float32"))).argmax(-1) for picture in pictures]
+    expected = [keras.ops.convert_to_numpy(served_fcn(picture[None].astype("float32"))).argmax(-1)
+                for picture in pictures]
     bodies = [image_request(png_bytes(picture)) for picture in pictures]
     start = threading.Barrier(100)
     answers = [None] * 100
