@@ -12,10 +12,10 @@ import io
 import numpy as np
 from PIL import Image
 
-from fcn_keras.data.classes import voc_palette
+from fcn_keras.data.classes import VOC_PALETTE
 from fcn_keras.data.decoding import write_mask
 
-PALETTE_SIZE = 256  # the colours a palette PNG holds: models of more classes are answered by :predict only
+PALETTE_SIZE = len(VOC_PALETTE)  # the colours a palette PNG holds: models of more classes are answered by :predict only
 
 
 def segment_answer(outputs, class_names=None, probability=None):
@@ -67,12 +67,11 @@ def _head_answer(head, classes, probabilities, names, probability):
     num_classes = probabilities.shape[-1]
     pixels = np.bincount(classes.ravel(), minlength=num_classes)
     ranked = sorted(np.flatnonzero(pixels), key=lambda index: (-pixels[index], index))
-    palette = voc_palette(num_classes)
     mask = write_mask(io.BytesIO(), classes, num_colors=num_classes)  # one colour per class: a small file
     answer = {"head": head, "mask_png": _base64(mask), "classes": [
         {"index": int(index), "name": names[index] if names is not None and index < len(names) else None,
          "pixels": int(pixels[index]), "fraction": round(float(pixels[index] / classes.size), 6),
-         "color": palette[index].tolist()}
+         "color": VOC_PALETTE[index].tolist()}
         for index in ranked]}
     if probability is not None and probability < num_classes:
         gray = np.round(probabilities[..., probability] * 255).astype(np.uint8)
