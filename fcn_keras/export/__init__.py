@@ -4,8 +4,9 @@ and client, and the exported files as models (`load_runtime_model`).
 `export_model` is what `fcn-keras export` calls; `serve` is what `fcn-keras serve` calls.
 Each format is registered once (`register_export_format`, `fcn_keras.export.formats`).
 Names load their modules on first use; the registry, `fcn_keras.export.options`, the client and
-`load_runtime_model` need no TensorFlow under Keras' JAX or PyTorch backend. Exporting and serving are TensorFlow's: under another
-Keras backend their names refuse in one line that says how (load the `.keras` file under TensorFlow).
+`load_runtime_model` need no TensorFlow under Keras' JAX or PyTorch backend. Exporting and serving
+are TensorFlow's: under another Keras backend their names refuse in one line that says how (load the
+`.keras` file under TensorFlow).
 """
 
 from fcn_keras.lazy_imports import lazy_namespace
