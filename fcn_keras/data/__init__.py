@@ -13,7 +13,11 @@ from fcn_keras.lazy_imports import lazy_namespace
 __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.data.classes": ["PET_CLASSES", "SYNTHETIC_CLASSES", "VOC_CLASSES", "VOC_PALETTE", "voc_palette",
                                "NYUD_CLASSES", "PASCAL_CONTEXT_CLASSES", "SIFTFLOW_GEOMETRIC_CLASSES",
-                               "SIFTFLOW_SEMANTIC_CLASSES"],
+                               "SIFTFLOW_SEMANTIC_CLASSES", "ADE20K_CLASSES", "ADE20K_PALETTE", "CITYSCAPES_CLASSES",
+                               "CITYSCAPES_PALETTE"],
+    "fcn_keras.data.ade20k": ["ADE20K_SPLITS", "ade20k_segmentation", "read_ade20k_labels"],
+    "fcn_keras.data.cityscapes": ["CITYSCAPES_SPLITS", "CITYSCAPES_TRAIN_IDS", "cityscapes_segmentation",
+                                  "read_cityscapes_labels"],
     "fcn_keras.data.decoding": ["read_image", "read_mask", "write_mask"],
     "fcn_keras.data.download": ["download_and_extract", "download_sbd", "download_voc"],
     "fcn_keras.data.folder": ["folder_dataset"],

@@ -187,6 +187,15 @@ register_source_kind(SourceKind(
                                   "labels.txt, 59_labels.txt); 59 classes and background",
     "fcn_keras.data.pascal_context:open_context", where="http://www.cs.stanford.edu/~roozbeh/pascal-context/"))
 register_source_kind(SourceKind(
+    "cityscapes", "ROOT", "Cityscapes' fine annotations (ROOT holds the release's leftImg8bit/ and gtFine/; labelIds "
+                          "read as train ids; splits train, val); 19 classes",
+    "fcn_keras.data.cityscapes:open_cityscapes", where="https://www.cityscapes-dataset.com/"))
+register_source_kind(SourceKind(
+    "ade20k", "ROOT", "ADE20K SceneParsing (ROOT is ADEChallengeData2016, holding images/ and annotations/; splits "
+                      "train, val); 150 classes",
+    "fcn_keras.data.ade20k:open_ade20k",
+    where="http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip"))
+register_source_kind(SourceKind(
     "folder", "IMAGES,MASKS", "your images and PNG masks matched by file name (give `num_classes`)",
     "fcn_keras.data.folder:open_folder", counted_by_caller=True, splitless=True))
 register_source_kind(SourceKind(
