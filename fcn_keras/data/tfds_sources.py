@@ -1,4 +1,16 @@
-"""TensorFlow Datasets with segmentation masks, mapped to the ``(image, mask)`` contract."""
+"""TensorFlow Datasets with segmentation masks, mapped to the ``(image, mask)`` contract.
+
+How TFDS's builders relate to the file sources of the same data sets:
+
+- ``scene_parse150`` is built from the Places Challenge 2017 files ``images.tar`` and ``annotations_instance.tar``:
+  the ADE20K images, with the instance segmentation task's annotations, not ADEChallengeData2016's 150-class ones.
+  Channel R (read here) holds that task's 100 categories (1..100 of ``instanceInfo100``, bed = 1; 0 where no object
+  instance is, as on walls, floors and sky), channel G instance numbers; the splits are ``train`` and ``test`` (the
+  2,000 validation images). "ade20k:ROOT" (`fcn_keras.data.ade20k`) reads the 150-class SceneParsing benchmark.
+- ``cityscapes`` (config ``semantic_segmentation``, not read here) needs ``leftImg8bit_trainvaltest.zip`` and
+  ``gtFine_trainvaltest.zip`` placed by hand in ``<data_dir>/downloads/manual/``; its ``segmentation_label`` holds
+  the label ids 0..33, not train ids. "cityscapes:ROOT" (`fcn_keras.data.cityscapes`) reads the unzipped release.
+"""
 
 import dataclasses
 
