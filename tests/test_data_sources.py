@@ -70,4 +70,4 @@ def test_the_built_in_kinds_are_imported_only_when_opened():
               "sorted(name for name in sys.modules if name.split('.')[0] in ('tensorflow', 'numpy') "
               "or name.startswith('fcn_keras.data.') and name.split('.')[-1] not in ('specs', 'modalities', 'means')))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert result.stdout.split() == ["9", "[]"], result.stderr
+    assert result.stdout.split() == ["11", "[]"], result.stderr

@@ -66,12 +66,16 @@ def test_pet_trimap_maps_to_background_pet_and_ignore(capsys, hosts_resolve):
     assert TFDS_SEGMENTATION["oxford_iiit_pet"].class_names == ("background", "pet")
 
 
-def test_scene_parse150_shifts_labels_and_ignores_other(hosts_resolve):
-    annotation = np.repeat(np.array([[0, 1, 150, 7, 0]] * 4, np.uint8)[..., None], 3, axis=-1)
+def test_scene_parse150_reads_the_instance_categories_and_ignores_no_object(hosts_resolve):
+    categories = np.array([[0, 1, 100, 7, 0]] * 4, np.uint8)  # channel R: category; G: instance numbers
+    annotation = np.stack([categories, np.array([[0, 3, 1, 2, 0]] * 4, np.uint8), np.zeros_like(categories)], -1)
     with mocked([{"image": IMAGE, "annotation": annotation}]):
-        _, mask = next(iter(tfds_segmentation("scene_parse150", "validation")))
-    np.testing.assert_array_equal(mask, np.array([[255, 0, 149, 6, 255]] * 4, np.uint8))
-    assert TFDS_SEGMENTATION["scene_parse150"].num_classes == 150
+        _, mask = next(iter(tfds_segmentation("scene_parse150", "test")))
+    np.testing.assert_array_equal(mask, np.array([[255, 0, 99, 6, 255]] * 4, np.uint8))
+    assert TFDS_SEGMENTATION["scene_parse150"].num_classes == 100
+    annotation[0, 0, 0] = 150  # a 150-class benchmark label is no instance category
+    with mocked([{"image": IMAGE, "annotation": annotation}]), pytest.raises(tf.errors.InvalidArgumentError):
+        list(tfds_segmentation("scene_parse150", "test"))
 
 
 def test_unexpected_raw_label_fails_naming_the_example(hosts_resolve):

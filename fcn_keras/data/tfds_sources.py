@@ -30,7 +30,7 @@ class TfdsSegmentation:
 
     Attributes:
         image_key: feature holding the RGB image.
-        mask_key: feature holding the mask (H, W, 1) or (H, W, 3) with equal channels.
+        mask_key: feature holding the mask (H, W, 1) or (H, W, 3), whose first channel is read.
         labels: raw mask value -> class index (or 255); any other raw value is an error.
         num_classes: number of classes after mapping.
         class_names: their names, or None where the package does not ship them.
@@ -46,9 +46,9 @@ class TfdsSegmentation:
 TFDS_SEGMENTATION = {
     # Trimap: 1 = pet, 2 = background, 3 = border (ignored, like VOC's object borders).
     "oxford_iiit_pet": TfdsSegmentation("image", "segmentation_mask", {1: 1, 2: 0, 3: IGNORE_LABEL}, 2, PET_CLASSES),
-    # ADE20K SceneParsing: 0 = "other" (ignored, as in the benchmark), 1..150 -> 0..149.
-    "scene_parse150": TfdsSegmentation("image", "annotation", {0: IGNORE_LABEL, **{k: k - 1 for k in range(1, 151)}},
-                                       150),
+    # The ADE20K instance task's categories (channel R): 0 = no object instance (ignored), 1..100 -> 0..99.
+    "scene_parse150": TfdsSegmentation("image", "annotation", {0: IGNORE_LABEL, **{k: k - 1 for k in range(1, 101)}},
+                                       100),
 }
 """Supported TFDS names and their label mapping."""
 
@@ -57,7 +57,9 @@ def tfds_segmentation(name, split, data_dir=None, download=True):
     """A TFDS segmentation data set as ``(image, mask)`` pairs with class-index masks.
 
     ``oxford_iiit_pet``: classes background (0) and pet (1); the trimap's border is 255.
-    ``scene_parse150``: the 150 ADE20K classes as 0..149; "other" (0 in the files) is 255.
+    ``scene_parse150``: the 100 object categories of ADE20K's instance task as 0..99; pixels
+    of no object instance (0 in the files: walls, floors, sky) are 255. The 150-class
+    SceneParsing benchmark is "ade20k:ROOT".
 
     Args:
         name: a key of ``TFDS_SEGMENTATION`` (``"oxford_iiit_pet"``, ``"scene_parse150"``).
