@@ -411,3 +411,25 @@ def test_a_tiny_fcn_trains_on_ce_plus_dice_and_saves_and_loads_with_its_loss(tmp
     assert loaded.loss.losses[1].class_weights == tuple(WEIGHTS)
     np.testing.assert_allclose(float(loaded.loss(masks, loaded(images))), float(model.loss(masks, model(images))),
                                rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_under_tf_distribute_every_replica_gives_its_share_of_the_loss():
+    """Keras sums the replicas' gradients: each replica's loss must be divided by their count, Dice's as CE's."""
+    from helpers import run_under
+
+    script = """
+import tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+from fcn_keras.losses import segmentation_loss
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+labels, logits = np.array([[[0, 1], [2, 255]]]), np.random.default_rng(0).normal(size=(1, 2, 2, 3)).astype("float32")
+for spec in ("ce", "dice", "lovasz", "ce+0.5*dice"):
+    loss = segmentation_loss(spec)
+    shares = strategy.experimental_local_results(strategy.run(tf.function(lambda: loss(labels, logits))))
+    np.testing.assert_allclose([float(share) for share in shares], float(loss(labels, logits)) / 2, rtol=1e-6)
+"""
+    done = run_under("tensorflow", script, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]

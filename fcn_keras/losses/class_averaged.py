@@ -18,7 +18,8 @@ class ClassAveragedLoss(keras.losses.Loss):
     nowhere, neither in the value nor in the gradient; a batch with every pixel ignored
     has loss 0. A label outside `[0, num_classes)` fails an assert on TensorFlow (see
     `prepare_labels`) and makes the loss NaN where no assert runs. Such a loss does not
-    split into per-pixel parts, so it takes no sample weights.
+    split into per-pixel parts, so it takes no sample weights; under `tf.distribute`
+    each replica scores its own share of the batch and Keras averages the replicas' losses.
 
     Args:
         ignore_index: label value to ignore (VOC: 255).
@@ -62,7 +63,9 @@ class ClassAveragedLoss(keras.losses.Loss):
         losses = self.class_losses(probabilities, truth, valid)
         loss = ops.divide_no_nan(ops.sum(weights * losses), ops.sum(weights))
         # Reached only where no assert ran (XLA, JAX, PyTorch): a NaN loss, never a silent skip.
-        return ops.where(ops.any(out_of_range), float("nan"), loss)
+        loss = ops.where(ops.any(out_of_range), float("nan"), loss)
+        # Shape (1,): Keras divides a loss by tf.distribute's replicas in its reduction, which skips scalars.
+        return ops.reshape(loss, (1,))
 
     def get_config(self):
         config = {"name": self.name, "ignore_index": self.ignore_index}

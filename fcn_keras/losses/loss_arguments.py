@@ -89,13 +89,13 @@ def class_weight_table(class_weights, logits, name="class_weights"):
     return ops.convert_to_tensor(class_weights, "float32")
 
 
-def non_negative_number(value, name, default):
+def non_negative_number(value, name, hint):
     """`value` as a float if it is a finite number >= 0.
 
     Args:
         value: the value to check.
         name: what to call it in the error ("smooth").
-        default: a hint for the error, e.g. "1.0 by default".
+        hint: what the error adds in brackets, e.g. "1.0 by default".
 
     Returns:
         `float(value)`.
@@ -109,7 +109,7 @@ def non_negative_number(value, name, default):
         ValueError: smooth must be a finite number >= 0 (1.0 by default), got -1.
     """
     if _number_problem(value):
-        raise ValueError(f"{name} must be a finite number >= 0 ({default}), got {value!r}.")
+        raise ValueError(f"{name} must be a finite number >= 0 ({hint}), got {value!r}.")
     return float(value)
 
 
