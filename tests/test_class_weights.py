@@ -76,5 +76,5 @@ def test_parse_class_weights_reads_auto_and_numbers(text, expected):
     ("1,2", 3, "it gives 2 weights but the model has 3 classes"),
 ])
 def test_parse_class_weights_refuses_bad_text_in_one_line(text, num_classes, problem):
-    with pytest.raises(ValueError, match=f"^--class-weights {text!r}: {problem}; write auto .* e.g. 1,2.5,0.5.$"):
+    with pytest.raises(ValueError, match=f"^Bad class weights {text!r}: {problem}; write auto .* e.g. 1,2.5,0.5.$"):
         parse_class_weights(text, num_classes)

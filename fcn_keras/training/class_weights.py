@@ -87,7 +87,7 @@ def parse_class_weights(text, num_classes=None):
         ((1.0, 2.5, 0.5), 'auto')
         >>> parse_class_weights("1,,2")
         Traceback (most recent call last):
-        ValueError: --class-weights '1,,2': '' (class 1) is not a number; write auto (median-frequency weights ...
+        ValueError: Bad class weights '1,,2': '' (class 1) is not a number; write auto (median-frequency weights ...
     """
     if text.strip().lower() == "auto":
         return "auto"
@@ -103,7 +103,7 @@ def parse_class_weights(text, num_classes=None):
     if not problem and num_classes is not None and len(weights) != num_classes:
         problem = f"it gives {len(weights)} weights but the model has {num_classes} classes"
     if problem:
-        raise ValueError(f"--class-weights {text!r}: {problem}; write auto (median-frequency weights of the training "
+        raise ValueError(f"Bad class weights {text!r}: {problem}; write auto (median-frequency weights of the training "
                          f"data) or {CLASS_WEIGHTS_RULE}, separated by commas, e.g. 1,2.5,0.5.")
     return tuple(weights)
 
