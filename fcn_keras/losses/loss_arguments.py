@@ -1,0 +1,130 @@
+"""The losses' arguments, each checked by one rule: per-class weights (where they are given, and against the logits'
+class count when the loss runs) and numbers >= 0 (Dice's smooth, focal's gamma)."""
+
+import math
+import numbers
+
+from keras import ops
+
+CLASS_WEIGHTS_RULE = "one finite number >= 0 per class, not all 0"
+"""What class weights must be, as the errors of the losses and of the command line say it."""
+
+
+def class_weight_problem(weights):
+    """What is wrong with a sequence of class weights, in a few words, or None when nothing is.
+
+    Args:
+        weights: a sequence of per-class weights.
+
+    Returns:
+        str, e.g. "the weight -1.0 of class 0 is below 0", or None.
+
+    Example:
+        >>> class_weight_problem([1.0, 2.5]), class_weight_problem([0, 0])
+        (None, 'every weight is 0')
+    """
+    if not weights:
+        return "there is no weight"
+    for index, weight in enumerate(weights):
+        problem = _number_problem(weight)
+        if problem:
+            return f"the weight {weight!r} of class {index} {problem}"
+    if not any(weights):
+        return "every weight is 0"
+    return None
+
+
+def checked_class_weights(class_weights, name="class_weights"):
+    """Class weights as a tuple of floats, or None; refuses anything else with the rule and an example.
+
+    Args:
+        class_weights: None, or a list (tuple, NumPy array) of one weight per class.
+        name: what to call them in the error ("alpha").
+
+    Returns:
+        tuple of floats, or None.
+
+    Raises:
+        ValueError: not a sequence of finite numbers >= 0, or all of them 0.
+
+    Example:
+        >>> checked_class_weights(np.array([1, 2.5]))
+        (1.0, 2.5)
+        >>> checked_class_weights([1.0, -2.0])
+        Traceback (most recent call last):
+        ValueError: class_weights must be one finite number >= 0 per class, ...: the weight -2.0 of class 1 is below 0.
+    """
+    if class_weights is None:
+        return None
+    weights = None if isinstance(class_weights, (str, bytes, dict)) else _as_list(class_weights)
+    problem = f"got {class_weights!r}" if weights is None else class_weight_problem(weights)
+    if problem:
+        raise ValueError(f"{name} must be {CLASS_WEIGHTS_RULE} (e.g. [1.0, 2.5, 0.5]): {problem}.")
+    return tuple(float(weight) for weight in weights)
+
+
+def class_weight_table(class_weights, logits, name="class_weights"):
+    """The weights as a float32 tensor to index by label, once their count matches the logits' classes.
+
+    Args:
+        class_weights: tuple of floats from `checked_class_weights`.
+        logits: the logits `(N, H, W, C)` the loss scores.
+        name: what to call the weights in the error.
+
+    Returns:
+        float32 tensor of shape `(C,)`.
+
+    Raises:
+        ValueError: the logits' (static) class count differs from the number of weights.
+
+    Example:
+        >>> class_weight_table((1.0, 2.0), np.zeros((1, 1, 1, 3)))
+        Traceback (most recent call last):
+        ValueError: class_weights has 2 weights but the logits have 3 classes: give one weight per class.
+    """
+    classes = logits.shape[-1]
+    if classes is not None and classes != len(class_weights):
+        raise ValueError(f"{name} has {len(class_weights)} weights but the logits have {classes} classes: "
+                         "give one weight per class.")
+    return ops.convert_to_tensor(class_weights, "float32")
+
+
+def non_negative_number(value, name, hint):
+    """`value` as a float if it is a finite number >= 0.
+
+    Args:
+        value: the value to check.
+        name: what to call it in the error ("smooth").
+        hint: what the error adds in brackets, e.g. "1.0 by default".
+
+    Returns:
+        `float(value)`.
+
+    Raises:
+        ValueError: naming `name`, the rule, the hint and the value.
+
+    Example:
+        >>> non_negative_number(-1, "smooth", "1.0 by default")
+        Traceback (most recent call last):
+        ValueError: smooth must be a finite number >= 0 (1.0 by default), got -1.
+    """
+    if _number_problem(value):
+        raise ValueError(f"{name} must be a finite number >= 0 ({hint}), got {value!r}.")
+    return float(value)
+
+
+def _number_problem(value):
+    """Why `value` is not a finite number >= 0, in a few words, or None."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return "is not a number"
+    if not math.isfinite(value):
+        return "is not finite"
+    return "is below 0" if value < 0 else None
+
+
+def _as_list(values):
+    """`values` as a list if it is a sequence or an array of one axis, else None."""
+    try:
+        return [value.item() if hasattr(value, "item") else value for value in values]
+    except TypeError:
+        return None
