@@ -191,7 +191,7 @@ def resized_crop_range(value):
         (0.08, 1.0)
         >>> resized_crop_range((0.5, 0.2))
         Traceback (most recent call last):
-        ValueError: resized_crop must be (min_area, max_area), fractions of the image's area with 0 < min_area <= max_area <= 1, e.g. (0.08, 1.0), got (0.5, 0.2).
+        ValueError: resized_crop must be (min_area, max_area), ... 0 < min_area <= max_area <= 1, ..., got (0.5, 0.2).
     """
     pair = _numbers(value, 2)
     if pair is None or not 0 < pair[0] <= pair[1] <= 1:
@@ -230,7 +230,7 @@ def color_jitter_strengths(value):
         (0.4, 0.4, 0.4, 0.1)
         >>> color_jitter_strengths((0.2, 0.2, 0.2, 0.7))
         Traceback (most recent call last):
-        ValueError: color_jitter must be a strength from 0 to 1 or (brightness, contrast, saturation, hue), the first three from 0 to 1 and hue from 0 to 0.5, e.g. 0.4, got (0.2, 0.2, 0.2, 0.7).
+        ValueError: color_jitter must be a strength from 0 to 1 or ..., got (0.2, 0.2, 0.2, 0.7).
     """
     strength = _numbers([value], 1) if isinstance(value, numbers.Number) else None
     strengths = (*[strength[0]] * 3, strength[0] / 4) if strength else _numbers(value, 4)

@@ -157,10 +157,11 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     the finished ones again (``fcn_keras.train`` takes a function ``epoch -> dataset``).
 
     More training augmentations, all off by default (``fcn_keras.data.augmentation``): each
-    example's colours are jittered, then it is rotated, then cropped (``resized_crop``, in place
-    of ``scale_range``: the area of its crop sets the scale; or ``scale_range``/``crop_size``),
-    then mirrored. Masks move with their image by nearest neighbour; what comes in from outside
-    the image is 255 in masks and ``image_pad_value`` in images.
+    example's colours are jittered, then it is rotated, then cropped (by ``resized_crop`` to
+    ``crop_size``, which replaces ``scale_range``: the area of its crop sets the scale; or by
+    ``scale_range`` and ``crop_size`` as above), then mirrored. Masks move with their image by
+    nearest neighbour; what comes in from outside the image is 255 in masks and
+    ``image_pad_value`` in images.
 
     Args:
         dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``; the masks
@@ -222,7 +223,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             "training=False whole images are used (batches are padded with 255 masks). Pass training=True or drop them."
         )
     if resized_crop is not None and crop_size is None:
-        raise ValueError(f"resized_crop={resized_crop} resizes its crops to crop_size; give crop_size too, e.g. 224.")
+        raise ValueError(f"resized_crop={resized_crop} resizes its crops to crop_size; give crop_size too, e.g. crop_size=224.")
     if resized_crop is not None and scale_range is not None:
         raise ValueError("resized_crop and scale_range both scale the image (resized_crop by the area of its crop); "
                          "give one of them.")
