@@ -1,10 +1,12 @@
-"""The input pipeline: joint random scale/crop/flip, mean/255 padding, batching, prefetch."""
+"""The input pipeline: joint random scale/crop/flip (and the augmentations of `fcn_keras.data.augmentation`),
+mean/255 padding, batching, prefetch."""
 
 import numpy as np
 import tensorflow as tf
 
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backbones import get_backbone
+from fcn_keras.data.augmentation import augment, color_jitter_strengths, resized_crop_range, rotation_degrees
 from fcn_keras.data.modalities import MODALITIES, check_modality_dtype
 from fcn_keras.defaults import DEFAULT_BACKBONE
 from fcn_keras.labels import IGNORE_LABEL, label_masks
@@ -138,7 +140,7 @@ def _scale_range(scale_range):
 
 def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=None, flip=None,
             shuffle_buffer=1000, cache=False, seed=None, image_pad_value=None,
-            drop_remainder=False, epoch=None):
+            drop_remainder=False, epoch=None, resized_crop=None, rotation=None, color_jitter=None):
     """Turns an ``(image, mask)`` source into model-ready batches.
 
     Whole-image mode (the paper's): ``batch_size=1``, any image size, no crop. Batched mode:
@@ -153,6 +155,13 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     build one dataset per epoch with ``epoch=e``, whose order and augmentation depend on
     ``(seed, e)`` alone. The second lets a resumed run start at any epoch without decoding
     the finished ones again (``fcn_keras.train`` takes a function ``epoch -> dataset``).
+
+    More training augmentations, all off by default (``fcn_keras.data.augmentation``): each
+    example's colours are jittered, then it is rotated, then cropped (by ``resized_crop`` to
+    ``crop_size``, which replaces ``scale_range``: the area of its crop sets the scale; or by
+    ``scale_range`` and ``crop_size`` as above), then mirrored. Masks move with their image by
+    nearest neighbour; what comes in from outside the image is 255 in masks and
+    ``image_pad_value`` in images.
 
     Args:
         dataset: ``tf.data.Dataset`` of ``(uint8 (H, W, 3), integer (H, W))``; the masks
@@ -175,6 +184,13 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             mean (what their normalizations map to zero).
         drop_remainder: drop the last incomplete batch.
         epoch: None, or the epoch (int) this dataset is for; needs ``seed``.
+        resized_crop: ``(min_area, max_area)``: Inception's random resized crop, e.g.
+            ``(0.08, 1.0)``: a box of that fraction of the image's area and an aspect ratio
+            from 3/4 to 4/3, resized to ``crop_size`` (which it needs; not with ``scale_range``).
+        rotation: the largest angle in degrees (0 to 180) of a random rotation, e.g. 10.
+        color_jitter: the strength s (0 to 1) of random brightness, contrast, saturation and
+            hue changes, ``(s, s, s, s / 4)``, or those four strengths (hue up to 0.5); only
+            the colour channels of several inputs change.
 
     Returns:
         ``tf.data.Dataset`` of ``(float32 (N, H, W, 3) RGB in [0, 255], int32 (N, H, W))``
@@ -186,17 +202,31 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         >>> images, masks = next(iter(train))
         >>> images.shape, masks.shape
         (TensorShape([8, 64, 64, 3]), TensorShape([8, 64, 64]))
+        >>> train = prepare(synthetic_shapes(4, (48, 48)), batch_size=4, training=True, crop_size=32,
+        ...                 resized_crop=(0.25, 1.0), rotation=10, color_jitter=0.4, seed=0)
+        >>> images, masks = next(iter(train))
+        >>> images.shape, set(np.unique(masks)) <= {0, 1, 2, 3, 4, 255}
+        (TensorShape([4, 32, 32, 3]), True)
     """
     flip = training if flip is None else flip
     batch_size = whole_number(batch_size, "batch_size")
     crop_size = None if crop_size is None else _size_pair(crop_size, "crop_size")
     if scale_range is not None:
         scale_range = _scale_range(scale_range)
-    if not training and (crop_size or scale_range or flip):
+    resized_crop = None if resized_crop is None else resized_crop_range(resized_crop)
+    rotation = None if rotation is None else rotation_degrees(rotation)
+    color_jitter = None if color_jitter is None else color_jitter_strengths(color_jitter)
+    more_augmentation = any(value is not None for value in (resized_crop, rotation, color_jitter))
+    if not training and (crop_size or scale_range or flip or more_augmentation):
         raise ValueError(
-            "crop_size, scale_range and flip are training augmentations; with training=False whole "
-            "images are used (batches are padded with 255 masks). Pass training=True or drop them."
+            "crop_size, scale_range, flip, resized_crop, rotation and color_jitter are training augmentations; with "
+            "training=False whole images are used (batches are padded with 255 masks). Pass training=True or drop them."
         )
+    if resized_crop is not None and crop_size is None:
+        raise ValueError(f"resized_crop={resized_crop} resizes its crops to crop_size; give crop_size too, e.g. crop_size=224.")
+    if resized_crop is not None and scale_range is not None:
+        raise ValueError("resized_crop and scale_range both scale the image (resized_crop by the area of its crop); "
+                         "give one of them.")
     if epoch is not None and seed is None:
         raise ValueError("prepare(epoch=...) builds one epoch's batches from (seed, epoch); give a seed too.")
     each_pass = epoch is None  # new randomness on every pass, or one fixed draw for this epoch
@@ -212,6 +242,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
     heads = list(masks) if isinstance(masks, dict) else None
     modalities = {name: spec.shape[-1] for name, spec in inputs.items()} if isinstance(inputs, dict) else None
     pad_values = _pad_values(modalities, image_pad_value)
+    first_color_channel = _first_color_channel(modalities) if color_jitter is not None else 0
 
     def to_example(image, mask, example_seed=None):
         # Several heads' masks travel as the channels of one (H, W, K) mask, and several inputs as the channels
@@ -221,8 +252,11 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             image = tf.concat([tf.cast(image[name], tf.float32) for name in modalities], axis=-1)
         image, mask = tf.cast(image, tf.float32), tf.cast(mask, tf.int32)
         if example_seed is not None:
-            image, mask = random_scale_crop_flip(image, mask, example_seed, scale_range, crop_size, flip,
-                                                 pad_values)
+            if more_augmentation:
+                image, mask = augment(image, mask, example_seed, resized_crop, crop_size, rotation, color_jitter,
+                                      pad_values, first_color_channel)
+            image, mask = random_scale_crop_flip(image, mask, example_seed, scale_range,
+                                                 None if resized_crop else crop_size, flip, pad_values)
         return image, mask
 
     def with_validity(image, mask):
@@ -244,7 +278,7 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
         return tf.data.Dataset.zip(dataset, seeds)
 
     parallel = {"num_parallel_calls": tf.data.AUTOTUNE}
-    if training and (crop_size or scale_range):
+    if training and (crop_size or scale_range or more_augmentation):
         dataset = with_seeds(dataset).map(lambda example, seed: to_example(*example, seed), **parallel)
     elif _static_size(inputs, masks):
         # Examples of one size need no padding and no per-example work: they are batched as they come,
@@ -297,6 +331,17 @@ def _static_size(inputs, masks):
     """Whether the source's images and masks (specs, or {name: spec}) all have one static height and width."""
     sizes = {tuple(spec.shape[:2]) for spec in tf.nest.flatten((inputs, masks))}
     return len(sizes) == 1 and None not in next(iter(sizes))
+
+
+def _first_color_channel(modalities):
+    """Where the colour channels start in the image of one example (several inputs travel as its channels)."""
+    if not modalities:
+        return 0
+    if "color" not in modalities:
+        raise ValueError(f"color_jitter changes colours, and the inputs {tuple(modalities)} have no colour images; "
+                         "drop color_jitter.")
+    names = list(modalities)
+    return sum(modalities[name] for name in names[:names.index("color")])
 
 
 def _pad_values(modalities, image_pad_value):
