@@ -25,7 +25,8 @@ class TestTimeAugmentation:
 
     Views: each of `scales`, and with `flip` each of them mirrored left to right too,
     so `len(scales) * (1 + flip)` forward passes per image. Every input of a model
-    of several inputs is resized and mirrored alike (depth and HHA bilinearly too).
+    of several inputs is resized and mirrored alike: depth and HHA bilinearly too,
+    which blends missing (zero) depth into its neighbours at the edges of holes.
     `TestTimeAugmentation()` (scale 1, no flip) is the plain prediction.
 
     Attributes:
@@ -89,11 +90,11 @@ class TestTimeAugmentation:
             float32 `(N, H, W, C)`, or {head: that} for several heads (each averaged on its own).
 
         Example:
-            >>> tta = TestTimeAugmentation(flip=True)
-            >>> ramp = np.arange(6, dtype=np.float32).reshape(1, 1, 6, 1)  # logits: class 1 rises along the row
-            >>> average = tta.probabilities(lambda views: np.concatenate([0 * views, views], -1), ramp)
-            >>> np.allclose(average[0, 0, :, 1], softmax(np.stack([np.zeros(6), np.arange(6)], -1))[:, 1])
-            True
+            >>> row = np.array([0.0, 1.0, 2.0], np.float32).reshape(1, 1, 3, 1)  # a batch of one 1x3 image
+            >>> def logits_of(images):  # two classes per pixel, (0, value): a mirrored image, mirrored logits
+            ...     return np.concatenate([np.zeros_like(images), images], -1)
+            >>> TestTimeAugmentation(flip=True).probabilities(logits_of, row)[0, 0, :, 1].round(3)
+            array([0.5  , 0.731, 0.881], dtype=float32)
         """
         height, width = keras.tree.flatten(images)[0].shape[1:3]
         total = None

@@ -76,6 +76,26 @@ def test_scale_one_alone_is_the_plain_prediction_exactly():
     np.testing.assert_array_equal(predict(model, images, tta=one), predict(model, images))
 
 
+def reference_average(score, images, views, size):
+    """The class probabilities averaged over `views` ((height, width, mirrored) of each), in NumPy: every input
+    of `images` ({modality: batch}) resized and mirrored alike, the probabilities mirrored back and resized."""
+    average = 0
+    for height, width, mirrored in views:
+        view = {name: bilinear(part.astype(np.float64), (height, width))[:, :, ::-1 if mirrored else 1]
+                for name, part in images.items()}
+        logits = score({name: part.astype(np.float32) for name, part in view.items()})
+        average += bilinear(softmax(logits)[:, :, ::-1 if mirrored else 1].astype(np.float64), size) / len(views)
+    return average
+
+
+def assert_classes_of(classes, probabilities):
+    """`classes` are the argmax of `probabilities` wherever no near-tie lets rounding settle it either way."""
+    top_two = np.sort(probabilities, axis=-1)[..., -2:]
+    clear = top_two[..., 1] - top_two[..., 0] > 1e-4
+    assert classes.shape == probabilities.shape[:-1] and clear.mean() > 0.9
+    np.testing.assert_array_equal(classes[clear], probabilities.argmax(-1)[clear])
+
+
 @pytest.mark.backends
 def test_flip_and_two_scales_average_as_a_numpy_reference():
     # the resize itself, on a case worked by hand: half-pixel centres, a 2-pixel row to 4 and a 4-pixel row to 2
@@ -83,21 +103,30 @@ def test_flip_and_two_scales_average_as_a_numpy_reference():
     np.testing.assert_allclose(bilinear(np.array([0, 1.0, 3, 7]).reshape(1, 1, 4, 1), (1, 2)).ravel(), [0.5, 5])
     model, image = small_model(), integer_images(1, 10, 12, top=256)[0]
     tta = TestTimeAugmentation(flip=True, scales=(0.5, 1.5))
-    views = []
-    for height, width, mirrored in [(5, 6, False), (5, 6, True), (15, 18, False), (15, 18, True)]:
-        view = bilinear(image[None].astype(np.float64), (height, width))[:, :, ::-1 if mirrored else 1]
-        probabilities = softmax(model.predict_on_batch(view.astype(np.float32)))[:, :, ::-1 if mirrored else 1]
-        views.append(bilinear(probabilities.astype(np.float64), (10, 12))[0])
-    reference = np.mean(views, axis=0)
+    reference = reference_average(lambda view: model.predict_on_batch(view[None]), {None: image[None]},
+                                  [(5, 6, False), (5, 6, True), (15, 18, False), (15, 18, True)], (10, 12))[0]
     average = tta.probabilities(model.predict_on_batch, image[None])[0]
     assert average.shape == (10, 12, 3) and average.dtype == np.float32
     np.testing.assert_allclose(average, reference, atol=2e-6)
     assert np.abs(average - softmax(model.predict_on_batch(image[None].astype(np.float32))[0])).max() > 1e-3
-    classes = predict(model, image, tta=tta)
-    top_two = np.sort(reference, axis=-1)[..., -2:]
-    clear = top_two[..., 1] - top_two[..., 0] > 1e-4  # no near-ties, which rounding may settle either way
-    assert clear.mean() > 0.9
-    np.testing.assert_array_equal(classes[clear], reference.argmax(-1)[clear])
+    assert_classes_of(predict(model, image, tta=tta), reference)
+
+
+@pytest.mark.backends
+def test_every_input_of_a_model_of_several_is_resized_and_mirrored_alike():
+    color, depth = keras.Input((None, None, 3), name="color"), keras.Input((None, None, 1), name="depth")
+    both = keras.layers.Concatenate()([color, keras.layers.Rescaling(1 / 20)(depth)])
+    scores = keras.layers.Conv2D(3, 3, padding="same",
+                                 kernel_initializer=keras.initializers.RandomNormal(0, 0.05, seed=5))(both)
+    model = keras.Model({"color": color, "depth": depth}, scores)
+    rng = np.random.default_rng(6)
+    images = {"color": rng.integers(0, 256, (1, 8, 12, 3)).astype(np.uint8),
+              "depth": rng.uniform(500, 4000, (1, 8, 12, 1)).astype(np.float32)}
+    tta = TestTimeAugmentation(flip=True, scales=(0.5, 1))
+    reference = reference_average(model.predict_on_batch, images,
+                                  [(4, 6, False), (4, 6, True), (8, 12, False), (8, 12, True)], (8, 12))[0]
+    np.testing.assert_allclose(tta.probabilities(model.predict_on_batch, images)[0], reference, atol=2e-6)
+    assert_classes_of(predict(model, {name: part[0] for name, part in images.items()}, tta=tta), reference)
 
 
 def test_views_scored_in_tiles_average_as_whole_ones():
