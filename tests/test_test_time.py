@@ -5,11 +5,13 @@ The tests marked `backends` take NumPy data and run under every Keras backend.""
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 import fcn_keras
 from fcn_keras.evaluation import _head_scores, evaluate, predict
 from fcn_keras.export.runtime_models import RuntimeModel
 from fcn_keras.metrics import confusion_matrix, scores_from_confusion
+from fcn_keras.prediction_files import write_predictions
 from fcn_keras import test_time
 from fcn_keras.test_time import TestTimeAugmentation, softmax
 from fcn_keras.tiling import activation_bytes, context_margin, tile_side
@@ -226,3 +228,19 @@ def test_exported_files_are_augmented_whole_and_refused_at_a_fixed_size():
 def test_predict_refuses_what_is_no_augmentation():
     with pytest.raises(TypeError, match="tta must be None or a fcn_keras.test_time.TestTimeAugmentation"):
         predict(small_model(), np.zeros((8, 8, 3), np.uint8), tta="flip")
+
+
+def test_write_predictions_writes_the_augmented_classes(tmp_path):
+    model, image = small_model(seed=7), integer_images(1, 12, 14, top=256)[0]
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    tta = TestTimeAugmentation(flip=True, scales=(0.5, 1))
+    inputs = keras.Input((12, 14, 3))
+    fixed = keras.Model(inputs, keras.layers.Conv2D(3, 1)(inputs))
+    with pytest.raises(ValueError, match="scales \\[0.5\\]"):  # refused before any file is written
+        write_predictions(fixed, [str(tmp_path)], tmp_path / "out", tta=tta)
+    assert not (tmp_path / "out").exists()
+    written = write_predictions(model, [str(tmp_path / "photo.png")], tmp_path / "out", tta=tta)
+    assert len(written) == 2
+    expected = predict(model, image, tta=tta)
+    assert (expected != predict(model, image)).any()  # the views change some classes
+    np.testing.assert_array_equal(np.array(Image.open(written[0])), expected)
