@@ -9,8 +9,9 @@ as `run_demo` makes it) with `fcn_keras.evaluate`, batched as the demo scores it
 once per test-time augmentation: none, flip, scales 0.75/1/1.25, and both. Each
 row gives the mean IU and the seconds per image (the whole pass over the set
 divided by its images, median of `--repeats` passes after a first untimed one
-that traces every view size), and its cost against no augmentation. The load
-average is printed beside the CPU: other work on the cores slows every row.
+that traces every view size; the augmentations take turns in each repeat), and
+its cost against no augmentation. The load average is printed beside the CPU:
+other work on the cores slows every row.
 """
 
 import argparse
@@ -37,18 +38,18 @@ def measure(model_path, repeats):
     model = keras.models.load_model(model_path)
     held_out = synthetic_shapes(demo.validation_images, demo.image_size, demo.num_classes, seed=demo.seed + 1)
     pairs = [(images.numpy(), masks.numpy()) for images, masks in held_out.batch(demo.batch_size)]  # decoded once
-    results = {}
-    for name, (flip, scales) in AUGMENTATIONS.items():
-        tta = test_time_augmentation(flip, scales)
-        scores = evaluate(model, pairs, demo.num_classes, tta=tta)  # untimed: traces each view's size
-        seconds = []
-        for _ in range(repeats):
+    augmentations = {name: test_time_augmentation(flip, scales) for name, (flip, scales) in AUGMENTATIONS.items()}
+    # untimed first passes trace each view's size; the timed ones take turns, so a change of load hits every row
+    scores = {name: evaluate(model, pairs, demo.num_classes, tta=tta) for name, tta in augmentations.items()}
+    seconds = {name: [] for name in augmentations}
+    for _ in range(repeats):
+        for name, tta in augmentations.items():
             start = time.perf_counter()
             evaluate(model, pairs, demo.num_classes, tta=tta)
-            seconds.append(time.perf_counter() - start)
-        results[name] = {"mean_iou": scores["mean_iou"], "views": 1 if tta is None else len(tta.views),
-                         "seconds_per_image": float(np.median(seconds)) / demo.validation_images}
-    return results
+            seconds[name].append(time.perf_counter() - start)
+    return {name: {"mean_iou": scores[name]["mean_iou"], "views": 1 if tta is None else len(tta.views),
+                   "seconds_per_image": float(np.median(seconds[name])) / demo.validation_images}
+            for name, tta in augmentations.items()}
 
 
 def table(results):

@@ -9,6 +9,7 @@ every Keras backend.
 """
 
 import dataclasses
+import functools
 import math
 import numbers
 from collections.abc import Iterable
@@ -190,8 +191,10 @@ def softmax(logits):
         array([0.25, 0.75], dtype=float32)
     """
     logits = np.asarray(logits, np.float32)
-    exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exponentials / exponentials.sum(axis=-1, keepdims=True)
+    # class by class: NumPy's reductions along a short last axis are several times slower
+    exponentials = logits - functools.reduce(np.maximum, np.moveaxis(logits, -1, 0))[..., None]
+    np.exp(exponentials, out=exponentials)
+    return exponentials / functools.reduce(np.add, np.moveaxis(exponentials, -1, 0))[..., None]
 
 
 def _scale_problem(scale, earlier):
