@@ -212,8 +212,9 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT, tta=None):
         tta: None, or a `fcn_keras.test_time.TestTimeAugmentation`: the classes are the
             argmax of the class probabilities averaged over mirrored and/or rescaled views
             of each image (each view scored whole or in tiles, as above), at the cost of
-            one forward pass per view. An exported file takes scales other than 1 only
-            when its input size is dynamic.
+            one forward pass per view and, beyond `memory_limit`, the probabilities of a
+            whole batch (4 bytes per pixel and class). An exported file takes scales other
+            than 1 only when its input size is dynamic.
 
     A "paper"-geometry model runs without the work of its zero border in one pass
     (`fcn_keras.models.skip_border`, made once per model; the same logits to float
