@@ -192,7 +192,8 @@ def test_bad_scales_text_is_named(text, bad):
 def test_scales_text_and_flip_parse():
     assert test_time.test_time_augmentation() is None
     assert test_time.test_time_augmentation(flip=True) == FLIP
-    assert test_time.test_time_augmentation(scales_text=" 0.75, 1,1.25") == TestTimeAugmentation(scales=(0.75, 1.0, 1.25))
+    both = test_time.test_time_augmentation(flip=True, scales_text=" 0.75, 1,1.25")
+    assert both == TestTimeAugmentation(flip=True, scales=(0.75, 1.0, 1.25))
 
 
 @pytest.mark.backends
