@@ -15,11 +15,12 @@ from fcn_keras.metrics import SCORE_NAMES, confusion_matrix, scores_from_confusi
 from fcn_keras.models.border import skip_border
 from fcn_keras.models.inputs import check_input_arrays
 from fcn_keras.models.fcn_model import classes_of
+from fcn_keras.test_time import check_test_time
 from fcn_keras.tiling import activation_bytes, score_image
 
 
 def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_plot=None, class_names=None,
-             memory_limit=DEFAULT_MEMORY_LIMIT):
+             memory_limit=DEFAULT_MEMORY_LIMIT, tta=None):
     """Runs a model over (image, mask) pairs and returns the paper's four scores.
 
     Args:
@@ -39,6 +40,8 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
             (for several heads, one per head: `confusion_semantic.png` for `confusion.png`).
         class_names: optional names for the plot's axes ({head: names} for several heads).
         memory_limit: bytes of activations one forward pass may use (see `predict`).
+        tta: None, or a `fcn_keras.test_time.TestTimeAugmentation`: each image is scored
+            as the argmax of the class probabilities averaged over its views (see `predict`).
 
     Returns:
         A dict with floats `pixel_accuracy`, `mean_accuracy`, `mean_iou`,
@@ -73,6 +76,7 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
                          model_classes if isinstance(model_classes, dict) else None, "the data")
     if model_classes is not None and model_classes != num_classes:
         raise ValueError(_class_mismatch(model_classes, num_classes))
+    check_test_time(model, tta)
     confusions = {head: np.zeros((count, count), dtype=np.int64) for head, count in counts.items()}
     batches = 0
     for batches, element in enumerate(_elements(dataset), start=1):
@@ -82,7 +86,7 @@ def evaluate(model, dataset, num_classes, ignore_index=IGNORE_LABEL, confusion_p
                          "the data")
         if _first(images).ndim == 3:
             images, masks = _map_parts(images, lambda image: image[None]), _map_parts(masks, lambda mask: mask[None])
-        predictions = _class_maps(model, images, num_classes, memory_limit)  # {head: maps} for several heads
+        predictions = _class_maps(model, images, num_classes, memory_limit, tta)  # {head: maps} for several heads
         for head, confusion in confusions.items():
             confusion += _batch_confusion(masks if head is None else masks[head],
                                           predictions if head is None else predictions[head],
@@ -191,7 +195,7 @@ def format_metrics(metrics):
     return "\n".join(f"{label:{width}s}{metrics[key]:.4f}" for key, label in SCORE_NAMES.items())
 
 
-def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
+def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT, tta=None):
     """Class maps (argmax of the logits) for one image, a batch, or a list of any sizes.
 
     Args:
@@ -205,6 +209,12 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
         memory_limit: bytes of activations one forward pass may use: larger images
             are scored in overlapping tiles with the same result (`fcn_keras.tiling`);
             None for no limit.
+        tta: None, or a `fcn_keras.test_time.TestTimeAugmentation`: the classes are the
+            argmax of the class probabilities averaged over mirrored and/or rescaled views
+            of each image (each view scored whole or in tiles, as above), at the cost of
+            one forward pass per view and, beyond `memory_limit`, the probabilities of a
+            whole batch (4 bytes per pixel and class). An exported file takes scales other
+            than 1 only when its input size is dynamic.
 
     A "paper"-geometry model runs without the work of its zero border in one pass
     (`fcn_keras.models.skip_border`, made once per model; the same logits to float
@@ -215,19 +225,27 @@ def predict(model, images, memory_limit=DEFAULT_MEMORY_LIMIT):
         of `(H_i, W_i)` arrays; uint8 when the model has at most 256 classes,
         int32 otherwise. For a model with several heads, {head: that}.
 
+    Raises:
+        ValueError: the images do not fit the model's inputs, or `tta` has scales other
+            than 1 and the model a fixed input size.
+
     Example:
         >>> model = fcn_keras.build_fcn8s(3, backbone="vgg16_tiny", padding="same")
         >>> predict(model, np.zeros((20, 30, 3), np.uint8)).shape
         (20, 30)
+        >>> from fcn_keras.test_time import TestTimeAugmentation
+        >>> predict(model, np.zeros((20, 30, 3), np.uint8), tta=TestTimeAugmentation(True, (0.75, 1))).shape
+        (20, 30)
     """
+    check_test_time(model, tta)
     if isinstance(images, (list, tuple)):
-        return [predict(model, image, memory_limit) for image in images]
+        return [predict(model, image, memory_limit, tta) for image in images]
     images = _map_parts(images, np.asarray)  # several inputs (NYUDv2's modalities): {modality: image or batch}
     check_input_arrays(model, images)
     if _first(images).ndim == 3:
-        return _map_parts(predict(model, _map_parts(images, lambda image: image[None]), memory_limit),
+        return _map_parts(predict(model, _map_parts(images, lambda image: image[None]), memory_limit, tta),
                           lambda classes: classes[0])
-    return _class_maps(model, images, _static_classes(model), memory_limit)
+    return _class_maps(model, images, _static_classes(model), memory_limit, tta)
 
 
 def _elements(dataset):
@@ -265,13 +283,23 @@ def _first(images):
     return next(iter(images.values())) if isinstance(images, dict) else images
 
 
-def _class_maps(model, images, num_classes, memory_limit):
-    """Class maps of a batch ({head: maps} for several heads): in one pass when it fits `memory_limit`, else
-    image by image, in tiles if need be (one head at a time)."""
-    def classes(logits, expected=num_classes):
+def _class_maps(model, images, num_classes, memory_limit, tta):
+    """Class maps of a batch ({head: maps} for several heads): the argmax of its logits, or with `tta` (not
+    plain) of the class probabilities averaged over its views."""
+    if tta is None or tta.is_plain:
+        return _head_scores(model, images, num_classes, memory_limit, _argmax)
+    probabilities = tta.probabilities(lambda views: _head_scores(model, views, num_classes, memory_limit), images)
+    return _map_parts(probabilities, _argmax)
+
+
+def _head_scores(model, images, num_classes, memory_limit, reduce=None):
+    """`reduce` of a batch's logits, checked against `num_classes` ({head: that} for several heads; default: the
+    logits): in one pass when it fits `memory_limit`, else image by image, in tiles if need be (one head at a
+    time, `reduce` applied to each tile)."""
+    def checked(logits, expected=num_classes):
         if expected is not None and logits.shape[-1] != expected:
             raise ValueError(_class_mismatch(logits.shape[-1], expected))
-        return logits.argmax(axis=-1).astype(np.uint8 if logits.shape[-1] <= 256 else np.int32)
+        return reduce(logits) if reduce else logits
 
     count, height, width = _first(images).shape[:3]
     # several inputs always go in one pass: tiles take one image tensor; so does an exported file, which is no
@@ -281,13 +309,18 @@ def _class_maps(model, images, num_classes, memory_limit):
         inputs = _map_parts(images, lambda part: np.asarray(part, np.float32))
         logits = _without_border(model).predict_on_batch(inputs)
         if isinstance(logits, dict):
-            return {head: classes(np.asarray(scores), num_classes[head] if num_classes else None)
+            return {head: checked(np.asarray(scores), num_classes[head] if num_classes else None)
                     for head, scores in logits.items()}
-        return classes(np.asarray(logits))
+        return checked(np.asarray(logits))
     if isinstance(num_classes, dict):
-        return {head: _class_maps(_head_model(model, head), images, classes_of_head, memory_limit)
+        return {head: _head_scores(_head_model(model, head), images, classes_of_head, memory_limit, reduce)
                 for head, classes_of_head in num_classes.items()}
-    return np.stack([score_image(model, image, memory_limit, reduce=classes) for image in images])
+    return np.stack([score_image(model, image, memory_limit, reduce=checked) for image in images])
+
+
+def _argmax(scores):
+    """The class map of logits or probabilities `(..., C)`: uint8 for at most 256 classes, else int32."""
+    return scores.argmax(axis=-1).astype(np.uint8 if scores.shape[-1] <= 256 else np.int32)
 
 
 _BORDERLESS = weakref.WeakKeyDictionary()  # model -> its skip_border twin, or None where it has no border to skip

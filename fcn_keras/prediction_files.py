@@ -10,6 +10,7 @@ from fcn_keras.evaluation import predict
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
 from fcn_keras.models.fcn_model import takes_named_inputs
 from fcn_keras.models.fcn_model import heads_of
+from fcn_keras.test_time import check_test_time
 from fcn_keras.visualize import overlay, with_legend
 from fcn_keras.write_policy import claim_files
 
@@ -51,7 +52,7 @@ def image_files(inputs):
 
 
 def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, memory_limit=DEFAULT_MEMORY_LIMIT,
-                      class_names=None):
+                      class_names=None, tta=None):
     """Writes `<stem>.png` (class indices, VOC palette) and `<stem>_overlay.png` per input image
     (per head of a model with several: `<stem>_<head>.png`, `<stem>_<head>_overlay.png`).
 
@@ -71,6 +72,8 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
         memory_limit: bytes of activations one pass may use; larger images go in tiles.
         class_names: the names of the classes by label, for the legends ({head: names} for
             several heads); default: "class <label>".
+        tta: None, or a `fcn_keras.test_time.TestTimeAugmentation`: the classes averaged
+            over mirrored and/or rescaled views (`fcn_keras.evaluation.predict`).
 
     Returns:
         The written paths, masks and overlays interleaved.
@@ -86,6 +89,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
     if takes_named_inputs(model):
         raise ValueError(f"Image files hold colour images, and {model.name!r} takes {', '.join(model.input)}; "
                          "segment them with fcn_keras.evaluation.predict(model, {modality: image}).")
+    check_test_time(model, tta)
     files = image_files(inputs)
     heads = heads_of(model) or [None]
     if heads != [None] and class_names is not None and (not isinstance(class_names, dict)
@@ -108,7 +112,7 @@ def write_predictions(model, inputs, output_dir, overwrite=False, alpha=0.5, mem
     written = []
     for stem, path in files.items():
         image = read_image(path)
-        classes = predict(model, image, memory_limit)
+        classes = predict(model, image, memory_limit, tta)
         for head in heads:
             mask_path, overlay_path = targets[stem, head]
             head_classes = classes if head is None else classes[head]
