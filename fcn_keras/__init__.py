@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.models.presets": ["presets"],  # the registry of the authors' trained networks
     "fcn_keras.models": ["FCN", "build_fcn", "build_fcn8s", "build_fcn16s", "build_fcn32s", "convolutionalize",
                          "copy_shared_weights", "from_preset", "load_fcn"],
+    "fcn_keras.test_time": ["TestTimeAugmentation"],
     "fcn_keras.training": ["TrainingSettings", "run_training", "train", "train_staged"],
     "fcn_keras.visualize": ["visualize"],
 })

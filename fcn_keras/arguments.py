@@ -13,6 +13,7 @@ each is refused in the same words wherever it is given. Needs no TensorFlow.
 
 import argparse
 import collections.abc
+import importlib
 import math
 import numbers
 
@@ -123,6 +124,27 @@ def positive_number_option(scale=1):
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be {_POSITIVE_RULE}, got {text!r}") from None
         return number if scale == 1 else int(number * scale)
+
+    return parse
+
+
+def library_option(parser):
+    """An argparse `type` from a library parser ("module:function", imported when an option is given), whose
+    ValueError becomes argparse's one-line error: "argument --class-weights: <its message>".
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> _ = parser.add_argument("--size", type=library_option("fcn_keras.arguments:image_size_option"))
+        >>> parser.parse_args(["--size", "32x48"]).size
+        (32, 48)
+    """
+    module, _, function = parser.partition(":")
+
+    def parse(text):
+        try:
+            return getattr(importlib.import_module(module), function)(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).rstrip(".")) from None
 
     return parse
 

@@ -11,7 +11,7 @@ import traceback
 import warnings
 from typing import NamedTuple, Optional
 
-from fcn_keras.arguments import image_size_option, positive_number_option, whole_number_option
+from fcn_keras.arguments import image_size_option, library_option, positive_number_option, whole_number_option
 from fcn_keras.data.specs import COUNTED_BY_CALLER, INPUT_MODALITIES, SPECS, source_kind
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_NUM_CLASSES, DEFAULT_PADDING, DEFAULT_VARIANT
 from fcn_keras.demo_settings import DEMO_FILES, DEMO_OUTPUT, DemoSettings
@@ -28,11 +28,12 @@ from fcn_keras.export.options import (
 )
 from fcn_keras.export.formats import export_formats
 from fcn_keras.limits import DEFAULT_MEMORY_LIMIT
+from fcn_keras.loss_specs import LOSSES
 from fcn_keras.machine import backend_installed, describe, keras_backend
 from fcn_keras.models.variants import PADDINGS, VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION, PRECISIONS, resolve_precision
 from fcn_keras.tensorflow_startup import load_tensorflow_quietly, prefer_onednn_kernels, quiet_library_logs
-from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE, RECIPES
+from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_LR_SCHEDULE, DEFAULT_RECIPE, LR_SCHEDULES, RECIPES
 from fcn_keras.training.settings import ConflictingSettings, TrainingSettings
 from fcn_keras.write_policy import claim_files
 
@@ -184,12 +185,31 @@ def _train_arguments(parser):
     parser.add_argument("--learning-rate", type=positive_number_option())
     parser.add_argument("--warmup-steps", type=whole_number_option(0), default=0,
                         help="raise the learning rate linearly over the first steps (default 0: no warm-up)")
+    schedules = "; ".join(f"{name}: {meaning}" for name, meaning in LR_SCHEDULES.items())
+    parser.add_argument("--lr-schedule", default=DEFAULT_LR_SCHEDULE, choices=LR_SCHEDULES,
+                        help="the practical recipe's learning rate after the warm-up; " + schedules.replace("%", "%%"))
+    parser.add_argument("--loss", default="ce", type=library_option("fcn_keras.loss_specs:check_loss_spec"),
+                        metavar="LOSS", help="; ".join(f"{name}: {meaning}" for name, meaning in LOSSES.items())
+                        + "; or a weighted sum of them, e.g. ce+dice or ce+0.5*lovasz (default ce)")
+    parser.add_argument("--class-weights", metavar="auto|W1,W2,...",
+                        type=library_option("fcn_keras.training.class_weights:parse_class_weights"),
+                        help="weights of the classes in the loss, one per class, or auto: median-frequency "
+                             "balancing from one pass over the training data")
     parser.add_argument("--epochs", type=COUNT, default=DEFAULT_EPOCHS)
     parser.add_argument("--steps-per-epoch", type=COUNT, help="default: one pass over the training data")
     parser.add_argument("--batch-size", type=COUNT, default=1, help="1 = whole images, the paper's (default)")
     parser.add_argument("--crop-size", type=COUNT, nargs=2, metavar=("HEIGHT", "WIDTH"), help="random crops")
     parser.add_argument("--scale-range", type=positive_number_option(), nargs=2, metavar=("LOW", "HIGH"),
                         help="random scaling")
+    parser.add_argument("--resized-crop", type=positive_number_option(), nargs=2, metavar=("MIN", "MAX"),
+                        help="random resized crops of MIN..MAX of the image's area (fractions up to 1, aspect "
+                             "ratios 3/4..4/3), resized to --crop-size")
+    parser.add_argument("--rotation", type=positive_number_option(), metavar="DEGREES",
+                        help="random rotation up to this angle (0 to 180) either way; what comes in from outside "
+                             "the image is ignored in the loss")
+    parser.add_argument("--color-jitter", type=positive_number_option(), metavar="STRENGTH",
+                        help="random brightness, contrast and saturation of this strength (0 to 1), and hue of a "
+                             "quarter of it, e.g. 0.4")
     _precision_argument(parser)
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--output", required=True, help="run folder; rerun the same command to resume it")
@@ -252,9 +272,27 @@ def _memory_argument(parser):
                              f"result (default {DEFAULT_MEMORY_LIMIT / 2**30:g})")
 
 
+def _tta_arguments(parser):
+    parser.add_argument("--tta", choices=["flip"],
+                        help="test-time augmentation: flip also scores each image mirrored, and averages the "
+                             "class probabilities")
+    parser.add_argument("--tta-scales", metavar="S1,S2,...",
+                        type=library_option("fcn_keras.test_time:parse_scales"),
+                        help="test-time augmentation: also score each image resized by these factors (e.g. "
+                             "0.75,1,1.25), probabilities averaged at its own size")
+
+
+def _tta(args):
+    """The test-time augmentation `--tta` and `--tta-scales` ask for, or None."""
+    from fcn_keras.test_time import test_time_augmentation
+
+    return test_time_augmentation(flip=args.tta == "flip", scales=args.tta_scales)
+
+
 def _evaluate_arguments(parser):
     _model_source_arguments(parser)
     _memory_argument(parser)
+    _tta_arguments(parser)
     _data_arguments(parser, {"split": "val"})
     parser.add_argument("--output", help="write the scores to this JSON file")
     parser.add_argument("--confusion-plot", help="save the confusion matrix as this PNG")
@@ -275,7 +313,7 @@ def _evaluate(args):
     source = _open_data(args, args.split,
                         args.num_classes or (model_classes if source_kind(args.data) in COUNTED_BY_CALLER else None))
     metrics = evaluate(model, source.dataset, source.num_classes, confusion_plot=args.confusion_plot,
-                       class_names=source.class_names, memory_limit=args.memory_limit)
+                       class_names=source.class_names, memory_limit=args.memory_limit, tta=_tta(args))
     print(format_metrics(metrics))
     if args.output:
         save_metrics(metrics, args.output)
@@ -293,6 +331,7 @@ def _predict_arguments(parser):
                         help=f"what runs the model file: keras (default), {', '.join(RUNTIMES)}; the others score "
                              "each image whole (--memory-limit tiles Keras models)")
     _memory_argument(parser)
+    _tta_arguments(parser)
     parser.add_argument("--output", required=True, help="folder for <name>.png masks and <name>_overlay.png")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
@@ -314,7 +353,7 @@ def _predict(args):
             raise UsageError(f"--runtime {args.runtime} runs an exported file; give its path instead of --preset.")
         model = load_runtime_model(args.model, args.runtime)
     written = write_predictions(model, inputs, args.output, overwrite=args.overwrite, memory_limit=args.memory_limit,
-                                class_names=_known_class_names(args, args.model))
+                                class_names=_known_class_names(args, args.model), tta=_tta(args))
     print(f"Wrote {len(written) // 2} masks and their overlays to {args.output}.")
 
 

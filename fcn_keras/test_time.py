@@ -123,44 +123,58 @@ class TestTimeAugmentation:
                              "alone (flip still works), or a model of any input size (export without input_size).")
 
 
-def test_time_augmentation(flip=False, scales_text=None):
-    """The `TestTimeAugmentation` of the command line's `--tta flip` and `--tta-scales 0.75,1,1.25`.
+def parse_scales(text):
+    """The scales of the command line's `--tta-scales 0.75,1,1.25`.
 
     Args:
-        flip: whether `--tta flip` was given.
-        scales_text: the text of `--tta-scales`: scales separated by commas; None if not given.
+        text: scales separated by commas.
 
     Returns:
-        A `TestTimeAugmentation`, or None when neither is given (the plain prediction).
+        tuple of floats.
 
     Raises:
-        ValueError: a part of `scales_text` is no positive finite number or is given twice.
+        ValueError: a part is no positive finite number or is given twice.
 
     Example:
-        >>> test_time_augmentation(flip=True, scales_text="0.75,1,1.25")
-        TestTimeAugmentation(flip=True, scales=(0.75, 1.0, 1.25))
-        >>> test_time_augmentation() is None
-        True
-        >>> test_time_augmentation(scales_text="0.75,,1")
+        >>> parse_scales("0.75, 1,1.25")
+        (0.75, 1.0, 1.25)
+        >>> parse_scales("0.75,,1")
         Traceback (most recent call last):
         ValueError: Test-time scales '0.75,,1': '' is no positive finite number; give scales separated by commas, ...
     """
-    if not flip and scales_text is None:
-        return None
-    if scales_text is None:
-        return TestTimeAugmentation(flip=flip)
     scales = []
-    for part in scales_text.split(","):
+    for part in text.split(","):
         try:
             scale = float(part)
         except ValueError:
             scale = None
         problem = _scale_problem(scale, scales)
         if problem:
-            raise ValueError(f"Test-time scales {scales_text!r}: {part!r} {problem}; give scales separated by commas, "
+            raise ValueError(f"Test-time scales {text!r}: {part!r} {problem}; give scales separated by commas, "
                              f"{SCALES_FORM}.")
         scales.append(scale)
-    return TestTimeAugmentation(flip=flip, scales=tuple(scales))
+    return tuple(scales)
+
+
+def test_time_augmentation(flip=False, scales=None):
+    """The `TestTimeAugmentation` of the command line's `--tta flip` and `--tta-scales` (`parse_scales`).
+
+    Args:
+        flip: whether `--tta flip` was given.
+        scales: the scales of `--tta-scales`, or None if not given.
+
+    Returns:
+        A `TestTimeAugmentation`, or None when neither is given (the plain prediction).
+
+    Example:
+        >>> test_time_augmentation(flip=True, scales=(0.75, 1.0, 1.25))
+        TestTimeAugmentation(flip=True, scales=(0.75, 1.0, 1.25))
+        >>> test_time_augmentation() is None
+        True
+    """
+    if not flip and scales is None:
+        return None
+    return TestTimeAugmentation(flip=flip) if scales is None else TestTimeAugmentation(flip=flip, scales=scales)
 
 
 def check_test_time(model, tta):

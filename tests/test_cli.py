@@ -142,6 +142,25 @@ def test_train_command_writes_a_resumable_run(tmp_path, capsys):
     assert out == ""  # refused before the precision is chosen or anything else is said
 
 
+def test_train_options_beyond_the_paper_reach_the_saved_model(tmp_path, capsys):
+    from fcn_keras.data import synthetic_shapes
+    from fcn_keras.training import median_frequency_weights
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "--data", "synthetic:8", "--no-validation", "--backbone", "vgg16_tiny", "--padding",
+                     "same", "--epochs", "1", "--batch-size", "4", "--crop-size", "32", "32", "--resized-crop", "0.5",
+                     "1", "--rotation", "10", "--color-jitter", "0.2", "--loss", "ce+0.5*dice", "--class-weights",
+                     "auto", "--lr-schedule", "poly", "--output", str(run)]) == 0
+    expected = median_frequency_weights(synthetic_shapes(8, (96, 96), seed=0), 5, verbose=0)  # synthetic:8's images
+    assert f"Class weights (median frequency): {', '.join(f'{w:.3g}' for w in expected)}." in capsys.readouterr().out
+    model = keras.models.load_model(run / "best.keras")
+    assert [type(part).__name__ for part in model.loss.losses] == ["SegmentationCrossEntropy", "SoftDiceLoss"]
+    assert model.loss.weights == [1.0, 0.5]
+    np.testing.assert_allclose(model.loss.losses[0].class_weights, expected, rtol=1e-6)
+    schedule = model.optimizer._learning_rate
+    assert float(schedule(schedule.decay_steps)) == 0.0  # DeepLab's poly ends at zero
+
+
 def test_unknown_data_source_lists_the_forms(capsys):
     assert cli.main(["train", "--data", "imagenet:/x", "--output", "unused"]) == 2
     err = capsys.readouterr().err
@@ -184,6 +203,8 @@ def test_bad_file_inside_the_pipeline_is_named_without_a_traceback(demo_run, tmp
 @pytest.mark.parametrize("extra, message", [
     (["--data", "folder:a,b", "--num-classes", "3"], "has no splits.*--val-data SOURCE or --no-validation"),
     (["--data", "synthetic:8", "--staged", "--at-once"], "--staged trains fcn32s, fcn16s and fcn8s of colour images in turn"),
+    (["--data", "synthetic:8", "--recipe", "paper", "--loss", "ce+dice"],
+     "--recipe paper trains on the summed cross-entropy, which is not a mean as --loss ce\\+dice needs"),
 ])
 def test_train_refuses_option_mixes_that_would_mislead(extra, message, tmp_path, capsys):
     import re
@@ -337,6 +358,13 @@ def test_a_tensorflow_that_fails_to_import_is_reported_with_its_own_lines(tmp_pa
     (["train", "--data", "synthetic", "--output", "r", "--learning-rate", "-1"], "--learning-rate", "> 0"),
     (["train", "--data", "synthetic", "--output", "r", "--scale-range", "0", "2"], "--scale-range", "> 0"),
     (["train", "--data", "synthetic", "--output", "r", "--seed", "-1"], "--seed", "from 0 to 4294967295"),
+    (["train", "--data", "synthetic", "--output", "r", "--loss", "ce+dize"], "--loss", "'dize' is not a loss"),
+    (["train", "--data", "synthetic", "--output", "r", "--class-weights", "1,,2"], "--class-weights", "1,,2"),
+    (["train", "--data", "synthetic", "--output", "r", "--lr-schedule", "cosine"], "--lr-schedule", "'poly'"),
+    (["train", "--data", "synthetic", "--output", "r", "--rotation", "-10"], "--rotation", "> 0"),
+    (["train", "--data", "synthetic", "--output", "r", "--color-jitter", "0"], "--color-jitter", "> 0"),
+    (["predict", "m.keras", "a.png", "--output", "o", "--tta-scales", "0.5,,1"], "--tta-scales", "0.5,,1"),
+    (["evaluate", "m.keras", "--data", "synthetic", "--tta", "mirror"], "--tta", "'flip'"),
     (["demo", "--image-size", "0", "8"], "--image-size", ">= 1, got '0'"),
     (["predict", "m.keras", "a.png", "--output", "o", "--memory-limit", "nan"], "--memory-limit", "> 0, got 'nan'"),
     (["serve", "serving", "--port", "99999"], "--port", "from 0 to 65535"),

@@ -185,14 +185,14 @@ def test_evaluate_scores_the_augmented_class_maps():
                                        ("1,inf", "'inf'"), ("1,1", "'1' is given twice")])
 def test_bad_scales_text_is_named(text, bad):
     with pytest.raises(ValueError, match=f"Test-time scales '{text}': {bad}.*separated by commas, e.g. 0.75,1,1.25"):
-        test_time.test_time_augmentation(scales_text=text)
+        test_time.parse_scales(text)
 
 
 @pytest.mark.backends
 def test_scales_text_and_flip_parse():
     assert test_time.test_time_augmentation() is None
     assert test_time.test_time_augmentation(flip=True) == FLIP
-    both = test_time.test_time_augmentation(flip=True, scales_text=" 0.75, 1,1.25")
+    both = test_time.test_time_augmentation(flip=True, scales=test_time.parse_scales(" 0.75, 1,1.25"))
     assert both == TestTimeAugmentation(flip=True, scales=(0.75, 1.0, 1.25))
 
 

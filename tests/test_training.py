@@ -56,6 +56,22 @@ def test_practical_recipe_decays_polynomially():
 
 
 @pytest.mark.backends
+def test_poly_schedule_is_deeplabs_and_constant_keeps_the_rate():
+    optimizer, _ = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=120, learning_rate=1e-3,
+                                             warmup_steps=20, lr_schedule="poly")
+    steps = np.array([20, 45, 70, 119, 120])
+    expected = 1e-3 * (1 - (steps - 20) / 100) ** 0.9  # after the warm-up, over the remaining 100 steps, to zero
+    assert [float(optimizer._learning_rate(step)) for step in steps] == pytest.approx(expected, rel=1e-5, abs=1e-12)
+    optimizer, _ = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=100, learning_rate=1e-3,
+                                             lr_schedule="constant")
+    assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="lr_schedule='poly' is a schedule of the practical recipe"):
+        recipe_optimizer_and_loss("paper", "fcn8s", lr_schedule="poly")
+    with pytest.raises(ValueError, match="Unknown lr_schedule 'cosine'. Valid schedules: decay, poly, constant"):
+        recipe_optimizer_and_loss("practical", "fcn8s", lr_schedule="cosine")
+
+
+@pytest.mark.backends
 def test_warm_up_ramps_linearly_then_hands_over_to_the_decay():
     optimizer, _ = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=110, learning_rate=1e-3,
                                              warmup_steps=10)

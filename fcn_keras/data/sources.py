@@ -13,7 +13,8 @@ def open_source(source, split="train", num_classes=None, seed=0, download=True, 
 
     Args:
         source: "synthetic", "synthetic:500", "voc:ROOT", "sbd:ROOT", "siftflow:ROOT", "nyud:ROOT",
-            "context:VOC2010,CONTEXT", "folder:IMAGES,MASKS", "tfds:NAME", "tfrecord:PATTERN", or
+            "context:VOC2010,CONTEXT", "cityscapes:ROOT", "ade20k:ROOT", "folder:IMAGES,MASKS", "tfds:NAME",
+            "tfrecord:PATTERN", or
             a form registered with `fcn_keras.data.specs.register_source_kind`.
         split: split name ("train", "val", ...; ignored by the splitless kinds,
             folder and tfrecord: see `fcn_keras.data.specs`).

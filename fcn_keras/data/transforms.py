@@ -223,7 +223,8 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             "training=False whole images are used (batches are padded with 255 masks). Pass training=True or drop them."
         )
     if resized_crop is not None and crop_size is None:
-        raise ValueError(f"resized_crop={resized_crop} resizes its crops to crop_size; give crop_size too, e.g. crop_size=224.")
+        raise ValueError(f"resized_crop={resized_crop} resizes its crops to crop_size; give crop_size too, e.g. "
+                         "crop_size=224.")
     if resized_crop is not None and scale_range is not None:
         raise ValueError("resized_crop and scale_range both scale the image (resized_crop by the area of its crop); "
                          "give one of them.")

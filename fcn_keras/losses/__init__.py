@@ -10,7 +10,8 @@ ignored pixels neither value nor gradient, and saves with a compiled `.keras` mo
 Importing this package registers them all with Keras.
 """
 
-from fcn_keras.losses.by_name import LOSSES, SPEC_FORMS, parse_loss_spec, segmentation_loss
+from fcn_keras.loss_specs import LOSSES, SPEC_FORMS, parse_loss_spec
+from fcn_keras.losses.by_name import segmentation_loss
 from fcn_keras.losses.class_averaged import ClassAveragedLoss
 from fcn_keras.losses.cross_entropy import SegmentationCrossEntropy
 from fcn_keras.losses.dice import SoftDiceLoss

@@ -1,26 +1,13 @@
 """Losses by name, as the command line gives them: "ce", "dice", "focal", "lovasz", joined by "+", weighted by "*"."""
 
-import math
-
 from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.loss_specs import parse_loss_spec
 from fcn_keras.losses.cross_entropy import SegmentationCrossEntropy
 from fcn_keras.losses.dice import SoftDiceLoss
 from fcn_keras.losses.focal import FocalLoss
 from fcn_keras.losses.loss_arguments import checked_class_weights
 from fcn_keras.losses.lovasz import LovaszSoftmaxLoss
 from fcn_keras.losses.weighted_sum import WeightedSum
-
-LOSSES = {
-    "ce": "softmax cross-entropy over the labelled pixels (the paper's loss)",
-    "dice": "soft Dice: 1 - the overlap of prediction and truth, averaged over the classes present",
-    "focal": "focal loss: cross-entropy that weighs down the pixels already right (gamma 2)",
-    "lovasz": "Lovasz-softmax: a smooth surrogate of the mean IU (takes no class weights)",
-}
-"""The names `segmentation_loss` knows, each with one line for the command line's help."""
-
-SPEC_FORMS = ("names among ce, dice, focal and lovasz joined by '+', each with an optional weight > 0 as in "
-              "'0.5*dice' (e.g. 'ce', 'ce+dice', 'ce+0.5*lovasz')")
-"""The forms of a loss spec, as its errors state them."""
 
 _BUILDERS = {  # name -> (class weights, ignore index, reduction) -> loss
     "ce": lambda weights, ignore_index, reduction: SegmentationCrossEntropy(ignore_index, reduction,
@@ -78,53 +65,3 @@ def segmentation_loss(spec="ce", class_weights=None, ignore_index=IGNORE_LABEL, 
     if len(terms) == 1 and terms[0][1] == 1.0:
         return losses[0]
     return WeightedSum(losses, [weight for _, weight in terms])
-
-
-def parse_loss_spec(spec):
-    """The (name, weight) terms of a loss spec such as "ce+0.5*dice".
-
-    Args:
-        spec: see `segmentation_loss`.
-
-    Returns:
-        list of (name, float weight), in the spec's order.
-
-    Raises:
-        ValueError: one line naming the bad part and the valid forms.
-
-    Example:
-        >>> parse_loss_spec("CE + 0.5*Lovasz")
-        [('ce', 1.0), ('lovasz', 0.5)]
-    """
-    if not isinstance(spec, str):
-        raise ValueError(f"The loss must be a string of {SPEC_FORMS}, got {spec!r}.")
-    terms = []
-    for term in "".join(spec.lower().split()).split("+"):
-        weight_text, star, name = term.rpartition("*")
-        problem = _term_problem(term, weight_text, star, name, [known for known, _ in terms])
-        if problem:
-            raise ValueError(f"Bad loss {spec!r}: {problem}; write {SPEC_FORMS}.")
-        terms.append((name, float(weight_text) if star else 1.0))
-    return terms
-
-
-def _term_problem(term, weight_text, star, name, earlier):
-    """What is wrong with one term of a spec (split at its last "*"), in a few words, or None."""
-    if not term:
-        return "it has an empty term"
-    if not name:
-        return f"{term!r} has no loss name after '*'"
-    if name not in LOSSES:
-        return f"{name!r} is not a loss"
-    if name in earlier:
-        return f"{name!r} appears twice (give it one weight, e.g. '2*{name}')"
-    if star and not weight_text:
-        return f"{term!r} has no weight before '*'"
-    if star:
-        try:
-            weight = float(weight_text)
-        except ValueError:
-            return f"{weight_text!r} in {term!r} is not a weight"
-        if not math.isfinite(weight) or weight <= 0:
-            return f"the weight {weight_text!r} of {name!r} must be a finite number > 0"
-    return None

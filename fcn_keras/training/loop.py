@@ -22,7 +22,7 @@ from fcn_keras.progress import progress_verbosity
 from fcn_keras.training.batches import check_batches, count_batches
 from fcn_keras.training.callbacks import BestModel, EpochBackup, NaNGuard
 from fcn_keras.training.optimizers import compile_for_training
-from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
+from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_LR_SCHEDULE, DEFAULT_RECIPE
 from fcn_keras.training.resume import best_logged, check_same_run, data_fingerprint, interrupted_state
 from fcn_keras.training.run_folder import (
     BACKUP_DIR,
@@ -47,6 +47,9 @@ def train(
     recipe=DEFAULT_RECIPE,
     learning_rate=None,
     warmup_steps=0,
+    lr_schedule=DEFAULT_LR_SCHEDULE,
+    loss="ce",
+    class_weights=None,
     overwrite=False,
     callbacks=(),
     verbose="auto",
@@ -81,7 +84,10 @@ def train(
         output_dir: folder for the run; its parent must exist.
         epochs: epochs to train (in total, counting resumed ones).
         steps_per_epoch: batches per epoch; default: one pass over the training data.
-        recipe, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
+        recipe, learning_rate, warmup_steps, lr_schedule, loss: see
+            `recipe_optimizer_and_loss`.
+        class_weights: one weight per class for the loss ({head: weights} for
+            several heads; see `fcn_keras.training.class_weights` to compute them).
         overwrite: replace a finished run in `output_dir` (otherwise an error).
         callbacks: extra Keras callbacks.
         verbose: Keras progress setting; "auto" shows a live bar on a terminal and
@@ -123,7 +129,8 @@ def train(
         check_same_run(state, steps_per_epoch, data, output_dir)
     steps_per_epoch = steps_per_epoch or (state and state["steps_per_epoch"]) or count_batches(first_data)
     if not model.compiled:
-        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps)
+        compile_for_training(model, recipe, epochs * steps_per_epoch, learning_rate, warmup_steps=warmup_steps,
+                             lr_schedule=lr_schedule, loss=loss, class_weights=class_weights)
     guard = NaNGuard(os.path.join(output_dir, LAST_MODEL))
     backup = EpochBackup(backup_dir, steps_per_epoch, guard, data)
     backup.restore(model)

@@ -8,11 +8,13 @@ from keras import ops
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backends import distribution_scope
 from fcn_keras.labels import IGNORE_LABEL
-from fcn_keras.losses import SegmentationCrossEntropy
+from fcn_keras.losses import segmentation_loss
 from fcn_keras.metrics import MeanIoU
 from fcn_keras.models.fcn_model import heads_of, num_classes_of, variant_of
 from fcn_keras.training.recipes import (
+    DEFAULT_LR_SCHEDULE,
     DEFAULT_RECIPE,
+    LR_SCHEDULES,
     PAPER_LEARNING_RATES,
     PAPER_MOMENTUM,
     PAPER_WEIGHT_DECAY,
@@ -62,10 +64,15 @@ class LinearWarmUp(keras.optimizers.schedules.LearningRateSchedule):
         return cls(schedule, config["warmup_steps"])
 
 
-def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=None, warmup_steps=0):
+def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=None, warmup_steps=0,
+                              lr_schedule=DEFAULT_LR_SCHEDULE, loss="ce", class_weights=None,
+                              ignore_index=IGNORE_LABEL):
     """The optimizer and loss of a training recipe (see `fcn_keras.training.recipes`).
 
-    The practical recipe's polynomial decay runs over `total_steps` (after any warm-up).
+    The practical recipe's learning rate follows `lr_schedule` over `total_steps`
+    (after any warm-up): "decay", polynomial (power 0.9) to 1% of the rate; "poly",
+    DeepLab's `rate * (1 - step/steps) ** 0.9`, to zero; or "constant". The paper's
+    recipes keep their fixed rate.
 
     Keras applies weight decay decoupled from the gradient (w -= lr * wd * w),
     where Caffe adds wd * w to the gradient; at the paper's learning rates the
@@ -74,42 +81,68 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
     Args:
         recipe: a key of `RECIPES`.
         variant: "fcn32s", "fcn16s" or "fcn8s" (picks the paper's learning rate).
-        total_steps: steps of the whole run, for the practical recipe's decay.
+        total_steps: steps of the whole run, for the practical recipe's schedule.
         learning_rate: overrides the recipe's learning rate.
         warmup_steps: raise the rate linearly from 0 over this many first steps
-            (`LinearWarmUp`); the decay then runs over the remaining steps.
+            (`LinearWarmUp`); the schedule then runs over the remaining steps.
+        lr_schedule: a key of `LR_SCHEDULES` (the practical recipe only).
+        loss: the loss, as `fcn_keras.losses.segmentation_loss` takes it ("ce",
+            "ce+dice", "focal", ...); the paper's recipe trains on the summed "ce".
+        class_weights: one weight per class for the loss, or None.
+        ignore_index: the label the loss ignores.
 
     Returns:
-        (keras.optimizers.Optimizer, SegmentationCrossEntropy)
+        (keras.optimizers.Optimizer, keras.losses.Loss)
 
     Example:
         >>> optimizer, loss = recipe_optimizer_and_loss("paper", "fcn8s")
         >>> f"{float(optimizer.learning_rate):g}", loss.reduction
         ('1e-14', 'sum')
+        >>> optimizer, loss = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=100, lr_schedule="poly")
+        >>> f"{float(optimizer._learning_rate(50)):.4g}"  # 1e-4 * 0.5 ** 0.9
+        '5.359e-05'
     """
     if recipe not in RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}. Valid recipes: {', '.join(RECIPES)}.")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"Unknown lr_schedule {lr_schedule!r}. Valid schedules: {', '.join(LR_SCHEDULES)}.")
+    if recipe != "practical" and lr_schedule != DEFAULT_LR_SCHEDULE:
+        raise ValueError(f"lr_schedule={lr_schedule!r} is a schedule of the practical recipe; the {recipe!r} recipe "
+                         "keeps the paper's fixed rate. Use recipe='practical' or drop lr_schedule.")
     if learning_rate is not None:
         learning_rate = positive_number(learning_rate, "learning_rate")
     warmup_steps = whole_number(warmup_steps, "warmup_steps", minimum=0)
     if recipe == "practical":
         rate = learning_rate or PRACTICAL_LEARNING_RATE
-        if total_steps:
-            decay_steps = max(total_steps - warmup_steps, 1)
-            rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps, rate * PRACTICAL_FINAL_FRACTION,
+        if total_steps and lr_schedule != "constant":
+            final = rate * PRACTICAL_FINAL_FRACTION if lr_schedule == "decay" else 0.0
+            rate = keras.optimizers.schedules.PolynomialDecay(rate, max(total_steps - warmup_steps, 1), final,
                                                               power=PRACTICAL_DECAY_POWER)
-        optimizer, loss = keras.optimizers.Adam, SegmentationCrossEntropy()
+        optimizer = keras.optimizers.Adam
     else:
         normalized = recipe == "paper_normalized"
         rate = learning_rate or PAPER_LEARNING_RATES[variant] * (REFERENCE_PIXELS if normalized else 1)
         optimizer = functools.partial(keras.optimizers.SGD, momentum=PAPER_MOMENTUM,
                                       weight_decay=PAPER_WEIGHT_DECAY)
-        loss = SegmentationCrossEntropy(reduction="mean" if normalized else "sum")
-    return optimizer(LinearWarmUp(rate, warmup_steps) if warmup_steps else rate), loss
+    return (optimizer(LinearWarmUp(rate, warmup_steps) if warmup_steps else rate),
+            recipe_loss(recipe, loss, class_weights, ignore_index))
+
+
+def recipe_loss(recipe, loss="ce", class_weights=None, ignore_index=IGNORE_LABEL):
+    """The loss `loss` names (see `fcn_keras.losses.segmentation_loss`), reduced as `recipe` trains: summed over
+    the pixels for the paper's recipe, their mean for the others.
+
+    Example:
+        >>> recipe_loss("paper").reduction, type(recipe_loss("practical", "ce+dice")).__name__
+        ('sum', 'WeightedSum')
+    """
+    return segmentation_loss(loss, class_weights=class_weights, ignore_index=ignore_index,
+                             reduction="sum" if recipe == "paper" else "mean")
 
 
 def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learning_rate=None, ignore_index=IGNORE_LABEL,
-                         warmup_steps=0, loss_weights=None):
+                         warmup_steps=0, loss_weights=None, lr_schedule=DEFAULT_LR_SCHEDULE, loss="ce",
+                         class_weights=None):
     """Compiles an FCN with a recipe's optimizer and loss and the mean IU metric.
 
     Compiles under the strategy the model was built in, so models built inside
@@ -117,10 +150,13 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
 
     Args:
         model: an FCN from the builders.
-        recipe, total_steps, learning_rate, warmup_steps: see `recipe_optimizer_and_loss`.
+        recipe, total_steps, learning_rate, warmup_steps, lr_schedule, loss: see
+            `recipe_optimizer_and_loss`.
         ignore_index: label that counts in neither loss nor metric.
         loss_weights: for a model with several heads, {head: weight} of each head's
             loss in their sum (default 1 each, as the authors' SIFT Flow nets).
+        class_weights: one weight per class for the loss ({head: weights} for a
+            model with several heads; a head left out has none), or None.
 
     Returns:
         The model, compiled.
@@ -130,16 +166,32 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
         >>> type(model.optimizer).__name__, float(model.optimizer.momentum), model.loss.reduction
         ('SGD', 0.99, 'sum')
     """
+    heads = heads_of(model)
+    _check_class_weights_form(class_weights, heads)
     with distribution_scope(model):  # the optimizer binds to the strategy it is created in
-        optimizer, loss = recipe_optimizer_and_loss(recipe, variant_of(model), total_steps, learning_rate,
-                                                    warmup_steps)
-        loss.ignore_index = ignore_index
-        heads = heads_of(model)
+        optimizer, one_loss = recipe_optimizer_and_loss(
+            recipe, variant_of(model), total_steps, learning_rate, warmup_steps, lr_schedule, loss,
+            None if heads else class_weights, ignore_index)
         if heads:  # one loss and one mean IU per head; Keras logs them as <head>_loss, <head>_mean_iou
             metrics = {head: [MeanIoU(classes, ignore_index=ignore_index)] for head, classes in heads.items()}
-            model.compile(optimizer=optimizer, loss={head: loss.from_config(loss.get_config()) for head in heads},
-                          loss_weights=loss_weights, metrics=metrics)
+            losses = {head: recipe_loss(recipe, loss, (class_weights or {}).get(head), ignore_index)
+                      for head in heads}
+            model.compile(optimizer=optimizer, loss=losses, loss_weights=loss_weights, metrics=metrics)
         else:
-            model.compile(optimizer=optimizer, loss=loss,
+            model.compile(optimizer=optimizer, loss=one_loss,
                           metrics=[MeanIoU(num_classes_of(model), ignore_index=ignore_index)])
     return model
+
+
+def _check_class_weights_form(class_weights, heads):
+    """Refuses class weights of the wrong form for the model: a list for several heads, {head: weights} for one,
+    or heads it does not have."""
+    if class_weights is None:
+        return
+    if heads and not isinstance(class_weights, dict):
+        raise ValueError(f"The model has the heads {', '.join(heads)}: give class_weights as {{head: weights}}.")
+    if not heads and isinstance(class_weights, dict):
+        raise ValueError("The model has one head: give class_weights as one weight per class, not a dict.")
+    if heads and set(class_weights) - set(heads):
+        raise ValueError(f"class_weights names heads the model does not have: "
+                         f"{', '.join(sorted(set(class_weights) - set(heads)))}; its heads are {', '.join(heads)}.")

@@ -5,7 +5,9 @@
 - "paper_normalized": the same with the per-pixel mean loss and the lr scaled by
   the pixels of a 500x375 image, so it does not depend on the loss's scale.
 - "practical": Adam with polynomial (power 0.9) decay from 1e-4 and the mean
-  loss; for batched crops of your data.
+  loss; for batched crops of your data. Its learning-rate schedule is one of
+  `LR_SCHEDULES`: "decay" (the default, to 1% of the rate), "poly" (DeepLab's
+  `(1 - step/steps) ** 0.9`, to zero) or "constant".
 
 `fcn_keras.training.optimizers` turns a recipe into Keras objects. Needs no TensorFlow.
 """
@@ -20,6 +22,14 @@ PRACTICAL_LEARNING_RATE = 1e-4
 PRACTICAL_DECAY_POWER = 0.9
 PRACTICAL_FINAL_FRACTION = 0.01  # the decay ends at 1% of the starting rate
 DEFAULT_EPOCHS = 10
+
+DEFAULT_LR_SCHEDULE = "decay"
+LR_SCHEDULES = {
+    "decay": f"polynomial (power {PRACTICAL_DECAY_POWER}) to {PRACTICAL_FINAL_FRACTION:.0%} of the rate (default)",
+    "poly": f"DeepLab's poly, rate * (1 - step/steps) ** {PRACTICAL_DECAY_POWER}, to zero",
+    "constant": "the rate throughout",
+}
+"""The practical recipe's learning-rate schedules (after any warm-up); the paper's recipes keep a fixed rate."""
 
 DEFAULT_RECIPE = "practical"
 RECIPES = {

@@ -10,6 +10,7 @@ from fcn_keras.defaults import DEFAULT_VARIANT
 from fcn_keras.models import build_fcn, load_fcn
 from fcn_keras.precision import dtype_policy, resolve_precision
 from fcn_keras.training.loop import train, train_staged
+from fcn_keras.training.class_weights import median_frequency_weights
 from fcn_keras.training.run_folder import check_training_output, training_run
 from fcn_keras.write_policy import RunState
 
@@ -19,7 +20,8 @@ def run_training(settings, verbose="auto"):
 
     The steps, in order: refuse what cannot run (before anything slow), seed the
     run, open the sources and batch them (each epoch its own seeded batches, so a
-    resumed run starts right at its epoch), choose and print the precision, then
+    resumed run starts right at its epoch), choose and print the precision, weigh
+    the classes (`class_weights="auto"`: one pass over the training data), then
     build the model and train it in that precision. Rerun the same settings after
     an interruption and the run resumes where it stopped (see `train`).
 
@@ -46,9 +48,11 @@ def run_training(settings, verbose="auto"):
 
     def train_data(epoch):
         return prepare(dataset, settings.batch_size, training=True, crop_size=settings.crop_size,
-                       scale_range=settings.scale_range, flip=settings.flip, seed=settings.seed, epoch=epoch,
-                       image_pad_value=pad)
+                       scale_range=settings.scale_range, flip=settings.flip, resized_crop=settings.resized_crop,
+                       rotation=settings.rotation, color_jitter=settings.color_jitter, seed=settings.seed,
+                       epoch=epoch, image_pad_value=pad)
 
+    train_data(0)  # the batches' settings are refused now, before a pass over the data or a model is built
     validation_data = None
     if settings.validation:
         argument = "data" if settings.validation_data is None else "validation_data"
@@ -58,8 +62,9 @@ def run_training(settings, verbose="auto"):
     print(f"Training in {precision.policy}: {precision.reason}.")
     if settings.keep_finished and not settings.overwrite and _finished(settings):
         return None
+    class_weights = _class_weights(settings, dataset, num_classes, verbose)
     with dtype_policy(precision.policy):
-        return _trained(settings, num_classes, train_data, validation_data, verbose)
+        return _trained(settings, num_classes, train_data, validation_data, class_weights, verbose)
 
 
 def _refuse_what_cannot_run(settings):
@@ -96,10 +101,28 @@ def _finished(settings):
     return not settings.staged and training_run(settings.output).state is RunState.FINISHED
 
 
-def _trained(settings, num_classes, train_data, validation_data, verbose):
+def _class_weights(settings, dataset, num_classes, verbose):
+    """The settings' class weights; for "auto", median-frequency weights from one pass over the training data,
+    printed."""
+    if settings.class_weights != "auto":
+        return settings.class_weights
+    weights = median_frequency_weights(dataset, num_classes, verbose=0 if verbose == 0 else 1)
+    print(f"Class weights (median frequency): {_in_words(weights)}.")
+    return weights
+
+
+def _in_words(weights):
+    """Weights, or {head: weights}, as a short line: "0.3, 1.2, 4.1" or "semantic: 0.3, 1.2; geometric: 1, 2"."""
+    if isinstance(weights, dict):
+        return "; ".join(f"{head}: {_in_words(values)}" for head, values in weights.items())
+    return ", ".join(f"{weight:.3g}" for weight in weights)
+
+
+def _trained(settings, num_classes, train_data, validation_data, class_weights, verbose):
     """The model the settings name, trained; staged training trains its three in turn."""
     schedule = {"epochs": settings.epochs, "steps_per_epoch": settings.steps_per_epoch, "recipe": settings.recipe,
                 "learning_rate": settings.learning_rate, "warmup_steps": settings.warmup_steps,
+                "lr_schedule": settings.lr_schedule, "loss": settings.loss, "class_weights": class_weights,
                 "overwrite": settings.overwrite, "verbose": verbose}
     if settings.staged:
         return train_staged(num_classes, train_data, validation_data, output_dir=settings.output,

@@ -7,9 +7,10 @@ import dataclasses
 from typing import Any, Optional
 
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
+from fcn_keras.loss_specs import parse_loss_spec
 from fcn_keras.models.variants import VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION
-from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_RECIPE
+from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_LR_SCHEDULE, DEFAULT_RECIPE
 
 
 class ConflictingSettings(ValueError):
@@ -36,9 +37,16 @@ class TrainingSettings:
             `build_fcn` (variant None: FCN-8s).
         staged: train FCN-32s, FCN-16s from it, then FCN-8s (`train_staged`).
         init_from: a .keras file of a trained coarser FCN to start from.
-        recipe, learning_rate, warmup_steps, epochs, steps_per_epoch: see `train`.
-        batch_size, crop_size, scale_range, flip: the training batches (see
-            `fcn_keras.data.prepare`); validation batches are whole images.
+        recipe, learning_rate, warmup_steps, lr_schedule, epochs, steps_per_epoch:
+            see `train`.
+        loss: the loss, e.g. "ce" (the default) or "ce+dice" (see
+            `fcn_keras.losses.segmentation_loss`).
+        class_weights: one weight per class for the loss, "auto" for
+            median-frequency balancing from the training data (one pass over
+            it, with progress), or None.
+        batch_size, crop_size, scale_range, flip, resized_crop, rotation,
+            color_jitter: the training batches (see `fcn_keras.data.prepare`);
+            validation batches are whole images.
         precision: "auto" or a Keras dtype policy (see `resolve_precision`).
         seed: seed of initialization, dropout, data order and augmentation.
         overwrite: replace a finished run in `output`.
@@ -47,7 +55,8 @@ class TrainingSettings:
 
     Raises:
         ConflictingSettings: staged training with a variant, at_once, init_from
-            or modalities.
+            or modalities; the paper's recipe with a loss other than "ce" or
+            another lr_schedule.
 
     Example:
         >>> TrainingSettings("synthetic:8", "runs/shapes", batch_size=4).variant is None
@@ -77,12 +86,18 @@ class TrainingSettings:
     recipe: str = DEFAULT_RECIPE
     learning_rate: Optional[float] = None
     warmup_steps: int = 0
+    lr_schedule: str = DEFAULT_LR_SCHEDULE
+    loss: str = "ce"
+    class_weights: Any = None
     epochs: int = DEFAULT_EPOCHS
     steps_per_epoch: Optional[int] = None
     batch_size: int = 1
     crop_size: Optional[tuple] = None
     scale_range: Optional[tuple] = None
     flip: bool = True
+    resized_crop: Optional[tuple] = None
+    rotation: Optional[float] = None
+    color_jitter: Any = None
     precision: str = DEFAULT_PRECISION
     seed: int = 0
     overwrite: bool = False
@@ -94,3 +109,12 @@ class TrainingSettings:
             raise ConflictingSettings(
                 "staged=True trains fcn32s, fcn16s and fcn8s of colour images in turn; drop `variant`, `at_once`, "
                 "`init_from` and `modalities`, or drop staged=True.")
+        terms = parse_loss_spec(self.loss)  # a bad loss is refused now, not after the data is read
+        if self.recipe == "paper" and terms != [("ce", 1.0)]:
+            raise ConflictingSettings(
+                f"recipe='paper' trains on the summed cross-entropy, which is not a mean as loss={self.loss!r} "
+                "needs; use recipe='practical' or recipe='paper_normalized', or drop `loss`.")
+        if self.recipe != "practical" and self.lr_schedule != DEFAULT_LR_SCHEDULE:
+            raise ConflictingSettings(
+                f"lr_schedule={self.lr_schedule!r} is a schedule of the practical recipe; recipe={self.recipe!r} "
+                "keeps the paper's fixed rate. Use recipe='practical' or drop `lr_schedule`.")
