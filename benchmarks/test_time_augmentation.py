@@ -1,7 +1,7 @@
 """What test-time augmentation gains in held-out mean IU, and what it costs in time, on the demo's model.
 
 Run: fcn-keras demo --output fcn-demo; python benchmarks/test_time_augmentation.py --model fcn-demo/model.keras
-     [--repeats 3] [--markdown out.md] [--json out.json]
+     [--repeats 3] [--markdown out.md] [--json out.json] [--overwrite]
 
 Scores the demo's trained FCN-8s (`model.keras` of `fcn-keras demo --output DIR`)
 on the demo's own held-out set (`DemoSettings`: its size, classes and seed + 1,
@@ -19,8 +19,9 @@ import json
 import os
 import time
 
-AUGMENTATIONS = {"none": (False, None), "flip": (True, None), "scales 0.75,1,1.25": (False, "0.75,1,1.25"),
-                 "flip + scales 0.75,1,1.25": (True, "0.75,1,1.25")}
+SCALES = (0.75, 1.0, 1.25)
+AUGMENTATIONS = {"none": (False, None), "flip": (True, None), "scales 0.75,1,1.25": (False, SCALES),
+                 "flip + scales 0.75,1,1.25": (True, SCALES)}
 
 
 def measure(model_path, repeats):
@@ -71,9 +72,16 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--markdown", help="also write the table to this file")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --markdown or --json file")
     args = parser.parse_args()
     if not os.path.isfile(args.model):
         parser.error(f"{args.model}: no such file; train the demo first (fcn-keras demo --output fcn-demo).")
+    from fcn_keras.write_policy import claim_files
+
+    try:
+        claim_files([args.markdown, args.json], args.overwrite)  # refused now, not after the measuring
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
 
     from fcn_keras.demo_settings import DemoSettings
     from fcn_keras.machine import describe, machine_line
