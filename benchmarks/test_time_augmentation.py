@@ -24,18 +24,17 @@ AUGMENTATIONS = {"none": (False, None), "flip": (True, None), "scales 0.75,1,1.2
                  "flip + scales 0.75,1,1.25": (True, SCALES)}
 
 
-def measure(model_path, repeats):
-    """{augmentation name: {"mean_iou", "seconds_per_image"}} of the demo's model on its held-out set."""
+def measure(model_path, repeats, demo):
+    """{augmentation name: {"mean_iou", "seconds_per_image"}} of the demo's model on its held-out set (`demo`: the
+    `DemoSettings` it was trained with)."""
     import keras
     import numpy as np
 
     import fcn_keras  # noqa: F401 (registers the FCN's layers before loading)
     from fcn_keras.data import synthetic_shapes
-    from fcn_keras.demo_settings import DemoSettings
     from fcn_keras.evaluation import evaluate
     from fcn_keras.test_time import test_time_augmentation
 
-    demo = DemoSettings()
     model = keras.models.load_model(model_path)
     held_out = synthetic_shapes(demo.validation_images, demo.image_size, demo.num_classes, seed=demo.seed + 1)
     pairs = [(images.numpy(), masks.numpy()) for images, masks in held_out.batch(demo.batch_size)]  # decoded once
@@ -88,7 +87,7 @@ def main():
 
     demo = DemoSettings()
     load = os.getloadavg()[0]
-    results = measure(args.model, args.repeats)
+    results = measure(args.model, args.repeats, demo)
     header = (f"{machine_line()}; load average {load:.2f} before, {os.getloadavg()[0]:.2f} after\n"
               f"demo's FCN-8s {demo.backbone}, {demo.validation_images} held-out images of "
               f"{demo.image_size[0]}x{demo.image_size[1]}, batches of {demo.batch_size}, median of {args.repeats}")

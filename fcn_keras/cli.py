@@ -192,7 +192,7 @@ def _train_arguments(parser):
                         metavar="LOSS", help="; ".join(f"{name}: {meaning}" for name, meaning in LOSSES.items())
                         + "; or a weighted sum of them, e.g. ce+dice or ce+0.5*lovasz (default ce)")
     parser.add_argument("--class-weights", metavar="auto|W1,W2,...",
-                        type=library_option("fcn_keras.training.class_weights:parse_class_weights"),
+                        type=library_option("fcn_keras.loss_specs:parse_class_weights"),
                         help="weights of the classes in the loss, one per class, or auto: median-frequency "
                              "balancing from one pass over the training data")
     parser.add_argument("--epochs", type=COUNT, default=DEFAULT_EPOCHS)

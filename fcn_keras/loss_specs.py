@@ -1,11 +1,12 @@
-"""Losses as the command line names them: "ce", "dice", "focal", "lovasz", joined by "+", weighted by "*"
-("ce+0.5*dice").
+"""Losses and class weights as the command line gives them: "ce", "dice", "focal", "lovasz", joined by "+",
+weighted by "*" ("ce+0.5*dice"); class weights "auto" or "1,2.5,0.5".
 
-`fcn_keras.losses.segmentation_loss` builds the loss a spec names; this module only reads specs, so the command
-line and `TrainingSettings` refuse a bad one at once. Needs no Keras.
+`fcn_keras.losses.segmentation_loss` builds the loss a spec names; this module only reads specs and checks
+weights, so the command line and `TrainingSettings` refuse a bad one at once. Needs no Keras.
 """
 
 import math
+import numbers
 
 LOSSES = {
     "ce": "softmax cross-entropy over the labelled pixels (the paper's loss)",
@@ -79,3 +80,80 @@ def check_loss_spec(spec):
     """
     parse_loss_spec(spec)
     return spec
+
+
+CLASS_WEIGHTS_RULE = "one finite number >= 0 per class, not all 0"
+"""What class weights must be, as the errors of the losses and of the command line say it."""
+
+
+def class_weight_problem(weights):
+    """What is wrong with a sequence of class weights, in a few words, or None when nothing is.
+
+    Args:
+        weights: a sequence of per-class weights.
+
+    Returns:
+        str, e.g. "the weight -1.0 of class 0 is below 0", or None.
+
+    Example:
+        >>> class_weight_problem([1.0, 2.5]), class_weight_problem([0, 0])
+        (None, 'every weight is 0')
+    """
+    if not weights:
+        return "there is no weight"
+    for index, weight in enumerate(weights):
+        problem = number_problem(weight)
+        if problem:
+            return f"the weight {weight!r} of class {index} {problem}"
+    if not any(weights):
+        return "every weight is 0"
+    return None
+
+
+def parse_class_weights(text, num_classes=None):
+    """The command line's --class-weights: "auto" (median-frequency weights of the training data) or one weight per
+    class, separated by commas.
+
+    Args:
+        text: "auto", or numbers such as "1,2.5,0.5".
+        num_classes: the model's classes, to check the count against; None skips the check.
+
+    Returns:
+        the string "auto", or a tuple of floats.
+
+    Raises:
+        ValueError: one line naming the bad part and the valid forms.
+
+    Example:
+        >>> parse_class_weights("1, 2.5,0.5"), parse_class_weights("AUTO")
+        ((1.0, 2.5, 0.5), 'auto')
+        >>> parse_class_weights("1,,2")
+        Traceback (most recent call last):
+        ValueError: Bad class weights '1,,2': '' (class 1) is not a number; write auto (median-frequency weights ...
+    """
+    if text.strip().lower() == "auto":
+        return "auto"
+    parts = [part.strip() for part in text.split(",")]
+    weights, problem = [], None
+    for index, part in enumerate(parts):
+        try:
+            weights.append(float(part))
+        except ValueError:
+            problem = f"{part!r} (class {index}) is not a number"
+            break
+    problem = problem or class_weight_problem(weights)
+    if not problem and num_classes is not None and len(weights) != num_classes:
+        problem = f"it gives {len(weights)} weights but the model has {num_classes} classes"
+    if problem:
+        raise ValueError(f"Bad class weights {text!r}: {problem}; write auto (median-frequency weights of the training "
+                         f"data) or {CLASS_WEIGHTS_RULE}, separated by commas, e.g. 1,2.5,0.5.")
+    return tuple(weights)
+
+
+def number_problem(value):
+    """Why `value` is not a finite number >= 0, in a few words, or None."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return "is not a number"
+    if not math.isfinite(value):
+        return "is not finite"
+    return "is below 0" if value < 0 else None

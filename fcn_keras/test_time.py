@@ -5,7 +5,8 @@ mirrored left to right. The model's logits of a view become probabilities
 (softmax), are mirrored back, resized (bilinear) to the image's size, and
 averaged over the views; their argmax is the class map. The scale 1 view is the
 image itself (no resize). Arrays only (NumPy and `keras.ops`): it runs under
-every Keras backend.
+every Keras backend. Keras is imported where views are scored, so the command line
+reads `--tta-scales` without starting a backend.
 """
 
 import dataclasses
@@ -14,7 +15,6 @@ import math
 import numbers
 from collections.abc import Iterable
 
-import keras
 import numpy as np
 
 SCALES_FORM = "e.g. 0.75,1,1.25"
@@ -97,6 +97,8 @@ class TestTimeAugmentation:
             >>> TestTimeAugmentation(flip=True).probabilities(logits_of, row)[0, 0, :, 1].round(3)
             array([0.5  , 0.731, 0.881], dtype=float32)
         """
+        import keras
+
         height, width = keras.tree.flatten(images)[0].shape[1:3]
         total = None
         for scale, mirrored in self.views:
@@ -224,6 +226,8 @@ def _resized(batch, size):
     """A batch `(N, H, W, C)` resized bilinearly to `size` in float32; the batch itself when of that size."""
     if tuple(batch.shape[1:3]) == size:
         return batch
+    import keras
+
     resized = keras.ops.image.resize(np.asarray(batch, np.float32), size, interpolation="bilinear",
                                      antialias=False, data_format="channels_last")
     return keras.ops.convert_to_numpy(resized)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fcn_keras.training.class_weights import median_frequency_weights, parse_class_weights
+from fcn_keras.loss_specs import parse_class_weights
+from fcn_keras.training.class_weights import median_frequency_weights
 
 # Three 2x3 masks of 4 classes (class 3 never appears), 255 = ignored.
 MASKS = np.array([

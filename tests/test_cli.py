@@ -203,6 +203,12 @@ def test_bad_file_inside_the_pipeline_is_named_without_a_traceback(demo_run, tmp
 @pytest.mark.parametrize("extra, message", [
     (["--data", "folder:a,b", "--num-classes", "3"], "has no splits.*--val-data SOURCE or --no-validation"),
     (["--data", "synthetic:8", "--staged", "--at-once"], "--staged trains fcn32s, fcn16s and fcn8s of colour images in turn"),
+    (["--data", "synthetic:8", "--resized-crop", "0.5", "1"],
+     r"--resized-crop \(0.5, 1.0\) resizes its crops to --crop-size; give --crop-size too\.$"),
+    (["--data", "synthetic:8", "--crop-size", "32", "32", "--rotation", "200"],
+     "--rotation must be the largest angle in degrees, a number from 0 to 180"),
+    (["--data", "synthetic:8", "--class-weights", "1,2"],
+     "--class-weights has 2 weights, and the data has 5 classes: give one weight per class"),
     (["--data", "synthetic:8", "--recipe", "paper", "--loss", "ce+dice"],
      "--recipe paper trains on the summed cross-entropy, which is not a mean as --loss ce\\+dice needs"),
 ])

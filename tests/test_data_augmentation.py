@@ -183,25 +183,25 @@ def test_color_jitter_parts_keep_what_they_should():
 
 
 @pytest.mark.parametrize("arguments, message", [
-    ({"resized_crop": (0, 1), "crop_size": 8}, r"resized_crop must be \(min_area, max_area\).*got \(0, 1\)\."),
+    ({"resized_crop": (0, 1), "crop_size": 8}, r"`resized_crop` must be \(min_area, max_area\).*got \(0, 1\)\."),
     ({"resized_crop": (0.5, 0.2), "crop_size": 8}, r"0 < min_area <= max_area <= 1.*got \(0.5, 0.2\)\."),
-    ({"resized_crop": (0.1, 1.5), "crop_size": 8}, r"resized_crop must be.*got \(0.1, 1.5\)\."),
-    ({"resized_crop": 0.5, "crop_size": 8}, r"resized_crop must be.*got 0.5\."),
+    ({"resized_crop": (0.1, 1.5), "crop_size": 8}, r"`resized_crop` must be.*got \(0.1, 1.5\)\."),
+    ({"resized_crop": 0.5, "crop_size": 8}, r"`resized_crop` must be.*got 0.5\."),
     ({"resized_crop": (0.1, 1.0)},
-     r"resized_crop=\(0.1, 1.0\) resizes its crops to crop_size; give crop_size too, e.g. crop_size=224"),
+     r"`resized_crop` \(0.1, 1.0\) resizes its crops to `crop_size`; give `crop_size` too"),
     ({"resized_crop": (0.1, 1.0), "crop_size": 8, "scale_range": (0.5, 2.0)},
-     r"resized_crop and scale_range both scale the image .*give one of them"),
-    ({"rotation": -1}, r"rotation must be the largest angle in degrees, a number from 0 to 180, e.g. 10, got -1\."),
-    ({"rotation": 181}, r"rotation must be .* from 0 to 180.*got 181\."),
-    ({"rotation": float("nan")}, r"rotation must be .*got nan\."),
-    ({"rotation": True}, r"rotation must be .*got True\."),
-    ({"rotation": "10"}, r"rotation must be .*got '10'\."),
-    ({"color_jitter": 1.5}, r"color_jitter must be a strength from 0 to 1 or \(brightness, contrast, saturation, "
+     r"`resized_crop` and `scale_range` both scale the image .*give one of them"),
+    ({"rotation": -1}, r"`rotation` must be the largest angle in degrees, a number from 0 to 180, e.g. 10, got -1\."),
+    ({"rotation": 181}, r"`rotation` must be .* from 0 to 180.*got 181\."),
+    ({"rotation": float("nan")}, r"`rotation` must be .*got nan\."),
+    ({"rotation": True}, r"`rotation` must be .*got True\."),
+    ({"rotation": "10"}, r"`rotation` must be .*got '10'\."),
+    ({"color_jitter": 1.5}, r"`color_jitter` must be a strength from 0 to 1 or \(brightness, contrast, saturation, "
                             r"hue\).*got 1.5\."),
-    ({"color_jitter": -0.1}, r"color_jitter must be .*got -0.1\."),
-    ({"color_jitter": (0.1, 0.1, 0.1)}, r"color_jitter must be .*got \(0.1, 0.1, 0.1\)\."),
+    ({"color_jitter": -0.1}, r"`color_jitter` must be .*got -0.1\."),
+    ({"color_jitter": (0.1, 0.1, 0.1)}, r"`color_jitter` must be .*got \(0.1, 0.1, 0.1\)\."),
     ({"color_jitter": (0.1, 0.1, 0.1, 0.6)}, r"hue from 0 to 0.5.*got \(0.1, 0.1, 0.1, 0.6\)\."),
-    ({"color_jitter": True}, r"color_jitter must be .*got True\."),
+    ({"color_jitter": True}, r"`color_jitter` must be .*got True\."),
     ({"rotation": 10, "training": False}, "rotation and color_jitter are training augmentations"),
 ])
 def test_bad_arguments_are_refused_in_one_line(arguments, message):

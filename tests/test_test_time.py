@@ -221,7 +221,7 @@ def test_exported_files_are_augmented_whole_and_refused_at_a_fixed_size():
     np.testing.assert_array_equal(predict(dynamic, image, memory_limit=1, tta=tta), predict(model, image, tta=tta))
     np.testing.assert_array_equal(predict(fixed, image, tta=FLIP), predict(model, image, tta=FLIP))  # same size
     with pytest.raises(ValueError, match=r"'fcn' takes images of 8x10 pixels only .* scales \[0.5\] .* "
-                                         r"use scale 1 alone \(flip still works\), or .*\(export without input_size\)"):
+                                         r"use scale 1 alone \(flip still works\), or a model of any input size"):
         predict(fixed, image, tta=tta)
 
 

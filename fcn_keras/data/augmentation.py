@@ -135,11 +135,11 @@ def random_rotation(image, mask, seed, max_degrees, image_pad_value):
 def random_color_jitter(image, seed, jitter, first_channel=0):
     """Randomly changes the brightness, contrast, saturation and hue of an RGB image in [0, 255].
 
-    As torchvision's ``ColorJitter``: brightness multiplies by a factor drawn from [1 - b, 1 + b];
+    Each part as torchvision's ``ColorJitter`` draws it: brightness multiplies by a factor drawn from [1 - b, 1 + b];
     contrast blends with the image's mean grey by a factor from [1 - c, 1 + c]; saturation blends
     with each pixel's grey by a factor from [1 - s, 1 + s]; hue shifts by a fraction of the colour
-    circle from [-h, h]. They are applied in that order, each clipped to [0, 255]; a zero strength
-    leaves its part out.
+    circle from [-h, h]. They are applied in that fixed order (torchvision shuffles it), each
+    clipped to [0, 255]; a zero strength leaves its part out.
 
     Args:
         image: float32 (H, W, C) with RGB in the channels ``first_channel .. first_channel + 2``;
@@ -191,11 +191,11 @@ def resized_crop_range(value):
         (0.08, 1.0)
         >>> resized_crop_range((0.5, 0.2))
         Traceback (most recent call last):
-        ValueError: resized_crop must be (min_area, max_area), ... 0 < min_area <= max_area <= 1, ..., got (0.5, 0.2).
+        ValueError: `resized_crop` must be (min_area, max_area), ... 0 < min_area <= max_area <= 1, ..., got (0.5, 0.2).
     """
     pair = _numbers(value, 2)
     if pair is None or not 0 < pair[0] <= pair[1] <= 1:
-        raise ValueError("resized_crop must be (min_area, max_area), fractions of the image's area with "
+        raise ValueError("`resized_crop` must be (min_area, max_area), fractions of the image's area with "
                          f"0 < min_area <= max_area <= 1, e.g. (0.08, 1.0), got {value!r}.")
     return pair
 
@@ -208,11 +208,11 @@ def rotation_degrees(value):
         10.0
         >>> rotation_degrees(-5)
         Traceback (most recent call last):
-        ValueError: rotation must be the largest angle in degrees, a number from 0 to 180, e.g. 10, got -5.
+        ValueError: `rotation` must be the largest angle in degrees, a number from 0 to 180, e.g. 10, got -5.
     """
     angle = _numbers([value], 1)
     if angle is None or not 0 <= angle[0] <= 180:
-        raise ValueError(f"rotation must be the largest angle in degrees, a number from 0 to 180, e.g. 10, "
+        raise ValueError(f"`rotation` must be the largest angle in degrees, a number from 0 to 180, e.g. 10, "
                          f"got {value!r}.")
     return angle[0]
 
@@ -230,12 +230,12 @@ def color_jitter_strengths(value):
         (0.4, 0.4, 0.4, 0.1)
         >>> color_jitter_strengths((0.2, 0.2, 0.2, 0.7))
         Traceback (most recent call last):
-        ValueError: color_jitter must be a strength from 0 to 1 or ..., got (0.2, 0.2, 0.2, 0.7).
+        ValueError: `color_jitter` must be a strength from 0 to 1 or ..., got (0.2, 0.2, 0.2, 0.7).
     """
     strength = _numbers([value], 1) if isinstance(value, numbers.Number) else None
     strengths = (*[strength[0]] * 3, strength[0] / 4) if strength else _numbers(value, 4)
     if strengths is None or not (all(0 <= part <= 1 for part in strengths[:3]) and 0 <= strengths[3] <= 0.5):
-        raise ValueError("color_jitter must be a strength from 0 to 1 or (brightness, contrast, saturation, hue), "
+        raise ValueError("`color_jitter` must be a strength from 0 to 1 or (brightness, contrast, saturation, hue), "
                          f"the first three from 0 to 1 and hue from 0 to 0.5, e.g. 0.4, got {value!r}.")
     return strengths
 

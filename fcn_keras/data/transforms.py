@@ -223,11 +223,10 @@ def prepare(dataset, batch_size=1, training=False, crop_size=None, scale_range=N
             "training=False whole images are used (batches are padded with 255 masks). Pass training=True or drop them."
         )
     if resized_crop is not None and crop_size is None:
-        raise ValueError(f"resized_crop={resized_crop} resizes its crops to crop_size; give crop_size too, e.g. "
-                         "crop_size=224.")
+        raise ValueError(f"`resized_crop` {resized_crop} resizes its crops to `crop_size`; give `crop_size` too.")
     if resized_crop is not None and scale_range is not None:
-        raise ValueError("resized_crop and scale_range both scale the image (resized_crop by the area of its crop); "
-                         "give one of them.")
+        raise ValueError("`resized_crop` and `scale_range` both scale the image (resized_crop by the area of its "
+                         "crop); give one of them.")
     if epoch is not None and seed is None:
         raise ValueError("prepare(epoch=...) builds one epoch's batches from (seed, epoch); give a seed too.")
     each_pass = epoch is None  # new randomness on every pass, or one fixed draw for this epoch

@@ -1,37 +1,10 @@
 """The losses' arguments, each checked by one rule: per-class weights (where they are given, and against the logits'
-class count when the loss runs) and numbers >= 0 (Dice's smooth, focal's gamma)."""
-
-import math
-import numbers
+class count when the loss runs) and numbers >= 0 (Dice's smooth, focal's gamma). The rules themselves are in
+`fcn_keras.loss_specs`, which the command line reads without Keras."""
 
 from keras import ops
 
-CLASS_WEIGHTS_RULE = "one finite number >= 0 per class, not all 0"
-"""What class weights must be, as the errors of the losses and of the command line say it."""
-
-
-def class_weight_problem(weights):
-    """What is wrong with a sequence of class weights, in a few words, or None when nothing is.
-
-    Args:
-        weights: a sequence of per-class weights.
-
-    Returns:
-        str, e.g. "the weight -1.0 of class 0 is below 0", or None.
-
-    Example:
-        >>> class_weight_problem([1.0, 2.5]), class_weight_problem([0, 0])
-        (None, 'every weight is 0')
-    """
-    if not weights:
-        return "there is no weight"
-    for index, weight in enumerate(weights):
-        problem = _number_problem(weight)
-        if problem:
-            return f"the weight {weight!r} of class {index} {problem}"
-    if not any(weights):
-        return "every weight is 0"
-    return None
+from fcn_keras.loss_specs import CLASS_WEIGHTS_RULE, class_weight_problem, number_problem
 
 
 def checked_class_weights(class_weights, name="class_weights"):
@@ -108,18 +81,9 @@ def non_negative_number(value, name, hint):
         Traceback (most recent call last):
         ValueError: smooth must be a finite number >= 0 (1.0 by default), got -1.
     """
-    if _number_problem(value):
+    if number_problem(value):
         raise ValueError(f"{name} must be a finite number >= 0 ({hint}), got {value!r}.")
     return float(value)
-
-
-def _number_problem(value):
-    """Why `value` is not a finite number >= 0, in a few words, or None."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        return "is not a number"
-    if not math.isfinite(value):
-        return "is not finite"
-    return "is below 0" if value < 0 else None
 
 
 def _as_list(values):

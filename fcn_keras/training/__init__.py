@@ -12,7 +12,7 @@ __getattr__, __dir__, __all__ = lazy_namespace(__name__, {
     "fcn_keras.training.batches": ["check_batches"],
     "fcn_keras.training.class_weights": ["median_frequency_weights"],
     "fcn_keras.training.loop": ["train", "train_staged"],
-    "fcn_keras.training.optimizers": ["LinearWarmUp", "compile_for_training", "recipe_loss",
+    "fcn_keras.training.optimizers": ["LinearWarmUp", "compile_for_training", "recipe_loss", "recipe_optimizer",
                                       "recipe_optimizer_and_loss"],
     "fcn_keras.training.recipes": ["LR_SCHEDULES", "PAPER_LEARNING_RATES", "PAPER_MOMENTUM", "PAPER_WEIGHT_DECAY",
                                    "PRACTICAL_LEARNING_RATE", "RECIPES", "REFERENCE_PIXELS"],

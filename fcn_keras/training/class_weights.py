@@ -1,4 +1,4 @@
-"""Class weights for imbalanced data: median-frequency balancing (as SegNet), and the command line's --class-weights.
+"""Class weights for imbalanced data: median-frequency balancing (as SegNet did).
 
 Median-frequency balancing weighs class c by median(freq) / freq(c), where freq(c) is
 the number of pixels of class c divided by the number of labelled pixels of the
@@ -12,7 +12,6 @@ import numpy as np
 
 from fcn_keras.arguments import check_mask_heads, class_counts
 from fcn_keras.labels import IGNORE_LABEL, invalid_labels
-from fcn_keras.losses.loss_arguments import CLASS_WEIGHTS_RULE, class_weight_problem
 from fcn_keras.progress import progress_verbosity
 
 _INFINITE_CARDINALITY = -1  # tf.data.INFINITE_CARDINALITY, read without importing TensorFlow
@@ -66,46 +65,6 @@ def median_frequency_weights(dataset, num_classes, verbose=1):
         progress.update(step)
     weights = {head: count.weights() for head, count in counts.items()}
     return weights[None] if heads is None else weights
-
-
-def parse_class_weights(text, num_classes=None):
-    """The command line's --class-weights: "auto" (median-frequency weights of the training data) or one weight per
-    class, separated by commas.
-
-    Args:
-        text: "auto", or numbers such as "1,2.5,0.5".
-        num_classes: the model's classes, to check the count against; None skips the check.
-
-    Returns:
-        the string "auto", or a tuple of floats.
-
-    Raises:
-        ValueError: one line naming the bad part and the valid forms.
-
-    Example:
-        >>> parse_class_weights("1, 2.5,0.5"), parse_class_weights("AUTO")
-        ((1.0, 2.5, 0.5), 'auto')
-        >>> parse_class_weights("1,,2")
-        Traceback (most recent call last):
-        ValueError: Bad class weights '1,,2': '' (class 1) is not a number; write auto (median-frequency weights ...
-    """
-    if text.strip().lower() == "auto":
-        return "auto"
-    parts = [part.strip() for part in text.split(",")]
-    weights, problem = [], None
-    for index, part in enumerate(parts):
-        try:
-            weights.append(float(part))
-        except ValueError:
-            problem = f"{part!r} (class {index}) is not a number"
-            break
-    problem = problem or class_weight_problem(weights)
-    if not problem and num_classes is not None and len(weights) != num_classes:
-        problem = f"it gives {len(weights)} weights but the model has {num_classes} classes"
-    if problem:
-        raise ValueError(f"Bad class weights {text!r}: {problem}; write auto (median-frequency weights of the training "
-                         f"data) or {CLASS_WEIGHTS_RULE}, separated by commas, e.g. 1,2.5,0.5.")
-    return tuple(weights)
 
 
 class _ClassCounts:

@@ -14,7 +14,6 @@ from fcn_keras.models.fcn_model import heads_of, num_classes_of, variant_of
 from fcn_keras.training.recipes import (
     DEFAULT_LR_SCHEDULE,
     DEFAULT_RECIPE,
-    LR_SCHEDULES,
     PAPER_LEARNING_RATES,
     PAPER_MOMENTUM,
     PAPER_WEIGHT_DECAY,
@@ -23,6 +22,8 @@ from fcn_keras.training.recipes import (
     PRACTICAL_LEARNING_RATE,
     RECIPES,
     REFERENCE_PIXELS,
+    check_lr_schedule,
+    recipe_conflict,
 )
 
 
@@ -69,6 +70,31 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
                               ignore_index=IGNORE_LABEL):
     """The optimizer and loss of a training recipe (see `fcn_keras.training.recipes`).
 
+    Args:
+        recipe, variant, total_steps, learning_rate, warmup_steps, lr_schedule: see
+            `recipe_optimizer`.
+        loss, class_weights, ignore_index: see `recipe_loss`.
+
+    Returns:
+        (keras.optimizers.Optimizer, keras.losses.Loss)
+
+    Raises:
+        ValueError: an unknown recipe or schedule, or a recipe that cannot train with
+            the schedule or loss (`recipe_conflict`).
+
+    Example:
+        >>> optimizer, loss = recipe_optimizer_and_loss("paper", "fcn8s")
+        >>> f"{float(optimizer.learning_rate):g}", loss.reduction
+        ('1e-14', 'sum')
+    """
+    return (recipe_optimizer(recipe, variant, total_steps, learning_rate, warmup_steps, lr_schedule),
+            recipe_loss(recipe, loss, class_weights, ignore_index))
+
+
+def recipe_optimizer(recipe, variant, total_steps=None, learning_rate=None, warmup_steps=0,
+                     lr_schedule=DEFAULT_LR_SCHEDULE):
+    """The optimizer of a training recipe, with its learning rate or schedule.
+
     The practical recipe's learning rate follows `lr_schedule` over `total_steps`
     (after any warm-up): "decay", polynomial (power 0.9) to 1% of the rate; "poly",
     DeepLab's `rate * (1 - step/steps) ** 0.9`, to zero; or "constant". The paper's
@@ -86,29 +112,19 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
         warmup_steps: raise the rate linearly from 0 over this many first steps
             (`LinearWarmUp`); the schedule then runs over the remaining steps.
         lr_schedule: a key of `LR_SCHEDULES` (the practical recipe only).
-        loss: the loss, as `fcn_keras.losses.segmentation_loss` takes it ("ce",
-            "ce+dice", "focal", ...); the paper's recipe trains on the summed "ce".
-        class_weights: one weight per class for the loss, or None.
-        ignore_index: the label the loss ignores.
 
     Returns:
-        (keras.optimizers.Optimizer, keras.losses.Loss)
+        keras.optimizers.Optimizer
 
     Example:
-        >>> optimizer, loss = recipe_optimizer_and_loss("paper", "fcn8s")
-        >>> f"{float(optimizer.learning_rate):g}", loss.reduction
-        ('1e-14', 'sum')
-        >>> optimizer, loss = recipe_optimizer_and_loss("practical", "fcn8s", total_steps=100, lr_schedule="poly")
+        >>> optimizer = recipe_optimizer("practical", "fcn8s", total_steps=100, lr_schedule="poly")
         >>> f"{float(optimizer._learning_rate(50)):.4g}"  # 1e-4 * 0.5 ** 0.9
         '5.359e-05'
     """
     if recipe not in RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}. Valid recipes: {', '.join(RECIPES)}.")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"Unknown lr_schedule {lr_schedule!r}. Valid schedules: {', '.join(LR_SCHEDULES)}.")
-    if recipe != "practical" and lr_schedule != DEFAULT_LR_SCHEDULE:
-        raise ValueError(f"lr_schedule={lr_schedule!r} is a schedule of the practical recipe; the {recipe!r} recipe "
-                         "keeps the paper's fixed rate. Use recipe='practical' or drop lr_schedule.")
+    check_lr_schedule(lr_schedule)
+    _refuse_conflict(recipe, lr_schedule)
     if learning_rate is not None:
         learning_rate = positive_number(learning_rate, "learning_rate")
     warmup_steps = whole_number(warmup_steps, "warmup_steps", minimum=0)
@@ -124,20 +140,34 @@ def recipe_optimizer_and_loss(recipe, variant, total_steps=None, learning_rate=N
         rate = learning_rate or PAPER_LEARNING_RATES[variant] * (REFERENCE_PIXELS if normalized else 1)
         optimizer = functools.partial(keras.optimizers.SGD, momentum=PAPER_MOMENTUM,
                                       weight_decay=PAPER_WEIGHT_DECAY)
-    return (optimizer(LinearWarmUp(rate, warmup_steps) if warmup_steps else rate),
-            recipe_loss(recipe, loss, class_weights, ignore_index))
+    return optimizer(LinearWarmUp(rate, warmup_steps) if warmup_steps else rate)
 
 
 def recipe_loss(recipe, loss="ce", class_weights=None, ignore_index=IGNORE_LABEL):
-    """The loss `loss` names (see `fcn_keras.losses.segmentation_loss`), reduced as `recipe` trains: summed over
-    the pixels for the paper's recipe, their mean for the others.
+    """The loss `loss` names, reduced as `recipe` trains: summed over the pixels for the paper's recipe, their mean
+    for the others.
+
+    Args:
+        recipe: a key of `RECIPES`.
+        loss: the loss, as `fcn_keras.losses.segmentation_loss` takes it ("ce",
+            "ce+dice", "focal", ...); the paper's recipe trains on the summed "ce".
+        class_weights: one weight per class for the loss, or None.
+        ignore_index: the label the loss ignores.
 
     Example:
         >>> recipe_loss("paper").reduction, type(recipe_loss("practical", "ce+dice")).__name__
         ('sum', 'WeightedSum')
     """
+    _refuse_conflict(recipe, loss=loss)
     return segmentation_loss(loss, class_weights=class_weights, ignore_index=ignore_index,
                              reduction="sum" if recipe == "paper" else "mean")
+
+
+def _refuse_conflict(recipe, lr_schedule=DEFAULT_LR_SCHEDULE, loss="ce"):
+    """Raises `recipe_conflict`'s reason as a ValueError, where there is one."""
+    conflict = recipe_conflict(recipe, lr_schedule, loss)
+    if conflict:
+        raise ValueError(conflict)
 
 
 def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learning_rate=None, ignore_index=IGNORE_LABEL,
@@ -169,16 +199,15 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
     heads = heads_of(model)
     _check_class_weights_form(class_weights, heads)
     with distribution_scope(model):  # the optimizer binds to the strategy it is created in
-        optimizer, one_loss = recipe_optimizer_and_loss(
-            recipe, variant_of(model), total_steps, learning_rate, warmup_steps, lr_schedule, loss,
-            None if heads else class_weights, ignore_index)
+        optimizer = recipe_optimizer(recipe, variant_of(model), total_steps, learning_rate, warmup_steps,
+                                     lr_schedule)
         if heads:  # one loss and one mean IU per head; Keras logs them as <head>_loss, <head>_mean_iou
             metrics = {head: [MeanIoU(classes, ignore_index=ignore_index)] for head, classes in heads.items()}
             losses = {head: recipe_loss(recipe, loss, (class_weights or {}).get(head), ignore_index)
                       for head in heads}
             model.compile(optimizer=optimizer, loss=losses, loss_weights=loss_weights, metrics=metrics)
         else:
-            model.compile(optimizer=optimizer, loss=one_loss,
+            model.compile(optimizer=optimizer, loss=recipe_loss(recipe, loss, class_weights, ignore_index),
                           metrics=[MeanIoU(num_classes_of(model), ignore_index=ignore_index)])
     return model
 
@@ -188,6 +217,9 @@ def _check_class_weights_form(class_weights, heads):
     or heads it does not have."""
     if class_weights is None:
         return
+    if isinstance(class_weights, str):
+        raise ValueError(f"class_weights={class_weights!r}: 'auto' is computed from the training data by "
+                         "run_training; here, pass fcn_keras.training.median_frequency_weights(data, num_classes).")
     if heads and not isinstance(class_weights, dict):
         raise ValueError(f"The model has the heads {', '.join(heads)}: give class_weights as {{head: weights}}.")
     if not heads and isinstance(class_weights, dict):

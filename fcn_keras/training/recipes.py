@@ -12,6 +12,8 @@
 `fcn_keras.training.optimizers` turns a recipe into Keras objects. Needs no TensorFlow.
 """
 
+from fcn_keras.loss_specs import parse_loss_spec
+
 # The reference's fixed learning rates for its unnormalized (summed) loss, batch 1.
 PAPER_LEARNING_RATES = {"fcn32s": 1e-10, "fcn16s": 1e-12, "fcn8s": 1e-14}
 PAPER_MOMENTUM = 0.99
@@ -39,3 +41,36 @@ RECIPES = {
     "practical": f"Adam with polynomial (power {PRACTICAL_DECAY_POWER}) decay on the mean loss "
                  f"(default lr {PRACTICAL_LEARNING_RATE})",
 }
+
+
+def check_lr_schedule(lr_schedule):
+    """Refuses a name that is not one of `LR_SCHEDULES`.
+
+    Example:
+        >>> check_lr_schedule("cosine")
+        Traceback (most recent call last):
+        ValueError: Unknown lr_schedule 'cosine'. Valid schedules: decay, poly, constant.
+    """
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"Unknown lr_schedule {lr_schedule!r}. Valid schedules: {', '.join(LR_SCHEDULES)}.")
+
+
+def recipe_conflict(recipe, lr_schedule=DEFAULT_LR_SCHEDULE, loss="ce"):
+    """Why `recipe` cannot train with `lr_schedule` or `loss`, in one line, or None.
+
+    Only the practical recipe has schedules (the paper's keep a fixed rate), and the
+    paper's recipe trains on the summed cross-entropy alone.
+
+    Example:
+        >>> recipe_conflict("practical", "poly", "ce+dice") is None
+        True
+        >>> recipe_conflict("paper", loss="ce+dice")
+        "recipe='paper' trains on the summed cross-entropy, which is not a mean as loss='ce+dice' needs; ..."
+    """
+    if recipe != "practical" and lr_schedule != DEFAULT_LR_SCHEDULE:
+        return (f"lr_schedule={lr_schedule!r} is a schedule of the practical recipe; recipe={recipe!r} keeps the "
+                "paper's fixed rate. Use recipe='practical' or drop `lr_schedule`.")
+    if recipe == "paper" and parse_loss_spec(loss) != [("ce", 1.0)]:
+        return (f"recipe='paper' trains on the summed cross-entropy, which is not a mean as loss={loss!r} needs; "
+                "use recipe='practical' or recipe='paper_normalized', or drop `loss`.")
+    return None

@@ -102,13 +102,30 @@ def _finished(settings):
 
 
 def _class_weights(settings, dataset, num_classes, verbose):
-    """The settings' class weights; for "auto", median-frequency weights from one pass over the training data,
-    printed."""
-    if settings.class_weights != "auto":
-        return settings.class_weights
-    weights = median_frequency_weights(dataset, num_classes, verbose=0 if verbose == 0 else 1)
-    print(f"Class weights (median frequency): {_in_words(weights)}.")
+    """The settings' class weights, checked against the data's classes; for "auto", median-frequency weights from
+    one pass over the training data, printed."""
+    weights = settings.class_weights
+    if isinstance(weights, str):  # "auto": TrainingSettings refuses any other text
+        weights = median_frequency_weights(dataset, num_classes, verbose=verbose)
+        print(f"Class weights (median frequency): {_in_words(weights)}.")
+    elif weights is not None:
+        _check_weight_counts(weights, num_classes)
     return weights
+
+
+def _check_weight_counts(weights, num_classes):
+    """Refuses class weights whose count (or heads) differ from the data's classes (an int, or {head: classes})."""
+    if isinstance(num_classes, dict) and not isinstance(weights, dict):
+        raise ValueError(f"`class_weights` gives one list, and the data has the heads {', '.join(num_classes)}: give "
+                         "class_weights='auto', or {head: weights} in Python.")
+    if isinstance(weights, dict) and not isinstance(num_classes, dict):
+        raise ValueError("`class_weights` is {head: weights}, and the data has one head: give one weight per class.")
+    for head, classes in (num_classes.items() if isinstance(num_classes, dict) else [(None, num_classes)]):
+        given = weights.get(head) if head is not None else weights
+        if given is not None and len(given) != classes:
+            data = "the data" if head is None else f"the data's {head!r} head"
+            raise ValueError(f"`class_weights` has {len(given)} weights, and {data} has {classes} classes: give one "
+                             "weight per class.")
 
 
 def _in_words(weights):

@@ -7,10 +7,16 @@ import dataclasses
 from typing import Any, Optional
 
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
-from fcn_keras.loss_specs import parse_loss_spec
+from fcn_keras.loss_specs import CLASS_WEIGHTS_RULE, class_weight_problem, parse_loss_spec
 from fcn_keras.models.variants import VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION
-from fcn_keras.training.recipes import DEFAULT_EPOCHS, DEFAULT_LR_SCHEDULE, DEFAULT_RECIPE
+from fcn_keras.training.recipes import (
+    DEFAULT_EPOCHS,
+    DEFAULT_LR_SCHEDULE,
+    DEFAULT_RECIPE,
+    check_lr_schedule,
+    recipe_conflict,
+)
 
 
 class ConflictingSettings(ValueError):
@@ -55,8 +61,9 @@ class TrainingSettings:
 
     Raises:
         ConflictingSettings: staged training with a variant, at_once, init_from
-            or modalities; the paper's recipe with a loss other than "ce" or
-            another lr_schedule.
+            or modalities; the paper's recipe with a loss other than "ce", or a
+            recipe other than the practical one with another lr_schedule.
+        ValueError: an unknown loss or lr_schedule, or bad class weights.
 
     Example:
         >>> TrainingSettings("synthetic:8", "runs/shapes", batch_size=4).variant is None
@@ -109,12 +116,22 @@ class TrainingSettings:
             raise ConflictingSettings(
                 "staged=True trains fcn32s, fcn16s and fcn8s of colour images in turn; drop `variant`, `at_once`, "
                 "`init_from` and `modalities`, or drop staged=True.")
-        terms = parse_loss_spec(self.loss)  # a bad loss is refused now, not after the data is read
-        if self.recipe == "paper" and terms != [("ce", 1.0)]:
-            raise ConflictingSettings(
-                f"recipe='paper' trains on the summed cross-entropy, which is not a mean as loss={self.loss!r} "
-                "needs; use recipe='practical' or recipe='paper_normalized', or drop `loss`.")
-        if self.recipe != "practical" and self.lr_schedule != DEFAULT_LR_SCHEDULE:
-            raise ConflictingSettings(
-                f"lr_schedule={self.lr_schedule!r} is a schedule of the practical recipe; recipe={self.recipe!r} "
-                "keeps the paper's fixed rate. Use recipe='practical' or drop `lr_schedule`.")
+        # bad names and weights are refused now, not after a pass over the data
+        parse_loss_spec(self.loss)
+        check_lr_schedule(self.lr_schedule)
+        _check_class_weights(self.class_weights)
+        conflict = recipe_conflict(self.recipe, self.lr_schedule, self.loss)
+        if conflict:
+            raise ConflictingSettings(conflict)
+
+
+def _check_class_weights(class_weights):
+    """Refuses class weights that are not None, "auto", one weight per class or {head: weights}."""
+    if class_weights is None or (isinstance(class_weights, str) and class_weights == "auto"):
+        return
+    for weights in class_weights.values() if isinstance(class_weights, dict) else [class_weights]:
+        listed = hasattr(weights, "__iter__") and not isinstance(weights, (str, bytes, dict))
+        problem = class_weight_problem(list(weights)) if listed else f"got {weights!r}"
+        if problem:
+            raise ValueError(f"`class_weights` must be 'auto' or {CLASS_WEIGHTS_RULE} ({{head: weights}} for "
+                             f"several heads): {problem}.")
