@@ -278,8 +278,8 @@ def _tta_arguments(parser):
                              "class probabilities")
     parser.add_argument("--tta-scales", metavar="S1,S2,...",
                         type=library_option("fcn_keras.test_time:parse_scales"),
-                        help="test-time augmentation: also score each image resized by these factors (e.g. "
-                             "0.75,1,1.25), probabilities averaged at its own size")
+                        help="test-time augmentation: score each image resized by each of these factors (e.g. "
+                             "0.75,1,1.25; give 1 for the image as it is), probabilities averaged at its own size")
 
 
 def _tta(args):

@@ -9,8 +9,8 @@ from fcn_keras.data.transforms import pad_values
 from fcn_keras.defaults import DEFAULT_VARIANT
 from fcn_keras.models import build_fcn, load_fcn
 from fcn_keras.precision import dtype_policy, resolve_precision
-from fcn_keras.training.loop import train, train_staged
 from fcn_keras.training.class_weights import median_frequency_weights
+from fcn_keras.training.loop import train, train_staged
 from fcn_keras.training.run_folder import check_training_output, training_run
 from fcn_keras.write_policy import RunState
 
