@@ -110,6 +110,71 @@ def class_weight_problem(weights):
     return None
 
 
+def checked_class_weights(class_weights, name="class_weights"):
+    """Class weights as a tuple of floats, or None; refuses anything else with the rule and an example.
+
+    Args:
+        class_weights: None, or a list (tuple, NumPy array) of one weight per class.
+        name: what to call them in the error ("alpha").
+
+    Returns:
+        tuple of floats, or None.
+
+    Raises:
+        ValueError: not a sequence of finite numbers >= 0, or all of them 0.
+
+    Example:
+        >>> checked_class_weights(np.array([1, 2.5]))
+        (1.0, 2.5)
+        >>> checked_class_weights([1.0, -2.0])
+        Traceback (most recent call last):
+        ValueError: class_weights must be one finite number >= 0 per class, ...: the weight -2.0 of class 1 is below 0.
+    """
+    if class_weights is None:
+        return None
+    weights = None if isinstance(class_weights, (str, bytes, dict)) else _as_list(class_weights)
+    problem = f"got {class_weights!r}" if weights is None else class_weight_problem(weights)
+    if problem:
+        raise ValueError(f"{name} must be {CLASS_WEIGHTS_RULE} (e.g. [1.0, 2.5, 0.5]): {problem}.")
+    return tuple(float(weight) for weight in weights)
+
+
+def check_class_weight_counts(class_weights, num_classes, owner):
+    """Refuses class weights whose form or counts do not fit the classes of `owner`.
+
+    Args:
+        class_weights: one weight per class, or {head: weights} (a head left out has none).
+        num_classes: the classes: an int, or {head: classes} for several heads.
+        owner: what has the classes, in words ("the data", "the model").
+
+    Raises:
+        ValueError: one list for several heads, {head: weights} for one, heads that
+            `owner` lacks, or a count of weights other than the head's classes.
+
+    Example:
+        >>> check_class_weight_counts((1.0, 2.0), 5, "the data")
+        Traceback (most recent call last):
+        ValueError: `class_weights` has 2 weights, and the data has 5 classes: give one weight per class.
+    """
+    heads = num_classes if isinstance(num_classes, dict) else None
+    if heads is not None and not isinstance(class_weights, dict):
+        raise ValueError(f"`class_weights` gives one list, and {owner} has the heads {', '.join(heads)}: give "
+                         "class_weights='auto', or {head: weights} in Python.")
+    if heads is None and isinstance(class_weights, dict):
+        raise ValueError(f"`class_weights` is {{head: weights}}, and {owner} has one head: give one weight per "
+                         "class.")
+    unknown = sorted(set(class_weights) - set(heads)) if heads is not None else []
+    if unknown:
+        raise ValueError(f"`class_weights` names heads {owner} does not have: {', '.join(unknown)}; its heads are "
+                         f"{', '.join(heads)}.")
+    for head, classes in (heads or {None: num_classes}).items():
+        given = class_weights if heads is None else class_weights.get(head)
+        if hasattr(given, "__len__") and len(given) != classes:
+            whose = owner if head is None else f"{owner}'s {head!r} head"
+            raise ValueError(f"`class_weights` has {len(given)} weights, and {whose} has {classes} classes: give "
+                             "one weight per class.")
+
+
 def parse_class_weights(text, num_classes=None):
     """The command line's --class-weights: "auto" (median-frequency weights of the training data) or one weight per
     class, separated by commas.
@@ -157,3 +222,11 @@ def number_problem(value):
     if not math.isfinite(value):
         return "is not finite"
     return "is below 0" if value < 0 else None
+
+
+def _as_list(values):
+    """`values` as a list if it is a sequence or an array of one axis, else None."""
+    try:
+        return [value.item() if hasattr(value, "item") else value for value in values]
+    except TypeError:
+        return None

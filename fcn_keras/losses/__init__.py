@@ -10,14 +10,21 @@ ignored pixels neither value nor gradient, and saves with a compiled `.keras` mo
 Importing this package registers them all with Keras.
 """
 
-from fcn_keras.loss_specs import CLASS_WEIGHTS_RULE, LOSSES, SPEC_FORMS, class_weight_problem, parse_loss_spec
+from fcn_keras.loss_specs import (
+    CLASS_WEIGHTS_RULE,
+    LOSSES,
+    SPEC_FORMS,
+    checked_class_weights,
+    class_weight_problem,
+    parse_loss_spec,
+)
 from fcn_keras.losses.by_name import segmentation_loss
 from fcn_keras.losses.class_averaged import ClassAveragedLoss
 from fcn_keras.losses.cross_entropy import SegmentationCrossEntropy
 from fcn_keras.losses.dice import SoftDiceLoss
 from fcn_keras.losses.focal import FocalLoss
 from fcn_keras.losses.labels import logits_and_labels, per_pixel_weights, prepare_labels
-from fcn_keras.losses.loss_arguments import checked_class_weights, class_weight_table, non_negative_number
+from fcn_keras.losses.loss_arguments import class_weight_table, non_negative_number
 from fcn_keras.losses.lovasz import LovaszSoftmaxLoss
 from fcn_keras.losses.pixel_loss import REDUCTIONS, PixelLoss
 from fcn_keras.losses.weighted_sum import WeightedSum

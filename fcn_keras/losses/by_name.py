@@ -1,11 +1,10 @@
 """Losses by name, as the command line gives them: "ce", "dice", "focal", "lovasz", joined by "+", weighted by "*"."""
 
 from fcn_keras.labels import IGNORE_LABEL
-from fcn_keras.loss_specs import parse_loss_spec
+from fcn_keras.loss_specs import checked_class_weights, parse_loss_spec
 from fcn_keras.losses.cross_entropy import SegmentationCrossEntropy
 from fcn_keras.losses.dice import SoftDiceLoss
 from fcn_keras.losses.focal import FocalLoss
-from fcn_keras.losses.loss_arguments import checked_class_weights
 from fcn_keras.losses.lovasz import LovaszSoftmaxLoss
 from fcn_keras.losses.weighted_sum import WeightedSum
 

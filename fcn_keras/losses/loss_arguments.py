@@ -4,43 +4,14 @@ class count when the loss runs) and numbers >= 0 (Dice's smooth, focal's gamma).
 
 from keras import ops
 
-from fcn_keras.loss_specs import CLASS_WEIGHTS_RULE, class_weight_problem, number_problem
-
-
-def checked_class_weights(class_weights, name="class_weights"):
-    """Class weights as a tuple of floats, or None; refuses anything else with the rule and an example.
-
-    Args:
-        class_weights: None, or a list (tuple, NumPy array) of one weight per class.
-        name: what to call them in the error ("alpha").
-
-    Returns:
-        tuple of floats, or None.
-
-    Raises:
-        ValueError: not a sequence of finite numbers >= 0, or all of them 0.
-
-    Example:
-        >>> checked_class_weights(np.array([1, 2.5]))
-        (1.0, 2.5)
-        >>> checked_class_weights([1.0, -2.0])
-        Traceback (most recent call last):
-        ValueError: class_weights must be one finite number >= 0 per class, ...: the weight -2.0 of class 1 is below 0.
-    """
-    if class_weights is None:
-        return None
-    weights = None if isinstance(class_weights, (str, bytes, dict)) else _as_list(class_weights)
-    problem = f"got {class_weights!r}" if weights is None else class_weight_problem(weights)
-    if problem:
-        raise ValueError(f"{name} must be {CLASS_WEIGHTS_RULE} (e.g. [1.0, 2.5, 0.5]): {problem}.")
-    return tuple(float(weight) for weight in weights)
+from fcn_keras.loss_specs import number_problem
 
 
 def class_weight_table(class_weights, logits, name="class_weights"):
     """The weights as a float32 tensor to index by label, once their count matches the logits' classes.
 
     Args:
-        class_weights: tuple of floats from `checked_class_weights`.
+        class_weights: tuple of floats from `fcn_keras.loss_specs.checked_class_weights`.
         logits: the logits `(N, H, W, C)` the loss scores.
         name: what to call the weights in the error.
 
@@ -84,11 +55,3 @@ def non_negative_number(value, name, hint):
     if number_problem(value):
         raise ValueError(f"{name} must be a finite number >= 0 ({hint}), got {value!r}.")
     return float(value)
-
-
-def _as_list(values):
-    """`values` as a list if it is a sequence or an array of one axis, else None."""
-    try:
-        return [value.item() if hasattr(value, "item") else value for value in values]
-    except TypeError:
-        return None

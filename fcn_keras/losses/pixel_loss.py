@@ -4,7 +4,8 @@ import keras
 from keras import ops
 
 from fcn_keras.losses.labels import logits_and_labels, per_pixel_weights
-from fcn_keras.losses.loss_arguments import checked_class_weights, class_weight_table
+from fcn_keras.loss_specs import checked_class_weights
+from fcn_keras.losses.loss_arguments import class_weight_table
 
 REDUCTIONS = ("mean", "sum", "none")
 

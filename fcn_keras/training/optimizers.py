@@ -8,9 +8,10 @@ from keras import ops
 from fcn_keras.arguments import positive_number, whole_number
 from fcn_keras.backends import distribution_scope
 from fcn_keras.labels import IGNORE_LABEL
+from fcn_keras.loss_specs import check_class_weight_counts
 from fcn_keras.losses import segmentation_loss
 from fcn_keras.metrics import MeanIoU
-from fcn_keras.models.fcn_model import heads_of, num_classes_of, variant_of
+from fcn_keras.models.fcn_model import classes_of, heads_of, num_classes_of, variant_of
 from fcn_keras.training.recipes import (
     DEFAULT_LR_SCHEDULE,
     DEFAULT_RECIPE,
@@ -197,7 +198,7 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
         ('SGD', 0.99, 'sum')
     """
     heads = heads_of(model)
-    _check_class_weights_form(class_weights, heads)
+    _check_class_weights_form(class_weights, model)
     with distribution_scope(model):  # the optimizer binds to the strategy it is created in
         optimizer = recipe_optimizer(recipe, variant_of(model), total_steps, learning_rate, warmup_steps,
                                      lr_schedule)
@@ -212,18 +213,11 @@ def compile_for_training(model, recipe=DEFAULT_RECIPE, total_steps=None, learnin
     return model
 
 
-def _check_class_weights_form(class_weights, heads):
-    """Refuses class weights of the wrong form for the model: a list for several heads, {head: weights} for one,
-    or heads it does not have."""
+def _check_class_weights_form(class_weights, model):
+    """Refuses class weights that do not fit the model's classes and heads, and "auto", which needs the data."""
     if class_weights is None:
         return
     if isinstance(class_weights, str):
         raise ValueError(f"class_weights={class_weights!r}: 'auto' is computed from the training data by "
                          "run_training; here, pass fcn_keras.training.median_frequency_weights(data, num_classes).")
-    if heads and not isinstance(class_weights, dict):
-        raise ValueError(f"The model has the heads {', '.join(heads)}: give class_weights as {{head: weights}}.")
-    if not heads and isinstance(class_weights, dict):
-        raise ValueError("The model has one head: give class_weights as one weight per class, not a dict.")
-    if heads and set(class_weights) - set(heads):
-        raise ValueError(f"class_weights names heads the model does not have: "
-                         f"{', '.join(sorted(set(class_weights) - set(heads)))}; its heads are {', '.join(heads)}.")
+    check_class_weight_counts(class_weights, classes_of(model), "the model")

@@ -7,6 +7,7 @@ from fcn_keras.data import open_source, prepare
 from fcn_keras.data.specs import check_validation_source
 from fcn_keras.data.transforms import pad_values
 from fcn_keras.defaults import DEFAULT_VARIANT
+from fcn_keras.loss_specs import check_class_weight_counts
 from fcn_keras.models import build_fcn, load_fcn
 from fcn_keras.precision import dtype_policy, resolve_precision
 from fcn_keras.training.class_weights import median_frequency_weights
@@ -109,23 +110,8 @@ def _class_weights(settings, dataset, num_classes, verbose):
         weights = median_frequency_weights(dataset, num_classes, verbose=verbose)
         print(f"Class weights (median frequency): {_in_words(weights)}.")
     elif weights is not None:
-        _check_weight_counts(weights, num_classes)
+        check_class_weight_counts(weights, num_classes, "the data")
     return weights
-
-
-def _check_weight_counts(weights, num_classes):
-    """Refuses class weights whose count (or heads) differ from the data's classes (an int, or {head: classes})."""
-    if isinstance(num_classes, dict) and not isinstance(weights, dict):
-        raise ValueError(f"`class_weights` gives one list, and the data has the heads {', '.join(num_classes)}: give "
-                         "class_weights='auto', or {head: weights} in Python.")
-    if isinstance(weights, dict) and not isinstance(num_classes, dict):
-        raise ValueError("`class_weights` is {head: weights}, and the data has one head: give one weight per class.")
-    for head, classes in (num_classes.items() if isinstance(num_classes, dict) else [(None, num_classes)]):
-        given = weights.get(head) if head is not None else weights
-        if given is not None and len(given) != classes:
-            data = "the data" if head is None else f"the data's {head!r} head"
-            raise ValueError(f"`class_weights` has {len(given)} weights, and {data} has {classes} classes: give one "
-                             "weight per class.")
 
 
 def _in_words(weights):

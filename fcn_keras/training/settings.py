@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any, Optional
 
 from fcn_keras.defaults import DEFAULT_BACKBONE, DEFAULT_PADDING
-from fcn_keras.loss_specs import CLASS_WEIGHTS_RULE, class_weight_problem, parse_loss_spec
+from fcn_keras.loss_specs import checked_class_weights, parse_loss_spec
 from fcn_keras.models.variants import VARIANTS
 from fcn_keras.precision import DEFAULT_PRECISION
 from fcn_keras.training.recipes import (
@@ -130,8 +130,4 @@ def _check_class_weights(class_weights):
     if class_weights is None or (isinstance(class_weights, str) and class_weights == "auto"):
         return
     for weights in class_weights.values() if isinstance(class_weights, dict) else [class_weights]:
-        listed = hasattr(weights, "__iter__") and not isinstance(weights, (str, bytes, dict))
-        problem = class_weight_problem(list(weights)) if listed else f"got {weights!r}"
-        if problem:
-            raise ValueError(f"`class_weights` must be 'auto' or {CLASS_WEIGHTS_RULE} ({{head: weights}} for "
-                             f"several heads): {problem}.")
+        checked_class_weights(weights, "`class_weights`")
