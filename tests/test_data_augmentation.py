@@ -212,7 +212,8 @@ def test_bad_arguments_are_refused_in_one_line(arguments, message):
 
 def test_color_jitter_needs_colour_images():
     source = shapes(2).map(lambda image, mask: ({"hha": image}, mask))
-    with pytest.raises(ValueError, match=r"inputs \('hha',\) have no colour images; drop color_jitter"):
+    with pytest.raises(ValueError, match=r"`color_jitter` changes colours, and the inputs \('hha',\) have no colour "
+                                         r"images; drop `color_jitter`"):
         prepare(source, training=True, color_jitter=0.4)
 
 

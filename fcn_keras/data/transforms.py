@@ -338,8 +338,8 @@ def _first_color_channel(modalities):
     if not modalities:
         return 0
     if "color" not in modalities:
-        raise ValueError(f"color_jitter changes colours, and the inputs {tuple(modalities)} have no colour images; "
-                         "drop color_jitter.")
+        raise ValueError(f"`color_jitter` changes colours, and the inputs {tuple(modalities)} have no colour "
+                         "images; drop `color_jitter`.")
     names = list(modalities)
     return sum(modalities[name] for name in names[:names.index("color")])
 
