@@ -79,7 +79,7 @@ def test_a_missing_folder_is_named_with_where_to_get_the_data(tmp_path, root, re
     os.rename(root / remove, tmp_path / "moved")
     with pytest.raises(DataError) as failure:
         ade20k_segmentation(str(root), "val")
-    assert str(failure.value) == f"{root}: missing folder(s) {missing}. {FIX}"
+    assert str(failure.value) == f"{root}: missing folder(s) {missing}; {FIX}"
 
 
 def test_an_empty_split_is_named(root):

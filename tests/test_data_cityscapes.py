@@ -111,7 +111,7 @@ def test_a_missing_folder_is_named_with_where_to_get_the_data(tmp_path, root, re
         folder.mkdir()
     with pytest.raises(DataError) as failure:
         cityscapes_segmentation(str(folder), "val")
-    assert str(failure.value) == f"{folder}: missing folder(s) {missing}. {FIX}"
+    assert str(failure.value) == f"{folder}: missing folder(s) {missing}; {FIX}"
 
 
 def test_an_empty_split_is_named(root):

@@ -25,7 +25,7 @@ from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import ADE20K_CLASSES
 from fcn_keras.data.decoding import read_mask
 from fcn_keras.data.examples import check_range
-from fcn_keras.data.files import check_files_exist, file_pairs_dataset
+from fcn_keras.data.files import check_files_exist, check_folders, file_pairs_dataset
 from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.labels import IGNORE_LABEL
 
@@ -96,10 +96,8 @@ def ade20k_segmentation(root, split="train"):
     if folder not in ADE20K_SPLITS.values():
         raise ValueError(f"ADE20K SceneParsing has the splits {list(ADE20K_SPLITS)}, not {split!r} (its test images, "
                          "release_test.zip, have no public annotations).")
+    check_folders(root, [os.path.join("images", folder), os.path.join("annotations", folder)], _FIX)
     image_dir, label_dir = os.path.join(root, "images", folder), os.path.join(root, "annotations", folder)
-    missing = [os.path.relpath(part, root) for part in (image_dir, label_dir) if not os.path.isdir(part)]
-    if missing:
-        raise DataError(f"{root}: missing folder(s) {missing}. {_FIX}")
     stems = _stems(image_dir, ".jpg")
     if not stems:
         raise DataError(f"{image_dir}: no images (*.jpg) in this split. {_FIX}")

@@ -28,7 +28,7 @@ from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import CITYSCAPES_CLASSES
 from fcn_keras.data.decoding import read_mask
 from fcn_keras.data.examples import check_range
-from fcn_keras.data.files import check_files_exist, file_pairs_dataset
+from fcn_keras.data.files import check_files_exist, check_folders, file_pairs_dataset
 from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.labels import IGNORE_LABEL
 
@@ -115,10 +115,8 @@ def cityscapes_segmentation(root, split="train"):
     """
     if split not in CITYSCAPES_SPLITS:
         raise ValueError(f"Cityscapes has the splits {list(CITYSCAPES_SPLITS)}, not {split!r}.")
+    check_folders(root, [os.path.join("leftImg8bit", split), os.path.join("gtFine", split)], _FIX)
     image_dir, label_dir = os.path.join(root, "leftImg8bit", split), os.path.join(root, "gtFine", split)
-    missing = [os.path.relpath(folder, root) for folder in (image_dir, label_dir) if not os.path.isdir(folder)]
-    if missing:
-        raise DataError(f"{root}: missing folder(s) {missing}. {_FIX}")
     images = _city_files(image_dir, IMAGE_SUFFIX)
     if not images:
         raise DataError(f"{image_dir}: no images (<city>/*{IMAGE_SUFFIX}) in this split. {_FIX}")

@@ -8,6 +8,27 @@ from fcn_keras.data.checks import check_labels
 from fcn_keras.data.decoding import DataError, check_same_size, read_image, read_mask
 
 
+def check_folders(root, folders, fix):
+    """Raises :class:`DataError` naming the folders of a data set's layout missing under ``root``.
+
+    Args:
+        root: the data set's folder.
+        folders: the folders it must hold, relative to ``root``.
+        fix: how to repair it (which folder to pass, where to get it), appended to the message.
+
+    Returns:
+        None.
+
+    Example:
+        >>> check_folders("VOC2012", ["JPEGImages"], "pass the VOCdevkit/VOC20xx folder.")
+        Traceback (most recent call last):
+        fcn_keras.data.checks.DataError: VOC2012: missing folder(s) ['JPEGImages']; pass the VOCdevkit/VOC20xx folder.
+    """
+    missing = [folder for folder in folders if not os.path.isdir(os.path.join(root, folder))]
+    if missing:
+        raise DataError(f"{root}: missing folder(s) {missing}; {fix}")
+
+
 def check_files_exist(paths, what, fix):
     """Raises :class:`DataError` naming the missing files among ``paths`` (eager, cheap).
 

@@ -22,7 +22,7 @@ from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import NYUD_CLASSES
 from fcn_keras.data.decoding import _open, read_image
 from fcn_keras.data.examples import arrays_dataset, check_range, check_sizes, read_mat_array
-from fcn_keras.data.files import check_files_exist
+from fcn_keras.data.files import check_files_exist, check_folders
 from fcn_keras.data.hha import NYUD_KINECT, hha_from_depth
 from fcn_keras.data.modalities import MODALITIES
 from fcn_keras.data.specs import SOURCE_KINDS, Source
@@ -169,10 +169,8 @@ http://dl.caffe.berkeleyvision.org/nyud.tar.gz.
     needed = [folders[name] for name in names if name in folders] + ["segmentation"]
     if "hha" in names and "depth" not in names and not os.path.isdir(os.path.join(root, "data", "hha")):
         needed.append("data/depth")  # the HHA images are computed from it
-    missing = [folder for folder in needed if not os.path.isdir(os.path.join(root, folder))]
-    if missing:
-        raise DataError(f"{root}: missing folder(s) {missing}; pass the unpacked folder of the FCN authors' "
-                        f"nyud.tar.gz (data/images, data/depth, data/hha, segmentation, split files), from {NYUD_URL}.")
+    check_folders(root, needed, "pass the unpacked folder of the FCN authors' nyud.tar.gz (data/images, data/depth, "
+                                f"data/hha, segmentation, split files), from {NYUD_URL}.")
     ids = _split_ids(root, split)
     paths = {name: [os.path.join(root, "data", folder, f"img_{i}.png") for i in ids]
              for name, folder in (("color", "images"), ("depth", "depth"), ("hha", "hha"))}

@@ -18,7 +18,7 @@ from fcn_keras.data.classes import PASCAL_CONTEXT_CLASSES
 from fcn_keras.data.decoding import read_image
 from fcn_keras.data.download import VOC_RELEASES
 from fcn_keras.data.examples import arrays_dataset, check_sizes, read_mat_array
-from fcn_keras.data.files import check_files_exist
+from fcn_keras.data.files import check_files_exist, check_folders
 from fcn_keras.data.specs import SOURCE_KINDS, Source
 from fcn_keras.data.voc import read_ids
 
@@ -125,11 +125,9 @@ VOCdevkit/VOC2010 folder, unpacked from http://host.robots.ox.ac.uk/pascal/VOC/v
     """
     if not os.path.isdir(os.path.join(voc_root, "JPEGImages")) and os.path.isdir(os.path.join(voc_root, "VOC2010")):
         voc_root = os.path.join(voc_root, "VOC2010")
-    missing = [f for f in ("JPEGImages", "ImageSets/Main") if not os.path.isdir(os.path.join(voc_root, f))]
-    if missing:
-        raise DataError(f"{voc_root}: missing folder(s) {missing}; pass the VOCdevkit/VOC2010 folder, unpacked from "
-                        f"{VOC_RELEASES['2010'][0]} (fcn_keras.data.download_voc(dest, year=\"2010\") fetches and "
-                        "extracts it).")
+    check_folders(voc_root, ["JPEGImages", "ImageSets/Main"],
+                  f"pass the VOCdevkit/VOC2010 folder, unpacked from {VOC_RELEASES['2010'][0]} "
+                  "(fcn_keras.data.download_voc(dest, year=\"2010\") fetches and extracts it).")
     if not os.path.isdir(os.path.join(context_root, "trainval")):
         raise DataError(f"{context_root}: missing folder 'trainval'; pass the PASCAL-Context folder. {_FIX}")
     lookup = context_lookup(os.path.join(context_root, "labels.txt"), os.path.join(context_root, "59_labels.txt"))

@@ -14,7 +14,7 @@ import scipy.io
 from fcn_keras.data.checks import DataError
 from fcn_keras.data.classes import VOC_CLASSES
 from fcn_keras.data.download import SBD_RELEASE, VOC_RELEASES
-from fcn_keras.data.files import check_files_exist, file_pairs_dataset
+from fcn_keras.data.files import check_files_exist, check_folders, file_pairs_dataset
 from fcn_keras.data.specs import SOURCE_KINDS, Source
 
 SEG11VALID = "seg11valid"
@@ -56,12 +56,6 @@ def _split_file(root, split):
     return os.path.join(root, "ImageSets", "Segmentation", f"{split}.txt")
 
 
-def _check_layout(root, folders, hint):
-    missing = [f for f in folders if not os.path.isdir(os.path.join(root, f))]
-    if missing:
-        raise DataError(f"{root}: missing folder(s) {missing}; {hint}")
-
-
 def _ids(split, split_file):
     return list(split) if not isinstance(split, str) else read_ids(split_file(split))
 
@@ -96,7 +90,7 @@ def voc_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         >>> image.shape, mask.shape
         (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
-    _check_layout(root, ["JPEGImages", "SegmentationClass"],
+    check_folders(root, ["JPEGImages", "SegmentationClass"],
                   f"pass the VOCdevkit/VOC20xx folder, unpacked from {VOC_RELEASES['2012'][0]} or the year's "
                   f"archive ({SOURCE_KINDS['voc'].where} fetches and extracts it).")
     if split == SEG11VALID and not os.path.isfile(_split_file(root, SEG11VALID)):
@@ -167,7 +161,7 @@ def sbd_segmentation(root, split="train", num_classes=len(VOC_CLASSES)):
         >>> image.shape, mask.shape
         (TensorShape([4, 5, 3]), TensorShape([4, 5]))
     """
-    _check_layout(root, ["img", "cls"], f"pass the benchmark_RELEASE/dataset folder, unpacked from {SBD_RELEASE[0]} "
+    check_folders(root, ["img", "cls"], f"pass the benchmark_RELEASE/dataset folder, unpacked from {SBD_RELEASE[0]} "
                   f"({SOURCE_KINDS['sbd'].where} fetches and extracts it).")
     ids = _ids(split, lambda name: os.path.join(root, f"{name}.txt"))
     images = [os.path.join(root, "img", f"{i}.jpg") for i in ids]
